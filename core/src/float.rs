@@ -1,0 +1,103 @@
+//! The float type the model runs in.
+//!
+//! One forward step serves two masters: `f32` on devices and when sampling, and
+//! `f64` in the trainer's numerical gradient check, which must exercise the very
+//! code it checks. [`Float`] is the small set of operations the step, softmax and
+//! loss need; `tanh` is the only place the two types deliberately differ.
+
+use core::fmt::Debug;
+use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A real number type the model can run in: implemented for `f32` and `f64`.
+pub trait Float:
+    Copy
+    + Debug
+    + Default
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + 'static
+{
+    /// Additive identity.
+    const ZERO: Self;
+    /// Multiplicative identity.
+    const ONE: Self;
+
+    /// Hyperbolic tangent. `f32` uses the branch-free rational approximation
+    /// [`crate::tanh_f32`] (max abs error 4.8e-7); `f64` uses `libm::tanh`.
+    fn tanh(self) -> Self;
+    /// e^self (`libm::expf` / `libm::exp`: pure software, identical on every target).
+    fn exp(self) -> Self;
+    /// Natural logarithm (`libm::logf` / `libm::log`).
+    fn ln(self) -> Self;
+    /// Conversion from `f64`, rounding to nearest.
+    fn from_f64(x: f64) -> Self;
+    /// Conversion to `f64`, exact.
+    fn to_f64(self) -> f64;
+    /// `true` unless the value is NaN or infinite.
+    fn is_finite(self) -> bool;
+}
+
+impl Float for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        crate::tanh_f32(self)
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        libm::expf(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        libm::logf(self)
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}
+
+impl Float for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        libm::tanh(self)
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        libm::exp(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        libm::log(self)
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}

@@ -1,0 +1,390 @@
+//! The `.charm` weight file: decoding (zero-copy, no allocation) and encoding.
+//!
+//! Byte layout, version 1 (all integers little-endian):
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `b"CHRM"` |
+//! | 4 | 2 | format version, u16 (this crate writes 1, reads 1) |
+//! | 6 | 2 | reserved, 0 |
+//! | 8 | 4 | total file length in bytes, u32, CRC trailer included |
+//! | 12 | n | header, [postcard](https://postcard.jamesmunns.com/wire-format): [`Header`] |
+//! | 12+n | 0..15 | zero padding, so the tensors start at a multiple of 16 |
+//! | d | 4·N | tensors (element type 0: f32), in order wxh, whh, bh, why, by ([`crate::ModelView`]) |
+//! | len-4 | 4 | CRC-32 (IEEE) of bytes `0 .. len-4` |
+//!
+//! The preamble is fixed-width so that a reader can tell "not a charm file",
+//! "too new", "truncated" and "corrupted" apart before it parses anything.
+//! Tensors are aligned so that they are read in place: from flash on a device,
+//! from the file buffer on a host.
+
+use crate::crc32::crc32;
+use crate::model::{tensor_lengths, ModelView};
+use crate::vocab::{Vocab, VocabError};
+use serde::{Deserialize, Serialize};
+
+/// First four bytes of every weight file.
+pub const MAGIC: [u8; 4] = *b"CHRM";
+/// The format version this crate writes and the newest it reads.
+pub const VERSION: u16 = 1;
+/// Largest vocabulary the format allows.
+pub const MAX_VOCAB: usize = 65_536;
+/// Largest hidden size the format allows.
+pub const MAX_HIDDEN: usize = 16_384;
+/// Bytes before the postcard header.
+pub const PREAMBLE_LEN: usize = 12;
+/// Alignment of the tensor block within the file.
+pub const TENSOR_ALIGN: usize = 16;
+
+/// Element type code for f32 tensors.
+pub const ELEMENT_F32: u8 = 0;
+
+/// How the model was trained: kept in the file for `charm info` and provenance.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// Training characters consumed (steps × seq-len × batch).
+    pub chars_seen: u64,
+    /// Smoothed training loss at the end, nats/char (NaN if unknown).
+    pub train_loss: f32,
+    /// Validation loss at the end, nats/char (NaN if unknown).
+    pub val_loss: f32,
+    /// CRC-32 of the training corpus bytes.
+    pub corpus_crc32: u32,
+    /// Length of the training corpus in characters.
+    pub corpus_chars: u64,
+    /// The seed training started from.
+    pub seed: u64,
+}
+
+/// The postcard-encoded header that follows the preamble.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Header<'a> {
+    /// Hidden size H.
+    pub hidden: u32,
+    /// Vocabulary size V.
+    pub vocab_size: u32,
+    /// Tensor element type: [`ELEMENT_F32`]; other codes are reserved (int8 is next).
+    pub element: u8,
+    /// The vocabulary as UTF-8, characters in ascending code point order.
+    #[serde(borrow)]
+    pub vocab: &'a str,
+    /// Training metadata.
+    pub meta: Metadata,
+}
+
+/// Why bytes are not a usable weight file. Each variant is one thing a user can fix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FormatError {
+    /// The file ends before the `needed` bytes its preamble promises.
+    Truncated {
+        /// Bytes the file must have.
+        needed: usize,
+        /// Bytes it has.
+        available: usize,
+    },
+    /// The first four bytes are not `CHRM`: not a charm weight file.
+    BadMagic,
+    /// Written by a format version this build does not read.
+    UnsupportedVersion {
+        /// Version in the file.
+        found: u16,
+        /// Newest version this build reads.
+        supported: u16,
+    },
+    /// The CRC-32 trailer does not match the contents: the file is corrupted.
+    CrcMismatch {
+        /// CRC stored in the file.
+        stored: u32,
+        /// CRC of the bytes as they are.
+        computed: u32,
+    },
+    /// The CRC matched but the header or sizes are inconsistent (a writer bug).
+    Malformed,
+    /// Tensor element type this build does not know.
+    UnsupportedElement(u8),
+    /// The vocabulary has more characters than allowed.
+    VocabularyTooLarge {
+        /// Characters in the file's vocabulary.
+        size: usize,
+        /// The limit (the format's, or the capacity a firmware was built for).
+        max: usize,
+    },
+    /// The vocabulary text is not strictly ascending, or empty, or its length
+    /// disagrees with the header.
+    BadVocabulary,
+    /// The model is larger than the capacity this build was made for.
+    ShapeMismatch {
+        /// Hidden size in the file.
+        hidden: usize,
+        /// Vocabulary size in the file.
+        vocab: usize,
+        /// Largest hidden size supported.
+        max_hidden: usize,
+        /// Largest vocabulary supported.
+        max_vocab: usize,
+    },
+    /// A weight is NaN or infinite.
+    NonFinite {
+        /// Which tensor.
+        tensor: &'static str,
+        /// Element index within it.
+        index: usize,
+    },
+    /// The bytes do not start at a 4-byte aligned address, so tensors cannot be read in place.
+    Misaligned,
+}
+
+impl core::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use FormatError::*;
+        match *self {
+            Truncated { needed, available } => write!(f, "it is truncated: {available} bytes of {needed}"),
+            BadMagic => write!(f, "it is not a charm weight file (bad magic bytes)"),
+            UnsupportedVersion { found, supported } => write!(
+                f,
+                "it has weight format version {found}, this build reads up to version {supported}"
+            ),
+            CrcMismatch { stored, computed } => write!(
+                f,
+                "it is corrupted: CRC-32 is {computed:08x}, the file says {stored:08x}"
+            ),
+            Malformed => write!(f, "its header is inconsistent with its size"),
+            UnsupportedElement(e) => write!(f, "it uses tensor element type {e}, which this build does not know"),
+            VocabularyTooLarge { size, max } => {
+                write!(f, "its vocabulary has {size} characters, more than the {max} allowed")
+            }
+            BadVocabulary => write!(f, "its vocabulary is not a list of distinct characters in order"),
+            ShapeMismatch { hidden, vocab, max_hidden, max_vocab } => write!(
+                f,
+                "its model (hidden {hidden}, vocabulary {vocab}) exceeds the capacity of this build \
+                 (hidden {max_hidden}, vocabulary {max_vocab})"
+            ),
+            NonFinite { tensor, index } => write!(f, "weight {tensor}[{index}] is not a finite number"),
+            Misaligned => write!(f, "its bytes are not 4-byte aligned in memory"),
+        }
+    }
+}
+
+impl From<VocabError> for FormatError {
+    fn from(_: VocabError) -> Self {
+        FormatError::BadVocabulary
+    }
+}
+
+/// A decoded weight file: everything borrowed from the bytes it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct CharmFile<'a> {
+    /// The file's format version.
+    pub version: u16,
+    /// The vocabulary.
+    pub vocab: Vocab<'a>,
+    /// Training metadata.
+    pub meta: Metadata,
+    /// The weights, in place.
+    pub model: ModelView<'a, f32>,
+    /// Length of the file within the decoded bytes (which may go on, as flash does).
+    pub len: usize,
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Total number of f32 elements of a model's tensors, or `None` on overflow.
+fn element_count(hidden: usize, vocab: usize) -> Option<usize> {
+    if hidden > MAX_HIDDEN || vocab > MAX_VOCAB {
+        return None;
+    }
+    Some(tensor_lengths(hidden, vocab).iter().sum())
+}
+
+/// Decodes a weight file in place. `bytes` may continue past the file (a flash
+/// region does); [`CharmFile::len`] says where the file ends.
+///
+/// Checks, in this order: length of the preamble, magic, version, declared
+/// length, CRC, header, element type, vocabulary, sizes, alignment, finiteness.
+/// Never panics and never allocates.
+///
+/// ```
+/// use charm_core::{decode, FormatError};
+/// assert_eq!(decode(b"CHR").unwrap_err(), FormatError::Truncated { needed: 12, available: 3 });
+/// assert_eq!(decode(b"PNG\x0d........").unwrap_err(), FormatError::BadMagic);
+/// ```
+pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
+    if bytes.len() < PREAMBLE_LEN {
+        if bytes.len() >= 4 && bytes[..4] != MAGIC {
+            return Err(FormatError::BadMagic);
+        }
+        return Err(FormatError::Truncated {
+            needed: PREAMBLE_LEN,
+            available: bytes.len(),
+        });
+    }
+    if bytes[..4] != MAGIC {
+        return Err(FormatError::BadMagic);
+    }
+    let version = u16_at(bytes, 4);
+    if version != VERSION {
+        return Err(FormatError::UnsupportedVersion {
+            found: version,
+            supported: VERSION,
+        });
+    }
+    let len = u32_at(bytes, 8) as usize;
+    if len < PREAMBLE_LEN + 4 {
+        return Err(FormatError::Malformed);
+    }
+    if bytes.len() < len {
+        return Err(FormatError::Truncated {
+            needed: len,
+            available: bytes.len(),
+        });
+    }
+    let body = &bytes[..len - 4];
+    let stored = u32_at(bytes, len - 4);
+    let computed = crc32(body);
+    if stored != computed {
+        return Err(FormatError::CrcMismatch { stored, computed });
+    }
+    if u16_at(bytes, 6) != 0 {
+        return Err(FormatError::Malformed);
+    }
+    let (header, rest) = postcard::take_from_bytes::<Header<'_>>(&body[PREAMBLE_LEN..])
+        .map_err(|_| FormatError::Malformed)?;
+    if header.element != ELEMENT_F32 {
+        return Err(FormatError::UnsupportedElement(header.element));
+    }
+    let (hidden, vocab_size) = (header.hidden as usize, header.vocab_size as usize);
+    if vocab_size > MAX_VOCAB {
+        return Err(FormatError::VocabularyTooLarge {
+            size: vocab_size,
+            max: MAX_VOCAB,
+        });
+    }
+    let vocab = Vocab::new(header.vocab)?;
+    if vocab.len() != vocab_size {
+        return Err(FormatError::BadVocabulary);
+    }
+    let header_end = len - 4 - rest.len();
+    let data_start = header_end.next_multiple_of(TENSOR_ALIGN);
+    let elements = element_count(hidden, vocab_size).ok_or(FormatError::Malformed)?;
+    if hidden == 0 || data_start.checked_add(elements * 4) != Some(len - 4) {
+        return Err(FormatError::Malformed);
+    }
+    if body[header_end..data_start].iter().any(|&b| b != 0) {
+        return Err(FormatError::Malformed);
+    }
+    let data: &[f32] =
+        bytemuck::try_cast_slice(&body[data_start..]).map_err(|_| FormatError::Misaligned)?;
+    let [n_wxh, n_whh, n_bh, n_why, _] = tensor_lengths(hidden, vocab_size);
+    let (wxh, data) = data.split_at(n_wxh);
+    let (whh, data) = data.split_at(n_whh);
+    let (bh, data) = data.split_at(n_bh);
+    let (why, by) = data.split_at(n_why);
+    for (tensor, t) in [
+        ("wxh", wxh),
+        ("whh", whh),
+        ("bh", bh),
+        ("why", why),
+        ("by", by),
+    ] {
+        if let Some(index) = t.iter().position(|w| !w.is_finite()) {
+            return Err(FormatError::NonFinite { tensor, index });
+        }
+    }
+    let model = ModelView::new(hidden, vocab_size, wxh, whh, bh, why, by)
+        .map_err(|_| FormatError::Malformed)?;
+    Ok(CharmFile {
+        version,
+        vocab,
+        meta: header.meta,
+        model,
+        len,
+    })
+}
+
+impl CharmFile<'_> {
+    /// Checks that the model fits a build made for at most `max_hidden` units
+    /// and `max_vocab` characters (the firmware's capacity).
+    pub fn check_capacity(&self, max_hidden: usize, max_vocab: usize) -> Result<(), FormatError> {
+        let (hidden, vocab) = (self.model.hidden(), self.model.vocab());
+        if hidden > max_hidden || vocab > max_vocab {
+            return Err(FormatError::ShapeMismatch {
+                hidden,
+                vocab,
+                max_hidden,
+                max_vocab,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Encodes a model as a version-1 weight file (needs the `alloc` feature).
+///
+/// Fails if the vocabulary's size differs from the model's, or is larger than
+/// [`MAX_VOCAB`], or a weight is not finite.
+#[cfg(feature = "alloc")]
+pub fn encode(
+    model: &ModelView<'_, f32>,
+    vocab: &Vocab<'_>,
+    meta: &Metadata,
+) -> Result<alloc::vec::Vec<u8>, FormatError> {
+    use alloc::vec::Vec;
+    let (hidden, vocab_size) = (model.hidden(), model.vocab());
+    if vocab_size > MAX_VOCAB {
+        return Err(FormatError::VocabularyTooLarge {
+            size: vocab_size,
+            max: MAX_VOCAB,
+        });
+    }
+    if vocab.len() != vocab_size {
+        return Err(FormatError::BadVocabulary);
+    }
+    if hidden > MAX_HIDDEN {
+        return Err(FormatError::Malformed);
+    }
+    let tensors = [
+        ("wxh", model.wxh()),
+        ("whh", model.whh()),
+        ("bh", model.bh()),
+        ("why", model.why()),
+        ("by", model.by()),
+    ];
+    for (tensor, t) in tensors {
+        if let Some(index) = t.iter().position(|w| !w.is_finite()) {
+            return Err(FormatError::NonFinite { tensor, index });
+        }
+    }
+    let header = Header {
+        hidden: hidden as u32,
+        vocab_size: vocab_size as u32,
+        element: ELEMENT_F32,
+        vocab: vocab.as_str(),
+        meta: *meta,
+    };
+    let mut out = Vec::new();
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // length, filled in below
+    let header_bytes = postcard::to_allocvec(&header).map_err(|_| FormatError::Malformed)?;
+    out.extend_from_slice(&header_bytes);
+    out.resize(out.len().next_multiple_of(TENSOR_ALIGN), 0);
+    for (_, t) in tensors {
+        for w in t {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    let len = out.len() + 4;
+    let len32 = u32::try_from(len).map_err(|_| FormatError::Malformed)?;
+    out[8..12].copy_from_slice(&len32.to_le_bytes());
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}

@@ -1,0 +1,222 @@
+//! Text generation: the state, priming, and one character at a time.
+
+use crate::model::{ModelView, ShapeError};
+use crate::sample::{sample, SampleError, SampleParams};
+use crate::{Rng, Vocab};
+
+/// Why generation could not start or go on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GenerateError {
+    /// Buffers or vocabulary do not fit the model.
+    Shape(ShapeError),
+    /// The sampling parameters are invalid.
+    Sample(SampleError),
+    /// A prime character is not in the model's vocabulary.
+    UnknownChar(char),
+    /// The model needs more hidden units or characters than the buffers hold.
+    Capacity {
+        /// Hidden size of the model.
+        hidden: usize,
+        /// Vocabulary of the model.
+        vocab: usize,
+        /// Hidden units the buffers hold.
+        max_hidden: usize,
+        /// Characters the buffers hold.
+        max_vocab: usize,
+    },
+}
+
+impl core::fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            GenerateError::Shape(e) => e.fmt(f),
+            GenerateError::Sample(e) => e.fmt(f),
+            GenerateError::UnknownChar(c) => {
+                write!(
+                    f,
+                    "the character {c:?} does not occur in the model's vocabulary"
+                )
+            }
+            GenerateError::Capacity {
+                hidden,
+                vocab,
+                max_hidden,
+                max_vocab,
+            } => write!(
+                f,
+                "the model (hidden {hidden}, vocabulary {vocab}) does not fit buffers for hidden \
+                 {max_hidden}, vocabulary {max_vocab}"
+            ),
+        }
+    }
+}
+
+/// Fixed-size state buffers for models of up to `H` hidden units and `V`
+/// characters: `2·H + V` floats, no allocation. A device keeps one in a static.
+#[derive(Debug, Clone)]
+pub struct Buffers<const H: usize, const V: usize> {
+    h: [f32; H],
+    h_next: [f32; H],
+    logits: [f32; V],
+}
+
+impl<const H: usize, const V: usize> Default for Buffers<H, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const H: usize, const V: usize> Buffers<H, V> {
+    /// Zeroed buffers (a `const fn`, so they can live in `.bss`).
+    pub const fn new() -> Self {
+        Self {
+            h: [0.0; H],
+            h_next: [0.0; H],
+            logits: [0.0; V],
+        }
+    }
+
+    /// Borrows slices of exactly the model's shape, or says it does not fit.
+    pub fn slices_for(&mut self, model: &ModelView<'_, f32>) -> Result<Slices<'_>, GenerateError> {
+        let (hidden, vocab) = (model.hidden(), model.vocab());
+        if hidden > H || vocab > V {
+            return Err(GenerateError::Capacity {
+                hidden,
+                vocab,
+                max_hidden: H,
+                max_vocab: V,
+            });
+        }
+        Ok(Slices {
+            h: &mut self.h[..hidden],
+            h_next: &mut self.h_next[..hidden],
+            logits: &mut self.logits[..vocab],
+        })
+    }
+}
+
+/// The three state buffers a [`Generator`] works in: hidden state (H),
+/// next hidden state (H), logits (V). From [`Buffers`] or from the heap.
+#[derive(Debug)]
+pub struct Slices<'s> {
+    /// h_{t-1}.
+    pub h: &'s mut [f32],
+    /// h_t, written by the step, then swapped in.
+    pub h_next: &'s mut [f32],
+    /// y_t.
+    pub logits: &'s mut [f32],
+}
+
+/// Generates characters from a model: the sampling loop every front end uses
+/// (`charm sample` on a host, the firmware on a device), so the same model,
+/// seed, temperature and prime text give the same characters everywhere.
+///
+/// Protocol: the state starts at h_0 = 0 with logits y_0 = W_hy·0 + b_y = b_y.
+/// Each prime character is fed through the step. Each generated character is
+/// drawn from the current logits, then fed back.
+///
+/// ```
+/// use charm_core::{Buffers, Generator, ModelView, SampleParams, Vocab};
+/// // H = 1, V = 2, b_y strongly prefers 'b': greedy sampling always says 'b'.
+/// let (wxh, whh, bh, why) = ([0.0f32; 16], [0.0f32; 8], [0.0f32; 8], [0.0f32; 16]);
+/// let by = [0.0f32, 5.0];
+/// let model = ModelView::new(1, 2, &wxh, &whh, &bh, &why, &by).unwrap();
+/// let vocab = Vocab::new("ab").unwrap();
+/// let mut buffers = Buffers::<8, 4>::new();
+/// let params = SampleParams { temperature: 0.0, top_k: 0 };
+/// let slices = buffers.slices_for(&model).unwrap();
+/// let mut g = Generator::new(model, vocab, params, 1, slices).unwrap();
+/// g.prime("ab").unwrap();
+/// assert_eq!(g.next_char(), 'b');
+/// ```
+#[derive(Debug)]
+pub struct Generator<'m, 's> {
+    model: ModelView<'m, f32>,
+    vocab: Vocab<'m>,
+    params: SampleParams,
+    rng: Rng,
+    state: Slices<'s>,
+}
+
+impl<'m, 's> Generator<'m, 's> {
+    /// Starts from the zero state; checks the shapes and parameters once.
+    pub fn new(
+        model: ModelView<'m, f32>,
+        vocab: Vocab<'m>,
+        params: SampleParams,
+        seed: u64,
+        state: Slices<'s>,
+    ) -> Result<Self, GenerateError> {
+        params.validate().map_err(GenerateError::Sample)?;
+        model
+            .check_buffers(state.h.len(), state.logits.len())
+            .map_err(GenerateError::Shape)?;
+        model
+            .check_buffers(state.h_next.len(), state.logits.len())
+            .map_err(GenerateError::Shape)?;
+        if vocab.len() != model.vocab() {
+            return Err(GenerateError::Shape(ShapeError::BufferLength {
+                buffer: "vocabulary",
+                expected: model.vocab(),
+                found: vocab.len(),
+            }));
+        }
+        let mut g = Self {
+            model,
+            vocab,
+            params,
+            rng: Rng::new(seed),
+            state,
+        };
+        g.reset();
+        Ok(g)
+    }
+
+    /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
+    pub fn reset(&mut self) {
+        self.state.h.fill(0.0);
+        self.state.logits.copy_from_slice(self.model.by());
+    }
+
+    /// Feeds one character through the step (no sampling).
+    pub fn feed(&mut self, c: char) -> Result<(), GenerateError> {
+        let x = self
+            .vocab
+            .index_of(c)
+            .ok_or(GenerateError::UnknownChar(c))?;
+        self.feed_index(x);
+        Ok(())
+    }
+
+    fn feed_index(&mut self, x: usize) {
+        let s = &mut self.state;
+        self.model.step_unchecked_shapes(s.h, x, s.h_next, s.logits);
+        core::mem::swap(&mut s.h, &mut s.h_next);
+    }
+
+    /// Feeds every character of `text`. On an unknown character nothing is fed.
+    pub fn prime(&mut self, text: &str) -> Result<(), GenerateError> {
+        if let Some(c) = text.chars().find(|&c| self.vocab.index_of(c).is_none()) {
+            return Err(GenerateError::UnknownChar(c));
+        }
+        for c in text.chars() {
+            self.feed(c)?;
+        }
+        Ok(())
+    }
+
+    /// Draws the next character from the current logits and feeds it back.
+    pub fn next_char(&mut self) -> char {
+        // Parameters and shapes were validated in `new`, so sampling cannot fail;
+        // index 0 is a harmless fallback that is never taken.
+        let i = sample(self.state.logits, self.params, &mut self.rng).unwrap_or(0);
+        let c = self.vocab.char_at(i).unwrap_or('\u{FFFD}');
+        self.feed_index(i);
+        c
+    }
+
+    /// The current hidden state h_t.
+    pub fn hidden_state(&self) -> &[f32] {
+        self.state.h
+    }
+}

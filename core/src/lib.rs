@@ -1,0 +1,80 @@
+//! charm-core: a character-level recurrent network that fits on a microcontroller.
+//!
+//! `#![no_std]`, no allocator. This crate holds everything the trainer (a
+//! desktop) and the firmware (a Cortex-M) must agree on to the last bit:
+//!
+//! - [`ModelView::step`], the one forward step of the project:
+//!   `h_t = tanh(W_xh[:, x_t] + W_hh·h_{t-1} + b_h)`, `y_t = W_hy·h_t + b_y`.
+//!   Generic over [`Float`]: `f32` on devices and for sampling, `f64` for the
+//!   trainer's gradient check, which thereby checks this very code.
+//! - The kernels it is made of ([`dot`], [`matvec_bias`], [`tanh_f32`]), each
+//!   with a fixed order of floating-point operations so that x86-64 (which
+//!   vectorizes them) and a Cortex-M4F (which does not) compute identical bits.
+//! - [`softmax`], [`sample`] with a seeded [`Rng`], and [`Generator`], the
+//!   sampling loop shared by `charm sample` and the firmware.
+//! - [`Vocab`]: Unicode scalar values, char ↔ index without allocation.
+//! - The `.charm` weight file ([`decode`], and `encode` with feature `alloc`):
+//!   postcard header, aligned tensors read in place, CRC-32 trailer, and a
+//!   typed [`FormatError`] for every way a file can be wrong.
+//!
+//! Nothing reachable from the public API panics on bad data: decoders and
+//! constructors return errors, and the hot loops are bounds-check free
+//! (`chunks_exact`, zipped iterators).
+//!
+//! ```
+//! use charm_core::{decode, encode, AlignedBytes, Buffers, Generator, Metadata, ModelView, SampleParams, Vocab};
+//! # let (wxh, whh, bh, why, by) = ([0.1f32; 24], [0.0f32; 64], [0.0f32; 8], [0.2f32; 24], [0.0f32; 3]);
+//! # let model = ModelView::new(8, 3, &wxh, &whh, &bh, &why, &by).unwrap();
+//! # let written = encode(&model, &Vocab::new("abc").unwrap(), &Metadata::default()).unwrap();
+//! let bytes = AlignedBytes::from(&written[..]); // a file as read from disk, 4-byte aligned
+//! let file = decode(&bytes).unwrap();          // zero-copy: weights stay in `bytes`
+//! let mut buffers = Buffers::<64, 128>::new(); // capacity: H <= 64, V <= 128
+//! let slices = buffers.slices_for(&file.model).unwrap();
+//! let mut g = Generator::new(file.model, file.vocab, SampleParams::default(), 1, slices).unwrap();
+//! let c = g.next_char();
+//! assert!(file.vocab.index_of(c).is_some());
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "charm-core reads little-endian weight files in place; big-endian targets are not supported"
+);
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+#[cfg(feature = "alloc")]
+mod aligned;
+mod crc32;
+mod float;
+mod format;
+mod generate;
+mod kernels;
+mod model;
+mod rng;
+mod sample;
+mod softmax;
+mod tanh;
+mod vocab;
+
+#[cfg(feature = "alloc")]
+pub use aligned::AlignedBytes;
+pub use crc32::crc32;
+pub use float::Float;
+#[cfg(feature = "alloc")]
+pub use format::encode;
+pub use format::{
+    decode, CharmFile, FormatError, Header, Metadata, ELEMENT_F32, MAGIC, MAX_HIDDEN, MAX_VOCAB,
+    PREAMBLE_LEN, TENSOR_ALIGN, VERSION,
+};
+pub use generate::{Buffers, GenerateError, Generator, Slices};
+pub use kernels::{axpy, dot, matvec_bias, padded, LANES};
+pub use model::{tensor_lengths, ModelView, ShapeError, StepError};
+pub use rng::Rng;
+pub use sample::{sample, SampleError, SampleParams};
+pub use softmax::{exp_shifted, log_softmax_at, softmax};
+pub use tanh::tanh_f32;
+pub use vocab::{Vocab, VocabError};
