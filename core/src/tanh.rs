@@ -8,7 +8,7 @@ const CLAMP: f32 = 7.905_311;
 // fit of tanh on [-CLAMP, CLAMP] (the coefficients Eigen uses for `ptanh`).
 const P13: f32 = -2.760_768_5e-16;
 const P11: f32 = 2.000_188e-13;
-const P9: f32 = -8.604_671_5e-11;
+const P9: f32 = -8.604_672e-11;
 const P7: f32 = 5.122_297e-8;
 const P5: f32 = 1.485_722_4e-5;
 const P3: f32 = 6.372_619_3e-4;
@@ -16,7 +16,7 @@ const P1: f32 = 4.893_524_6e-3;
 const Q6: f32 = 1.198_258_4e-6;
 const Q4: f32 = 1.185_347_1e-4;
 const Q2: f32 = 2.268_434_6e-3;
-const Q0: f32 = 4.893_525_2e-3;
+const Q0: f32 = 4.893_525e-3;
 
 /// Hyperbolic tangent of an `f32`, as a branch-free rational approximation.
 ///

@@ -1,0 +1,60 @@
+//! Random models for the tests: seeded, in the layout `ModelView` expects.
+
+#![allow(dead_code)]
+
+use charm_core::{padded, tensor_lengths, ModelView, Rng};
+
+/// Owned tensors of a model, rows padded to `padded(hidden)` with zeros.
+pub struct OwnedModel<F> {
+    pub hidden: usize,
+    pub vocab: usize,
+    pub tensors: [Vec<F>; 5],
+}
+
+impl OwnedModel<f32> {
+    /// Weights uniform in [-scale, scale], biases too; padding zero.
+    pub fn random(hidden: usize, vocab: usize, scale: f32, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let stride = padded(hidden);
+        let lengths = tensor_lengths(hidden, vocab);
+        let tensors = lengths.map(|n| {
+            (0..n)
+                .map(|i| {
+                    let u = (rng.next_f32() * 2.0 - 1.0) * scale;
+                    // keep row padding zero, as the trainer and the file do
+                    if n != vocab && i % stride >= hidden {
+                        0.0
+                    } else {
+                        u
+                    }
+                })
+                .collect()
+        });
+        Self {
+            hidden,
+            vocab,
+            tensors,
+        }
+    }
+
+    pub fn view(&self) -> ModelView<'_, f32> {
+        let [a, b, c, d, e] = &self.tensors;
+        ModelView::new(self.hidden, self.vocab, a, b, c, d, e).unwrap()
+    }
+
+    pub fn to_f64(&self) -> OwnedModel<f64> {
+        OwnedModel {
+            hidden: self.hidden,
+            vocab: self.vocab,
+            tensors: self
+                .tensors
+                .clone()
+                .map(|t| t.into_iter().map(f64::from).collect()),
+        }
+    }
+}
+
+/// A vocabulary of `n` distinct characters in ascending order, from `first`.
+pub fn vocab_text(n: usize, first: u32) -> String {
+    (first..).filter_map(char::from_u32).take(n).collect()
+}
