@@ -20,13 +20,18 @@
 
 use crate::crc32::crc32;
 use crate::model::{tensor_lengths, ModelView};
+use crate::quant::{quant_tensor_lengths, QuantModelView, QuantTensors, MAX_HIDDEN_INT8};
 use crate::vocab::{Vocab, VocabError};
 use serde::{Deserialize, Serialize};
 
 /// First four bytes of every weight file.
 pub const MAGIC: [u8; 4] = *b"CHRM";
-/// The format version this crate writes and the newest it reads.
-pub const VERSION: u16 = 1;
+/// The newest format version this crate reads (and writes for int8 models).
+/// Version 1 has f32 tensors only; version 2 adds int8. f32 models are still
+/// written as version 1, so that older readers keep loading them.
+pub const VERSION: u16 = 2;
+/// The version written for f32 models.
+pub const VERSION_F32: u16 = 1;
 /// Largest vocabulary the format allows.
 pub const MAX_VOCAB: usize = 65_536;
 /// Largest hidden size the format allows.
@@ -38,6 +43,8 @@ pub const TENSOR_ALIGN: usize = 16;
 
 /// Element type code for f32 tensors.
 pub const ELEMENT_F32: u8 = 0;
+/// Element type code for int8 tensors with per-row f32 scales (version 2).
+pub const ELEMENT_INT8: u8 = 1;
 
 /// How the model was trained: kept in the file for `charm info` and provenance.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -188,6 +195,96 @@ pub struct CharmFile<'a> {
     pub len: usize,
 }
 
+/// The weights of a decoded file, in either element type.
+#[derive(Debug, Clone, Copy)]
+pub enum Weights<'a> {
+    /// f32 tensors (element type 0).
+    F32(ModelView<'a, f32>),
+    /// int8 tensors with per-row scales (element type 1).
+    Int8(QuantModelView<'a>),
+}
+
+impl Weights<'_> {
+    /// Hidden size H.
+    pub fn hidden(&self) -> usize {
+        match self {
+            Weights::F32(m) => m.hidden(),
+            Weights::Int8(m) => m.hidden(),
+        }
+    }
+    /// Vocabulary size V.
+    pub fn vocab(&self) -> usize {
+        match self {
+            Weights::F32(m) => m.vocab(),
+            Weights::Int8(m) => m.vocab(),
+        }
+    }
+    /// `"f32"` or `"int8"`.
+    pub fn element_name(&self) -> &'static str {
+        match self {
+            Weights::F32(_) => "f32",
+            Weights::Int8(_) => "int8",
+        }
+    }
+    /// Bytes of tensor data.
+    pub fn tensor_bytes(&self) -> usize {
+        let (h, v) = (self.hidden(), self.vocab());
+        match self {
+            Weights::F32(_) => 4 * tensor_lengths(h, v).iter().sum::<usize>(),
+            Weights::Int8(_) => {
+                let (n8, n32) = quant_tensor_lengths(h, v);
+                n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>()
+            }
+        }
+    }
+}
+
+/// A decoded weight file of either element type: everything borrowed from
+/// the bytes it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct AnyCharmFile<'a> {
+    /// The file's format version.
+    pub version: u16,
+    /// The vocabulary.
+    pub vocab: Vocab<'a>,
+    /// Training metadata.
+    pub meta: Metadata,
+    /// The weights, in place.
+    pub weights: Weights<'a>,
+    /// Length of the file within the decoded bytes.
+    pub len: usize,
+}
+
+impl AnyCharmFile<'_> {
+    /// Checks that the model fits a build made for at most `max_hidden` units
+    /// and `max_vocab` characters (the firmware's capacity).
+    pub fn check_capacity(&self, max_hidden: usize, max_vocab: usize) -> Result<(), FormatError> {
+        check_capacity(
+            self.weights.hidden(),
+            self.weights.vocab(),
+            max_hidden,
+            max_vocab,
+        )
+    }
+}
+
+fn check_capacity(
+    hidden: usize,
+    vocab: usize,
+    max_hidden: usize,
+    max_vocab: usize,
+) -> Result<(), FormatError> {
+    if hidden > max_hidden || vocab > max_vocab {
+        return Err(FormatError::ShapeMismatch {
+            hidden,
+            vocab,
+            max_hidden,
+            max_vocab,
+        });
+    }
+    Ok(())
+}
+
 fn u16_at(bytes: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([bytes[at], bytes[at + 1]])
 }
@@ -195,27 +292,43 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
-/// Total number of f32 elements of a model's tensors, or `None` on overflow.
-fn element_count(hidden: usize, vocab: usize) -> Option<usize> {
-    if hidden > MAX_HIDDEN || vocab > MAX_VOCAB {
+/// Bytes of a model's tensor block, or `None` for an impossible shape.
+fn tensor_block_len(element: u8, hidden: usize, vocab: usize) -> Option<usize> {
+    if hidden == 0 || hidden > MAX_HIDDEN || vocab > MAX_VOCAB {
         return None;
     }
-    Some(tensor_lengths(hidden, vocab).iter().sum())
+    match element {
+        ELEMENT_F32 => Some(4 * tensor_lengths(hidden, vocab).iter().sum::<usize>()),
+        _ => {
+            let (n8, n32) = quant_tensor_lengths(hidden, vocab);
+            Some(n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>())
+        }
+    }
 }
 
-/// Decodes a weight file in place. `bytes` may continue past the file (a flash
-/// region does); [`CharmFile::len`] says where the file ends.
+fn check_finite(tensors: &[(&'static str, &[f32])]) -> Result<(), FormatError> {
+    for &(tensor, t) in tensors {
+        if let Some(index) = t.iter().position(|w| !w.is_finite()) {
+            return Err(FormatError::NonFinite { tensor, index });
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a weight file of either element type in place. `bytes` may
+/// continue past the file (a flash region does); [`AnyCharmFile::len`] says
+/// where the file ends.
 ///
 /// Checks, in this order: length of the preamble, magic, version, declared
 /// length, CRC, header, element type, vocabulary, sizes, alignment, finiteness.
 /// Never panics and never allocates.
 ///
 /// ```
-/// use charm_core::{decode, FormatError};
-/// assert_eq!(decode(b"CHR").unwrap_err(), FormatError::Truncated { needed: 12, available: 3 });
-/// assert_eq!(decode(b"PNG\x0d........").unwrap_err(), FormatError::BadMagic);
+/// use charm_core::{decode_any, FormatError};
+/// assert_eq!(decode_any(b"CHR").unwrap_err(), FormatError::Truncated { needed: 12, available: 3 });
+/// assert_eq!(decode_any(b"PNG\x0d........").unwrap_err(), FormatError::BadMagic);
 /// ```
-pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
+pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     if bytes.len() < PREAMBLE_LEN {
         if bytes.len() >= 4 && bytes[..4] != MAGIC {
             return Err(FormatError::BadMagic);
@@ -229,7 +342,7 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
         return Err(FormatError::BadMagic);
     }
     let version = u16_at(bytes, 4);
-    if version != VERSION {
+    if !(1..=VERSION).contains(&version) {
         return Err(FormatError::UnsupportedVersion {
             found: version,
             supported: VERSION,
@@ -256,7 +369,9 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
     }
     let (header, rest) = postcard::take_from_bytes::<Header<'_>>(&body[PREAMBLE_LEN..])
         .map_err(|_| FormatError::Malformed)?;
-    if header.element != ELEMENT_F32 {
+    let element_known =
+        header.element == ELEMENT_F32 || (header.element == ELEMENT_INT8 && version >= 2);
+    if !element_known {
         return Err(FormatError::UnsupportedElement(header.element));
     }
     let (hidden, vocab_size) = (header.hidden as usize, header.vocab_size as usize);
@@ -272,60 +387,115 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
     }
     let header_end = len - 4 - rest.len();
     let data_start = header_end.next_multiple_of(TENSOR_ALIGN);
-    let elements = element_count(hidden, vocab_size).ok_or(FormatError::Malformed)?;
-    if hidden == 0 || data_start.checked_add(elements * 4) != Some(len - 4) {
+    let block =
+        tensor_block_len(header.element, hidden, vocab_size).ok_or(FormatError::Malformed)?;
+    if data_start.checked_add(block) != Some(len - 4) {
         return Err(FormatError::Malformed);
     }
     if body[header_end..data_start].iter().any(|&b| b != 0) {
         return Err(FormatError::Malformed);
     }
-    let data: &[f32] =
-        bytemuck::try_cast_slice(&body[data_start..]).map_err(|_| FormatError::Misaligned)?;
-    let [n_wxh, n_whh, n_bh, n_why, _] = tensor_lengths(hidden, vocab_size);
+    let data = &body[data_start..];
+    let weights = if header.element == ELEMENT_F32 {
+        Weights::F32(f32_model(hidden, vocab_size, data)?)
+    } else {
+        if hidden > MAX_HIDDEN_INT8 {
+            return Err(FormatError::ShapeMismatch {
+                hidden,
+                vocab: vocab_size,
+                max_hidden: MAX_HIDDEN_INT8,
+                max_vocab: MAX_VOCAB,
+            });
+        }
+        Weights::Int8(int8_model(hidden, vocab_size, data)?)
+    };
+    Ok(AnyCharmFile {
+        version,
+        vocab,
+        meta: header.meta,
+        weights,
+        len,
+    })
+}
+
+fn f32_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<ModelView<'_, f32>, FormatError> {
+    let data: &[f32] = bytemuck::try_cast_slice(data).map_err(|_| FormatError::Misaligned)?;
+    let [n_wxh, n_whh, n_bh, n_why, _] = tensor_lengths(hidden, vocab);
     let (wxh, data) = data.split_at(n_wxh);
     let (whh, data) = data.split_at(n_whh);
     let (bh, data) = data.split_at(n_bh);
     let (why, by) = data.split_at(n_why);
-    for (tensor, t) in [
+    check_finite(&[
         ("wxh", wxh),
         ("whh", whh),
         ("bh", bh),
         ("why", why),
         ("by", by),
-    ] {
-        if let Some(index) = t.iter().position(|w| !w.is_finite()) {
-            return Err(FormatError::NonFinite { tensor, index });
-        }
+    ])?;
+    ModelView::new(hidden, vocab, wxh, whh, bh, why, by).map_err(|_| FormatError::Malformed)
+}
+
+fn int8_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<QuantModelView<'_>, FormatError> {
+    let ([n_wxh, n_whh, n_why], [n_sx, n_sh, n_sy, n_bh, _]) = quant_tensor_lengths(hidden, vocab);
+    let (int8, floats) = data.split_at(n_wxh + n_whh + n_why);
+    let int8: &[i8] = bytemuck::cast_slice(int8);
+    let (wxh, int8) = int8.split_at(n_wxh);
+    let (whh, why) = int8.split_at(n_whh);
+    let floats: &[f32] = bytemuck::try_cast_slice(floats).map_err(|_| FormatError::Misaligned)?;
+    let (sx, floats) = floats.split_at(n_sx);
+    let (sh, floats) = floats.split_at(n_sh);
+    let (sy, floats) = floats.split_at(n_sy);
+    let (bh, by) = floats.split_at(n_bh);
+    check_finite(&[
+        ("wxh_scale", sx),
+        ("whh_scale", sh),
+        ("why_scale", sy),
+        ("bh", bh),
+        ("by", by),
+    ])?;
+    let t = QuantTensors {
+        int8: [wxh, whh, why],
+        f32: [sx, sh, sy, bh, by],
+    };
+    QuantModelView::new(hidden, vocab, t).map_err(|_| FormatError::Malformed)
+}
+
+/// Decodes an f32 weight file in place (see [`decode_any`] for the checks);
+/// an int8 file is [`FormatError::UnsupportedElement`].
+///
+/// ```
+/// use charm_core::{decode, FormatError};
+/// assert_eq!(decode(b"CHR").unwrap_err(), FormatError::Truncated { needed: 12, available: 3 });
+/// assert_eq!(decode(b"PNG\x0d........").unwrap_err(), FormatError::BadMagic);
+/// ```
+pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
+    let file = decode_any(bytes)?;
+    match file.weights {
+        Weights::F32(model) => Ok(CharmFile {
+            version: file.version,
+            vocab: file.vocab,
+            meta: file.meta,
+            model,
+            len: file.len,
+        }),
+        Weights::Int8(_) => Err(FormatError::UnsupportedElement(ELEMENT_INT8)),
     }
-    let model = ModelView::new(hidden, vocab_size, wxh, whh, bh, why, by)
-        .map_err(|_| FormatError::Malformed)?;
-    Ok(CharmFile {
-        version,
-        vocab,
-        meta: header.meta,
-        model,
-        len,
-    })
 }
 
 impl CharmFile<'_> {
     /// Checks that the model fits a build made for at most `max_hidden` units
     /// and `max_vocab` characters (the firmware's capacity).
     pub fn check_capacity(&self, max_hidden: usize, max_vocab: usize) -> Result<(), FormatError> {
-        let (hidden, vocab) = (self.model.hidden(), self.model.vocab());
-        if hidden > max_hidden || vocab > max_vocab {
-            return Err(FormatError::ShapeMismatch {
-                hidden,
-                vocab,
-                max_hidden,
-                max_vocab,
-            });
-        }
-        Ok(())
+        check_capacity(
+            self.model.hidden(),
+            self.model.vocab(),
+            max_hidden,
+            max_vocab,
+        )
     }
 }
 
-/// Encodes a model as a version-1 weight file (needs the `alloc` feature).
+/// Encodes an f32 model as a version-1 weight file (needs the `alloc` feature).
 ///
 /// Fails if the vocabulary's size differs from the model's, or is larger than
 /// [`MAX_VOCAB`], or a weight is not finite.
@@ -335,8 +505,18 @@ pub fn encode(
     vocab: &Vocab<'_>,
     meta: &Metadata,
 ) -> Result<alloc::vec::Vec<u8>, FormatError> {
+    encode_any(&Weights::F32(*model), vocab, meta)
+}
+
+/// Encodes a model of either element type: f32 as version 1, int8 as version 2.
+#[cfg(feature = "alloc")]
+pub fn encode_any(
+    weights: &Weights<'_>,
+    vocab: &Vocab<'_>,
+    meta: &Metadata,
+) -> Result<alloc::vec::Vec<u8>, FormatError> {
     use alloc::vec::Vec;
-    let (hidden, vocab_size) = (model.hidden(), model.vocab());
+    let (hidden, vocab_size) = (weights.hidden(), weights.vocab());
     if vocab_size > MAX_VOCAB {
         return Err(FormatError::VocabularyTooLarge {
             size: vocab_size,
@@ -349,34 +529,55 @@ pub fn encode(
     if hidden > MAX_HIDDEN {
         return Err(FormatError::Malformed);
     }
-    let tensors = [
-        ("wxh", model.wxh()),
-        ("whh", model.whh()),
-        ("bh", model.bh()),
-        ("why", model.why()),
-        ("by", model.by()),
-    ];
-    for (tensor, t) in tensors {
-        if let Some(index) = t.iter().position(|w| !w.is_finite()) {
-            return Err(FormatError::NonFinite { tensor, index });
+    let (version, element) = match weights {
+        Weights::F32(m) => {
+            check_finite(&[
+                ("wxh", m.wxh()),
+                ("whh", m.whh()),
+                ("bh", m.bh()),
+                ("why", m.why()),
+                ("by", m.by()),
+            ])?;
+            (VERSION_F32, ELEMENT_F32)
         }
-    }
+        Weights::Int8(m) => {
+            let [sx, sh, sy, bh, by] = m.tensors().f32;
+            check_finite(&[
+                ("wxh_scale", sx),
+                ("whh_scale", sh),
+                ("why_scale", sy),
+                ("bh", bh),
+                ("by", by),
+            ])?;
+            (2, ELEMENT_INT8)
+        }
+    };
     let header = Header {
         hidden: hidden as u32,
         vocab_size: vocab_size as u32,
-        element: ELEMENT_F32,
+        element,
         vocab: vocab.as_str(),
         meta: *meta,
     };
     let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes()); // length, filled in below
     let header_bytes = postcard::to_allocvec(&header).map_err(|_| FormatError::Malformed)?;
     out.extend_from_slice(&header_bytes);
     out.resize(out.len().next_multiple_of(TENSOR_ALIGN), 0);
-    for (_, t) in tensors {
+    let floats: [&[f32]; 5] = match weights {
+        Weights::F32(m) => [m.wxh(), m.whh(), m.bh(), m.why(), m.by()],
+        Weights::Int8(m) => {
+            let t = m.tensors();
+            for q in t.int8 {
+                out.extend(q.iter().map(|&b| b as u8));
+            }
+            t.f32
+        }
+    };
+    for t in floats {
         for w in t {
             out.extend_from_slice(&w.to_le_bytes());
         }

@@ -1,8 +1,83 @@
 //! Text generation: the state, priming, and one character at a time.
 
+use crate::kernels::padded;
 use crate::model::{ModelView, ShapeError};
+use crate::quant::QuantModelView;
 use crate::sample::{sample, SampleError, SampleParams};
 use crate::{Rng, Vocab};
+
+/// What a hidden state is made of: `f32` for f32 models, Q15 `i16` for int8 models.
+pub trait StateElement: Copy + core::fmt::Debug + 'static {
+    /// The zero state.
+    const ZERO: Self;
+}
+impl StateElement for f32 {
+    const ZERO: Self = 0.0;
+}
+impl StateElement for i16 {
+    const ZERO: Self = 0;
+}
+
+/// A model that can be stepped by the [`Generator`]: f32 ([`ModelView`]) or
+/// int8 ([`QuantModelView`]).
+pub trait Recurrent {
+    /// Element of the hidden state.
+    type State: StateElement;
+    /// Hidden size H.
+    fn hidden(&self) -> usize;
+    /// Vocabulary size V.
+    fn vocab(&self) -> usize;
+    /// Length of the state buffer: H for f32, `padded(H)` for Q15.
+    fn state_len(&self) -> usize;
+    /// b_y: the logits of the zero state.
+    fn output_bias(&self) -> &[f32];
+    /// One step; buffers have `state_len()` and V elements, `x < V`.
+    fn step_state(
+        &self,
+        h_prev: &[Self::State],
+        x: usize,
+        h_next: &mut [Self::State],
+        logits: &mut [f32],
+    );
+}
+
+impl Recurrent for ModelView<'_, f32> {
+    type State = f32;
+    fn hidden(&self) -> usize {
+        ModelView::hidden(self)
+    }
+    fn vocab(&self) -> usize {
+        ModelView::vocab(self)
+    }
+    fn state_len(&self) -> usize {
+        ModelView::hidden(self)
+    }
+    fn output_bias(&self) -> &[f32] {
+        self.by()
+    }
+    fn step_state(&self, h_prev: &[f32], x: usize, h_next: &mut [f32], logits: &mut [f32]) {
+        self.step_unchecked_shapes(h_prev, x, h_next, logits);
+    }
+}
+
+impl Recurrent for QuantModelView<'_> {
+    type State = i16;
+    fn hidden(&self) -> usize {
+        QuantModelView::hidden(self)
+    }
+    fn vocab(&self) -> usize {
+        QuantModelView::vocab(self)
+    }
+    fn state_len(&self) -> usize {
+        padded(QuantModelView::hidden(self))
+    }
+    fn output_bias(&self) -> &[f32] {
+        self.by()
+    }
+    fn step_state(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
+        self.step(h_prev, x, h_next, logits);
+    }
+}
 
 /// Why generation could not start or go on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,34 +127,38 @@ impl core::fmt::Display for GenerateError {
 }
 
 /// Fixed-size state buffers for models of up to `H` hidden units and `V`
-/// characters: `2·H + V` floats, no allocation. A device keeps one in a static.
+/// characters: `2·H` state elements `S` (f32, or i16 for int8 models) and `V`
+/// f32 logits; no allocation. A device keeps one in a static.
 #[derive(Debug, Clone)]
-pub struct Buffers<const H: usize, const V: usize> {
-    h: [f32; H],
-    h_next: [f32; H],
+pub struct Buffers<const H: usize, const V: usize, S = f32> {
+    h: [S; H],
+    h_next: [S; H],
     logits: [f32; V],
 }
 
-impl<const H: usize, const V: usize> Default for Buffers<H, V> {
+impl<const H: usize, const V: usize, S: StateElement> Default for Buffers<H, V, S> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const H: usize, const V: usize> Buffers<H, V> {
+impl<const H: usize, const V: usize, S: StateElement> Buffers<H, V, S> {
     /// Zeroed buffers (a `const fn`, so they can live in `.bss`).
     pub const fn new() -> Self {
         Self {
-            h: [0.0; H],
-            h_next: [0.0; H],
+            h: [S::ZERO; H],
+            h_next: [S::ZERO; H],
             logits: [0.0; V],
         }
     }
 
     /// Borrows slices of exactly the model's shape, or says it does not fit.
-    pub fn slices_for(&mut self, model: &ModelView<'_, f32>) -> Result<Slices<'_>, GenerateError> {
-        let (hidden, vocab) = (model.hidden(), model.vocab());
-        if hidden > H || vocab > V {
+    pub fn slices_for<M: Recurrent<State = S>>(
+        &mut self,
+        model: &M,
+    ) -> Result<Slices<'_, S>, GenerateError> {
+        let (hidden, vocab, n) = (model.hidden(), model.vocab(), model.state_len());
+        if n > H || vocab > V {
             return Err(GenerateError::Capacity {
                 hidden,
                 vocab,
@@ -88,21 +167,22 @@ impl<const H: usize, const V: usize> Buffers<H, V> {
             });
         }
         Ok(Slices {
-            h: &mut self.h[..hidden],
-            h_next: &mut self.h_next[..hidden],
+            h: &mut self.h[..n],
+            h_next: &mut self.h_next[..n],
             logits: &mut self.logits[..vocab],
         })
     }
 }
 
-/// The three state buffers a [`Generator`] works in: hidden state (H),
-/// next hidden state (H), logits (V). From [`Buffers`] or from the heap.
+/// The three state buffers a [`Generator`] works in: hidden state and next
+/// hidden state ([`Recurrent::state_len`] each), logits (V). From [`Buffers`]
+/// or from the heap.
 #[derive(Debug)]
-pub struct Slices<'s> {
+pub struct Slices<'s, S = f32> {
     /// h_{t-1}.
-    pub h: &'s mut [f32],
+    pub h: &'s mut [S],
     /// h_t, written by the step, then swapped in.
-    pub h_next: &'s mut [f32],
+    pub h_next: &'s mut [S],
     /// y_t.
     pub logits: &'s mut [f32],
 }
@@ -130,30 +210,39 @@ pub struct Slices<'s> {
 /// assert_eq!(g.next_char(), 'b');
 /// ```
 #[derive(Debug)]
-pub struct Generator<'m, 's> {
-    model: ModelView<'m, f32>,
+pub struct Generator<'m, 's, M: Recurrent = ModelView<'m, f32>> {
+    model: M,
     vocab: Vocab<'m>,
     params: SampleParams,
     rng: Rng,
-    state: Slices<'s>,
+    state: Slices<'s, M::State>,
 }
 
-impl<'m, 's> Generator<'m, 's> {
+impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     /// Starts from the zero state; checks the shapes and parameters once.
     pub fn new(
-        model: ModelView<'m, f32>,
+        model: M,
         vocab: Vocab<'m>,
         params: SampleParams,
         seed: u64,
-        state: Slices<'s>,
+        state: Slices<'s, M::State>,
     ) -> Result<Self, GenerateError> {
         params.validate().map_err(GenerateError::Sample)?;
-        model
-            .check_buffers(state.h.len(), state.logits.len())
-            .map_err(GenerateError::Shape)?;
-        model
-            .check_buffers(state.h_next.len(), state.logits.len())
-            .map_err(GenerateError::Shape)?;
+        let n = model.state_len();
+        let lengths = [
+            ("hidden state", state.h.len(), n),
+            ("next hidden state", state.h_next.len(), n),
+            ("logits", state.logits.len(), model.vocab()),
+        ];
+        for (buffer, found, expected) in lengths {
+            if found != expected {
+                return Err(GenerateError::Shape(ShapeError::BufferLength {
+                    buffer,
+                    expected,
+                    found,
+                }));
+            }
+        }
         if vocab.len() != model.vocab() {
             return Err(GenerateError::Shape(ShapeError::BufferLength {
                 buffer: "vocabulary",
@@ -174,8 +263,8 @@ impl<'m, 's> Generator<'m, 's> {
 
     /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
     pub fn reset(&mut self) {
-        self.state.h.fill(0.0);
-        self.state.logits.copy_from_slice(self.model.by());
+        self.state.h.fill(M::State::ZERO);
+        self.state.logits.copy_from_slice(self.model.output_bias());
     }
 
     /// Feeds one character through the step (no sampling).
@@ -190,7 +279,7 @@ impl<'m, 's> Generator<'m, 's> {
 
     fn feed_index(&mut self, x: usize) {
         let s = &mut self.state;
-        self.model.step_unchecked_shapes(s.h, x, s.h_next, s.logits);
+        self.model.step_state(s.h, x, s.h_next, s.logits);
         core::mem::swap(&mut s.h, &mut s.h_next);
     }
 
@@ -216,7 +305,7 @@ impl<'m, 's> Generator<'m, 's> {
     }
 
     /// The current hidden state h_t.
-    pub fn hidden_state(&self) -> &[f32] {
+    pub fn hidden_state(&self) -> &[M::State] {
         self.state.h
     }
 }

@@ -36,7 +36,7 @@
 //! ```
 #![no_std]
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -54,6 +54,7 @@ mod format;
 mod generate;
 mod kernels;
 mod model;
+mod quant;
 mod rng;
 mod sample;
 mod softmax;
@@ -64,15 +65,23 @@ mod vocab;
 pub use aligned::AlignedBytes;
 pub use crc32::crc32;
 pub use float::Float;
-#[cfg(feature = "alloc")]
-pub use format::encode;
 pub use format::{
-    decode, CharmFile, FormatError, Header, Metadata, ELEMENT_F32, MAGIC, MAX_HIDDEN, MAX_VOCAB,
-    PREAMBLE_LEN, TENSOR_ALIGN, VERSION,
+    decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
+    ELEMENT_F32, ELEMENT_INT8, MAGIC, MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN, TENSOR_ALIGN, VERSION,
+    VERSION_F32,
 };
-pub use generate::{Buffers, GenerateError, Generator, Slices};
+#[cfg(feature = "alloc")]
+pub use format::{encode, encode_any};
+pub use generate::{Buffers, GenerateError, Generator, Recurrent, Slices, StateElement};
 pub use kernels::{axpy, dot, matvec_bias, padded, LANES};
 pub use model::{tensor_lengths, ModelView, ShapeError, StepError};
+pub use quant::QuantizeError;
+pub use quant::{
+    dot_portable, dot_q7_q15, quant_tensor_lengths, to_q15, QuantModelView, QuantTensors,
+    MAX_HIDDEN_INT8, PERMUTE4, Q15_ONE,
+};
+#[cfg(feature = "alloc")]
+pub use quant::{quantize, QuantModel};
 pub use rng::Rng;
 pub use sample::{sample, SampleError, SampleParams};
 pub use softmax::{exp_shifted, log_softmax_at, softmax};

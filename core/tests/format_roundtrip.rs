@@ -109,12 +109,12 @@ fn every_single_bit_flip_is_an_error() {
 #[test]
 fn newer_version_is_named() {
     let (_, _, mut bytes) = small_file();
-    bytes[4..6].copy_from_slice(&2u16.to_le_bytes());
+    bytes[4..6].copy_from_slice(&3u16.to_le_bytes());
     assert_eq!(
         decode(&AlignedBytes::from(&bytes[..])).unwrap_err(),
         FormatError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
 }

@@ -6,29 +6,35 @@
 //! check, then a generator priming and sampling a few characters.
 #![no_main]
 
-use charm_core::{crc32, decode, AlignedBytes, Buffers, Generator, SampleParams};
+use charm_core::{crc32, decode_any, AlignedBytes, Buffers, Generator, SampleParams, Weights};
 use libfuzzer_sys::fuzz_target;
 
 fn exercise(data: &[u8]) {
     let bytes = AlignedBytes::from(data);
-    let Ok(file) = decode(&bytes) else { return };
+    let Ok(file) = decode_any(&bytes) else { return };
     if file.check_capacity(64, 256).is_err() {
         return;
     }
-    let mut buffers = Buffers::<64, 256>::new();
-    let Ok(slices) = buffers.slices_for(&file.model) else {
-        return;
-    };
-    let params = SampleParams {
-        temperature: 0.8,
-        top_k: 3,
-    };
-    let Ok(mut g) = Generator::new(file.model, file.vocab, params, 1, slices) else {
-        return;
-    };
-    let _ = g.prime("ab\n");
-    for _ in 0..4 {
-        let _ = g.next_char();
+    let params = SampleParams { temperature: 0.8, top_k: 3 };
+    match file.weights {
+        Weights::F32(model) => {
+            let mut buffers = Buffers::<64, 256>::new();
+            let Ok(slices) = buffers.slices_for(&model) else { return };
+            let Ok(mut g) = Generator::new(model, file.vocab, params, 1, slices) else { return };
+            let _ = g.prime("ab\n");
+            for _ in 0..4 {
+                let _ = g.next_char();
+            }
+        }
+        Weights::Int8(model) => {
+            let mut buffers = Buffers::<64, 256, i16>::new();
+            let Ok(slices) = buffers.slices_for(&model) else { return };
+            let Ok(mut g) = Generator::new(model, file.vocab, params, 1, slices) else { return };
+            let _ = g.prime("ab\n");
+            for _ in 0..4 {
+                let _ = g.next_char();
+            }
+        }
     }
 }
 
