@@ -77,8 +77,8 @@ pub use kernels::{axpy, dot, matvec_bias, padded, LANES};
 pub use model::{tensor_lengths, ModelView, ShapeError, StepError};
 pub use quant::QuantizeError;
 pub use quant::{
-    dot_portable, dot_q7_q15, quant_tensor_lengths, to_q15, QuantModelView, QuantTensors,
-    MAX_HIDDEN_INT8, PERMUTE4, Q15_ONE,
+    dot2_q7_q15, dot_portable, dot_q7_q15, matvec_q7_q15, quant_tensor_lengths, to_q15,
+    QuantModelView, QuantTensors, MAX_HIDDEN_INT8, PERMUTE4, Q15_ONE,
 };
 #[cfg(feature = "alloc")]
 pub use quant::{quantize, QuantModel};

@@ -159,22 +159,59 @@ impl<'a> QuantModelView<'a> {
         let s = padded(self.hidden);
         let column = self.wxh.chunks_exact(s).nth(x).unwrap_or(&[]);
         let sx = self.wxh_scale.get(x).copied().unwrap_or(0.0);
-        let rows = self
-            .whh
-            .chunks_exact(s)
-            .zip(self.whh_scale)
-            .zip(self.bh)
-            .zip(column);
-        for (h, (((row, &scale), &b), &wx)) in hq_next.iter_mut().zip(rows) {
-            let acc = dot_q7_q15(row, hq_prev);
-            let u = (acc as f32 * scale) / Q15_ONE + b + f32::from(wx) * sx;
-            *h = to_q15(crate::tanh_f32(u));
-        }
-        let rows = self.why.chunks_exact(s).zip(self.why_scale).zip(self.by);
-        for (y, ((row, &scale), &b)) in logits.iter_mut().zip(rows) {
-            let acc = dot_q7_q15(row, hq_next);
-            *y = (acc as f32 * scale) / Q15_ONE + b;
-        }
+        let (whh_scale, bh) = (self.whh_scale, self.bh);
+        matvec_q7_q15(self.whh, s, hq_prev, |r, acc| {
+            if let (Some(h), Some(&scale), Some(&b)) =
+                (hq_next.get_mut(r), whh_scale.get(r), bh.get(r))
+            {
+                let wx = column.get(r).copied().unwrap_or(0);
+                let u = (acc as f32 * scale) / Q15_ONE + b + f32::from(wx) * sx;
+                *h = to_q15(crate::tanh_f32(u));
+            }
+        });
+        let (why_scale, by) = (self.why_scale, self.by);
+        matvec_q7_q15(self.why, s, hq_next, |j, acc| {
+            if let (Some(y), Some(&scale), Some(&b)) =
+                (logits.get_mut(j), why_scale.get(j), by.get(j))
+            {
+                *y = (acc as f32 * scale) / Q15_ONE + b;
+            }
+        });
+    }
+}
+
+/// Calls `emit(r, Σ_c w[r, c]·h_c)` for every row `r` of the permuted int8
+/// matrix `w` (rows of `stride` elements), two rows at a time so that each
+/// loaded pair of state entries serves two rows.
+#[inline]
+pub fn matvec_q7_q15(w: &[i8], stride: usize, h: &[i16], mut emit: impl FnMut(usize, i32)) {
+    if stride == 0 {
+        return;
+    }
+    let mut pairs = w.chunks_exact(2 * stride);
+    let mut r = 0;
+    for pair in &mut pairs {
+        let (a, b) = pair.split_at(stride);
+        let (da, db) = dot2_q7_q15(a, b, h);
+        emit(r, da);
+        emit(r + 1, db);
+        r += 2;
+    }
+    if let Some(last) = pairs.remainder().get(..stride) {
+        emit(r, dot_q7_q15(last, h));
+    }
+}
+
+/// Two rows' [`dot_q7_q15`] at once: `(Σ a_i·h_i, Σ b_i·h_i)`.
+#[inline]
+pub fn dot2_q7_q15(a: &[i8], b: &[i8], h: &[i16]) -> (i32, i32) {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        dsp::dot2(a, b, h)
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        (dot_portable(a, h), dot_portable(b, h))
     }
 }
 
@@ -260,6 +297,44 @@ mod dsp {
             }
         }
         acc
+    }
+
+    /// Two rows against one state: each pair of state entries loaded once.
+    #[inline]
+    pub fn dot2(a: &[i8], b: &[i8], h: &[i16]) -> (i32, i32) {
+        let (mut acc_a, mut acc_b) = (0i32, 0i32);
+        let word = |w: &[i8]| u32::from_le_bytes([w[0] as u8, w[1] as u8, w[2] as u8, w[3] as u8]);
+        let pair = |x: i16, y: i16| (x as u16 as u32) | ((y as u16 as u32) << 16);
+        for ((wa, wb), hq) in a
+            .chunks_exact(4)
+            .zip(b.chunks_exact(4))
+            .zip(h.chunks_exact(4))
+        {
+            let (h01, h23) = (pair(hq[0], hq[1]), pair(hq[2], hq[3]));
+            let (wa, wb) = (word(wa), word(wb));
+            // SAFETY: register-only DSP instructions (Armv7E-M), no memory access.
+            unsafe {
+                asm!(
+                    "sxtb16 {t}, {wa}",
+                    "smlad {acc_a}, {t}, {h01}, {acc_a}",
+                    "sxtb16 {t}, {wa}, ror #8",
+                    "smlad {acc_a}, {t}, {h23}, {acc_a}",
+                    "sxtb16 {t}, {wb}",
+                    "smlad {acc_b}, {t}, {h01}, {acc_b}",
+                    "sxtb16 {t}, {wb}, ror #8",
+                    "smlad {acc_b}, {t}, {h23}, {acc_b}",
+                    acc_a = inout(reg) acc_a,
+                    acc_b = inout(reg) acc_b,
+                    t = out(reg) _,
+                    wa = in(reg) wa,
+                    wb = in(reg) wb,
+                    h01 = in(reg) h01,
+                    h23 = in(reg) h23,
+                    options(pure, nomem, nostack),
+                );
+            }
+        }
+        (acc_a, acc_b)
     }
 }
 

@@ -32,6 +32,20 @@ proptest! {
         prop_assert_eq!(i64::from(dot_portable(&w, &h)), expected);
     }
 
+    /// The two-rows-at-a-time matvec emits every row once, odd counts included.
+    #[test]
+    fn matvec_emits_each_row_dot(rows in 1usize..9, groups in 1usize..6, seed in any::<u64>()) {
+        let mut rng = charm_core::Rng::new(seed);
+        let stride = groups * 8;
+        let w: Vec<i8> = (0..rows * stride).map(|_| (rng.next_u64() % 255) as i8).collect();
+        let h: Vec<i16> = (0..stride).map(|_| (rng.next_u64() % 65535) as i16).collect();
+        let mut seen = vec![None; rows];
+        charm_core::matvec_q7_q15(&w, stride, &h, |r, acc| seen[r] = Some(acc));
+        for (r, got) in seen.iter().enumerate() {
+            prop_assert_eq!(*got, Some(dot_portable(&w[r * stride..(r + 1) * stride], &h)));
+        }
+    }
+
     /// Q15 conversion is within half a step and saturates.
     #[test]
     fn q15_rounds_to_nearest(h in -1.0f32..=1.0) {
