@@ -1,0 +1,121 @@
+//! Shared helpers of the `cli_*` tests: the `charm` binary, small corpora,
+//! running commands and listing the files a command left behind.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The `charm` binary: `$CHARM_BIN`, else built once per test run with
+/// `cargo build --release -p charm-trainer --bin charm` into this test's target
+/// directory (a no-op when up to date; the same build the QEMU tests use).
+pub fn charm_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("CHARM_BIN") {
+            return PathBuf::from(bin);
+        }
+        let exe = std::env::current_exe().expect("the test's own path");
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("<target>/<profile>/deps/<test>")
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("repo root")
+            .to_path_buf();
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "charm-trainer",
+                "--bin",
+                "charm",
+            ])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(root)
+            .status()
+            .expect("run cargo build for the charm CLI");
+        assert!(status.success(), "cargo build -p charm-trainer failed");
+        target
+            .join("release")
+            .join(format!("charm{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// A command for `charm ARGS` run in `dir`.
+pub fn cmd<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Command {
+    let mut c = Command::new(charm_bin());
+    c.args(args).current_dir(dir);
+    c
+}
+
+/// Runs `charm ARGS` in `dir` and returns its output.
+pub fn run<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
+    cmd(dir, args).output().expect("run charm")
+}
+
+/// Runs `charm ARGS` in `dir`, asserts success, returns stdout.
+pub fn ok<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Vec<u8> {
+    let out = run(dir, args);
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        out.status.success(),
+        "charm {} failed ({}): {}",
+        shown.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A small, learnable text: a few sentences repeated with variations (~8 kB, V ≈ 30).
+pub fn small_text() -> String {
+    let words = [
+        "the cat sat on the mat. ",
+        "a dog ran in the fog. ",
+        "we like tea and jam. ",
+        "it is a big red box. ",
+    ];
+    let mut s = String::new();
+    for i in 0..100 {
+        s.push_str(words[i % 4]);
+        s.push_str(words[(i * 3 + 1) % 4]);
+        if i % 5 == 4 {
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write a test file");
+    p
+}
+
+/// The file names in `dir`, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("list the directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Standard small-model flags: fast to train in a test.
+pub const TINY: &[&str] = &[
+    "--hidden",
+    "32",
+    "--seq-len",
+    "16",
+    "--batch",
+    "4",
+    "--quiet",
+];

@@ -1,0 +1,44 @@
+//! Reading `.charm` files: `std::fs::read`, [`charm_core::AlignedBytes`], then
+//! [`charm_core::decode_any`] (f32 or int8 weights; [`charm_core::decode`] for
+//! f32 only), with every failure turned into one sentence.
+
+use crate::error::CliError;
+use charm_core::{AlignedBytes, AnyCharmFile};
+use std::path::{Path, PathBuf};
+
+/// A model file read into aligned memory and checked once.
+#[derive(Debug)]
+pub struct ModelBytes {
+    /// Where it was read from.
+    pub path: PathBuf,
+    bytes: AlignedBytes,
+}
+
+impl ModelBytes {
+    /// Reads and validates a model file.
+    pub fn load(path: &Path) -> Result<Self, CliError> {
+        let raw = std::fs::read(path).map_err(|source| CliError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let m = Self {
+            path: path.into(),
+            bytes: AlignedBytes::from(&raw[..]),
+        };
+        m.file()?;
+        Ok(m)
+    }
+
+    /// The decoded file, borrowing the bytes (zero-copy).
+    pub fn file(&self) -> Result<AnyCharmFile<'_>, CliError> {
+        charm_core::decode_any(&self.bytes).map_err(|error| CliError::Model {
+            path: self.path.clone(),
+            error,
+        })
+    }
+
+    /// Size of the file in bytes.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+}

@@ -1,0 +1,178 @@
+//! Gradient clipping, optimizers and learning-rate schedules.
+//!
+//! Both optimizers update every entry of the flat parameter vector. Padding
+//! entries have zero gradient and zero weight, and both rules map (w = 0, g = 0)
+//! to w = 0, so padding stays zero (the layout invariant of `ModelView`).
+
+use crate::params::Params;
+use serde::{Deserialize, Serialize};
+
+/// Which update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum OptimizerKind {
+    /// min-char-rnn's: `mem += g²; w -= lr · g / sqrt(mem + 1e-8)`.
+    Adagrad,
+    /// Adam (Kingma & Ba 2015) with bias correction; weight decay is decoupled (AdamW).
+    Adam,
+}
+
+/// How the learning rate changes over the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Schedule {
+    /// The same rate throughout (min-char-rnn).
+    Constant,
+    /// Cosine decay from `lr` to `lr · 0.02` over the run (steps, or wall-clock
+    /// time with `--minutes`).
+    Cosine,
+}
+
+impl Schedule {
+    /// The multiplier of the base rate at `progress` ∈ [0, 1] of the run.
+    pub fn factor(self, progress: f64) -> f64 {
+        match self {
+            Schedule::Constant => 1.0,
+            Schedule::Cosine => {
+                let p = progress.clamp(0.0, 1.0);
+                const FLOOR: f64 = 0.02;
+                FLOOR + (1.0 - FLOOR) * 0.5 * (1.0 + (std::f64::consts::PI * p).cos())
+            }
+        }
+    }
+}
+
+/// Clips every gradient entry to `[-clip, clip]` (min-char-rnn's `np.clip(d, -5, 5)`).
+pub fn clip(grads: &mut Params<f32>, clip: f32) {
+    for g in &mut grads.data {
+        *g = g.clamp(-clip, clip);
+    }
+}
+
+/// The optimizer state: per-entry memories, in the layout of [`Params`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Optimizer {
+    /// The rule.
+    pub kind: OptimizerKind,
+    /// Adagrad: Σ g². Adam: first moment.
+    pub m: Vec<f32>,
+    /// Adam: second moment (empty for Adagrad).
+    pub v: Vec<f32>,
+    /// Updates taken (Adam's bias correction).
+    pub t: u64,
+}
+
+/// Hyperparameters of one update.
+#[derive(Debug, Clone, Copy)]
+pub struct Hyper {
+    /// Learning rate for this step (schedule applied).
+    pub lr: f32,
+    /// Decoupled weight decay per unit learning rate (Adam only; weight matrices only).
+    pub weight_decay: f32,
+}
+
+impl Optimizer {
+    /// Fresh state for a parameter vector of `n` entries.
+    pub fn new(kind: OptimizerKind, n: usize) -> Self {
+        let v = match kind {
+            OptimizerKind::Adagrad => Vec::new(),
+            OptimizerKind::Adam => vec![0.0; n],
+        };
+        Self {
+            kind,
+            m: vec![0.0; n],
+            v,
+            t: 0,
+        }
+    }
+
+    /// Applies one update to `params` with gradient `grads`.
+    pub fn update(&mut self, params: &mut Params<f32>, grads: &Params<f32>, hp: Hyper) {
+        self.t += 1;
+        match self.kind {
+            OptimizerKind::Adagrad => {
+                for ((w, &g), mem) in params.data.iter_mut().zip(&grads.data).zip(&mut self.m) {
+                    *mem += g * g;
+                    *w -= hp.lr * g / (*mem + 1e-8).sqrt();
+                }
+            }
+            OptimizerKind::Adam => {
+                const B1: f32 = 0.9;
+                const B2: f32 = 0.999;
+                const EPS: f32 = 1e-8;
+                let t = self.t.min(i32::MAX as u64) as i32;
+                let c1 = 1.0 / (1.0 - B1.powi(t));
+                let c2 = 1.0 / (1.0 - B2.powi(t));
+                let o = params.offsets();
+                let decay = 1.0 - hp.lr * hp.weight_decay;
+                for (i, ((w, &g), (m, v))) in params
+                    .data
+                    .iter_mut()
+                    .zip(&grads.data)
+                    .zip(self.m.iter_mut().zip(&mut self.v))
+                    .enumerate()
+                {
+                    *m = B1 * *m + (1.0 - B1) * g;
+                    *v = B2 * *v + (1.0 - B2) * g * g;
+                    // Weight decay on the matrices (wxh, whh, why), not on biases.
+                    if i < o[2] || (o[3]..o[4]).contains(&i) {
+                        *w *= decay;
+                    }
+                    *w -= hp.lr * (*m * c1) / ((*v * c2).sqrt() + EPS);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adagrad_matches_min_char_rnn_formula() {
+        let mut p = Params::<f32>::zeros(1, 1);
+        let mut g = Params::<f32>::zeros(1, 1);
+        g.data[0] = 2.0;
+        let mut o = Optimizer::new(OptimizerKind::Adagrad, p.data.len());
+        o.update(
+            &mut p,
+            &g,
+            Hyper {
+                lr: 0.1,
+                weight_decay: 0.0,
+            },
+        );
+        assert!((p.data[0] - (-0.1 * 2.0 / (4.0f32 + 1e-8).sqrt())).abs() < 1e-7);
+        assert!(p.data[1..8].iter().all(|&w| w == 0.0), "padding stays 0");
+    }
+
+    #[test]
+    fn adam_first_step_is_lr_times_sign() {
+        let mut p = Params::<f32>::zeros(2, 1);
+        let mut g = Params::<f32>::zeros(2, 1);
+        g.data[0] = 0.3;
+        g.data[1] = -7.0;
+        let mut o = Optimizer::new(OptimizerKind::Adam, p.data.len());
+        o.update(
+            &mut p,
+            &g,
+            Hyper {
+                lr: 0.01,
+                weight_decay: 0.1,
+            },
+        );
+        assert!((p.data[0] + 0.01).abs() < 1e-6 && (p.data[1] - 0.01).abs() < 1e-6);
+        assert!(p.data[2..8].iter().all(|&w| w == 0.0), "padding stays 0");
+    }
+
+    #[test]
+    fn clipping_and_schedule() {
+        let mut g = Params::<f32>::zeros(1, 1);
+        g.data[0] = 9.0;
+        g.data[1] = -6.0;
+        clip(&mut g, 5.0);
+        assert_eq!(&g.data[..2], &[5.0, -5.0]);
+        assert_eq!(Schedule::Cosine.factor(0.0), 1.0);
+        assert!((Schedule::Cosine.factor(1.0) - 0.02).abs() < 1e-12);
+        assert_eq!(Schedule::Constant.factor(0.7), 1.0);
+    }
+}
