@@ -30,6 +30,19 @@ pub enum Command {
     Info(InfoArgs),
     /// Measure training speed (characters per second) on random data.
     Bench(crate::bench::BenchArgs),
+    /// Convert an f32 model to int8 weights (4x smaller; runs on the DSP path of a Cortex-M4).
+    Quantize(QuantizeArgs),
+}
+
+/// `charm quantize`.
+#[derive(Debug, Clone, Args)]
+pub struct QuantizeArgs {
+    /// The f32 .charm model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Where to write the int8 model.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// `charm train`. Hyperparameters not given come from --preset (or, with
@@ -184,6 +197,11 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         }
         Command::Bench(a) => {
             println!("{}", crate::bench::run(&a)?);
+            Ok(0)
+        }
+        Command::Quantize(a) => {
+            let r = crate::quantize::run(&a.model, &a.out)?;
+            println!("{}", r.text(&a.model, &a.out));
             Ok(0)
         }
         Command::Info(a) => {

@@ -17,7 +17,7 @@
 //! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
 //! - [`checkpoint`]: atomic writes, the resumable training state;
 //! - [`modelfile`]: reading `.charm` files with one-sentence errors;
-//! - [`train`], [`evaluate`], [`sample`], [`info`], [`bench`]: the subcommands;
+//! - [`train`], [`evaluate`], [`sample`], [`info`], [`bench`], [`quantize`]: the subcommands;
 //! - [`progress`], [`plot`]: progress bar, CSV log and SVG loss curve;
 //! - [`error`]: the typed errors the CLI prints as one sentence.
 #![deny(missing_docs)]
@@ -37,5 +37,6 @@ pub mod optim;
 pub mod params;
 pub mod plot;
 pub mod progress;
+pub mod quantize;
 pub mod sample;
 pub mod train;

@@ -1,0 +1,125 @@
+//! `charm quantize`: int8 models through the CLI — smaller, close in loss,
+//! sampled reproducibly, and refused clearly when they cannot be made.
+//! (`cargo test -p charm-tests cli_quantize`)
+
+mod cli_support;
+
+use cli_support::{files, ok, run, small_text, write, TINY};
+
+fn eval_json(dir: &std::path::Path, model: &str, data: &std::path::Path) -> serde_json::Value {
+    let out = ok(
+        dir,
+        &[
+            "eval",
+            "--model",
+            model,
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = write(d, "small.txt", small_text());
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "m.charm",
+        "--steps",
+        "300",
+    ];
+    args.extend_from_slice(TINY);
+    ok(d, &args);
+    let report = String::from_utf8(ok(
+        d,
+        &["quantize", "--model", "m.charm", "--out", "q.charm"],
+    ))
+    .unwrap();
+    assert!(report.contains("int8"), "{report}");
+
+    let (f32_len, int8_len) = (
+        std::fs::metadata(d.join("m.charm")).unwrap().len(),
+        std::fs::metadata(d.join("q.charm")).unwrap().len(),
+    );
+    assert!(
+        int8_len * 3 < f32_len,
+        "int8 {int8_len} bytes vs f32 {f32_len}"
+    );
+
+    let info: serde_json::Value =
+        serde_json::from_slice(&ok(d, &["info", "--model", "q.charm", "--json"])).unwrap();
+    assert_eq!(info["format_version"].as_u64(), Some(2), "{info}");
+    assert_eq!(info["element"].as_str(), Some("int8"), "{info}");
+
+    let (lf, lq) = (
+        eval_json(d, "m.charm", &data),
+        eval_json(d, "q.charm", &data),
+    );
+    let (lf, lq) = (
+        lf["loss_nats_per_char"].as_f64().unwrap(),
+        lq["loss_nats_per_char"].as_f64().unwrap(),
+    );
+    assert!(
+        (lq - lf).abs() <= 0.02 * lf,
+        "int8 loss {lq} vs f32 loss {lf}"
+    );
+
+    let sample = |seed: &str| {
+        ok(
+            d,
+            &[
+                "sample", "--model", "q.charm", "--len", "120", "--seed", seed, "--prime", "the ",
+            ],
+        )
+    };
+    let a = sample("5");
+    assert_eq!(a, sample("5"));
+    assert!(a.starts_with(b"the ") && a.ends_with(b"\n"));
+    assert_eq!(String::from_utf8(a).unwrap().chars().count(), 4 + 120 + 1);
+}
+
+#[test]
+fn cli_quantize_refuses_an_int8_input_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = write(d, "small.txt", small_text());
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "m.charm",
+        "--steps",
+        "20",
+    ];
+    args.extend_from_slice(TINY);
+    ok(d, &args);
+    ok(d, &["quantize", "--model", "m.charm", "--out", "q.charm"]);
+    let before = files(d);
+    let out = run(d, &["quantize", "--model", "q.charm", "--out", "qq.charm"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("error: ") && err.contains("already an int8 model"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(files(d), before, "no output file may be left");
+
+    let out = run(
+        d,
+        &["quantize", "--model", "missing.charm", "--out", "x.charm"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("missing.charm"));
+    assert_eq!(files(d), before);
+}
