@@ -1,0 +1,128 @@
+//! charm-firmware: samples text from a character RNN on a Cortex-M4F.
+//!
+//! At boot it reads the sampling parameters from the PARAMS flash region and
+//! the `.charm` model from the WEIGHTS region, both in place
+//! ([`flash`]), validates them, and prints to the UART exactly what
+//! `charm sample --model M --len N --temperature T --seed S [--prime P]`
+//! prints on a host: the prime text, the N generated characters as UTF-8, one
+//! newline. Then it exits with status 0 through semihosting ([`exit`]).
+//!
+//! On bad input it prints one line `error: ...` and exits non-zero. RAM holds
+//! only the state buffers ([`Buffers`]) and the stack; the weights stay in flash.
+#![no_std]
+#![no_main]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[cfg(feature = "bench")]
+mod bench;
+mod error;
+mod exit;
+mod flash;
+mod uart;
+
+use charm_core::{decode, Buffers, CharmFile, Generator, SampleParams};
+use charm_params::Params;
+use core::fmt::Write;
+use cortex_m_rt::entry;
+use error::Error;
+use uart::Uart;
+
+/// Largest hidden size this build runs (state buffers are sized for it).
+pub const MAX_HIDDEN: usize = 256;
+/// Largest vocabulary this build runs.
+pub const MAX_VOCAB: usize = 1024;
+
+/// The state buffers: `(2·MAX_HIDDEN + MAX_VOCAB)·4` = 6 KiB of RAM.
+type State = Buffers<MAX_HIDDEN, MAX_VOCAB>;
+
+#[entry]
+fn main() -> ! {
+    // cortex-m-rt turns this into a `&'static mut` that lives in .bss.
+    static mut STATE: State = State::new();
+    #[cfg(feature = "bench")]
+    bench::paint_stack();
+    let mut uart = Uart::new();
+    let status = match run(&mut uart, STATE) {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            // Writing to the UART cannot fail.
+            let _ = writeln!(uart, "error: {e}");
+            e.status()
+        }
+    };
+    uart.flush();
+    if uart.stalled() && status == exit::SUCCESS {
+        exit::exit(exit::CONSOLE_STALLED)
+    }
+    exit::exit(status)
+}
+
+/// The WEIGHTS region as a model that fits this build, or why not.
+fn load_weights() -> Result<CharmFile<'static>, Error> {
+    let bytes = flash::weights();
+    let blank = |v: u8| bytes.iter().take(charm_core::PREAMBLE_LEN).all(|&b| b == v);
+    if blank(0xFF) || blank(0x00) {
+        return Err(Error::BlankWeights);
+    }
+    let file = decode(bytes).map_err(Error::Weights)?;
+    file.check_capacity(MAX_HIDDEN, MAX_VOCAB)
+        .map_err(Error::Weights)?;
+    Ok(file)
+}
+
+/// The PARAMS region's record, or the defaults if it is blank.
+fn load_params() -> Result<Params<'static>, Error> {
+    Ok(charm_params::parse(flash::params())
+        .map_err(Error::Params)?
+        .unwrap_or_default())
+}
+
+/// Validates, primes, generates and prints.
+fn run(uart: &mut Uart, state: &'static mut State) -> Result<(), Error> {
+    let file = load_weights()?;
+    let params = load_params()?;
+    let slices = state.slices_for(&file.model).map_err(Error::Generate)?;
+    let sample = SampleParams {
+        temperature: params.temperature,
+        top_k: usize::try_from(params.top_k).unwrap_or(usize::MAX),
+    };
+    let mut generator = Generator::new(file.model, file.vocab, sample, params.seed, slices)
+        .map_err(Error::Generate)?;
+    #[cfg(feature = "bench")]
+    bench::start();
+    #[cfg(feature = "bench")]
+    let t0 = bench::ticks();
+    generator.prime(params.prime).map_err(Error::Generate)?;
+    uart.write_bytes(params.prime.as_bytes());
+    let mut utf8 = [0u8; 4];
+    for _ in 0..params.len {
+        let c = generator.next_char();
+        uart.write_bytes(c.encode_utf8(&mut utf8).as_bytes());
+    }
+    uart.write_byte(b'\n');
+    #[cfg(feature = "bench")]
+    bench::report(params.len, bench::ticks() - t0);
+    Ok(())
+}
+
+/// A bug, not bad input: say where on the UART and exit with [`exit::PANIC`].
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let mut uart = Uart::new();
+    match info.location() {
+        Some(at) => {
+            let _ = writeln!(
+                uart,
+                "error: firmware bug: panic at {}:{}",
+                at.file(),
+                at.line()
+            );
+        }
+        None => {
+            let _ = writeln!(uart, "error: firmware bug: panic");
+        }
+    }
+    uart.flush();
+    exit::exit(exit::PANIC)
+}

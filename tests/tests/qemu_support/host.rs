@@ -1,0 +1,117 @@
+//! The host side of the comparisons: the `charm` CLI (what a user runs), and
+//! charm-core's `Generator` called directly (for models made here, and to check
+//! the firmware's parameter handling without the CLI).
+
+use charm_core::{decode, AlignedBytes, Generator, SampleParams, Slices};
+use charm_params::Params;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// What `charm sample` prints for `model` and `p`, computed with charm-core
+/// directly: prime, generated characters, newline.
+pub fn core_sample(model: &[u8], p: &Params<'_>) -> Vec<u8> {
+    let bytes = AlignedBytes::from(model);
+    let file = decode(&bytes).expect("a valid model");
+    let (h, v) = (file.model.hidden(), file.model.vocab());
+    let (mut h0, mut h1, mut y) = (vec![0.0f32; h], vec![0.0f32; h], vec![0.0f32; v]);
+    let slices = Slices {
+        h: &mut h0,
+        h_next: &mut h1,
+        logits: &mut y,
+    };
+    let params = SampleParams {
+        temperature: p.temperature,
+        top_k: p.top_k as usize,
+    };
+    let mut g = Generator::new(file.model, file.vocab, params, p.seed, slices).expect("generator");
+    g.prime(p.prime).expect("prime text in the vocabulary");
+    let mut out = String::from(p.prime);
+    for _ in 0..p.len {
+        out.push(g.next_char());
+    }
+    out.push('\n');
+    out.into_bytes()
+}
+
+/// The `charm` binary: `$CHARM_BIN`, else built once per test run with
+/// `cargo build --release -p charm-trainer --bin charm` (a no-op when it is up
+/// to date; release, because the tests train with it).
+pub fn charm_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("CHARM_BIN") {
+            return PathBuf::from(bin);
+        }
+        // This test runs as <target>/<profile>/deps/qemu-<hash>.
+        let exe = std::env::current_exe().expect("the test's own path");
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("the test binary lives in <target>/<profile>/deps")
+            .to_path_buf();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "charm-trainer",
+                "--bin",
+                "charm",
+            ])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(super::repo_root())
+            .status()
+            .expect("run cargo build for the charm CLI");
+        assert!(status.success(), "cargo build -p charm-trainer failed");
+        target
+            .join("release")
+            .join(format!("charm{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// Runs `charm ARGS`, asserts success, returns stdout.
+pub fn charm<S: AsRef<OsStr>>(args: &[S]) -> Vec<u8> {
+    let out = Command::new(charm_bin())
+        .args(args)
+        .output()
+        .expect("run the charm CLI");
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        out.status.success(),
+        "charm {} failed ({}): {}",
+        shown.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `charm sample --model MODEL --len N --temperature T --seed S [--top-k K] [--prime P]`.
+pub fn cli_sample(model: &Path, p: &Params<'_>) -> Vec<u8> {
+    let mut args: Vec<OsString> = vec!["sample".into(), "--model".into(), model.into()];
+    args.extend(["--len".into(), p.len.to_string().into()]);
+    args.extend(["--temperature".into(), p.temperature.to_string().into()]);
+    args.extend(["--seed".into(), p.seed.to_string().into()]);
+    if p.top_k != 0 {
+        args.extend(["--top-k".into(), p.top_k.to_string().into()]);
+    }
+    if !p.prime.is_empty() {
+        args.extend(["--prime".into(), p.prime.into()]);
+    }
+    charm(&args)
+}
+
+/// `charm train --data DATA --hidden H --steps N --seed S --out OUT --quiet`, plus `extra`.
+pub fn cli_train(data: &Path, hidden: usize, steps: u64, seed: u64, out: &Path, extra: &[&str]) {
+    let mut args: Vec<OsString> = vec!["train".into(), "--data".into(), data.into()];
+    args.extend(["--hidden".into(), hidden.to_string().into()]);
+    args.extend(["--steps".into(), steps.to_string().into()]);
+    args.extend(["--seed".into(), seed.to_string().into()]);
+    args.extend(["--out".into(), out.into(), "--quiet".into()]);
+    args.extend(extra.iter().map(OsString::from));
+    charm(&args);
+    assert!(out.is_file(), "charm train wrote no {}", out.display());
+}

@@ -1,0 +1,86 @@
+//! Models and corpora for the firmware tests, all made here from seeds.
+
+use charm_core::{encode, padded, tensor_lengths, Metadata, ModelView, Rng, Vocab};
+use std::path::PathBuf;
+
+/// The tinyshakespeare corpus, read from the shared data directory (never copied).
+pub fn tinyshakespeare() -> PathBuf {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/tinyshakespeare.txt");
+    assert!(
+        path.is_file(),
+        "{} is missing: the tests read the shared corpus from beside the repository",
+        path.display()
+    );
+    path
+}
+
+/// `n` distinct characters in ascending order, taken from newline, space,
+/// `a-z`, `A-Z`, then Greek, Cyrillic, Hiragana and CJK (so `n = 28` is
+/// "\n abc...z", and `n > 256` needs non-ASCII).
+pub fn alphabet(n: usize) -> String {
+    let ranges = [
+        0x0A..=0x0A,
+        0x20..=0x20,
+        0x61..=0x7A,
+        0x41..=0x5A,
+        0x391..=0x3A1,
+        0x3A3..=0x3C9,
+        0x410..=0x44F,
+        0x3041..=0x3096,
+        0x4E00..=0x9FFF,
+    ];
+    let mut chars: Vec<char> = ranges
+        .into_iter()
+        .flatten()
+        .filter_map(char::from_u32)
+        .take(n)
+        .collect();
+    assert_eq!(chars.len(), n, "alphabet() knows enough characters");
+    chars.sort_unstable();
+    chars.into_iter().collect()
+}
+
+/// A text over `alphabet` (words of 1-8 characters between spaces, a newline
+/// now and then) with every character of the alphabet in it.
+pub fn corpus(alphabet: &str, chars: usize, seed: u64) -> String {
+    let symbols: Vec<char> = alphabet.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut rng = Rng::new(seed);
+    let mut text: String = alphabet.chars().filter(|c| !c.is_whitespace()).collect();
+    text.push('\n');
+    let mut count = text.chars().count();
+    while count < chars {
+        let word = 1 + (rng.next_u64() % 8) as usize;
+        for _ in 0..word {
+            text.push(symbols[(rng.next_u64() % symbols.len() as u64) as usize]);
+        }
+        text.push(if rng.next_u64().is_multiple_of(10) {
+            '\n'
+        } else {
+            ' '
+        });
+        count += word + 1;
+    }
+    text
+}
+
+/// A `.charm` file with `hidden` units over `vocab`, weights uniform in
+/// ±`scale` from `seed` (row padding zero, as the format requires).
+pub fn random_model(hidden: usize, vocab: &str, seed: u64, scale: f32) -> Vec<u8> {
+    let v = Vocab::new(vocab).expect("a valid vocabulary");
+    let stride = padded(hidden);
+    let mut rng = Rng::new(seed);
+    let mut uniform = move || (rng.next_f32() * 2.0 - 1.0) * scale;
+    // `len` elements in rows of `stride`, the first `hidden` of each row set.
+    let mut rows = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| if i % stride < hidden { uniform() } else { 0.0 })
+            .collect()
+    };
+    let [n_wxh, n_whh, n_bh, n_why, n_by] = tensor_lengths(hidden, v.len());
+    let (wxh, whh, bh, why) = (rows(n_wxh), rows(n_whh), rows(n_bh), rows(n_why));
+    // b_y is not padded: take the first element of each of V rows.
+    let by: Vec<f32> = rows(n_by * stride).into_iter().step_by(stride).collect();
+    let model = ModelView::new(hidden, v.len(), &wxh, &whh, &bh, &why, &by).expect("shapes");
+    encode(&model, &v, &Metadata::default()).expect("encode")
+}
