@@ -7,8 +7,11 @@
 //! prints on a host: the prime text, the N generated characters as UTF-8, one
 //! newline. Then it exits with status 0 through semihosting ([`exit`]).
 //!
+//! f32 and int8 models both run (charm-core's int8 step uses the Cortex-M4's
+//! DSP instructions SXTB16 and SMLAD, feature `dsp`).
+//!
 //! On bad input it prints one line `error: ...` and exits non-zero. RAM holds
-//! only the state buffers ([`Buffers`]) and the stack; the weights stay in flash.
+//! only the state buffers ([`StateRam`]) and the stack; the weights stay in flash.
 #![no_std]
 #![no_main]
 #![deny(missing_docs)]
@@ -21,7 +24,9 @@ mod exit;
 mod flash;
 mod uart;
 
-use charm_core::{decode, Buffers, CharmFile, Generator, SampleParams};
+use charm_core::{
+    decode_any, AnyCharmFile, Generator, Recurrent, SampleParams, Slices, Vocab, Weights,
+};
 use charm_params::Params;
 use core::fmt::Write;
 use cortex_m_rt::entry;
@@ -33,13 +38,45 @@ pub const MAX_HIDDEN: usize = 256;
 /// Largest vocabulary this build runs.
 pub const MAX_VOCAB: usize = 1024;
 
-/// The state buffers: `(2·MAX_HIDDEN + MAX_VOCAB)·4` = 6 KiB of RAM.
-type State = Buffers<MAX_HIDDEN, MAX_VOCAB>;
+/// The state buffers, for either kind of model: logits (f32), and the hidden
+/// state and next hidden state as f32 (f32 models) or Q15 (int8 models).
+/// `MAX_VOCAB·4 + 2·MAX_HIDDEN·4 + 2·MAX_HIDDEN·2` = 7 KiB of RAM.
+pub struct StateRam {
+    logits: [f32; MAX_VOCAB],
+    h_f32: [[f32; MAX_HIDDEN]; 2],
+    h_q15: [[i16; MAX_HIDDEN]; 2],
+}
+
+impl StateRam {
+    const fn new() -> Self {
+        Self {
+            logits: [0.0; MAX_VOCAB],
+            h_f32: [[0.0; MAX_HIDDEN]; 2],
+            h_q15: [[0; MAX_HIDDEN]; 2],
+        }
+    }
+}
+
+/// Borrows `n`-element state buffers and `vocab` logits, or says the model
+/// does not fit (checked before, by `check_capacity`).
+fn slices<'s, S>(
+    h: &'s mut [[S; MAX_HIDDEN]; 2],
+    logits: &'s mut [f32; MAX_VOCAB],
+    n: usize,
+    vocab: usize,
+) -> Option<Slices<'s, S>> {
+    let [h, h_next] = h;
+    Some(Slices {
+        h: h.get_mut(..n)?,
+        h_next: h_next.get_mut(..n)?,
+        logits: logits.get_mut(..vocab)?,
+    })
+}
 
 #[entry]
 fn main() -> ! {
     // cortex-m-rt turns this into a `&'static mut` that lives in .bss.
-    static mut STATE: State = State::new();
+    static mut STATE: StateRam = StateRam::new();
     #[cfg(feature = "bench")]
     bench::paint_stack();
     let mut uart = Uart::new();
@@ -59,13 +96,13 @@ fn main() -> ! {
 }
 
 /// The WEIGHTS region as a model that fits this build, or why not.
-fn load_weights() -> Result<CharmFile<'static>, Error> {
+fn load_weights() -> Result<AnyCharmFile<'static>, Error> {
     let bytes = flash::weights();
     let blank = |v: u8| bytes.iter().take(charm_core::PREAMBLE_LEN).all(|&b| b == v);
     if blank(0xFF) || blank(0x00) {
         return Err(Error::BlankWeights);
     }
-    let file = decode(bytes).map_err(Error::Weights)?;
+    let file = decode_any(bytes).map_err(Error::Weights)?;
     file.check_capacity(MAX_HIDDEN, MAX_VOCAB)
         .map_err(Error::Weights)?;
     Ok(file)
@@ -78,17 +115,45 @@ fn load_params() -> Result<Params<'static>, Error> {
         .unwrap_or_default())
 }
 
-/// Validates, primes, generates and prints.
-fn run(uart: &mut Uart, state: &'static mut State) -> Result<(), Error> {
+/// Validates, then generates with the model's element type.
+fn run(uart: &mut Uart, state: &'static mut StateRam) -> Result<(), Error> {
     let file = load_weights()?;
     let params = load_params()?;
-    let slices = state.slices_for(&file.model).map_err(Error::Generate)?;
+    let (hidden, vocab) = (file.weights.hidden(), file.weights.vocab());
+    let capacity = Error::Generate(charm_core::GenerateError::Capacity {
+        hidden,
+        vocab,
+        max_hidden: MAX_HIDDEN,
+        max_vocab: MAX_VOCAB,
+    });
+    match file.weights {
+        Weights::F32(model) => {
+            let n = model.state_len();
+            let s = slices(&mut state.h_f32, &mut state.logits, n, vocab).ok_or(capacity)?;
+            generate(uart, model, file.vocab, &params, s)
+        }
+        Weights::Int8(model) => {
+            let n = model.state_len();
+            let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(capacity)?;
+            generate(uart, model, file.vocab, &params, s)
+        }
+    }
+}
+
+/// Primes, generates and prints.
+fn generate<'m, M: Recurrent>(
+    uart: &mut Uart,
+    model: M,
+    vocab: Vocab<'m>,
+    params: &Params<'_>,
+    slices: Slices<'_, M::State>,
+) -> Result<(), Error> {
     let sample = SampleParams {
         temperature: params.temperature,
         top_k: usize::try_from(params.top_k).unwrap_or(usize::MAX),
     };
-    let mut generator = Generator::new(file.model, file.vocab, sample, params.seed, slices)
-        .map_err(Error::Generate)?;
+    let mut generator =
+        Generator::new(model, vocab, sample, params.seed, slices).map_err(Error::Generate)?;
     #[cfg(feature = "bench")]
     bench::start();
     #[cfg(feature = "bench")]

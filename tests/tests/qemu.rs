@@ -14,7 +14,7 @@ mod qemu_support;
 
 use charm_params::Params;
 use qemu_support::host::{cli_sample, cli_train, core_sample};
-use qemu_support::models::{alphabet, corpus, random_model, tinyshakespeare};
+use qemu_support::models::{alphabet, corpus, quantized, random_model, tinyshakespeare};
 use qemu_support::{assert_refused, firmware_elf, repo_root, run_firmware, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
 use std::path::{Path, PathBuf};
@@ -336,4 +336,98 @@ fn qemu_matches_charm_sample_vocabulary_over_256_non_ascii() {
             &format!("V>256 T={temperature} prime={prime:?}"),
         );
     }
+}
+
+// ------------------------------------------------------------- int8 models
+
+/// `charm quantize` of an f32 model file, written beside it as `NAME-int8.charm`.
+fn cli_quantize(f32_model: &Path) -> PathBuf {
+    let stem = f32_model
+        .file_stem()
+        .expect("a file name")
+        .to_string_lossy();
+    let out = f32_model.with_file_name(format!("{stem}-int8.charm"));
+    qemu_support::host::charm(&[
+        "quantize".as_ref(),
+        "--model".as_ref(),
+        f32_model.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    out
+}
+
+#[test]
+fn qemu_int8_matches_core_generator_on_random_models() {
+    // Hidden sizes that are not multiples of 8 or of 2 exercise the padding
+    // and the odd last row of the two-rows-at-a-time DSP kernel.
+    let cases: [(usize, usize, f32, &str, u32); 4] = [
+        (1, 2, 1.0, "", 40),
+        (13, 28, 0.8, "abc", 100),
+        (100, 300, 1.2, "Αβγ", 120),
+        (256, 1024, 1.0, "", 25),
+    ];
+    for (i, &(hidden, vocab, temperature, prime, len)) in cases.iter().enumerate() {
+        let model = quantized(&random_model(hidden, &alphabet(vocab), 200 + i as u64, 0.4));
+        let params = Params {
+            len,
+            temperature,
+            seed: 5 + i as u64,
+            top_k: 0,
+            prime,
+        };
+        let run = run_with(&model, &params);
+        let what = format!("int8 H={hidden} V={vocab} T={temperature} prime={prime:?}");
+        assert_prints(&run, &core_sample(&model, &params), &what);
+    }
+}
+
+#[test]
+fn qemu_int8_matches_charm_sample_shakespeare_h128() {
+    let path = cli_quantize(shakespeare_model());
+    let model = std::fs::read(&path).expect("read the int8 model");
+    assert_eq!(model[4], 2, "charm quantize writes format version 2");
+    for (temperature, seed) in [(0.5, 1), (1.0, 2), (1.5, 3)] {
+        for prime in ["", "ROMEO:\nWhat say"] {
+            let params = Params {
+                len: 300,
+                temperature,
+                seed,
+                top_k: 0,
+                prime,
+            };
+            let run = run_with(&model, &params);
+            let host = cli_sample(&path, &params);
+            assert_prints(
+                &run,
+                &host,
+                &format!("int8 shakespeare T={temperature} prime={prime:?}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn qemu_int8_matches_charm_sample_vocabulary_over_256_non_ascii() {
+    let letters = alphabet(300);
+    let data = scratch().join("non-ascii-int8.txt");
+    std::fs::write(&data, corpus(&letters, 20_000, 6)).expect("write the corpus");
+    let f32_path = scratch().join("non-ascii-q.charm");
+    cli_train(&data, 48, 30, 6, &f32_path, &[]);
+    let path = cli_quantize(&f32_path);
+    let model = std::fs::read(&path).expect("read the int8 model");
+    let params = Params {
+        len: 200,
+        temperature: 1.0,
+        seed: 23,
+        top_k: 0,
+        prime: "Жж ぁ",
+    };
+    let run = run_with(&model, &params);
+    let host = cli_sample(&path, &params);
+    assert!(
+        !host.is_ascii(),
+        "the sample should have non-ASCII characters"
+    );
+    assert_prints(&run, &host, "int8 V>256");
 }

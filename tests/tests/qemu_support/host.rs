@@ -2,7 +2,10 @@
 //! charm-core's `Generator` called directly (for models made here, and to check
 //! the firmware's parameter handling without the CLI).
 
-use charm_core::{decode, AlignedBytes, Generator, SampleParams, Slices};
+use charm_core::{
+    decode_any, AlignedBytes, Generator, Recurrent, SampleParams, Slices, StateElement, Vocab,
+    Weights,
+};
 use charm_params::Params;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -10,29 +13,43 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// What `charm sample` prints for `model` and `p`, computed with charm-core
-/// directly: prime, generated characters, newline.
+/// directly: prime, generated characters, newline. f32 or int8 models.
 pub fn core_sample(model: &[u8], p: &Params<'_>) -> Vec<u8> {
     let bytes = AlignedBytes::from(model);
-    let file = decode(&bytes).expect("a valid model");
-    let (h, v) = (file.model.hidden(), file.model.vocab());
-    let (mut h0, mut h1, mut y) = (vec![0.0f32; h], vec![0.0f32; h], vec![0.0f32; v]);
+    let file = decode_any(&bytes).expect("a valid model");
+    let params = SampleParams {
+        temperature: p.temperature,
+        top_k: p.top_k as usize,
+    };
+    let text = match file.weights {
+        Weights::F32(m) => generate(m, file.vocab, params, p),
+        Weights::Int8(m) => generate(m, file.vocab, params, p),
+    };
+    text.into_bytes()
+}
+
+fn generate<M: Recurrent>(
+    model: M,
+    vocab: Vocab<'_>,
+    params: SampleParams,
+    p: &Params<'_>,
+) -> String {
+    let zero = <M::State as StateElement>::ZERO;
+    let (n, v) = (model.state_len(), model.vocab());
+    let (mut h0, mut h1, mut y) = (vec![zero; n], vec![zero; n], vec![0.0f32; v]);
     let slices = Slices {
         h: &mut h0,
         h_next: &mut h1,
         logits: &mut y,
     };
-    let params = SampleParams {
-        temperature: p.temperature,
-        top_k: p.top_k as usize,
-    };
-    let mut g = Generator::new(file.model, file.vocab, params, p.seed, slices).expect("generator");
+    let mut g = Generator::new(model, vocab, params, p.seed, slices).expect("generator");
     g.prime(p.prime).expect("prime text in the vocabulary");
     let mut out = String::from(p.prime);
     for _ in 0..p.len {
         out.push(g.next_char());
     }
     out.push('\n');
-    out.into_bytes()
+    out
 }
 
 /// The `charm` binary: `$CHARM_BIN`, else built once per test run with

@@ -84,3 +84,16 @@ pub fn random_model(hidden: usize, vocab: &str, seed: u64, scale: f32) -> Vec<u8
     let model = ModelView::new(hidden, v.len(), &wxh, &whh, &bh, &why, &by).expect("shapes");
     encode(&model, &v, &Metadata::default()).expect("encode")
 }
+
+/// The int8 form of an f32 `.charm` file, as `charm quantize` writes it.
+pub fn quantized(model: &[u8]) -> Vec<u8> {
+    let bytes = charm_core::AlignedBytes::from(model);
+    let file = charm_core::decode(&bytes).expect("an f32 model");
+    let q = charm_core::quantize(&file.model).expect("H <= 512");
+    charm_core::encode_any(
+        &charm_core::Weights::Int8(q.view()),
+        &file.vocab,
+        &file.meta,
+    )
+    .expect("encode")
+}
