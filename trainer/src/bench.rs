@@ -1,16 +1,26 @@
-//! `charm bench`: training throughput (characters per second) of one
-//! configuration, as the median of several timed runs.
+//! `charm bench`: training throughput (characters per second) as the median of
+//! several timed runs, with the peak memory of the process.
 //!
 //! Each run takes `--steps` optimizer steps (forward, backward, clipping and an
 //! update) on random windows over V characters, after one untimed warm-up step.
+//!
+//! `charm bench --suite` measures the standard table (issue 5): batch 1 and
+//! batch 32 at H 100, seq-len 25, and H ∈ {100, 256, 512, 1024} at seq-len 100,
+//! batch 32, all with Adagrad. Each configuration runs in a child process of
+//! its own, so that its peak memory (VmHWM) is its own. With `--numpy CORPUS`
+//! the numpy reference (`../shared/bench/ref_numpy_rnn.py`) runs in the same
+//! session and the table gives the ratios.
 
 use crate::backward::{self, Window};
 use crate::error::CliError;
 use crate::fast::Engine;
-use crate::optim::{self, Hyper, Optimizer, OptimizerKind};
+use crate::optim::{Hyper, Optimizer, OptimizerKind};
 use crate::params::Params;
 use crate::train::EngineKind;
 use charm_core::Rng;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Instant;
 
 /// What to measure.
@@ -43,10 +53,90 @@ pub struct BenchArgs {
     /// Timed runs; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// Print one JSON object instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
+    /// Measure the standard table (batch 1 and 32 at H 100; H 100 to 1024 at
+    /// seq-len 100, batch 32), each configuration in a process of its own;
+    /// the size flags are then ignored.
+    #[arg(long)]
+    pub suite: bool,
+    /// With --suite: also run the numpy reference on this corpus (e.g.
+    /// ../shared/data/tinyshakespeare.txt) and print the ratios.
+    #[arg(long, value_name = "CORPUS")]
+    pub numpy: Option<PathBuf>,
+    /// The numpy reference script.
+    #[arg(long, default_value = "../shared/bench/ref_numpy_rnn.py")]
+    pub numpy_script: PathBuf,
 }
 
-/// Runs the benchmark and returns the report line.
+/// The result of one configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchResult {
+    /// Hidden units.
+    pub hidden: usize,
+    /// Vocabulary size.
+    pub vocab: usize,
+    /// Window length.
+    pub seq_len: usize,
+    /// Streams.
+    pub batch: usize,
+    /// Threads.
+    pub threads: usize,
+    /// Median characters per second.
+    pub chars_per_s: f64,
+    /// Slowest run.
+    pub min: f64,
+    /// Fastest run.
+    pub max: f64,
+    /// Timed runs.
+    pub runs: usize,
+    /// Steps per run.
+    pub steps: usize,
+    /// Peak resident memory of the process in MiB (VmHWM), if known.
+    pub peak_mib: Option<f64>,
+}
+
+/// Peak resident set size of this process in MiB (Linux: VmHWM).
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs the benchmark and returns the report (one line, a JSON object, or the table).
 pub fn run(a: &BenchArgs) -> Result<String, CliError> {
+    if a.suite {
+        return suite(a);
+    }
+    let r = measure(a)?;
+    if a.json {
+        return serde_json::to_string(&r)
+            .map_err(|e| CliError::Usage(format!("internal error: {e}")));
+    }
+    Ok(format!(
+        "H {}, V {}, seq-len {}, batch {}, {:?}, {:?} engine, {} thread(s): {:.0} chars/s \
+         (median of {} runs of {} steps; min {:.0}, max {:.0}); peak memory {}",
+        r.hidden,
+        r.vocab,
+        r.seq_len,
+        r.batch,
+        a.optimizer,
+        a.engine,
+        r.threads,
+        r.chars_per_s,
+        r.runs,
+        r.steps,
+        r.min,
+        r.max,
+        r.peak_mib
+            .map_or("unknown".to_string(), |m| format!("{m:.1} MiB")),
+    ))
+}
+
+/// Times one configuration in this process.
+pub fn measure(a: &BenchArgs) -> Result<BenchResult, CliError> {
     if a.hidden == 0
         || a.vocab == 0
         || a.seq_len == 0
@@ -89,10 +179,10 @@ pub fn run(a: &BenchArgs) -> Result<String, CliError> {
                     .map_err(|e| CliError::Usage(format!("internal error: {e}")))?;
             }
         }
-        optim::clip(&mut grads, 5.0);
-        opt.update(
+        opt.clip_update(
             params,
-            &grads,
+            &mut grads,
+            5.0,
             Hyper {
                 lr: 1e-4,
                 weight_decay: 0.0,
@@ -110,16 +200,138 @@ pub fn run(a: &BenchArgs) -> Result<String, CliError> {
         rates.push((a.steps * b * t) as f64 / start.elapsed().as_secs_f64());
     }
     rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
-    Ok(format!(
-        "H {h}, V {v}, seq-len {t}, batch {b}, {:?}, {:?} engine, {threads} thread(s): {:.0} chars/s \
-         (median of {} runs of {} steps; min {:.0}, max {:.0})",
-        a.optimizer,
-        a.engine,
-        median,
-        a.runs,
-        a.steps,
-        rates[0],
-        rates[rates.len() - 1]
-    ))
+    Ok(BenchResult {
+        hidden: h,
+        vocab: v,
+        seq_len: t,
+        batch: b,
+        threads,
+        chars_per_s: rates[rates.len() / 2],
+        min: rates[0],
+        max: rates[rates.len() - 1],
+        runs: a.runs,
+        steps: a.steps,
+        peak_mib: peak_memory_mib(),
+    })
+}
+
+/// The standard configurations: (H, seq-len, batch, steps per run).
+const SUITE: [(usize, usize, usize, usize); 6] = [
+    (100, 25, 1, 2000),
+    (100, 25, 32, 200),
+    (100, 100, 32, 50),
+    (256, 100, 32, 20),
+    (512, 100, 32, 6),
+    (1024, 100, 32, 2),
+];
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn suite(a: &BenchArgs) -> Result<String, CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::Usage(format!("cannot find the charm executable: {e}")))?;
+    let runs = a.runs.max(5);
+    let mut out = format!(
+        "charm bench --suite: Adagrad, V 65, random windows; median of {runs} runs per \
+         configuration, each in its own process (peak memory = its VmHWM)\n\
+         load average before: {}\n",
+        load_average()
+    );
+    let mut results = Vec::new();
+    for (h, t, b, steps) in SUITE {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["bench", "--json", "--optimizer", "adagrad"]);
+        for (flag, v) in [
+            ("--hidden", h),
+            ("--seq-len", t),
+            ("--batch", b),
+            ("--steps", steps),
+            ("--runs", runs),
+        ] {
+            cmd.args([flag.to_string(), v.to_string()]);
+        }
+        if let Some(th) = a.threads {
+            cmd.args(["--threads".to_string(), th.to_string()]);
+        }
+        let o = cmd
+            .output()
+            .map_err(|e| CliError::Usage(format!("cannot run {}: {e}", exe.display())))?;
+        let text = String::from_utf8_lossy(&o.stdout);
+        let r: BenchResult = serde_json::from_str(text.trim()).map_err(|e| {
+            CliError::Usage(format!(
+                "a benchmark child failed ({e}): {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ))
+        })?;
+        results.push(r);
+    }
+    let numpy = match &a.numpy {
+        Some(corpus) => Some(numpy_reference(&a.numpy_script, corpus)?),
+        None => None,
+    };
+    out += &format!(
+        "{:<34} {:>7} {:>12} {:>12} {:>12} {:>9} {:>9}\n",
+        "configuration", "threads", "chars/s", "min", "max", "peak MiB", "x numpy"
+    );
+    for r in &results {
+        let name = format!("H {}, seq-len {}, batch {}", r.hidden, r.seq_len, r.batch);
+        let ratio = numpy.map_or("-".to_string(), |n| format!("{:.1}", r.chars_per_s / n));
+        out += &format!(
+            "{:<34} {:>7} {:>12.0} {:>12.0} {:>12.0} {:>9} {:>9}\n",
+            name,
+            r.threads,
+            r.chars_per_s,
+            r.min,
+            r.max,
+            r.peak_mib.map_or("?".to_string(), |m| format!("{m:.1}")),
+            ratio
+        );
+    }
+    if let Some(n) = numpy {
+        out += &format!(
+            "numpy reference (H 100, seq-len 25, batch 1, Adagrad; median of 3 runs, \
+             OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for it): {n:.0} chars/s\n"
+        );
+    }
+    out += &format!("load average after: {}", load_average());
+    Ok(out)
+}
+
+/// Median chars/s of three runs of the numpy reference script.
+fn numpy_reference(script: &PathBuf, corpus: &PathBuf) -> Result<f64, CliError> {
+    if !script.exists() {
+        return Err(CliError::Usage(format!(
+            "the numpy reference {} does not exist; give its path with --numpy-script",
+            script.display()
+        )));
+    }
+    let mut rates = Vec::new();
+    for _ in 0..3 {
+        // These two are set on some machines for old OpenBLAS builds and slow
+        // a current numpy down: unset them for this command only.
+        let o = Command::new("python3")
+            .arg(script)
+            .arg(corpus)
+            .env_remove("OPENBLAS_CORETYPE")
+            .env_remove("OPENBLAS_L2_SIZE")
+            .output()
+            .map_err(|e| CliError::Usage(format!("cannot run python3: {e}")))?;
+        let text = String::from_utf8_lossy(&o.stdout);
+        let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|_| {
+            CliError::Usage(format!(
+                "the numpy reference failed (is numpy installed? `pip install numpy`): {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ))
+        })?;
+        let r = v["chars_per_s"]
+            .as_f64()
+            .ok_or_else(|| CliError::Usage("the numpy reference printed no chars_per_s".into()))?;
+        rates.push(r);
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates[1])
 }

@@ -4,6 +4,7 @@
 //! entries have zero gradient and zero weight, and both rules map (w = 0, g = 0)
 //! to w = 0, so padding stays zero (the layout invariant of `ModelView`).
 
+use crate::kernels::{Finite, Kernels};
 use crate::params::Params;
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +82,30 @@ impl Optimizer {
             m: vec![0.0; n],
             v,
             t: 0,
+        }
+    }
+
+    /// Clips the gradient to `[-clip, clip]` and applies one update, in one
+    /// pass over memory for Adagrad (the same bits as [`clip`] then
+    /// [`Optimizer::update`]). Reports whether the raw gradient and the new
+    /// weights are finite; a caller stops training when they are not.
+    pub fn clip_update(
+        &mut self,
+        params: &mut Params<f32>,
+        grads: &mut Params<f32>,
+        clip_at: f32,
+        hp: Hyper,
+    ) -> Finite {
+        if self.kind == OptimizerKind::Adagrad {
+            self.t += 1;
+            return f32::adagrad_clip(&mut params.data, &grads.data, &mut self.m, hp.lr, clip_at);
+        }
+        let grads_ok = grads.data.iter().all(|g| g.is_finite());
+        clip(grads, clip_at);
+        self.update(params, grads, hp);
+        Finite {
+            grads: grads_ok,
+            params: params.data.iter().all(|w| w.is_finite()),
         }
     }
 

@@ -21,7 +21,7 @@ use crate::cli::TrainArgs;
 use crate::corpus::Corpus;
 use crate::error::CliError;
 use crate::fast::Engine;
-use crate::optim::{self, Hyper, Optimizer, OptimizerKind, Schedule};
+use crate::optim::{Hyper, Optimizer, OptimizerKind, Schedule};
 use crate::params::Params;
 use crate::plot::{self, LogRow};
 use crate::progress::Progress;
@@ -690,29 +690,27 @@ pub fn run(args: &TrainArgs) -> Result<Outcome, CliError> {
             }
         };
         let per_char = loss as f64 / (b * t) as f64;
-        if !per_char.is_finite() || grads.data.iter().any(|g| !g.is_finite()) {
-            progress.finish();
-            return Err(CliError::Diverged {
-                step: run.step,
-                loss: per_char as f32,
-                checkpoint: wrote_ckpt.then(|| out.model.clone()),
-            });
-        }
-        optim::clip(&mut grads, cfg.clip);
         let lr = cfg.lr * cfg.schedule.factor(progress_frac) as f32;
-        run.opt.update(
+        // Clip and update in one pass; it also reports non-finite values, and
+        // the weights it may have spoiled then are never written anywhere.
+        let finite = run.opt.clip_update(
             &mut run.params,
-            &grads,
+            &mut grads,
+            cfg.clip,
             Hyper {
                 lr,
                 weight_decay: cfg.weight_decay,
             },
         );
-        if run.params.data.iter().any(|w| !w.is_finite()) {
+        if !per_char.is_finite() || !finite.grads || !finite.params {
             progress.finish();
             return Err(CliError::Diverged {
                 step: run.step,
-                loss: f32::INFINITY,
+                loss: if per_char.is_finite() && finite.grads {
+                    f32::INFINITY
+                } else {
+                    per_char as f32
+                },
                 checkpoint: wrote_ckpt.then(|| out.model.clone()),
             });
         }
@@ -790,6 +788,7 @@ pub const VAL_STREAMS: usize = 64;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim;
 
     #[test]
     fn dropout_mask_is_deterministic_and_has_the_right_rate() {
@@ -804,18 +803,25 @@ mod tests {
         assert_ne!(a, b);
     }
 
-    /// The fast path against the plain path after a few optimizer steps.
-    #[test]
-    fn fast_and_plain_paths_give_the_same_weights_after_steps() {
-        let (hid, voc, batch, len) = (24, 9, 4, 12);
+    /// Five optimizer steps on the plain path (clip, then update) and on the
+    /// fast path as training runs it (engine, then the fused clip + update);
+    /// returns the worst relative difference of the weights (floor 1e-2).
+    #[allow(clippy::too_many_arguments)]
+    fn fast_vs_plain(
+        (hid, voc, batch, len): (usize, usize, usize, usize),
+        threads: usize,
+        kind: OptimizerKind,
+        dropout: bool,
+        lr: f32,
+    ) -> f32 {
         let mut p1 = Params::<f32>::init_normal(hid, voc, 0.1, 5);
         let mut p2 = p1.clone();
         let (mut o1, mut o2) = (
-            Optimizer::new(OptimizerKind::Adam, p1.data.len()),
-            Optimizer::new(OptimizerKind::Adam, p1.data.len()),
+            Optimizer::new(kind, p1.data.len()),
+            Optimizer::new(kind, p1.data.len()),
         );
         let (mut h1, mut h2) = (vec![0.0f32; batch * hid], vec![0.0f32; batch * hid]);
-        let mut engine = Engine::new(hid, voc, batch, 2);
+        let mut engine = Engine::new(hid, voc, batch, threads);
         let (mut g1, mut g2) = (Params::zeros(hid, voc), Params::zeros(hid, voc));
         let mut mask = vec![0.0f32; batch * len * hid];
         for step in 0..5u64 {
@@ -827,17 +833,17 @@ mod tests {
                 targets: &ys,
             };
             fill_mask(&mut mask, 0.2, 3, step);
-            backward::forward_backward(&p1, &w, &mut h1, Some(&mask), &mut g1).unwrap();
-            engine.forward_backward(&p2, &w, &mut h2, Some(&mask), &mut g2);
-            optim::clip(&mut g1, 5.0);
-            optim::clip(&mut g2, 5.0);
-            // Adam normalizes the step; a tiny rate keeps rounding differences tiny too.
+            let m = dropout.then_some(&mask[..]);
+            backward::forward_backward(&p1, &w, &mut h1, m, &mut g1).unwrap();
+            engine.forward_backward(&p2, &w, &mut h2, m, &mut g2);
             let hp = Hyper {
-                lr: 1e-4,
+                lr,
                 weight_decay: 0.0,
             };
+            optim::clip(&mut g1, 5.0);
             o1.update(&mut p1, &g1, hp);
-            o2.update(&mut p2, &g2, hp);
+            let finite = o2.clip_update(&mut p2, &mut g2, 5.0, hp);
+            assert!(finite.grads && finite.params);
         }
         let mut worst = 0.0f32;
         for (i, (&a, &b)) in p1.data.iter().zip(&p2.data).enumerate() {
@@ -845,6 +851,31 @@ mod tests {
             assert!(rel <= 1e-5, "{:?}: {a} vs {b}", p1.locate(i));
             worst = worst.max(rel);
         }
-        eprintln!("fast vs plain after 5 Adam steps: worst relative difference {worst:e}");
+        worst
+    }
+
+    /// The fast path against the plain path after a few optimizer steps: both
+    /// optimizers, batch 1 (the seed's algorithm, at its real size), shards
+    /// on two threads, small and large windows per shard, dropout.
+    ///
+    /// Adam and Adagrad both normalize the step (the first one is about ±lr
+    /// per entry whatever the gradient's size), so an entry whose gradient is
+    /// near 0 turns a rounding difference into a step difference; a small rate
+    /// keeps that below the tolerance.
+    #[test]
+    fn fast_and_plain_paths_give_the_same_weights_after_steps() {
+        let cases = [
+            ((24, 9, 4, 12), 2, OptimizerKind::Adam, true, 1e-4),
+            ((100, 65, 1, 25), 1, OptimizerKind::Adagrad, false, 1e-4),
+            ((24, 9, 8, 12), 2, OptimizerKind::Adagrad, false, 1e-4),
+            ((24, 9, 16, 20), 2, OptimizerKind::Adagrad, true, 1e-4),
+        ];
+        for (shape, threads, kind, dropout, lr) in cases {
+            let worst = fast_vs_plain(shape, threads, kind, dropout, lr);
+            eprintln!(
+                "fast vs plain after 5 {kind:?} steps, (H, V, B, T) {shape:?}, {threads} thread(s): \
+                 worst relative difference {worst:e}"
+            );
+        }
     }
 }
