@@ -5,47 +5,8 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// The `charm` binary: `$CHARM_BIN`, else built once per test run with
-/// `cargo build --release -p charm-trainer --bin charm` into this test's target
-/// directory (a no-op when up to date; the same build the QEMU tests use).
-pub fn charm_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("CHARM_BIN") {
-            return PathBuf::from(bin);
-        }
-        let exe = std::env::current_exe().expect("the test's own path");
-        let target = exe
-            .ancestors()
-            .nth(3)
-            .expect("<target>/<profile>/deps/<test>")
-            .to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("repo root")
-            .to_path_buf();
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "charm-trainer",
-                "--bin",
-                "charm",
-            ])
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(root)
-            .status()
-            .expect("run cargo build for the charm CLI");
-        assert!(status.success(), "cargo build -p charm-trainer failed");
-        target
-            .join("release")
-            .join(format!("charm{}", std::env::consts::EXE_SUFFIX))
-    })
-}
+pub use charm_tests::charm_bin;
 
 /// A command for `charm ARGS` run in `dir`.
 pub fn cmd<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Command {

@@ -8,9 +8,8 @@ use charm_core::{
 };
 use charm_params::Params;
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 /// What `charm sample` prints for `model` and `p`, computed with charm-core
 /// directly: prime, generated characters, newline. f32 or int8 models.
@@ -52,42 +51,7 @@ fn generate<M: Recurrent>(
     out
 }
 
-/// The `charm` binary: `$CHARM_BIN`, else built once per test run with
-/// `cargo build --release -p charm-trainer --bin charm` (a no-op when it is up
-/// to date; release, because the tests train with it).
-pub fn charm_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("CHARM_BIN") {
-            return PathBuf::from(bin);
-        }
-        // This test runs as <target>/<profile>/deps/qemu-<hash>.
-        let exe = std::env::current_exe().expect("the test's own path");
-        let target = exe
-            .ancestors()
-            .nth(3)
-            .expect("the test binary lives in <target>/<profile>/deps")
-            .to_path_buf();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "charm-trainer",
-                "--bin",
-                "charm",
-            ])
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(super::repo_root())
-            .status()
-            .expect("run cargo build for the charm CLI");
-        assert!(status.success(), "cargo build -p charm-trainer failed");
-        target
-            .join("release")
-            .join(format!("charm{}", std::env::consts::EXE_SUFFIX))
-    })
-}
+pub use charm_tests::charm_bin;
 
 /// Runs `charm ARGS`, asserts success, returns stdout.
 pub fn charm<S: AsRef<OsStr>>(args: &[S]) -> Vec<u8> {

@@ -24,13 +24,7 @@ pub const EXIT_BAD_PARAMS: i32 = 2;
 /// Exit status when the parameters do not fit the model.
 pub const EXIT_CANNOT_GENERATE: i32 = 3;
 
-/// The repository's root directory.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
+pub use charm_tests::repo_root;
 
 /// The firmware ELF: `$CHARM_FIRMWARE_ELF`, else where
 /// `scripts/build-firmware.sh` puts it. Fails (never skips) when it is missing.
