@@ -259,42 +259,48 @@ pub fn dot_portable(w: &[i8], h: &[i16]) -> i32 {
 mod dsp {
     use core::arch::asm;
 
-    /// SXTB16 + SMLAD inner loop; see the module docs for the layout.
+    /// Four int8 weights as one little-endian word (one LDR).
+    #[inline(always)]
+    fn word(w: &[i8]) -> u32 {
+        u32::from_le_bytes([w[0] as u8, w[1] as u8, w[2] as u8, w[3] as u8])
+    }
+
+    /// Two Q15 state entries as one word, `a` in the low half (one LDR).
+    #[inline(always)]
+    fn pair(a: i16, b: i16) -> u32 {
+        (a as u16 as u32) | ((b as u16 as u32) << 16)
+    }
+
+    /// `acc + w0·h0 + w1·h1 + w2·h2 + w3·h3` for one permuted word
+    /// `[w0, w2, w1, w3]`: SXTB16 takes bytes 0 and 2 (w0, w1) and, rotated by
+    /// 8, bytes 1 and 3 (w2, w3) into two 16-bit lanes; each SMLAD multiplies
+    /// the lanes with a pair of state entries and adds both products.
+    #[inline(always)]
+    fn mac4(mut acc: i32, w: u32, h01: u32, h23: u32) -> i32 {
+        // SAFETY: register-only DSP instructions (Armv7E-M), no memory access.
+        unsafe {
+            asm!(
+                "sxtb16 {t}, {w}",
+                "smlad {acc}, {t}, {h01}, {acc}",
+                "sxtb16 {t}, {w}, ror #8",
+                "smlad {acc}, {t}, {h23}, {acc}",
+                acc = inout(reg) acc,
+                t = out(reg) _,
+                w = in(reg) w,
+                h01 = in(reg) h01,
+                h23 = in(reg) h23,
+                options(pure, nomem, nostack),
+            );
+        }
+        acc
+    }
+
+    /// One row against the state; see the module docs for the layout.
     #[inline]
     pub fn dot(w: &[i8], h: &[i16]) -> i32 {
         let mut acc = 0i32;
-        for (wq, hq) in w.chunks_exact(8).zip(h.chunks_exact(8)) {
-            let w0 = u32::from_le_bytes([wq[0] as u8, wq[1] as u8, wq[2] as u8, wq[3] as u8]);
-            let w1 = u32::from_le_bytes([wq[4] as u8, wq[5] as u8, wq[6] as u8, wq[7] as u8]);
-            let pair = |a: i16, b: i16| (a as u16 as u32) | ((b as u16 as u32) << 16);
-            let (h01, h23, h45, h67) = (
-                pair(hq[0], hq[1]),
-                pair(hq[2], hq[3]),
-                pair(hq[4], hq[5]),
-                pair(hq[6], hq[7]),
-            );
-            // SAFETY: register-only DSP instructions (Armv7E-M), no memory access.
-            unsafe {
-                asm!(
-                    "sxtb16 {t}, {w0}",
-                    "smlad {acc}, {t}, {h01}, {acc}",
-                    "sxtb16 {t}, {w0}, ror #8",
-                    "smlad {acc}, {t}, {h23}, {acc}",
-                    "sxtb16 {t}, {w1}",
-                    "smlad {acc}, {t}, {h45}, {acc}",
-                    "sxtb16 {t}, {w1}, ror #8",
-                    "smlad {acc}, {t}, {h67}, {acc}",
-                    acc = inout(reg) acc,
-                    t = out(reg) _,
-                    w0 = in(reg) w0,
-                    w1 = in(reg) w1,
-                    h01 = in(reg) h01,
-                    h23 = in(reg) h23,
-                    h45 = in(reg) h45,
-                    h67 = in(reg) h67,
-                    options(pure, nomem, nostack),
-                );
-            }
+        for (wq, hq) in w.chunks_exact(4).zip(h.chunks_exact(4)) {
+            acc = mac4(acc, word(wq), pair(hq[0], hq[1]), pair(hq[2], hq[3]));
         }
         acc
     }
@@ -303,36 +309,14 @@ mod dsp {
     #[inline]
     pub fn dot2(a: &[i8], b: &[i8], h: &[i16]) -> (i32, i32) {
         let (mut acc_a, mut acc_b) = (0i32, 0i32);
-        let word = |w: &[i8]| u32::from_le_bytes([w[0] as u8, w[1] as u8, w[2] as u8, w[3] as u8]);
-        let pair = |x: i16, y: i16| (x as u16 as u32) | ((y as u16 as u32) << 16);
         for ((wa, wb), hq) in a
             .chunks_exact(4)
             .zip(b.chunks_exact(4))
             .zip(h.chunks_exact(4))
         {
             let (h01, h23) = (pair(hq[0], hq[1]), pair(hq[2], hq[3]));
-            let (wa, wb) = (word(wa), word(wb));
-            // SAFETY: register-only DSP instructions (Armv7E-M), no memory access.
-            unsafe {
-                asm!(
-                    "sxtb16 {t}, {wa}",
-                    "smlad {acc_a}, {t}, {h01}, {acc_a}",
-                    "sxtb16 {t}, {wa}, ror #8",
-                    "smlad {acc_a}, {t}, {h23}, {acc_a}",
-                    "sxtb16 {t}, {wb}",
-                    "smlad {acc_b}, {t}, {h01}, {acc_b}",
-                    "sxtb16 {t}, {wb}, ror #8",
-                    "smlad {acc_b}, {t}, {h23}, {acc_b}",
-                    acc_a = inout(reg) acc_a,
-                    acc_b = inout(reg) acc_b,
-                    t = out(reg) _,
-                    wa = in(reg) wa,
-                    wb = in(reg) wb,
-                    h01 = in(reg) h01,
-                    h23 = in(reg) h23,
-                    options(pure, nomem, nostack),
-                );
-            }
+            acc_a = mac4(acc_a, word(wa), h01, h23);
+            acc_b = mac4(acc_b, word(wb), h01, h23);
         }
         (acc_a, acc_b)
     }

@@ -21,11 +21,9 @@ fn eval_json(dir: &std::path::Path, model: &str, data: &std::path::Path) -> serd
     serde_json::from_slice(&out).unwrap()
 }
 
-#[test]
-fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let data = write(d, "small.txt", small_text());
+/// Trains `m.charm` in `dir` on the small text for `steps` steps; returns the text's path.
+fn train_tiny(dir: &std::path::Path, steps: &str) -> std::path::PathBuf {
+    let data = write(dir, "small.txt", small_text());
     let mut args = vec![
         "train",
         "--data",
@@ -33,10 +31,18 @@ fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
         "--out",
         "m.charm",
         "--steps",
-        "300",
+        steps,
     ];
     args.extend_from_slice(TINY);
-    ok(d, &args);
+    ok(dir, &args);
+    data
+}
+
+#[test]
+fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = train_tiny(d, "300");
     let report = String::from_utf8(ok(
         d,
         &["quantize", "--model", "m.charm", "--out", "q.charm"],
@@ -89,18 +95,7 @@ fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
 fn cli_quantize_refuses_an_int8_input_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let data = write(d, "small.txt", small_text());
-    let mut args = vec![
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        "m.charm",
-        "--steps",
-        "20",
-    ];
-    args.extend_from_slice(TINY);
-    ok(d, &args);
+    train_tiny(d, "20");
     ok(d, &["quantize", "--model", "m.charm", "--out", "q.charm"]);
     let before = files(d);
     let out = run(d, &["quantize", "--model", "q.charm", "--out", "qq.charm"]);
