@@ -74,7 +74,7 @@ pub struct TrainArgs {
     /// Characters per window of backpropagation through time [default: 50; min-char-rnn: 25].
     #[arg(long, value_name = "T")]
     pub seq_len: Option<usize>,
-    /// Parallel streams over the corpus [default: 32; min-char-rnn: 1].
+    /// Parallel streams over the corpus [default: 64; min-char-rnn: 1].
     #[arg(long, value_name = "B")]
     pub batch: Option<usize>,
     /// Base learning rate [default: 0.004; min-char-rnn: 0.1].

@@ -91,7 +91,7 @@ impl TrainConfig {
             Preset::Default => Self {
                 hidden: 384,
                 seq_len: 50,
-                batch: 32,
+                batch: 64,
                 optimizer: OptimizerKind::Adam,
                 lr: 4e-3,
                 schedule: Schedule::Cosine,
