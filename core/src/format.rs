@@ -228,14 +228,11 @@ impl Weights<'_> {
     }
     /// Bytes of tensor data.
     pub fn tensor_bytes(&self) -> usize {
-        let (h, v) = (self.hidden(), self.vocab());
-        match self {
-            Weights::F32(_) => 4 * tensor_lengths(h, v).iter().sum::<usize>(),
-            Weights::Int8(_) => {
-                let (n8, n32) = quant_tensor_lengths(h, v);
-                n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>()
-            }
-        }
+        let element = match self {
+            Weights::F32(_) => ELEMENT_F32,
+            Weights::Int8(_) => ELEMENT_INT8,
+        };
+        block_len(element, self.hidden(), self.vocab())
     }
 }
 
@@ -297,12 +294,16 @@ fn tensor_block_len(element: u8, hidden: usize, vocab: usize) -> Option<usize> {
     if hidden == 0 || hidden > MAX_HIDDEN || vocab > MAX_VOCAB {
         return None;
     }
-    match element {
-        ELEMENT_F32 => Some(4 * tensor_lengths(hidden, vocab).iter().sum::<usize>()),
-        _ => {
-            let (n8, n32) = quant_tensor_lengths(hidden, vocab);
-            Some(n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>())
-        }
+    Some(block_len(element, hidden, vocab))
+}
+
+/// Bytes of the tensor block of a shape: f32 tensors, or int8 tensors then f32 ones.
+fn block_len(element: u8, hidden: usize, vocab: usize) -> usize {
+    if element == ELEMENT_F32 {
+        4 * tensor_lengths(hidden, vocab).iter().sum::<usize>()
+    } else {
+        let (n8, n32) = quant_tensor_lengths(hidden, vocab);
+        n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>()
     }
 }
 

@@ -36,7 +36,9 @@ pub fn generate(
     .map_err(err)
 }
 
-fn generate_with<M: Recurrent>(
+/// [`generate`] for a decoded model of either element type: the prime, then
+/// `len` characters from [`Generator::next_char`] (no final newline).
+pub fn generate_with<M: Recurrent>(
     model: M,
     vocab: Vocab<'_>,
     len: usize,

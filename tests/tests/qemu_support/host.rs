@@ -2,17 +2,16 @@
 //! charm-core's `Generator` called directly (for models made here, and to check
 //! the firmware's parameter handling without the CLI).
 
-use charm_core::{
-    decode_any, AlignedBytes, Generator, Recurrent, SampleParams, Slices, StateElement, Vocab,
-    Weights,
-};
+use charm_core::{decode_any, AlignedBytes, SampleParams, Weights};
 use charm_params::Params;
+use charm_trainer::sample::generate_with;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::Command;
 
-/// What `charm sample` prints for `model` and `p`, computed with charm-core
-/// directly: prime, generated characters, newline. f32 or int8 models.
+/// What `charm sample` prints for `model` and `p`, computed in process from
+/// the bytes (models made here need no file): the trainer's generation loop
+/// over charm-core's `Generator`, then the newline. f32 or int8 models.
 pub fn core_sample(model: &[u8], p: &Params<'_>) -> Vec<u8> {
     let bytes = AlignedBytes::from(model);
     let file = decode_any(&bytes).expect("a valid model");
@@ -20,34 +19,13 @@ pub fn core_sample(model: &[u8], p: &Params<'_>) -> Vec<u8> {
         temperature: p.temperature,
         top_k: p.top_k as usize,
     };
+    let len = p.len as usize;
     let text = match file.weights {
-        Weights::F32(m) => generate(m, file.vocab, params, p),
-        Weights::Int8(m) => generate(m, file.vocab, params, p),
+        Weights::F32(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
+        Weights::Int8(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
     };
-    text.into_bytes()
-}
-
-fn generate<M: Recurrent>(
-    model: M,
-    vocab: Vocab<'_>,
-    params: SampleParams,
-    p: &Params<'_>,
-) -> String {
-    let zero = <M::State as StateElement>::ZERO;
-    let (n, v) = (model.state_len(), model.vocab());
-    let (mut h0, mut h1, mut y) = (vec![zero; n], vec![zero; n], vec![0.0f32; v]);
-    let slices = Slices {
-        h: &mut h0,
-        h_next: &mut h1,
-        logits: &mut y,
-    };
-    let mut g = Generator::new(model, vocab, params, p.seed, slices).expect("generator");
-    g.prime(p.prime).expect("prime text in the vocabulary");
-    let mut out = String::from(p.prime);
-    for _ in 0..p.len {
-        out.push(g.next_char());
-    }
-    out.push('\n');
+    let mut out = text.expect("prime text in the vocabulary").into_bytes();
+    out.push(b'\n');
     out
 }
 
