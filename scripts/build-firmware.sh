@@ -80,6 +80,8 @@ debian) debian_route_works || die "CHARM_TOOLCHAIN=debian, but rustc-web, cargo-
 *) die "CHARM_TOOLCHAIN must be 'rustup' or 'debian', not '$route'" ;;
 esac
 
+# Relative paths are relative to where the script was called from (it cds later).
+case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 if [ -n "$model" ]; then
     [ -f "$model" ] || die "--model $model: no such file"
     model="$(cd "$(dirname "$model")" && pwd)/$(basename "$model")"
