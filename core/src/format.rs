@@ -1,16 +1,16 @@
 //! The `.charm` weight file: decoding (zero-copy, no allocation) and encoding.
 //!
-//! Byte layout, version 1 (all integers little-endian):
+//! Byte layout (all integers little-endian); README.md has the full specification:
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `b"CHRM"` |
-//! | 4 | 2 | format version, u16 (this crate writes 1, reads 1) |
+//! | 4 | 2 | format version, u16: 1 for f32 models, 3 for int8 (2 is a retired int8 layout) |
 //! | 6 | 2 | reserved, 0 |
 //! | 8 | 4 | total file length in bytes, u32, CRC trailer included |
 //! | 12 | n | header, [postcard](https://postcard.jamesmunns.com/wire-format): [`Header`] |
 //! | 12+n | 0..15 | zero padding, so the tensors start at a multiple of 16 |
-//! | d | 4·N | tensors (element type 0: f32), in order wxh, whh, bh, why, by ([`crate::ModelView`]) |
+//! | d | … | tensors: element type 0 (f32) in order wxh, whh, bh, why, by ([`crate::ModelView`]); element type 1 (int8) as in [`crate::QuantModelView`] |
 //! | len-4 | 4 | CRC-32 (IEEE) of bytes `0 .. len-4` |
 //!
 //! The preamble is fixed-width so that a reader can tell "not a charm file",
@@ -27,9 +27,12 @@ use serde::{Deserialize, Serialize};
 /// First four bytes of every weight file.
 pub const MAGIC: [u8; 4] = *b"CHRM";
 /// The newest format version this crate reads (and writes for int8 models).
-/// Version 1 has f32 tensors only; version 2 adds int8. f32 models are still
-/// written as version 1, so that older readers keep loading them.
-pub const VERSION: u16 = 2;
+/// Version 1 has f32 tensors only; version 2 added int8 with a permuted
+/// layout that version 3 replaced by row pairs ([`crate::QuantModelView`]).
+/// f32 models are still written as version 1, so that older readers keep
+/// loading them; version-2 int8 files are refused with
+/// [`FormatError::RetiredInt8Layout`].
+pub const VERSION: u16 = 3;
 /// The version written for f32 models.
 pub const VERSION_F32: u16 = 1;
 /// Largest vocabulary the format allows.
@@ -43,7 +46,8 @@ pub const TENSOR_ALIGN: usize = 16;
 
 /// Element type code for f32 tensors.
 pub const ELEMENT_F32: u8 = 0;
-/// Element type code for int8 tensors with per-row f32 scales (version 2).
+/// Element type code for int8 tensors with per-row f32 scales (version 3;
+/// version 2 had the retired permuted layout).
 pub const ELEMENT_INT8: u8 = 1;
 
 /// How the model was trained: kept in the file for `charm info` and provenance.
@@ -141,6 +145,9 @@ pub enum FormatError {
     },
     /// The bytes do not start at a 4-byte aligned address, so tensors cannot be read in place.
     Misaligned,
+    /// An int8 file of format version 2, whose tensor layout this build no
+    /// longer reads: quantize its f32 model again.
+    RetiredInt8Layout,
 }
 
 impl core::fmt::Display for FormatError {
@@ -170,6 +177,11 @@ impl core::fmt::Display for FormatError {
             ),
             NonFinite { tensor, index } => write!(f, "weight {tensor}[{index}] is not a finite number"),
             Misaligned => write!(f, "its bytes are not 4-byte aligned in memory"),
+            RetiredInt8Layout => write!(
+                f,
+                "it is an int8 file of format version 2, whose layout this build no longer reads; \
+                 quantize its f32 model again"
+            ),
         }
     }
 }
@@ -370,10 +382,10 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     }
     let (header, rest) = postcard::take_from_bytes::<Header<'_>>(&body[PREAMBLE_LEN..])
         .map_err(|_| FormatError::Malformed)?;
-    let element_known =
-        header.element == ELEMENT_F32 || (header.element == ELEMENT_INT8 && version >= 2);
-    if !element_known {
-        return Err(FormatError::UnsupportedElement(header.element));
+    match (header.element, version) {
+        (ELEMENT_F32, _) | (ELEMENT_INT8, 3..) => {}
+        (ELEMENT_INT8, 2) => return Err(FormatError::RetiredInt8Layout),
+        (other, _) => return Err(FormatError::UnsupportedElement(other)),
     }
     let (hidden, vocab_size) = (header.hidden as usize, header.vocab_size as usize);
     if vocab_size > MAX_VOCAB {
@@ -509,7 +521,7 @@ pub fn encode(
     encode_any(&Weights::F32(*model), vocab, meta)
 }
 
-/// Encodes a model of either element type: f32 as version 1, int8 as version 2.
+/// Encodes a model of either element type: f32 as version 1, int8 as version 3.
 #[cfg(feature = "alloc")]
 pub fn encode_any(
     weights: &Weights<'_>,
@@ -550,7 +562,7 @@ pub fn encode_any(
                 ("bh", bh),
                 ("by", by),
             ])?;
-            (2, ELEMENT_INT8)
+            (VERSION, ELEMENT_INT8)
         }
     };
     let header = Header {

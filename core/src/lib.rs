@@ -49,6 +49,7 @@ extern crate alloc;
 #[cfg(feature = "alloc")]
 mod aligned;
 mod crc32;
+mod exp_f32;
 mod float;
 mod format;
 mod generate;
@@ -59,11 +60,13 @@ mod rng;
 mod sample;
 mod softmax;
 mod tanh;
+mod tanh_q15;
 mod vocab;
 
 #[cfg(feature = "alloc")]
 pub use aligned::AlignedBytes;
 pub use crc32::crc32;
+pub use exp_f32::exp_f32;
 pub use float::Float;
 pub use format::{
     decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
@@ -76,14 +79,15 @@ pub use generate::{Buffers, GenerateError, Generator, Recurrent, Slices, StateEl
 pub use kernels::{axpy, dot, matvec_bias, padded, LANES};
 pub use model::{tensor_lengths, ModelView, ShapeError, StepError};
 pub use quant::QuantizeError;
-pub use quant::{
-    dot2_q7_q15, dot_portable, dot_q7_q15, matvec_q7_q15, quant_tensor_lengths, to_q15,
-    QuantModelView, QuantTensors, MAX_HIDDEN_INT8, PERMUTE4, Q15_ONE,
-};
 #[cfg(feature = "alloc")]
-pub use quant::{quantize, QuantModel};
+pub use quant::{pack_row_pairs, quantize, QuantModel};
+pub use quant::{
+    pair_dot_portable, pair_dots, paired_len, quant_tensor_lengths, QuantModelView, QuantTensors,
+    MAX_HIDDEN_INT8, PAIR_OFFSET, PAIR_RUN, Q15_ONE,
+};
 pub use rng::Rng;
 pub use sample::{sample, SampleError, SampleParams};
 pub use softmax::{exp_shifted, log_softmax_at, softmax};
 pub use tanh::tanh_f32;
+pub use tanh_q15::tanh_q15;
 pub use vocab::{Vocab, VocabError};

@@ -4,7 +4,7 @@
 //! `s = max|w_row| / 127`, so `w ≈ s·q`, `q ∈ [-127, 127]`. Biases stay f32.
 //! The hidden state is Q15: `h ≈ hq / 32767`, `hq ∈ [-32767, 32767]` (tanh
 //! keeps |h| ≤ 1). A row of `W_hh·h` is then `s_r/32767 · Σ_c q_rc·hq_c`, an
-//! exact i32 sum (|Σ| ≤ 512·127·32767 < 2³¹ for H ≤ [`MAX_HIDDEN_INT8`]), so
+//! exact i32 sum (|Σ| ≤ 512·128·32767 < 2³¹ for H ≤ [`MAX_HIDDEN_INT8`]), so
 //! the order of the integer additions does not matter and every target gets
 //! the same integers; the few f32 operations around it have a fixed order.
 //!
@@ -13,23 +13,45 @@
 //! so both give bit-identical characters; storing Q15 halves the state's RAM
 //! and drops a conversion pass. An int8 state was measured worse (see README).
 //!
-//! On a Cortex-M4/M7 (feature `dsp`), [`dot_q7_q15`] uses the DSP SIMD
-//! instructions as CMSIS-NN does: SXTB16 widens two int8 weights to two
-//! 16-bit lanes, SMLAD multiplies two lanes pairwise and accumulates. To make
-//! SXTB16's byte pairs (0,2) and (1,3) line up with consecutive state
-//! entries, rows of `whh` and `why` are stored in groups of four permuted as
-//! `[w0, w2, w1, w3]` ([`PERMUTE4`]). The portable path reads the same layout.
+//! # Row pairs: three instructions for four multiply-accumulates
+//!
+//! The matrices `whh` and `why` are stored as *row pairs*. Rows `a` and `b`
+//! (rows `2p` and `2p + 1`; a missing last row is zero) share one block of
+//! `2·S` bytes whose word `k` holds columns `2k` and `2k + 1` of both rows:
+//!
+//! ```text
+//! byte   0             1        2               3
+//!        a[2k] + 128   b[2k]    a[2k+1] + 128   b[2k+1]      (a offset by 128, as u8)
+//! ```
+//!
+//! Read as two signed 16-bit lanes, the word is `(256·b[2k] + a[2k] + 128,
+//! 256·b[2k+1] + a[2k+1] + 128)`, because `a + 128` is a byte in [1, 255] that
+//! never borrows from `b`. On a Cortex-M4/M7 (feature `dsp`) one pass over the
+//! pair with the state words `(hq[2k], hq[2k+1])` then needs, per word:
+//!
+//! ```text
+//! SMLAD  R, word, hq2, R        R += 256·(b·hq) + (a·hq) + 128·(hq[2k] + hq[2k+1])
+//! SXTB16 t, word, ROR #8        t  = (b[2k], b[2k+1]) sign-extended to 16 bits
+//! SMLAD  B, t, hq2, B           B += b[2k]·hq[2k] + b[2k+1]·hq[2k+1]
+//! ```
+//!
+//! so that `B = Σ b·hq` and `R = 256·B + A + 128·Σ hq` (mod 2³²), from which
+//! `A = Σ a·hq = R − 256·B − 128·Σ hq` exactly, because the true `A` fits in an
+//! i32. Four multiply-accumulates cost three instructions, against four for
+//! the CMSIS-NN scheme (two SXTB16 + two SMLAD per word); the words and the
+//! state are loaded eight columns at a time with LDM. [`pair_dot_portable`]
+//! computes the same `(A, B)` from the bytes directly, on any target.
 
 use crate::kernels::padded;
 use crate::model::ShapeError;
+use crate::tanh_q15::tanh_q15;
 
 /// Largest hidden size of an int8 model (keeps the i32 accumulator exact).
 pub const MAX_HIDDEN_INT8: usize = 512;
-/// Q15 full scale: `hq = round(h · 32767)`.
+/// Q15 full scale: `h ≈ hq / 32767`.
 pub const Q15_ONE: f32 = 32767.0;
-/// Storage position of logical element `i` within a group of four: stored
-/// group = `[w0, w2, w1, w3]`.
-pub const PERMUTE4: [usize; 4] = [0, 2, 1, 3];
+/// The offset of the first row of a pair: stored byte = `a + 128` as u8.
+pub const PAIR_OFFSET: i32 = 128;
 
 /// Borrowed int8 weights. Same shapes and padding as [`crate::ModelView`]
 /// (stride `S = padded(H)`), plus one f32 scale per row:
@@ -37,8 +59,8 @@ pub const PERMUTE4: [usize; 4] = [0, 2, 1, 3];
 /// | tensor | type | elements | layout |
 /// |---|---|---|---|
 /// | `wxh` | i8 | V·S | row `x` = column `x` of W_xh, natural order |
-/// | `whh` | i8 | H·S | W_hh rows, groups of four permuted ([`PERMUTE4`]) |
-/// | `why` | i8 | V·S | W_hy rows, groups of four permuted |
+/// | `whh` | i8 | 2·⌈H/2⌉·S | W_hh as row pairs (module docs) |
+/// | `why` | i8 | 2·⌈V/2⌉·S | W_hy as row pairs |
 /// | `wxh_scale` | f32 | V | scale of each `wxh` row |
 /// | `whh_scale` | f32 | H | |
 /// | `why_scale` | f32 | V | |
@@ -58,12 +80,17 @@ pub struct QuantModelView<'a> {
     by: &'a [f32],
 }
 
+/// Bytes of a matrix of `rows` rows of stride `stride` stored as row pairs.
+pub const fn paired_len(rows: usize, stride: usize) -> usize {
+    rows.div_ceil(2) * 2 * stride
+}
+
 /// Lengths of the int8 tensors `[wxh, whh, why]` and the f32 tensors
 /// `[wxh_scale, whh_scale, why_scale, bh, by]` for a shape.
 pub const fn quant_tensor_lengths(hidden: usize, vocab: usize) -> ([usize; 3], [usize; 5]) {
     let s = padded(hidden);
     (
-        [vocab * s, hidden * s, vocab * s],
+        [vocab * s, paired_len(hidden, s), paired_len(vocab, s)],
         [vocab, hidden, vocab, s, vocab],
     )
 }
@@ -150,108 +177,134 @@ impl<'a> QuantModelView<'a> {
     ///
     /// ```text
     /// u_r  = ((Σ_c Whh_q[r,c]·hq_c) as f32 · s_r) / 32767 + bh_r + Wxh_q[x, r] as f32 · sx_x
-    /// h_r  = tanh(u_r),   hq_r = round(32767 · h_r)
+    /// hq_r = tanh_q15(u_r)                                   (≈ round(32767·tanh(u_r)))
     /// y_j  = ((Σ_c Why_q[j,c]·hq_c) as f32 · sy_j) / 32767 + by_j
     /// ```
     ///
-    /// The same equations as [`crate::ModelView::step`] with W ≈ s·q and h ≈ hq/32767.
+    /// The same equations as [`crate::ModelView::step`] with W ≈ s·q and
+    /// h ≈ hq/32767; the sums are [`pair_dot`]s, two rows per pass.
+    /// `hq_prev` and `hq_next` need `S` entries and `logits` V, and `x < V`;
+    /// otherwise nothing is written ([`crate::Generator`] always passes such buffers).
     pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [f32]) {
-        let s = padded(self.hidden);
-        let column = self.wxh.chunks_exact(s).nth(x).unwrap_or(&[]);
-        let sx = self.wxh_scale.get(x).copied().unwrap_or(0.0);
-        let (whh_scale, bh) = (self.whh_scale, self.bh);
-        matvec_q7_q15(self.whh, s, hq_prev, |r, acc| {
-            if let (Some(h), Some(&scale), Some(&b)) =
-                (hq_next.get_mut(r), whh_scale.get(r), bh.get(r))
-            {
-                let wx = column.get(r).copied().unwrap_or(0);
-                let u = (acc as f32 * scale) / Q15_ONE + b + f32::from(wx) * sx;
-                *h = to_q15(crate::tanh_f32(u));
+        let (hidden, vocab, s) = (self.hidden, self.vocab, padded(self.hidden));
+        let (Some(hq_prev), Some(column), Some(&sx), Some(bh), Some(hq_next), Some(logits)) = (
+            hq_prev.get(..s),
+            self.wxh
+                .chunks_exact(s)
+                .nth(x)
+                .and_then(|c| c.get(..hidden)),
+            self.wxh_scale.get(x),
+            self.bh.get(..hidden),
+            hq_next.get_mut(..s),
+            logits.get_mut(..vocab),
+        ) else {
+            return;
+        };
+        // u_r = (acc·s_r)/32767 + bh_r + Wxh_q[x, r]·sx,  hq_r = tanh_q15(u_r)
+        let unit = |acc: i32, scale: f32, bias: f32, wx: i8| {
+            tanh_q15((acc as f32 * scale) / Q15_ONE + bias + f32::from(wx) * sx)
+        };
+        let (out, _padding) = hq_next.split_at_mut(hidden);
+        let mut dots = [[0i32; 2]; PAIR_RUN];
+        let (mut last, mut r) = (0, 0);
+        while r < hidden {
+            let n = pair_dots(&self.whh[r * s..], s, hq_prev, &mut dots);
+            let end = hidden.min(r + 2 * n);
+            let rows = out[r..end]
+                .chunks_exact_mut(2)
+                .zip(self.whh_scale[r..end].chunks_exact(2))
+                .zip(bh[r..end].chunks_exact(2))
+                .zip(column[r..end].chunks_exact(2));
+            for ((((h, scale), bias), wx), &[a, b]) in rows.zip(&dots) {
+                h[0] = unit(a, scale[0], bias[0], wx[0]);
+                h[1] = unit(b, scale[1], bias[1], wx[1]);
             }
-        });
-        let (why_scale, by) = (self.why_scale, self.by);
-        matvec_q7_q15(self.why, s, hq_next, |j, acc| {
-            if let (Some(y), Some(&scale), Some(&b)) =
-                (logits.get_mut(j), why_scale.get(j), by.get(j))
-            {
-                *y = (acc as f32 * scale) / Q15_ONE + b;
+            last = dots[n.saturating_sub(1)][0];
+            r = if n == 0 { hidden } else { end };
+        }
+        // odd H: the last row is the first of a pair whose second row is zero
+        if let (true, Some(h), Some(&scale), Some(&bias), Some(&wx)) = (
+            hidden % 2 == 1,
+            out.last_mut(),
+            self.whh_scale.last(),
+            bh.last(),
+            column.last(),
+        ) {
+            *h = unit(last, scale, bias, wx);
+        }
+        // y_j = (acc·sy_j)/32767 + by_j
+        let logit = |acc: i32, scale: f32, bias: f32| (acc as f32 * scale) / Q15_ONE + bias;
+        let (mut last, mut j) = (0, 0);
+        while j < vocab {
+            let n = pair_dots(&self.why[j * s..], s, hq_next, &mut dots);
+            let end = vocab.min(j + 2 * n);
+            let rows = logits[j..end]
+                .chunks_exact_mut(2)
+                .zip(self.why_scale[j..end].chunks_exact(2))
+                .zip(self.by[j..end].chunks_exact(2));
+            for (((y, scale), bias), &[a, b]) in rows.zip(&dots) {
+                y[0] = logit(a, scale[0], bias[0]);
+                y[1] = logit(b, scale[1], bias[1]);
             }
-        });
+            last = dots[n.saturating_sub(1)][0];
+            j = if n == 0 { vocab } else { end };
+        }
+        if let (true, Some(y), Some(&scale), Some(&bias)) = (
+            vocab % 2 == 1,
+            logits.last_mut(),
+            self.why_scale.last(),
+            self.by.last(),
+        ) {
+            *y = logit(last, scale, bias);
+        }
     }
 }
 
-/// Calls `emit(r, Σ_c w[r, c]·h_c)` for every row `r` of the permuted int8
-/// matrix `w` (rows of `stride` elements), two rows at a time so that each
-/// loaded pair of state entries serves two rows.
-#[inline]
-pub fn matvec_q7_q15(w: &[i8], stride: usize, h: &[i16], mut emit: impl FnMut(usize, i32)) {
-    if stride == 0 {
-        return;
-    }
-    let mut pairs = w.chunks_exact(2 * stride);
-    let mut r = 0;
-    for pair in &mut pairs {
-        let (a, b) = pair.split_at(stride);
-        let (da, db) = dot2_q7_q15(a, b, h);
-        emit(r, da);
-        emit(r + 1, db);
-        r += 2;
-    }
-    if let Some(last) = pairs.remainder().get(..stride) {
-        emit(r, dot_q7_q15(last, h));
-    }
-}
+/// Row-pair blocks per [`pair_dots`] call in the step: the size of its
+/// buffer of dot products on the stack (16 × 8 bytes).
+pub const PAIR_RUN: usize = 16;
 
-/// Two rows' [`dot_q7_q15`] at once: `(Σ a_i·h_i, Σ b_i·h_i)`.
-#[inline]
-pub fn dot2_q7_q15(a: &[i8], b: &[i8], h: &[i16]) -> (i32, i32) {
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    {
-        dsp::dot2(a, b, h)
-    }
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    {
-        (dot_portable(a, h), dot_portable(b, h))
-    }
-}
-
-/// `round(32767·h)` for |h| ≤ 1, rounding half away from zero; saturating.
-#[inline(always)]
-pub fn to_q15(h: f32) -> i16 {
-    let v = h * Q15_ONE;
-    let r = if v >= 0.0 { v + 0.5 } else { v - 0.5 };
-    // `as` saturates (and maps NaN to 0); |r| ≤ 32767.5 so this is exact.
-    (r as i32).clamp(-32767, 32767) as i16
-}
-
-/// `Σ w_i·h_i` of a permuted int8 row and a Q15 vector, exact in i32.
+/// Writes `out[p] = (Σ_c a_c·h_c, Σ_c b_c·h_c)` for the first row-pair blocks
+/// of `w` (stride `stride`, module docs), as many as `out` holds and `w`
+/// has; returns how many. `h` needs `stride` entries (else it returns 0).
 ///
-/// Processes groups of four over `min(w.len(), h.len()) / 4` groups; rows and
-/// states have length `padded(H)`, a multiple of 8, so nothing is left over.
+/// On a Cortex-M4/M7 with feature `dsp` and 4-byte aligned `w` and `h` this
+/// is the SMLAD/SXTB16 loop of the module docs; otherwise, and on every
+/// other target, [`pair_dot_portable`] per block gives the same integers.
 #[inline]
-pub fn dot_q7_q15(w: &[i8], h: &[i16]) -> i32 {
+pub fn pair_dots(w: &[i8], stride: usize, h: &[i16], out: &mut [[i32; 2]]) -> usize {
+    let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
+        return 0;
+    };
+    let n = out.len().min(w.len() / (2 * stride));
+    let (w, out) = (&w[..n * 2 * stride], &mut out[..n]);
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    {
-        dsp::dot(w, h)
+    if n > 0 && dsp::pair_dots(w, h, out) {
+        return n;
     }
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    {
-        dot_portable(w, h)
+    for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
+        let (a, b) = pair_dot_portable(block, h);
+        *dot = [a, b];
     }
+    n
 }
 
-/// The portable form of [`dot_q7_q15`]: the same integers on every target.
+/// One row-pair block's two dot products from its bytes: `a = byte − 128`
+/// at even bytes, `b = byte as i8` at odd ones, over
+/// `min(block.len() / 4, h.len() / 2)` words.
 #[inline]
-pub fn dot_portable(w: &[i8], h: &[i16]) -> i32 {
-    let mut acc = 0i32;
-    for (wq, hq) in w.chunks_exact(4).zip(h.chunks_exact(4)) {
-        // stored [w0, w2, w1, w3] meets h0, h1, h2, h3
-        acc = acc.wrapping_add(i32::from(wq[0]) * i32::from(hq[0]));
-        acc = acc.wrapping_add(i32::from(wq[2]) * i32::from(hq[1]));
-        acc = acc.wrapping_add(i32::from(wq[1]) * i32::from(hq[2]));
-        acc = acc.wrapping_add(i32::from(wq[3]) * i32::from(hq[3]));
+pub fn pair_dot_portable(block: &[i8], h: &[i16]) -> (i32, i32) {
+    let (mut a, mut b) = (0i32, 0i32);
+    for (word, hq) in block.chunks_exact(4).zip(h.chunks_exact(2)) {
+        let (h0, h1) = (i32::from(hq[0]), i32::from(hq[1]));
+        let a0 = i32::from(word[0] as u8) - PAIR_OFFSET;
+        let a1 = i32::from(word[2] as u8) - PAIR_OFFSET;
+        a = a.wrapping_add(a0 * h0).wrapping_add(a1 * h1);
+        b = b
+            .wrapping_add(i32::from(word[1]) * h0)
+            .wrapping_add(i32::from(word[3]) * h1);
     }
-    acc
+    (a, b)
 }
 
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
@@ -259,66 +312,159 @@ pub fn dot_portable(w: &[i8], h: &[i16]) -> i32 {
 mod dsp {
     use core::arch::asm;
 
-    /// Four int8 weights as one little-endian word (one LDR).
-    #[inline(always)]
-    fn word(w: &[i8]) -> u32 {
-        u32::from_le_bytes([w[0] as u8, w[1] as u8, w[2] as u8, w[3] as u8])
+    /// [`super::pair_dots`] on the DSP instructions, for `out.len() ≥ 1`
+    /// blocks filling `w`; `false` (nothing done) unless `w` and `h` are
+    /// 4-byte aligned and `h` has a positive multiple of 8 entries
+    /// (`padded(H)` always is).
+    #[inline]
+    pub fn pair_dots(w: &[i8], h: &[i16], out: &mut [[i32; 2]]) -> bool {
+        let Some(sum) = sum(h) else {
+            return false;
+        };
+        if w.as_ptr() as usize % 4 != 0 || out.is_empty() || w.len() < out.len() * 2 * h.len() {
+            return false;
+        }
+        // SAFETY: checked just above; blocks are 2·h.len() bytes, a multiple
+        // of 16, so every block stays aligned.
+        unsafe { pair_run(w, h, out.len(), sum, out) };
+        true
     }
 
-    /// Two Q15 state entries as one word, `a` in the low half (one LDR).
+    /// `(A, B)` of the module docs for the first `pairs` pair blocks of `w`,
+    /// into `out[..pairs]`; `sum = Σ h`.
+    ///
+    /// Per eight columns: one LDM of four state words, one LDM of four block
+    /// words, and per word SMLAD, SXTB16, SMLAD: 14 instructions for 16
+    /// multiply-accumulates. The inner loop does sixteen columns per turn
+    /// (an odd number of eight-column steps enters it at its second half);
+    /// the outer loop over blocks stays in registers and on the stack, so
+    /// that the compiler need not save and reload its own values around
+    /// every block. The loops need thirteen registers: r6 and r7 (reserved
+    /// by LLVM, not usable as operands) are saved and restored inside.
+    /// Registers are named explicitly because LDM fills its list in
+    /// register-number order.
+    ///
+    /// # Safety
+    ///
+    /// `w` and `h` word aligned; `h.len()` a positive multiple of 8;
+    /// `w.len() ≥ pairs·2·h.len()`; `1 ≤ pairs ≤ out.len()`.
     #[inline(always)]
-    fn pair(a: i16, b: i16) -> u32 {
-        (a as u16 as u32) | ((b as u16 as u32) << 16)
-    }
-
-    /// `acc + w0·h0 + w1·h1 + w2·h2 + w3·h3` for one permuted word
-    /// `[w0, w2, w1, w3]`: SXTB16 takes bytes 0 and 2 (w0, w1) and, rotated by
-    /// 8, bytes 1 and 3 (w2, w3) into two 16-bit lanes; each SMLAD multiplies
-    /// the lanes with a pair of state entries and adds both products.
-    #[inline(always)]
-    fn mac4(mut acc: i32, w: u32, h01: u32, h23: u32) -> i32 {
-        // SAFETY: register-only DSP instructions (Armv7E-M), no memory access.
+    unsafe fn pair_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut [[i32; 2]]) {
+        let steps = h.len() / 8;
+        let h_end = h.as_ptr_range().end;
+        let out_end = out.as_mut_ptr().wrapping_add(pairs);
+        // SAFETY: the caller's contract bounds every load (`pairs` blocks of
+        // 16·steps bytes of `w`, 16·steps bytes of `h` per block) and store
+        // (`pairs` entries of `out`); r6/r7 and the 16 bytes of stack are
+        // restored before the end.
         unsafe {
             asm!(
-                "sxtb16 {t}, {w}",
-                "smlad {acc}, {t}, {h01}, {acc}",
-                "sxtb16 {t}, {w}, ror #8",
-                "smlad {acc}, {t}, {h23}, {acc}",
-                acc = inout(reg) acc,
-                t = out(reg) _,
-                w = in(reg) w,
-                h01 = in(reg) h01,
-                h23 = in(reg) h23,
-                options(pure, nomem, nostack),
+                "push {{r6, r7}}",
+                "sub sp, sp, #16",
+                "str r0, [sp]",      // h
+                "str r5, [sp, #4]",  // end of out
+                "str r8, [sp, #8]",  // Σh
+                "str r3, [sp, #12]", // steps
+                "mov lr, r4",        // out
+                "5:",
+                "ldr r0, [sp]",
+                "mov.w r11, #0",
+                "mov.w r12, #0",
+                "ldr r3, [sp, #12]",
+                "tst r3, #1",
+                "bne 4f",
+                "3:",
+                "ldm r0!, {{r3, r4, r5, r6}}",
+                "ldm r1!, {{r7, r8, r9, r10}}",
+                "smlad r11, r7, r3, r11",
+                "sxtb16 r7, r7, ror #8",
+                "smlad r12, r7, r3, r12",
+                "smlad r11, r8, r4, r11",
+                "sxtb16 r8, r8, ror #8",
+                "smlad r12, r8, r4, r12",
+                "smlad r11, r9, r5, r11",
+                "sxtb16 r9, r9, ror #8",
+                "smlad r12, r9, r5, r12",
+                "smlad r11, r10, r6, r11",
+                "sxtb16 r10, r10, ror #8",
+                "smlad r12, r10, r6, r12",
+                "4:",
+                "ldm r0!, {{r3, r4, r5, r6}}",
+                "ldm r1!, {{r7, r8, r9, r10}}",
+                "smlad r11, r7, r3, r11",
+                "sxtb16 r7, r7, ror #8",
+                "smlad r12, r7, r3, r12",
+                "smlad r11, r8, r4, r11",
+                "sxtb16 r8, r8, ror #8",
+                "smlad r12, r8, r4, r12",
+                "smlad r11, r9, r5, r11",
+                "sxtb16 r9, r9, ror #8",
+                "smlad r12, r9, r5, r12",
+                "smlad r11, r10, r6, r11",
+                "sxtb16 r10, r10, ror #8",
+                "smlad r12, r10, r6, r12",
+                "cmp r0, r2",
+                "bne 3b",
+                // R = 256·B + A + 128·Σh (mod 2³²)  ⇒  A = R − 256·B − 128·Σh
+                "ldr r3, [sp, #8]",
+                "sub r11, r11, r12, lsl #8",
+                "sub r11, r11, r3, lsl #7",
+                "stm lr!, {{r11, r12}}",
+                "ldr r3, [sp, #4]",
+                "cmp lr, r3",
+                "bne 5b",
+                "add sp, sp, #16",
+                "pop {{r6, r7}}",
+                inout("r0") h.as_ptr() => _,
+                inout("r1") w.as_ptr() => _,
+                inout("r2") h_end => _,
+                inout("r3") steps => _,
+                inout("r4") out.as_mut_ptr() => _,
+                inout("r5") out_end => _,
+                inout("r8") sum => _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
             );
         }
-        acc
     }
 
-    /// One row against the state; see the module docs for the layout.
+    /// `Σ h_i` by SMLAD with `(1, 1)`, eight entries per step (exact: at
+    /// most 512 entries of ±32767); `None` unless `h` is 4-byte aligned with
+    /// a positive multiple of 8 entries.
     #[inline]
-    pub fn dot(w: &[i8], h: &[i16]) -> i32 {
-        let mut acc = 0i32;
-        for (wq, hq) in w.chunks_exact(4).zip(h.chunks_exact(4)) {
-            acc = mac4(acc, word(wq), pair(hq[0], hq[1]), pair(hq[2], hq[3]));
+    fn sum(h: &[i16]) -> Option<i32> {
+        let steps = h.len() / 8;
+        if h.as_ptr() as usize % 4 != 0 || steps == 0 || h.len() % 8 != 0 {
+            return None;
         }
-        acc
-    }
-
-    /// Two rows against one state: each pair of state entries loaded once.
-    #[inline]
-    pub fn dot2(a: &[i8], b: &[i8], h: &[i16]) -> (i32, i32) {
-        let (mut acc_a, mut acc_b) = (0i32, 0i32);
-        for ((wa, wb), hq) in a
-            .chunks_exact(4)
-            .zip(b.chunks_exact(4))
-            .zip(h.chunks_exact(4))
-        {
-            let (h01, h23) = (pair(hq[0], hq[1]), pair(hq[2], hq[3]));
-            acc_a = mac4(acc_a, word(wa), h01, h23);
-            acc_b = mac4(acc_b, word(wb), h01, h23);
+        let mut sum = 0i32;
+        // SAFETY: reads 16·steps bytes of `h`, in bounds and word aligned.
+        unsafe {
+            asm!(
+                "add r2, r0, r2, lsl #4",
+                "3:",
+                "ldm r0!, {{r3, r4, r5, r8}}",
+                "smlad r12, r3, r1, r12",
+                "smlad r12, r4, r1, r12",
+                "smlad r12, r5, r1, r12",
+                "smlad r12, r8, r1, r12",
+                "cmp r0, r2",
+                "bne 3b",
+                inout("r0") h.as_ptr() => _,
+                in("r1") 0x0001_0001u32,
+                inout("r2") steps => _,
+                out("r3") _,
+                out("r4") _,
+                out("r5") _,
+                out("r8") _,
+                inout("r12") sum,
+                options(readonly, nostack),
+            );
         }
-        (acc_a, acc_b)
+        Some(sum)
     }
 }
 
@@ -368,9 +514,39 @@ impl core::fmt::Display for QuantizeError {
     }
 }
 
+/// Stores int8 rows (natural order, `stride` bytes each) as row pairs
+/// (module docs); a missing last row is zero.
+///
+/// ```
+/// // Two rows of stride 8: a = 1, 2, 0, … and b = -1, -2, 0, …
+/// let rows = [1i8, 2, 0, 0, 0, 0, 0, 0, -1, -2, 0, 0, 0, 0, 0, 0];
+/// let pairs = charm_core::pack_row_pairs(&rows, 8);
+/// assert_eq!(&pairs[..4], &[(1 + 128) as u8 as i8, -1, (2 + 128) as u8 as i8, -2]);
+/// let h = [3i16, 4, 0, 0, 0, 0, 0, 0];
+/// assert_eq!(charm_core::pair_dot_portable(&pairs, &h), (1 * 3 + 2 * 4, -3 - 8));
+/// ```
+#[cfg(feature = "alloc")]
+pub fn pack_row_pairs(rows: &[i8], stride: usize) -> alloc::vec::Vec<i8> {
+    let n = rows.len() / stride.max(1);
+    let mut out = alloc::vec::Vec::with_capacity(paired_len(n, stride));
+    for pair in 0..n.div_ceil(2) {
+        let row = |r: usize| rows.get(r * stride..(r + 1) * stride);
+        let (a, b) = (row(2 * pair), row(2 * pair + 1));
+        for c in 0..stride {
+            let a = a.map_or(0, |a| a[c]);
+            let b = b.map_or(0, |b| b[c]);
+            // byte 2j = a + 128, byte 2j + 1 = b, for j = c mod 2 within the word
+            out.push((i32::from(a) + PAIR_OFFSET) as u8 as i8);
+            out.push(b);
+        }
+    }
+    // `out` is [a0', b0, a1', b1, …]: exactly the word layout [a(2k)', b(2k), a(2k+1)', b(2k+1)].
+    out
+}
+
 /// Quantizes an f32 model to int8 with one symmetric scale per row
 /// (`s = max|w_row| / 127`, `q = round(w / s)`); biases are kept as f32, and
-/// rows of `whh` and `why` are stored permuted ([`PERMUTE4`]).
+/// `whh` and `why` are stored as row pairs ([`pack_row_pairs`]).
 #[cfg(feature = "alloc")]
 pub fn quantize(model: &crate::ModelView<'_, f32>) -> Result<QuantModel, QuantizeError> {
     use alloc::vec::Vec;
@@ -379,42 +555,31 @@ pub fn quantize(model: &crate::ModelView<'_, f32>) -> Result<QuantModel, Quantiz
         return Err(QuantizeError::HiddenTooLarge { hidden });
     }
     let s = padded(hidden);
-    // Returns (int8 rows, one scale per row).
-    let quantize_rows = |w: &[f32], permute: bool| -> (Vec<i8>, Vec<f32>) {
+    // Returns (int8 rows in natural order, one scale per row).
+    let quantize_rows = |w: &[f32]| -> (Vec<i8>, Vec<f32>) {
         let mut q = Vec::with_capacity(w.len());
         let mut scales = Vec::with_capacity(w.len() / s);
         for row in w.chunks_exact(s) {
             let max = row[..hidden].iter().fold(0.0f32, |m, &v| m.max(v.abs()));
             let scale = max / 127.0;
-            let quant = |v: f32| {
-                if scale > 0.0 {
+            q.extend(row.iter().enumerate().map(|(col, &v)| {
+                if col < hidden && scale > 0.0 {
                     libm::roundf(v / scale).clamp(-127.0, 127.0) as i8
                 } else {
                     0
                 }
-            };
-            let order = if permute { PERMUTE4 } else { [0, 1, 2, 3] };
-            for (i, group) in row.chunks_exact(4).enumerate() {
-                for logical in order {
-                    let col = i * 4 + logical;
-                    q.push(if col < hidden {
-                        quant(group[logical])
-                    } else {
-                        0
-                    });
-                }
-            }
+            }));
             scales.push(scale);
         }
         (q, scales)
     };
-    let (wxh, wxh_scale) = quantize_rows(model.wxh(), false);
-    let (whh, whh_scale) = quantize_rows(model.whh(), true);
-    let (why, why_scale) = quantize_rows(model.why(), true);
+    let (wxh, wxh_scale) = quantize_rows(model.wxh());
+    let (whh, whh_scale) = quantize_rows(model.whh());
+    let (why, why_scale) = quantize_rows(model.why());
     Ok(QuantModel {
         hidden,
         vocab,
-        int8: [wxh, whh, why],
+        int8: [wxh, pack_row_pairs(&whh, s), pack_row_pairs(&why, s)],
         f32: [
             wxh_scale,
             whh_scale,

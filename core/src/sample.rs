@@ -1,6 +1,6 @@
 //! Drawing a character index from logits: temperature, top-k, a seeded RNG.
 
-use crate::softmax::exp_shifted;
+use crate::exp_f32::exp_f32;
 use crate::Rng;
 
 /// How to turn logits into a choice.
@@ -57,7 +57,7 @@ impl SampleParams {
 /// Draws an index with probability `softmax(logits / T)` restricted to the
 /// top k. Overwrites `logits` with unnormalized probabilities.
 ///
-/// Method: `e_i = exp((y_i - max)/T)` ([`exp_shifted`]), entries outside the top
+/// Method: `e_i = exp((y_i - max)/T)` ([`exp_f32`]), entries outside the top
 /// k set to 0, then one uniform `u` in [0, 1) from `rng` and the first `i`
 /// whose running sum of `e` exceeds `u · Σ e`. Every operation is sequential
 /// f32 arithmetic, so the same logits and RNG state pick the same index on
@@ -87,7 +87,7 @@ pub fn sample(
     if k > 0 && k < logits.len() {
         keep_top_k(logits, k);
     }
-    let total = exp_shifted(logits, params.temperature);
+    let total = exp_weights(logits, params.temperature);
     let target = u * total;
     let mut running = 0.0f32;
     let mut last_nonzero = 0;
@@ -102,6 +102,20 @@ pub fn sample(
     }
     // Rounding can leave the running sum a hair below u·Σ; take the last candidate.
     Ok(last_nonzero)
+}
+
+/// In place: `e_i = exp((y_i - max y) / T)` by [`exp_f32`]; returns `Σ e_i`.
+/// Every exponent is ≤ 0, so `e_i ∈ [0, 1]` and the largest is exactly 1.
+fn exp_weights(logits: &mut [f32], temperature: f32) -> f32 {
+    let max = logits
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &y| if y > m { y } else { m });
+    let mut sum = 0.0f32;
+    for y in logits.iter_mut() {
+        *y = exp_f32((*y - max) / temperature);
+        sum += *y;
+    }
+    sum
 }
 
 /// Index of the largest value; the lowest index wins ties; NaN never wins.

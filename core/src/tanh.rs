@@ -39,7 +39,7 @@ const Q0: f32 = 4.893_525e-3;
 /// assert!(charm_core::tanh_f32(f32::NAN).is_nan());
 /// ```
 #[inline(always)]
-pub fn tanh_f32(x: f32) -> f32 {
+pub const fn tanh_f32(x: f32) -> f32 {
     // NaN fails both comparisons and passes through unchanged.
     let x = if x > CLAMP { CLAMP } else { x };
     let x = if x < -CLAMP { -CLAMP } else { x };

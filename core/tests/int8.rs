@@ -1,11 +1,11 @@
 //! int8 models: quantization, the integer step against the f32 step, the
-//! version-2 file, and the generator on Q15 state.
+//! version-3 file, and the generator on Q15 state.
 
 mod common_model;
 use charm_core::{
-    decode, decode_any, dot_portable, encode, encode_any, padded, quantize, to_q15, AlignedBytes,
-    AnyCharmFile, Buffers, FormatError, Generator, Metadata, SampleParams, Vocab, Weights,
-    PERMUTE4, Q15_ONE,
+    decode, decode_any, encode, encode_any, pack_row_pairs, padded, pair_dot_portable, pair_dots,
+    paired_len, quantize, AlignedBytes, AnyCharmFile, Buffers, FormatError, Generator, Metadata,
+    SampleParams, Vocab, Weights,
 };
 use common_model::{vocab_text, OwnedModel};
 use proptest::prelude::*;
@@ -14,43 +14,67 @@ fn decode_owned(bytes: &AlignedBytes) -> AnyCharmFile<'_> {
     decode_any(bytes).unwrap()
 }
 
+/// Rows in natural order: the plain i64 dot products the row pairs must reproduce.
+fn natural_dots(rows: &[i8], stride: usize, h: &[i16]) -> Vec<i64> {
+    rows.chunks_exact(stride)
+        .map(|row| {
+            row.iter()
+                .zip(h)
+                .map(|(&w, &v)| i64::from(w) * i64::from(v))
+                .sum()
+        })
+        .collect()
+}
+
+/// `n` int8 weights with the full range −128..=127 (quantize makes ±127; the
+/// decoder accepts any byte) and Q15 entries with the full range ±32767.
+fn random_rows(n: usize, stride: usize, rng: &mut charm_core::Rng) -> (Vec<i8>, Vec<i16>) {
+    let w = (0..n).map(|_| (rng.next_u64() % 256) as u8 as i8).collect();
+    let h = (0..stride)
+        .map(|_| (rng.next_u64() % 65535) as i32 - 32767)
+        .map(|v| v as i16)
+        .collect();
+    (w, h)
+}
+
 proptest! {
-    /// The permuted int8 · Q15 dot product equals the plain integer sum.
+    /// A row pair's two dot products equal the plain integer sums of its rows,
+    /// for every byte value, including the extremes ±32767 and −128.
     #[test]
-    fn dot_matches_plain_sum(groups in 1usize..40, seed in any::<u64>()) {
+    fn pair_dot_matches_plain_sums(blocks in 1usize..40, seed in any::<u64>()) {
         let mut rng = charm_core::Rng::new(seed);
-        let n = groups * 8;
-        let w: Vec<i8> = (0..n).map(|_| (rng.next_u64() % 255) as i8).collect();
-        let h: Vec<i16> = (0..n).map(|_| (rng.next_u64() % 65535) as i16).collect();
-        // logical weight at column 4g + PERMUTE4[k] is stored at 4g + k
-        let mut expected = 0i64;
-        for g in 0..n / 4 {
-            for k in 0..4 {
-                expected += i64::from(w[4 * g + k]) * i64::from(h[4 * g + PERMUTE4[k]]);
-            }
-        }
-        prop_assert_eq!(i64::from(dot_portable(&w, &h)), expected);
+        let stride = blocks * 8;
+        let (w, h) = random_rows(2 * stride, stride, &mut rng);
+        let pairs = pack_row_pairs(&w, stride);
+        prop_assert_eq!(pairs.len(), paired_len(2, stride));
+        let expected = natural_dots(&w, stride, &h);
+        let mut dots = [[0i32; 2]; 3];
+        prop_assert_eq!(pair_dots(&pairs, stride, &h, &mut dots), 1);
+        let [a, b] = dots[0];
+        prop_assert_eq!((i64::from(a), i64::from(b)), (expected[0], expected[1]));
+        prop_assert_eq!(pair_dot_portable(&pairs, &h), (a, b));
     }
 
-    /// The two-rows-at-a-time matvec emits every row once, odd counts included.
+    /// A whole matrix as row pairs: one pair block per two rows, the dot
+    /// product of every row in order, odd row counts included (zero last row).
     #[test]
-    fn matvec_emits_each_row_dot(rows in 1usize..9, groups in 1usize..6, seed in any::<u64>()) {
+    fn row_pairs_give_every_row(rows in 1usize..9, blocks in 1usize..6, seed in any::<u64>()) {
         let mut rng = charm_core::Rng::new(seed);
-        let stride = groups * 8;
-        let w: Vec<i8> = (0..rows * stride).map(|_| (rng.next_u64() % 255) as i8).collect();
-        let h: Vec<i16> = (0..stride).map(|_| (rng.next_u64() % 65535) as i16).collect();
-        let mut seen = vec![None; rows];
-        charm_core::matvec_q7_q15(&w, stride, &h, |r, acc| seen[r] = Some(acc));
-        for (r, got) in seen.iter().enumerate() {
-            prop_assert_eq!(*got, Some(dot_portable(&w[r * stride..(r + 1) * stride], &h)));
+        let stride = blocks * 8;
+        let (w, h) = random_rows(rows * stride, stride, &mut rng);
+        let pairs = pack_row_pairs(&w, stride);
+        prop_assert_eq!(pairs.len(), paired_len(rows, stride));
+        // in runs of at most 3 blocks, as the step does with PAIR_RUN
+        let mut seen = Vec::new();
+        for run in pairs.chunks(3 * 2 * stride) {
+            let mut dots = [[0i32; 2]; 3];
+            let n = pair_dots(run, stride, &h, &mut dots);
+            prop_assert_eq!(n, run.len() / (2 * stride));
+            seen.extend(dots[..n].iter().flatten().map(|&d| i64::from(d)));
         }
-    }
-
-    /// Q15 conversion is within half a step and saturates.
-    #[test]
-    fn q15_rounds_to_nearest(h in -1.0f32..=1.0) {
-        let q = to_q15(h);
-        prop_assert!((f32::from(q) - h * Q15_ONE).abs() <= 0.5 + 1e-3);
+        let mut expected = natural_dots(&w, stride, &h);
+        expected.resize(seen.len(), 0);
+        prop_assert_eq!(seen, expected);
     }
 }
 
@@ -100,7 +124,7 @@ fn int8_file_round_trip_and_4x_smaller() {
     );
     let aligned = AlignedBytes::from(&bytes[..]);
     let file = decode_owned(&aligned);
-    assert_eq!(file.version, 2);
+    assert_eq!(file.version, 3);
     let Weights::Int8(view) = file.weights else {
         panic!("expected int8")
     };
@@ -113,6 +137,16 @@ fn int8_file_round_trip_and_4x_smaller() {
     assert_eq!(
         decode(&aligned).unwrap_err(),
         FormatError::UnsupportedElement(1)
+    );
+    // A version-2 int8 file (the retired permuted layout) is named as such.
+    let mut v2 = bytes.clone();
+    v2[4..6].copy_from_slice(&2u16.to_le_bytes());
+    let n = v2.len() - 4;
+    let crc = charm_core::crc32(&v2[..n]);
+    v2[n..].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(
+        decode_any(&AlignedBytes::from(&v2[..])).unwrap_err(),
+        FormatError::RetiredInt8Layout
     );
     // An f32 file is still version 1.
     assert_eq!(

@@ -48,13 +48,18 @@ proptest! {
         }
     }
 
-    /// tanh is odd, bounded by 1 and monotone non-decreasing.
+    /// tanh is odd, bounded by 1 and non-decreasing within its error: the
+    /// rational form wobbles around tanh by up to 4.8e-7, so a larger
+    /// argument may give a slightly lower value (this test found x =
+    /// -7.901258, dx = 0.0084). Over every f32 in [0, 9] no value is more
+    /// than 6.6e-7 below an earlier one (a one-off sweep); the bound here is
+    /// twice the max error.
     #[test]
     fn tanh_is_odd_bounded_monotone(x in -30.0f32..30.0, dx in 0.0f32..1.0) {
         let y = tanh_f32(x);
         prop_assert_eq!(tanh_f32(-x).to_bits(), (-y).to_bits());
         prop_assert!(y.abs() <= 1.0);
-        prop_assert!(tanh_f32(x + dx) >= y);
+        prop_assert!(tanh_f32(x + dx) >= y - 2.0 * 4.8e-7);
         prop_assert!((y - libm::tanhf(x)).abs() <= 5e-7);
     }
 

@@ -386,7 +386,7 @@ fn qemu_int8_matches_core_generator_on_random_models() {
 fn qemu_int8_matches_charm_sample_shakespeare_h128() {
     let path = cli_quantize(shakespeare_model());
     let model = std::fs::read(&path).expect("read the int8 model");
-    assert_eq!(model[4], 2, "charm quantize writes format version 2");
+    assert_eq!(model[4], 3, "charm quantize writes format version 3");
     for (temperature, seed) in [(0.5, 1), (1.0, 2), (1.5, 3)] {
         for prime in ["", "ROMEO:\nWhat say"] {
             let params = Params {

@@ -1,7 +1,7 @@
 //! `charm quantize`: an f32 model to int8 weights, 4× smaller.
 //!
 //! Each weight row gets one symmetric scale (`s = max|w_row| / 127`,
-//! `q = round(w / s)`); biases stay f32; the file becomes format version 2
+//! `q = round(w / s)`); biases stay f32; the file becomes format version 3
 //! with element type int8 ([`charm_core::quantize`]). `charm sample`, `charm
 //! eval` and the firmware run int8 files with charm-core's integer step.
 

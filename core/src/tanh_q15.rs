@@ -1,0 +1,66 @@
+//! `tanh` straight to Q15, for the int8 step.
+
+use crate::tanh::tanh_f32;
+
+/// Fraction bits of the fixed-point argument.
+const ARG_BITS: u32 = 20;
+/// Fraction bits of a table position: the table step is 2⁻⁷ = 1/128.
+const STEP_BITS: u32 = 7;
+/// Bits of the argument below the table step (the interpolation weight).
+const WEIGHT_BITS: u32 = ARG_BITS - STEP_BITS;
+/// Table entries: 0, 1/128, …, 6. From 6 on, `round(32767·tanh) = 32767`.
+const ENTRIES: usize = 6 * (1 << STEP_BITS) + 1;
+
+/// `round(32767·tanh(i/128))` for `i = 0 … 768`, computed at compile time
+/// with [`tanh_f32`] (error 4.8e-7, under 0.02 of a Q15 step). 1,538 bytes.
+static TABLE: [i16; ENTRIES] = table();
+
+const fn table() -> [i16; ENTRIES] {
+    let mut t = [0i16; ENTRIES];
+    let mut i = 0;
+    while i < ENTRIES {
+        let y = tanh_f32(i as f32 / (1 << STEP_BITS) as f32) * 32767.0;
+        t[i] = (y + 0.5) as i16; // y ≥ 0: round half up
+        i += 1;
+    }
+    t
+}
+
+/// `32767·tanh(u)` rounded to Q15 within 1.15 steps, in integer arithmetic.
+///
+/// Method: `u` to fixed point with 20 fraction bits (saturating; NaN → 0),
+/// then linear interpolation in a table of `tanh` at steps of 1/128 on
+/// [0, 6], `32767` beyond, and the sign of `u` (tanh is odd). About 15
+/// instructions on a Cortex-M4, against about 40 for [`tanh_f32`] and a
+/// conversion to Q15; the result is the same integer on every target.
+///
+/// Max error against `32767·tanh(u)` in f64: **1.148 Q15 steps** (3.5e-5 in
+/// tanh, at u ≈ ±0.738), measured over 12 million points of [-8, 8] by the
+/// test `tanh_q15_error` (table rounding ≤ 0.5, interpolation ≤ 0.19, final
+/// rounding ≤ 0.5). `round(32767·tanh_f32(u))` is within 0.52 steps but
+/// costs almost three times the instructions.
+///
+/// ```
+/// use charm_core::tanh_q15;
+/// assert_eq!(tanh_q15(0.0), 0);
+/// assert_eq!(tanh_q15(100.0), 32767);
+/// assert_eq!(tanh_q15(-100.0), -32767);
+/// assert!((f64::from(tanh_q15(0.5)) - 32767.0 * 0.5f64.tanh()).abs() < 1.0);
+/// ```
+#[inline]
+pub fn tanh_q15(u: f32) -> i16 {
+    let fixed = (u * (1u32 << ARG_BITS) as f32) as i32;
+    let m = fixed.unsigned_abs();
+    let i = (m >> WEIGHT_BITS) as usize;
+    let y = match (TABLE.get(i), TABLE.get(i + 1)) {
+        (Some(&y0), Some(&y1)) => {
+            // y0 + (y1 − y0)·w / 2¹³, rounded; w < 2¹³, y1 − y0 ≤ 256
+            let w = (m & ((1 << WEIGHT_BITS) - 1)) as i32;
+            let (y0, y1) = (i32::from(y0), i32::from(y1));
+            y0 + (((y1 - y0) * w + (1 << (WEIGHT_BITS - 1))) >> WEIGHT_BITS)
+        }
+        _ => 32767,
+    };
+    // |y| ≤ 32767
+    (if fixed < 0 { -y } else { y }) as i16
+}
