@@ -202,6 +202,34 @@ fn cli_errors_model_newer_format_version() {
 }
 
 #[test]
+fn cli_errors_model_retired_int8_layout() {
+    // An int8 file as the first int8 release wrote it: format version 2.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.charm", model_bytes(dir.path()));
+    ok(
+        dir.path(),
+        &["quantize", "--model", "m.charm", "--out", "q.charm"],
+    );
+    let mut b = std::fs::read(dir.path().join("q.charm")).unwrap();
+    std::fs::remove_file(dir.path().join("m.charm")).unwrap();
+    std::fs::remove_file(dir.path().join("q.charm")).unwrap();
+    b[4..6].copy_from_slice(&2u16.to_le_bytes());
+    let n = b.len() - 4;
+    let crc = charm_core::crc32(&b[..n]);
+    b[n..].copy_from_slice(&crc.to_le_bytes());
+    write(dir.path(), "old.charm", &b);
+    refused_by_all(
+        dir.path(),
+        "old.charm",
+        &[
+            "old.charm",
+            "format version 2",
+            "quantize its f32 model again",
+        ],
+    );
+}
+
+#[test]
 fn cli_errors_missing_model_file() {
     let dir = tempfile::tempdir().unwrap();
     fails(

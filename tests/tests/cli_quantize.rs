@@ -61,7 +61,7 @@ fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
 
     let info: serde_json::Value =
         serde_json::from_slice(&ok(d, &["info", "--model", "q.charm", "--json"])).unwrap();
-    assert_eq!(info["format_version"].as_u64(), Some(2), "{info}");
+    assert_eq!(info["format_version"].as_u64(), Some(3), "{info}");
     assert_eq!(info["element"].as_str(), Some("int8"), "{info}");
 
     let (lf, lq) = (
