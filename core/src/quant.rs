@@ -41,6 +41,12 @@
 //! the CMSIS-NN scheme (two SXTB16 + two SMLAD per word); the words and the
 //! state are loaded eight columns at a time with LDM. [`pair_dot_portable`]
 //! computes the same `(A, B)` from the bytes directly, on any target.
+//!
+//! Three is the least for four int8 MACs on Armv7E-M: a multiply does at most
+//! two MACs (SMLAD), so a word of four weights needs two, and a multiply on
+//! the raw word sees each lane as the single number `256·b + a`: sums of such
+//! products give `256·B + A` and nothing else, so one more instruction per
+//! word must split the bytes.
 
 use crate::kernels::padded;
 use crate::model::ShapeError;
@@ -182,7 +188,7 @@ impl<'a> QuantModelView<'a> {
     /// ```
     ///
     /// The same equations as [`crate::ModelView::step`] with W ≈ s·q and
-    /// h ≈ hq/32767; the sums are [`pair_dot`]s, two rows per pass.
+    /// h ≈ hq/32767; the sums come from [`pair_dots`], two rows per pass.
     /// `hq_prev` and `hq_next` need `S` entries and `logits` V, and `x < V`;
     /// otherwise nothing is written ([`crate::Generator`] always passes such buffers).
     pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [f32]) {
