@@ -336,6 +336,30 @@ mod dsp {
         true
     }
 
+    /// Eight columns of a row pair, the body of [`pair_run`]'s loop: state
+    /// words `(h0,h1) … (h6,h7)` into r3–r6, block words into r7–r10, then
+    /// per word `R += raw·h2` (r11), `t = SXTB16(word ROR 8)`, `B += t·h2` (r12).
+    macro_rules! eight_columns {
+        () => {
+            concat!(
+                "ldm r0!, {{r3, r4, r5, r6}}\n",
+                "ldm r1!, {{r7, r8, r9, r10}}\n",
+                "smlad r11, r7, r3, r11\n",
+                "sxtb16 r7, r7, ror #8\n",
+                "smlad r12, r7, r3, r12\n",
+                "smlad r11, r8, r4, r11\n",
+                "sxtb16 r8, r8, ror #8\n",
+                "smlad r12, r8, r4, r12\n",
+                "smlad r11, r9, r5, r11\n",
+                "sxtb16 r9, r9, ror #8\n",
+                "smlad r12, r9, r5, r12\n",
+                "smlad r11, r10, r6, r11\n",
+                "sxtb16 r10, r10, ror #8\n",
+                "smlad r12, r10, r6, r12",
+            )
+        };
+    }
+
     /// `(A, B)` of the module docs for the first `pairs` pair blocks of `w`,
     /// into `out[..pairs]`; `sum = Σ h`.
     ///
@@ -380,35 +404,9 @@ mod dsp {
                 "tst r3, #1",
                 "bne 4f",
                 "3:",
-                "ldm r0!, {{r3, r4, r5, r6}}",
-                "ldm r1!, {{r7, r8, r9, r10}}",
-                "smlad r11, r7, r3, r11",
-                "sxtb16 r7, r7, ror #8",
-                "smlad r12, r7, r3, r12",
-                "smlad r11, r8, r4, r11",
-                "sxtb16 r8, r8, ror #8",
-                "smlad r12, r8, r4, r12",
-                "smlad r11, r9, r5, r11",
-                "sxtb16 r9, r9, ror #8",
-                "smlad r12, r9, r5, r12",
-                "smlad r11, r10, r6, r11",
-                "sxtb16 r10, r10, ror #8",
-                "smlad r12, r10, r6, r12",
+                eight_columns!(),
                 "4:",
-                "ldm r0!, {{r3, r4, r5, r6}}",
-                "ldm r1!, {{r7, r8, r9, r10}}",
-                "smlad r11, r7, r3, r11",
-                "sxtb16 r7, r7, ror #8",
-                "smlad r12, r7, r3, r12",
-                "smlad r11, r8, r4, r11",
-                "sxtb16 r8, r8, ror #8",
-                "smlad r12, r8, r4, r12",
-                "smlad r11, r9, r5, r11",
-                "sxtb16 r9, r9, ror #8",
-                "smlad r12, r9, r5, r12",
-                "smlad r11, r10, r6, r11",
-                "sxtb16 r10, r10, ror #8",
-                "smlad r12, r10, r6, r12",
+                eight_columns!(),
                 "cmp r0, r2",
                 "bne 3b",
                 // R = 256·B + A + 128·Σh (mod 2³²)  ⇒  A = R − 256·B − 128·Σh
