@@ -139,8 +139,10 @@ fn shard_pass_body<F: Kernels>(
     // The products over the whole window (T·n rows) go to `matrixmultiply`
     // when they are large: it packs its operands into cache-sized blocks,
     // which pays from about 64 rows on (measured with `charm bench`); below
-    // that the register-tile kernels of `kernels.rs` win by skipping the packing.
-    let big = rows >= BIG_ROWS;
+    // that the register-tile kernels of `kernels.rs` win by skipping the
+    // packing, and so they do at any size while H is small enough for them
+    // to read their operands straight from cache ([`Kernels::tiles_up_to_hidden`]).
+    let big = rows >= BIG_ROWS && hid > F::tiles_up_to_hidden();
     // Buffers only grow; every entry read below is written first in this call,
     // except the padding columns, which are never written and so stay 0.
     ensure(&mut ws.hs, (tl + 1) * n * s);
@@ -484,6 +486,7 @@ mod tests {
             (13, 7, 1, 9, 1),
             (40, 9, 2, 6, 1),
             (20, 9, 12, 12, 2),
+            (150, 11, 6, 11, 1),
             (20, 9, 6, 5, 3),
             (150, 11, 3, 4, 1),
         ] {
