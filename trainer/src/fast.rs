@@ -370,8 +370,9 @@ pub struct Engine<F> {
 
 impl<F: Kernels> Engine<F> {
     /// Cuts `batch` streams into `shards` contiguous shards of near-equal size
-    /// (at most `batch`); shard 0 runs on the calling thread, each other one on
-    /// its own persistent worker thread.
+    /// (at most `batch`), run by the calling thread and `shards - 1`
+    /// persistent worker threads (each thread takes the next shard not yet
+    /// taken, see [`crate::pool`]).
     pub fn new(hidden: usize, vocab: usize, batch: usize, shards: usize) -> Self {
         let k = shards.clamp(1, batch.max(1));
         let shards: Vec<(usize, usize)> = (0..k)
