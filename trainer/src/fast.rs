@@ -173,19 +173,24 @@ fn shard_pass_body<F: Kernels>(
             F::pack_panels(hid, hid, (whh, s), &mut ws.whh_p);
         }
     }
+    // The register-tile products below write whole padded rows (n = s or sv
+    // columns): the padding columns of their B operands are 0, so those of C
+    // come out 0 (as the padding of every buffer and gradient must be), and
+    // no partial vector needs a masked store (slow on AMD cores).
+    //
     // Forward recurrence: U_t = H_{t-1}·Whhᵀ + bh + Wxh[x_t], H_t = tanh(U_t).
     for t in 0..tl {
         let (prev, next) = ws.hs.split_at_mut((t + 1) * n * s);
         let prev = &prev[t * n * s..];
         let next = &mut next[..n * s];
         if panels {
-            F::mm_panels(n, hid, hid, (prev, s, 1), &ws.whh_t_p, (next, s), false);
+            F::mm_panels(n, hid, s, (prev, s, 1), &ws.whh_t_p, (next, s), false);
         } else {
             let rev = t % 2 == 1;
             F::mm_dir(
                 n,
                 hid,
-                hid,
+                s,
                 (prev, s, 1),
                 (&ws.whh_t, s),
                 (next, s),
@@ -238,7 +243,7 @@ fn shard_pass_body<F: Kernels>(
         F::mm(
             rows,
             hid,
-            voc,
+            sv,
             (dropped, s, 1),
             (&ws.why_t, sv),
             (y, sv),
@@ -276,7 +281,7 @@ fn shard_pass_body<F: Kernels>(
             (g.why, s, 1),
         );
     } else {
-        F::mm(voc, rows, hid, (y, 1, sv), (dropped, s), (g.why, s), false);
+        F::mm(voc, rows, s, (y, 1, sv), (dropped, s), (g.why, s), false);
     }
     for yr in y.chunks_exact(sv) {
         for (gb, &d) in g.by.iter_mut().zip(yr) {
@@ -298,7 +303,7 @@ fn shard_pass_body<F: Kernels>(
             (dd, s, 1),
         );
     } else {
-        F::mm(rows, voc, hid, (y, sv, 1), (why, s), (dd, s), false);
+        F::mm(rows, voc, s, (y, sv, 1), (why, s), (dd, s), false);
     }
     if let Some(m) = mask {
         for t in 0..tl {
@@ -322,10 +327,10 @@ fn shard_pass_body<F: Kernels>(
         if t > 0 {
             let prev = &mut before[(t - 1) * n * s..];
             if panels {
-                F::mm_panels(n, hid, hid, (du, s, 1), &ws.whh_p, (prev, s), true);
+                F::mm_panels(n, hid, s, (du, s, 1), &ws.whh_p, (prev, s), true);
             } else {
                 let rev = t % 2 == 1;
-                F::mm_dir(n, hid, hid, (du, s, 1), (whh, s), (prev, s), true, rev);
+                F::mm_dir(n, hid, s, (du, s, 1), (whh, s), (prev, s), true, rev);
             }
         }
     }
@@ -342,7 +347,7 @@ fn shard_pass_body<F: Kernels>(
             (g.whh, s, 1),
         );
     } else {
-        F::mm(hid, rows, hid, (dd, 1, s), (&ws.hs, s), (g.whh, s), false);
+        F::mm(hid, rows, s, (dd, 1, s), (&ws.hs, s), (g.whh, s), false);
     }
     for (du, &x) in dd.chunks_exact(s).zip(&ws.xs) {
         let x = x as usize;
