@@ -200,10 +200,7 @@ fn shard_pass_body<F: Kernels>(
         }
         for (row, &x) in next.chunks_exact_mut(s).zip(&ws.xs[t * n..(t + 1) * n]) {
             let x = x as usize;
-            let wx = &wxh[x * s..x * s + hid];
-            for ((u, &bias), &wv) in row[..hid].iter_mut().zip(bh).zip(wx) {
-                *u = (*u + bias + wv).tanh();
-            }
+            F::bias_tanh(&mut row[..hid], bh, &wxh[x * s..x * s + hid]);
         }
     }
     // D = M ⊙ H (or H itself).
