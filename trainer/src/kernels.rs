@@ -905,7 +905,6 @@ mod avx2 {
         let nvec = v.div_ceil(8);
         let full = v / 8;
         let keep = _mm256_castsi256_ps(tail_mask(v));
-        let neg_inf = _mm256_set1_ps(f32::NEG_INFINITY);
         // The bias of the last vector, read once (by has only v entries).
         let by_last = _mm256_maskload_ps(by.as_ptr().add(8 * (nvec - 1)), tail_mask(v));
         let bias = |j: usize| {
@@ -917,45 +916,82 @@ mod avx2 {
         };
         let mut loss = 0.0f64;
         let yp = y.as_mut_ptr();
-        for (r, &tgt) in targets.iter().enumerate() {
-            let row = yp.add(r * ldy);
-            let mut mx = neg_inf;
-            for j in 0..nvec {
-                let x = _mm256_add_ps(_mm256_loadu_ps(row.add(8 * j)), bias(j));
-                _mm256_storeu_ps(row.add(8 * j), x);
-                mx = _mm256_max_ps(
-                    mx,
-                    if j < full {
-                        x
-                    } else {
-                        _mm256_blendv_ps(neg_inf, x, keep)
-                    },
-                );
+        // Rows go in groups of 4 through each pass: one row is a chain of
+        // dependent steps (max, then exp, then sum, ln and scale), and
+        // interleaving four independent chains keeps the core busy.
+        let groups = targets.chunks_exact(4);
+        let rest = groups.remainder();
+        for (g, tg) in groups.enumerate() {
+            let row0 = yp.add(4 * g * ldy);
+            loss += softmax_rows::<4>(row0, ldy, nvec, full, keep, bias, tg, scale, grad);
+        }
+        for (i, t) in rest.chunks(1).enumerate() {
+            let row = yp.add((targets.len() - rest.len() + i) * ldy);
+            loss += softmax_rows::<1>(row, ldy, nvec, full, keep, bias, t, scale, grad);
+        }
+        loss as f32
+    }
+
+    /// [`softmax_xent`] on `R` consecutive rows from `row0`, each pass over
+    /// all `R` rows before the next; returns their summed loss (row order).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn softmax_rows<const R: usize>(
+        row0: *mut f32,
+        ldy: usize,
+        nvec: usize,
+        full: usize,
+        keep: __m256,
+        bias: impl Fn(usize) -> __m256,
+        targets: &[u32],
+        scale: f32,
+        grad: bool,
+    ) -> f64 {
+        let neg_inf = _mm256_set1_ps(f32::NEG_INFINITY);
+        let row = |i: usize| row0.add(i * ldy);
+        let mut mx = [neg_inf; R];
+        for j in 0..nvec {
+            let b = bias(j);
+            for (i, m) in mx.iter_mut().enumerate() {
+                let x = _mm256_add_ps(_mm256_loadu_ps(row(i).add(8 * j)), b);
+                _mm256_storeu_ps(row(i).add(8 * j), x);
+                let x = if j < full {
+                    x
+                } else {
+                    _mm256_blendv_ps(neg_inf, x, keep)
+                };
+                *m = _mm256_max_ps(*m, x);
             }
-            let max = hmax(mx);
-            let y_t = *row.add(tgt as usize);
-            let m8 = _mm256_set1_ps(max);
-            let mut sum = _mm256_setzero_ps();
-            for j in 0..nvec {
-                let mut e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(row.add(8 * j)), m8));
+        }
+        let max: [f32; R] = std::array::from_fn(|i| hmax(mx[i]));
+        // The target's logit, before the next pass turns it into its exp.
+        let y_t: [f32; R] = std::array::from_fn(|i| *row(i).add(targets[i] as usize));
+        let mut sum = [_mm256_setzero_ps(); R];
+        for j in 0..nvec {
+            for (i, s) in sum.iter_mut().enumerate() {
+                let p = row(i).add(8 * j);
+                let mut e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(p), _mm256_set1_ps(max[i])));
                 if j == full {
                     e = _mm256_and_ps(e, keep);
                 }
-                _mm256_storeu_ps(row.add(8 * j), e);
-                sum = _mm256_add_ps(sum, e);
+                _mm256_storeu_ps(p, e);
+                *s = _mm256_add_ps(*s, e);
             }
-            let sum = hsum(sum);
-            loss += (sum.ln() - (y_t - max)) as f64;
+        }
+        let mut loss = 0.0f64;
+        for (i, &tgt) in targets.iter().enumerate() {
+            let sum = hsum(sum[i]);
+            loss += (sum.ln() - (y_t[i] - max[i])) as f64;
             if grad {
                 let k = _mm256_set1_ps(scale / sum);
                 for j in 0..nvec {
-                    let p = row.add(8 * j);
+                    let p = row(i).add(8 * j);
                     _mm256_storeu_ps(p, _mm256_mul_ps(_mm256_loadu_ps(p), k));
                 }
-                *row.add(tgt as usize) -= scale;
+                *row(i).add(tgt as usize) -= scale;
             }
         }
-        loss as f32
+        loss
     }
 
     /// See [`super::Kernels::adagrad_clip`]; same operations in the same order
