@@ -198,9 +198,11 @@ fn shard_pass_body<F: Kernels>(
                 rev,
             );
         }
+        // Whole padded rows, a whole number of vectors: the padding of U, bh
+        // and Wxh is 0, and tanh(0) = 0 keeps that of H_t 0.
         for (row, &x) in next.chunks_exact_mut(s).zip(&ws.xs[t * n..(t + 1) * n]) {
             let x = x as usize;
-            F::bias_tanh(&mut row[..hid], bh, &wxh[x * s..x * s + hid]);
+            F::bias_tanh(row, bh, &wxh[x * s..(x + 1) * s]);
         }
     }
     // D = M ⊙ H (or H itself).
