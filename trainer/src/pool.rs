@@ -37,8 +37,15 @@ unsafe impl Send for Task {}
 /// core between looks, so it takes no time from a thread that has work.
 const SPIN: Duration = Duration::from_micros(300);
 
-/// Polls `ready` for up to [`SPIN`]; returns whether it became true.
-fn spin_until(ready: impl Fn() -> bool) -> bool {
+/// How long the caller polls for the other threads' jobs to finish before it
+/// sleeps. Shards of a window take the same time, so on an idle machine the
+/// others finish within microseconds of the caller; a longer wait means a
+/// worker lost its core, and then a sleeping caller frees its own core,
+/// where the scheduler can move that worker.
+const SPIN_FINISH: Duration = Duration::from_micros(30);
+
+/// Polls `ready` for up to `limit`; returns whether it became true.
+fn spin_until(limit: Duration, ready: impl Fn() -> bool) -> bool {
     let start = Instant::now();
     loop {
         for _ in 0..16 {
@@ -47,7 +54,7 @@ fn spin_until(ready: impl Fn() -> bool) -> bool {
             }
             std::hint::spin_loop();
         }
-        if start.elapsed() >= SPIN {
+        if start.elapsed() >= limit {
             return ready();
         }
         std::thread::yield_now();
@@ -117,7 +124,7 @@ impl Shared {
     fn worker(&self) {
         let mut seen = 0;
         loop {
-            if !spin_until(|| self.epoch.load(Ordering::Acquire) != seen) {
+            if !spin_until(SPIN, || self.epoch.load(Ordering::Acquire) != seen) {
                 let mut st = self.lock();
                 st.sleeping += 1;
                 while self.epoch.load(Ordering::Acquire) == seen && !st.shutdown {
@@ -201,7 +208,7 @@ impl Pool {
         }
         sh.run_jobs();
         let done = || sh.left.load(Ordering::Acquire) == 0;
-        let mut st = if spin_until(done) {
+        let mut st = if spin_until(SPIN_FINISH, done) {
             sh.lock()
         } else {
             let mut st = sh.lock();
