@@ -19,17 +19,21 @@
 //! streams done as matrix products instead of rank-1 updates. The products are
 //! trainer-only kernels with fused multiply-adds (DESIGN.md invariant 2):
 //! register-tile AVX2 kernels ([`crate::kernels`], chosen at run time) for the
-//! recurrence and for small windows, `matrixmultiply` ([`crate::gemm`]) for the
-//! window-level products from 64 rows per shard on. The softmax uses a
-//! polynomial `exp`. So the result differs from the plain path by float
+//! recurrence, for small windows and for every product up to H 128,
+//! `matrixmultiply` ([`crate::gemm`]) for the window-level products from 64
+//! rows per shard on at larger H. The softmax uses a polynomial `exp`, the
+//! recurrence a rational `tanh` with a refined reciprocal. So the result differs from the plain path by float
 //! rounding only; the tests bound that difference on every path, and the
 //! gradient check runs on this path too (in `f64`, with the plain-loop kernels).
 //!
 //! Where the time goes (H 100, T 25, batch 1, `charm bench`): about 70% in the
 //! products, of which the 2·T matrix-vector products of the recurrence are the
 //! latency-bound part; the fused clip + Adagrad update about 14%; transposes,
-//! tanh and the softmax the rest. Nothing is allocated per window once the
-//! buffers have grown.
+//! tanh and the softmax the rest. At batch 32 (two shards of 16 streams) the
+//! products take about 88%, at 82–92% of the FMA peak each (one shard pass:
+//! about 540 µs for 400 characters, 19.8 M multiply-adds), and the rest is
+//! tanh, the softmax, transposes and the update. Nothing is allocated per
+//! window once the buffers have grown.
 //!
 //! The streams of a batch are cut into shards, one per thread (persistent
 //! workers, [`crate::pool`]); each shard computes its own gradient and the
@@ -65,7 +69,8 @@ pub struct Workspace<F> {
     ts: Vec<u32>,
 }
 
-/// From this many rows per shard and window, window-level products use `matrixmultiply`.
+/// From this many rows per shard and window, window-level products use
+/// `matrixmultiply` (when H is above [`Kernels::tiles_up_to_hidden`]).
 const BIG_ROWS: usize = 64;
 
 /// Makes `v` at least `n` long (new entries 0); old contents stay.
@@ -139,8 +144,10 @@ fn shard_pass_body<F: Kernels>(
     // The products over the whole window (T·n rows) go to `matrixmultiply`
     // when they are large: it packs its operands into cache-sized blocks,
     // which pays from about 64 rows on (measured with `charm bench`); below
-    // that the register-tile kernels of `kernels.rs` win by skipping the packing.
-    let big = rows >= BIG_ROWS;
+    // that the register-tile kernels of `kernels.rs` win by skipping the
+    // packing, and so they do at any size while H is small enough for them
+    // to read their operands straight from cache ([`Kernels::tiles_up_to_hidden`]).
+    let big = rows >= BIG_ROWS && hid > F::tiles_up_to_hidden();
     // Buffers only grow; every entry read below is written first in this call,
     // except the padding columns, which are never written and so stay 0.
     ensure(&mut ws.hs, (tl + 1) * n * s);
@@ -171,19 +178,24 @@ fn shard_pass_body<F: Kernels>(
             F::pack_panels(hid, hid, (whh, s), &mut ws.whh_p);
         }
     }
+    // The register-tile products below write whole padded rows (n = s or sv
+    // columns): the padding columns of their B operands are 0, so those of C
+    // come out 0 (as the padding of every buffer and gradient must be), and
+    // no partial vector needs a masked store (slow on AMD cores).
+    //
     // Forward recurrence: U_t = H_{t-1}·Whhᵀ + bh + Wxh[x_t], H_t = tanh(U_t).
     for t in 0..tl {
         let (prev, next) = ws.hs.split_at_mut((t + 1) * n * s);
         let prev = &prev[t * n * s..];
         let next = &mut next[..n * s];
         if panels {
-            F::mm_panels(n, hid, hid, (prev, s, 1), &ws.whh_t_p, (next, s), false);
+            F::mm_panels(n, hid, s, (prev, s, 1), &ws.whh_t_p, (next, s), false);
         } else {
             let rev = t % 2 == 1;
             F::mm_dir(
                 n,
                 hid,
-                hid,
+                s,
                 (prev, s, 1),
                 (&ws.whh_t, s),
                 (next, s),
@@ -191,12 +203,11 @@ fn shard_pass_body<F: Kernels>(
                 rev,
             );
         }
+        // Whole padded rows, a whole number of vectors: the padding of U, bh
+        // and Wxh is 0, and tanh(0) = 0 keeps that of H_t 0.
         for (row, &x) in next.chunks_exact_mut(s).zip(&ws.xs[t * n..(t + 1) * n]) {
             let x = x as usize;
-            let wx = &wxh[x * s..x * s + hid];
-            for ((u, &bias), &wv) in row[..hid].iter_mut().zip(bh).zip(wx) {
-                *u = (*u + bias + wv).tanh();
-            }
+            F::bias_tanh(row, bh, &wxh[x * s..(x + 1) * s]);
         }
     }
     // D = M ⊙ H (or H itself).
@@ -236,7 +247,7 @@ fn shard_pass_body<F: Kernels>(
         F::mm(
             rows,
             hid,
-            voc,
+            sv,
             (dropped, s, 1),
             (&ws.why_t, sv),
             (y, sv),
@@ -274,7 +285,7 @@ fn shard_pass_body<F: Kernels>(
             (g.why, s, 1),
         );
     } else {
-        F::mm(voc, rows, hid, (y, 1, sv), (dropped, s), (g.why, s), false);
+        F::mm(voc, rows, s, (y, 1, sv), (dropped, s), (g.why, s), false);
     }
     for yr in y.chunks_exact(sv) {
         for (gb, &d) in g.by.iter_mut().zip(yr) {
@@ -296,7 +307,7 @@ fn shard_pass_body<F: Kernels>(
             (dd, s, 1),
         );
     } else {
-        F::mm(rows, voc, hid, (y, sv, 1), (why, s), (dd, s), false);
+        F::mm(rows, voc, s, (y, sv, 1), (why, s), (dd, s), false);
     }
     if let Some(m) = mask {
         for t in 0..tl {
@@ -320,10 +331,10 @@ fn shard_pass_body<F: Kernels>(
         if t > 0 {
             let prev = &mut before[(t - 1) * n * s..];
             if panels {
-                F::mm_panels(n, hid, hid, (du, s, 1), &ws.whh_p, (prev, s), true);
+                F::mm_panels(n, hid, s, (du, s, 1), &ws.whh_p, (prev, s), true);
             } else {
                 let rev = t % 2 == 1;
-                F::mm_dir(n, hid, hid, (du, s, 1), (whh, s), (prev, s), true, rev);
+                F::mm_dir(n, hid, s, (du, s, 1), (whh, s), (prev, s), true, rev);
             }
         }
     }
@@ -340,7 +351,7 @@ fn shard_pass_body<F: Kernels>(
             (g.whh, s, 1),
         );
     } else {
-        F::mm(hid, rows, hid, (dd, 1, s), (&ws.hs, s), (g.whh, s), false);
+        F::mm(hid, rows, s, (dd, 1, s), (&ws.hs, s), (g.whh, s), false);
     }
     for (du, &x) in dd.chunks_exact(s).zip(&ws.xs) {
         let x = x as usize;
@@ -368,8 +379,9 @@ pub struct Engine<F> {
 
 impl<F: Kernels> Engine<F> {
     /// Cuts `batch` streams into `shards` contiguous shards of near-equal size
-    /// (at most `batch`); shard 0 runs on the calling thread, each other one on
-    /// its own persistent worker thread.
+    /// (at most `batch`), run by the calling thread and `shards - 1`
+    /// persistent worker threads (each thread takes the next shard not yet
+    /// taken, see [`crate::pool`]).
     pub fn new(hidden: usize, vocab: usize, batch: usize, shards: usize) -> Self {
         let k = shards.clamp(1, batch.max(1));
         let shards: Vec<(usize, usize)> = (0..k)
@@ -474,9 +486,10 @@ mod tests {
 
     /// Every code path of the engine against the plain path: one stream
     /// (matrix-vector tiles), shards of several streams (packed panels), one
-    /// and several threads, small windows (register-tile kernels) and large
-    /// ones (≥ BIG_ROWS rows per shard: `matrixmultiply`), H past one panel
-    /// and past a k block, with and without dropout.
+    /// and several threads, small windows (register-tile kernels), large ones
+    /// at small H (≥ BIG_ROWS rows per shard, register tiles with k blocks)
+    /// and at H 150 (`matrixmultiply`), H past one panel and past a k block,
+    /// with and without dropout.
     #[test]
     fn fast_gradients_match_plain_path() {
         for (hid, voc, batch, len, shards) in [
@@ -484,6 +497,7 @@ mod tests {
             (13, 7, 1, 9, 1),
             (40, 9, 2, 6, 1),
             (20, 9, 12, 12, 2),
+            (150, 11, 6, 11, 1),
             (20, 9, 6, 5, 3),
             (150, 11, 3, 4, 1),
         ] {

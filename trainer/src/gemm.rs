@@ -6,8 +6,9 @@
 //! against the plain path built on `ModelView::step` (see `fast.rs` tests).
 //!
 //! The fast engine uses it for the products over a whole window when they are
-//! large (from 64 rows per shard): it packs its operands into cache-sized
-//! blocks. The small products, and the recurrence, use [`crate::kernels`].
+//! large (from 64 rows per shard) and H is above 128: it packs its operands
+//! into cache-sized blocks. The small products, those at H up to 128, and the
+//! recurrence use [`crate::kernels`].
 
 use charm_core::Float;
 

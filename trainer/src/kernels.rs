@@ -64,6 +64,15 @@ pub trait Kernels: Gemm {
         Self::mm_dir(m, k, n, a, b, c, accumulate, false);
     }
 
+    /// Up to this H, the fast engine runs even its largest window-level
+    /// products on [`Kernels::mm`] rather than `matrixmultiply`: 0 for the
+    /// plain loops; 128 for the AVX2 tiles, which read B straight from memory
+    /// and beat packing while B's rows are at most 128 floats (measured
+    /// at 16 rows per step: 25–35% faster at H 100, slower for dWhh from H 256).
+    fn tiles_up_to_hidden() -> usize {
+        0
+    }
+
     /// [`Kernels::mm`] summing over k backwards when `reverse_k` (a hint,
     /// used by one-row products; others ignore it). The recurrence of batch 1
     /// alternates the direction from step to step: a matrix a bit larger than
@@ -190,6 +199,8 @@ pub trait Kernels: Gemm {
     /// adds the bias `by`, returns `Σ_r -ln p_r[targets[r]]`, and with `grad`
     /// replaces each row by `scale · (p_r - onehot(targets[r]))`, the exact
     /// gradient of softmax + cross-entropy with respect to the logits.
+    /// Where `ldy` leaves room, the entries from `v` up to the next multiple of
+    /// 8 in each row may be overwritten with 0 (the AVX2 kernel does).
     fn softmax_xent(
         y: &mut [Self],
         ldy: usize,
@@ -200,6 +211,17 @@ pub trait Kernels: Gemm {
         grad: bool,
     ) -> Self {
         softmax_xent_scalar(y, ldy, v, by, targets, scale, grad)
+    }
+
+    /// `u[j] = tanh(u[j] + bias[j] + wx[j])` for j < u.len(): the
+    /// pre-activation of one row of the forward recurrence, `H_t = tanh(U_t)`.
+    /// The plain loops use charm-core's `tanh`; the AVX2 kernel the same
+    /// rational form with fused multiply-adds and a refined reciprocal
+    /// instead of the division (within 1e-6 of tanh, tested here).
+    fn bias_tanh(u: &mut [Self], bias: &[Self], wx: &[Self]) {
+        for ((x, &b), &w) in u.iter_mut().zip(bias).zip(wx) {
+            *x = (*x + b + w).tanh();
+        }
     }
 
     /// Fused gradient clipping and Adagrad (min-char-rnn's rule):
@@ -214,6 +236,14 @@ pub trait Kernels: Gemm {
 impl Kernels for f64 {}
 
 impl Kernels for f32 {
+    fn tiles_up_to_hidden() -> usize {
+        if has_avx2_fma() {
+            128
+        } else {
+            0
+        }
+    }
+
     fn mm_unchecked(
         m: usize,
         k: usize,
@@ -328,13 +358,29 @@ impl Kernels for f32 {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             let rows = targets.len();
+            let whole = v.div_ceil(8) * 8;
             assert!(fits(rows, v, ldy, 1, y.len()) && by.len() >= v);
             assert!(targets.iter().all(|&t| (t as usize) < v));
-            // SAFETY: AVX2/FMA present; every row r < rows has v elements
-            // inside `y` (asserted), `by` has v elements, targets are < v.
-            return unsafe { avx2::softmax_xent(y, ldy, v, by, targets, scale, grad) };
+            if v > 0 && ldy >= whole && fits(rows, whole, ldy, 1, y.len()) {
+                // SAFETY: AVX2/FMA present; every row r < rows has `whole`
+                // elements inside `y` (checked), `by` has v elements, targets are < v.
+                return unsafe { avx2::softmax_xent(y, ldy, v, by, targets, scale, grad) };
+            }
         }
         softmax_xent_scalar(y, ldy, v, by, targets, scale, grad)
+    }
+
+    fn bias_tanh(u: &mut [f32], bias: &[f32], wx: &[f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            assert!(bias.len() >= u.len() && wx.len() >= u.len());
+            // SAFETY: AVX2/FMA present; `bias` and `wx` are at least as long as `u`.
+            unsafe { avx2::bias_tanh(u, bias, wx) };
+            return;
+        }
+        for ((x, &b), &w) in u.iter_mut().zip(bias).zip(wx) {
+            *x = (*x + b + w).tanh();
+        }
     }
 
     fn adagrad_clip(w: &mut [f32], g: &[f32], mem: &mut [f32], lr: f32, clip: f32) -> Finite {
@@ -584,10 +630,12 @@ mod avx2 {
         };
         // Column blocks of near-equal width (13 vectors: 7 + 6, not 12 + 1).
         let blocks = nvec.div_ceil(nv_max);
-        // With several rows, k is cut into blocks of KC so that the panel of B
-        // under one column block (KC × 16 floats, 8 kB) stays in L1 while all
-        // row tiles pass over it; later k blocks add to C. A single row reads
-        // each element of B once, so it takes k whole.
+        // With several rows, k is cut into blocks of KC; later k blocks add to
+        // C. Within a k block, each row tile runs over all column blocks, so
+        // its KC × 6 slice of A stays in L1 while B streams past (measured:
+        // 20–25% faster than column blocks outside for the window products at
+        // H 100, whose A is read from L2 otherwise). A single row reads each
+        // element of B once, so it takes k whole.
         const KC: usize = 128;
         let kc = if m == 1 { k.max(1) } else { KC };
         let rev = reverse_k && m == 1;
@@ -595,14 +643,14 @@ mod avx2 {
         while k0 < k {
             let kn = (k - k0).min(kc);
             let acc = accumulate || k0 > 0;
-            let mut c0 = 0;
-            for blk in 0..blocks {
-                let nv = nvec / blocks + usize::from(blk < nvec % blocks);
-                let mask = if c0 + nv == nvec { tail } else { None };
-                let ml = maskload && mask.is_some();
-                let mut r0 = 0;
-                while r0 < m {
-                    let mr = row_block(m, r0, mr_max);
+            let mut r0 = 0;
+            while r0 < m {
+                let mr = row_block(m, r0, mr_max);
+                let mut c0 = 0;
+                for blk in 0..blocks {
+                    let nv = nvec / blocks + usize::from(blk < nvec % blocks);
+                    let mask = if c0 + nv == nvec { tail } else { None };
+                    let ml = maskload && mask.is_some();
                     let cp = c.add(r0 * ldc + 8 * c0);
                     // Backwards over k (one row, k in one block): start at the
                     // last row of B and step back.
@@ -616,9 +664,9 @@ mod avx2 {
                     (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (2, 6),
                     (3, 1), (3, 2), (3, 3), (3, 4),
                     (4, 1), (4, 2), (5, 1), (5, 2), (6, 1), (6, 2));
-                    r0 += mr;
+                    c0 += nv;
                 }
-                c0 += nv;
+                r0 += mr;
             }
             k0 += kn;
         }
@@ -741,6 +789,75 @@ mod avx2 {
         _mm256_mul_ps(y, _mm256_castsi256_ps(e))
     }
 
+    /// `tanh(x)` in 8 lanes: charm-core's `tanh_f32` (clamp to ±7.905311, then
+    /// `x·P(x²) / Q(x²)`, the [13/6] rational minimax fit Eigen uses for
+    /// `ptanh`, same coefficients), with the Horner steps as fused
+    /// multiply-adds and `1/Q` as a reciprocal estimate refined by one Newton
+    /// step, `r ← r + r·(1 - Q·r)` (relative error about 1e-7 instead of a
+    /// division's 10+ cycles). NaN stays NaN.
+    #[inline(always)]
+    unsafe fn tanh8(x: __m256) -> __m256 {
+        let c = _mm256_set1_ps(7.905_311);
+        // max/min return their second operand when either is NaN.
+        let x = _mm256_min_ps(c, _mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), c), x));
+        let x2 = _mm256_mul_ps(x, x);
+        let f = |acc: __m256, k: f32| _mm256_fmadd_ps(acc, x2, _mm256_set1_ps(k));
+        let p = _mm256_set1_ps(-2.760_768_5e-16);
+        let p = f(
+            f(
+                f(
+                    f(f(f(p, 2.000_188e-13), -8.604_672e-11), 5.122_297e-8),
+                    1.485_722_4e-5,
+                ),
+                6.372_619_3e-4,
+            ),
+            4.893_524_6e-3,
+        );
+        let q = f(
+            f(
+                f(_mm256_set1_ps(1.198_258_4e-6), 1.185_347_1e-4),
+                2.268_434_6e-3,
+            ),
+            4.893_525e-3,
+        );
+        let r = _mm256_rcp_ps(q);
+        let r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, _mm256_set1_ps(1.0)), r);
+        _mm256_mul_ps(_mm256_mul_ps(p, x), r)
+    }
+
+    /// See [`super::Kernels::bias_tanh`]; the caller checked the lengths.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn bias_tanh(u: &mut [f32], bias: &[f32], wx: &[f32]) {
+        let n = u.len();
+        let (up, bp, wp) = (u.as_mut_ptr(), bias.as_ptr(), wx.as_ptr());
+        let mut j = 0;
+        while j + 8 <= n {
+            let x = _mm256_add_ps(
+                _mm256_add_ps(_mm256_loadu_ps(up.add(j)), _mm256_loadu_ps(bp.add(j))),
+                _mm256_loadu_ps(wp.add(j)),
+            );
+            _mm256_storeu_ps(up.add(j), tanh8(x));
+            j += 8;
+        }
+        if j < n {
+            let mut buf = [0.0f32; 8];
+            for (i, b) in buf[..n - j].iter_mut().enumerate() {
+                *b = *up.add(j + i) + *bp.add(j + i) + *wp.add(j + i);
+            }
+            _mm256_storeu_ps(buf.as_mut_ptr(), tanh8(_mm256_loadu_ps(buf.as_ptr())));
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), up.add(j), n - j);
+        }
+    }
+
+    /// Test-only access to the vector `tanh`.
+    #[cfg(test)]
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tanh8_test(x: [f32; 8]) -> [f32; 8] {
+        let mut out = [0.0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), tanh8(_mm256_loadu_ps(x.as_ptr())));
+        out
+    }
+
     /// Horizontal sum and max of a vector.
     #[inline(always)]
     unsafe fn hsum(v: __m256) -> f32 {
@@ -766,7 +883,15 @@ mod avx2 {
         out
     }
 
-    /// See [`super::Kernels::softmax_xent`]; the caller checked shapes and targets.
+    /// See [`super::Kernels::softmax_xent`]; the caller checked shapes and
+    /// targets, and that every row can be read and written up to `v` rounded
+    /// up to a whole vector (the lanes past `v` come out 0).
+    ///
+    /// Per row: `x = y + by` and its max in one pass, `e = exp(x - max)` and
+    /// Σe in a second, `e · scale/Σe` in a third; the row (at most a few
+    /// hundred bytes) stays in L1 throughout. No masked load or store touches
+    /// `y` (they are slow on AMD cores): the lanes past `v` are neutralized in
+    /// registers (−∞ for the max, 0 for the sum).
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn softmax_xent(
         y: &mut [f32],
@@ -777,65 +902,96 @@ mod avx2 {
         scale: f32,
         grad: bool,
     ) -> f32 {
+        let nvec = v.div_ceil(8);
         let full = v / 8;
-        let tail = tail_mask(v);
-        let has_tail = v % 8 != 0;
-        let neg_inf = _mm256_set1_ps(f32::NEG_INFINITY);
+        let keep = _mm256_castsi256_ps(tail_mask(v));
+        // The bias of the last vector, read once (by has only v entries).
+        let by_last = _mm256_maskload_ps(by.as_ptr().add(8 * (nvec - 1)), tail_mask(v));
+        let bias = |j: usize| {
+            if j < full {
+                _mm256_loadu_ps(by.as_ptr().add(8 * j))
+            } else {
+                by_last
+            }
+        };
         let mut loss = 0.0f64;
         let yp = y.as_mut_ptr();
-        let bp = by.as_ptr();
-        for (r, &tgt) in targets.iter().enumerate() {
-            let row = yp.add(r * ldy);
-            let mut mx = neg_inf;
-            for j in 0..full {
-                let x = _mm256_add_ps(
-                    _mm256_loadu_ps(row.add(8 * j)),
-                    _mm256_loadu_ps(bp.add(8 * j)),
-                );
-                _mm256_storeu_ps(row.add(8 * j), x);
-                mx = _mm256_max_ps(mx, x);
-            }
-            if has_tail {
-                let p = row.add(8 * full);
-                let x = _mm256_add_ps(
-                    _mm256_maskload_ps(p, tail),
-                    _mm256_maskload_ps(bp.add(8 * full), tail),
-                );
-                _mm256_maskstore_ps(p, tail, x);
-                mx = _mm256_max_ps(mx, _mm256_blendv_ps(neg_inf, x, _mm256_castsi256_ps(tail)));
-            }
-            let max = hmax(mx);
-            let y_t = *row.add(tgt as usize);
-            let m8 = _mm256_set1_ps(max);
-            let mut sum = _mm256_setzero_ps();
-            for j in 0..full {
-                let e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(row.add(8 * j)), m8));
-                _mm256_storeu_ps(row.add(8 * j), e);
-                sum = _mm256_add_ps(sum, e);
-            }
-            if has_tail {
-                let p = row.add(8 * full);
-                let e = exp_neg(_mm256_sub_ps(_mm256_maskload_ps(p, tail), m8));
-                let e = _mm256_and_ps(e, _mm256_castsi256_ps(tail));
-                _mm256_maskstore_ps(p, tail, e);
-                sum = _mm256_add_ps(sum, e);
-            }
-            let sum = hsum(sum);
-            loss += (sum.ln() - (y_t - max)) as f64;
-            if grad {
-                let k = _mm256_set1_ps(scale / sum);
-                for j in 0..full {
-                    let p = row.add(8 * j);
-                    _mm256_storeu_ps(p, _mm256_mul_ps(_mm256_loadu_ps(p), k));
-                }
-                if has_tail {
-                    let p = row.add(8 * full);
-                    _mm256_maskstore_ps(p, tail, _mm256_mul_ps(_mm256_maskload_ps(p, tail), k));
-                }
-                *row.add(tgt as usize) -= scale;
-            }
+        // Rows go in groups of 4 through each pass: one row is a chain of
+        // dependent steps (max, then exp, then sum, ln and scale), and
+        // interleaving four independent chains keeps the core busy.
+        let groups = targets.chunks_exact(4);
+        let rest = groups.remainder();
+        for (g, tg) in groups.enumerate() {
+            let row0 = yp.add(4 * g * ldy);
+            loss += softmax_rows::<4>(row0, ldy, nvec, full, keep, bias, tg, scale, grad);
+        }
+        for (i, t) in rest.chunks(1).enumerate() {
+            let row = yp.add((targets.len() - rest.len() + i) * ldy);
+            loss += softmax_rows::<1>(row, ldy, nvec, full, keep, bias, t, scale, grad);
         }
         loss as f32
+    }
+
+    /// [`softmax_xent`] on `R` consecutive rows from `row0`, each pass over
+    /// all `R` rows before the next; returns their summed loss (row order).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn softmax_rows<const R: usize>(
+        row0: *mut f32,
+        ldy: usize,
+        nvec: usize,
+        full: usize,
+        keep: __m256,
+        bias: impl Fn(usize) -> __m256,
+        targets: &[u32],
+        scale: f32,
+        grad: bool,
+    ) -> f64 {
+        let neg_inf = _mm256_set1_ps(f32::NEG_INFINITY);
+        let row = |i: usize| row0.add(i * ldy);
+        let mut mx = [neg_inf; R];
+        for j in 0..nvec {
+            let b = bias(j);
+            for (i, m) in mx.iter_mut().enumerate() {
+                let x = _mm256_add_ps(_mm256_loadu_ps(row(i).add(8 * j)), b);
+                _mm256_storeu_ps(row(i).add(8 * j), x);
+                let x = if j < full {
+                    x
+                } else {
+                    _mm256_blendv_ps(neg_inf, x, keep)
+                };
+                *m = _mm256_max_ps(*m, x);
+            }
+        }
+        let max: [f32; R] = std::array::from_fn(|i| hmax(mx[i]));
+        // The target's logit, before the next pass turns it into its exp.
+        let y_t: [f32; R] = std::array::from_fn(|i| *row(i).add(targets[i] as usize));
+        let mut sum = [_mm256_setzero_ps(); R];
+        for j in 0..nvec {
+            for (i, s) in sum.iter_mut().enumerate() {
+                let p = row(i).add(8 * j);
+                let mut e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(p), _mm256_set1_ps(max[i])));
+                if j == full {
+                    e = _mm256_and_ps(e, keep);
+                }
+                _mm256_storeu_ps(p, e);
+                *s = _mm256_add_ps(*s, e);
+            }
+        }
+        let mut loss = 0.0f64;
+        for (i, &tgt) in targets.iter().enumerate() {
+            let sum = hsum(sum[i]);
+            loss += (sum.ln() - (y_t[i] - max[i])) as f64;
+            if grad {
+                let k = _mm256_set1_ps(scale / sum);
+                for j in 0..nvec {
+                    let p = row(i).add(8 * j);
+                    _mm256_storeu_ps(p, _mm256_mul_ps(_mm256_loadu_ps(p), k));
+                }
+                *row(i).add(tgt as usize) -= scale;
+            }
+        }
+        loss
     }
 
     /// See [`super::Kernels::adagrad_clip`]; same operations in the same order
@@ -1014,6 +1170,37 @@ mod tests {
         assert!(worst < 3e-7, "worst relative error {worst:e}");
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_tanh_is_within_1e_6_of_tanh() {
+        if !has_avx2_fma() {
+            return;
+        }
+        let mut worst = 0.0f64;
+        let mut x = -12.0f32;
+        while x <= 12.0 {
+            let xs: [f32; 8] = std::array::from_fn(|i| x + i as f32 * 1e-4);
+            // SAFETY: AVX2 and FMA are present (checked above).
+            let t = unsafe { avx2::tanh8_test(xs) };
+            for (&xi, &ti) in xs.iter().zip(&t) {
+                worst = worst.max((ti as f64 - (xi as f64).tanh()).abs());
+            }
+            x += 0.000_93;
+        }
+        assert!(worst < 1e-6, "worst absolute error {worst:e}");
+        // SAFETY: as above.
+        let t = unsafe {
+            avx2::tanh8_test([f32::NAN, 0.0, -0.0, 1e-30, f32::INFINITY, -1e9, 0.5, -0.5])
+        };
+        assert!(t[0].is_nan());
+        assert_eq!((t[1].to_bits(), t[2].to_bits()), (0, (-0.0f32).to_bits()));
+        assert!((t[3] - 1e-30).abs() < 1e-36);
+        assert!(t[4] > 0.999_999 && t[5] < -0.999_999);
+        let mut u = [0.3f32; 11];
+        f32::bias_tanh(&mut u, &[0.1; 11], &[-0.2; 11]);
+        assert!(u.iter().all(|&v| (v as f64 - 0.2f64.tanh()).abs() < 1e-6));
+    }
+
     #[test]
     fn softmax_xent_matches_scalar() {
         let (v, ldy, rows) = (65, 72, 7);
@@ -1028,8 +1215,11 @@ mod tests {
             let l1 = f32::softmax_xent(&mut y1, ldy, v, &by, &targets, 0.25, grad);
             let l2 = softmax_xent_scalar(&mut y2, ldy, v, &by, &targets, 0.25, grad);
             assert!((l1 - l2).abs() <= 1e-5 * l2.abs(), "{l1} vs {l2}");
-            for (x, y) in y1.iter().zip(&y2) {
-                assert!((x - y).abs() <= 1e-6, "{x} vs {y}");
+            for (r1, r2) in y1.chunks(ldy).zip(y2.chunks(ldy)) {
+                for (x, y) in r1[..v].iter().zip(&r2[..v]) {
+                    assert!((x - y).abs() <= 1e-6, "{x} vs {y}");
+                }
+                assert!(r1[v..].iter().all(|&x| x == 0.0), "padding lanes");
             }
         }
     }
