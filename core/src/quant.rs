@@ -212,9 +212,10 @@ impl<'a> QuantModelView<'a> {
         };
         let (out, _padding) = hq_next.split_at_mut(hidden);
         let mut dots = [[0i32; 2]; PAIR_RUN];
+        let sum = StateSum::of(hq_prev);
         let (mut last, mut r) = (0, 0);
         while r < hidden {
-            let n = pair_dots(&self.whh[r * s..], s, hq_prev, &mut dots);
+            let n = pair_dots_summed(&self.whh[r * s..], s, hq_prev, sum, &mut dots);
             let end = hidden.min(r + 2 * n);
             let rows = out[r..end]
                 .chunks_exact_mut(2)
@@ -240,9 +241,10 @@ impl<'a> QuantModelView<'a> {
         }
         // y_j = (acc·sy_j)/32767 + by_j
         let logit = |acc: i32, scale: f32, bias: f32| (acc as f32 * scale) / Q15_ONE + bias;
+        let sum = StateSum::of(hq_next);
         let (mut last, mut j) = (0, 0);
         while j < vocab {
-            let n = pair_dots(&self.why[j * s..], s, hq_next, &mut dots);
+            let n = pair_dots_summed(&self.why[j * s..], s, hq_next, sum, &mut dots);
             let end = vocab.min(j + 2 * n);
             let rows = logits[j..end]
                 .chunks_exact_mut(2)
@@ -279,15 +281,53 @@ pub const PAIR_RUN: usize = 16;
 /// other target, [`pair_dot_portable`] per block gives the same integers.
 #[inline]
 pub fn pair_dots(w: &[i8], stride: usize, h: &[i16], out: &mut [[i32; 2]]) -> usize {
+    let sum = StateSum::of(h.get(..stride).unwrap_or(&[]));
+    pair_dots_summed(w, stride, h, sum, out)
+}
+
+/// `Σ h` of a Q15 state, which the DSP loop needs: computed once per
+/// matrix-vector product, not once per [`pair_dots`] run.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), allow(dead_code))]
+struct StateSum(Option<i32>);
+
+impl StateSum {
+    /// On a Cortex-M4 with feature `dsp`: the sum, or `None` when the state
+    /// cannot take the DSP path (unaligned, or not a multiple of 8 entries).
+    /// Elsewhere nothing is computed.
+    #[inline]
+    fn of(h: &[i16]) -> Self {
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        return StateSum(dsp::sum(h));
+        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+        {
+            let _ = h;
+            StateSum(None)
+        }
+    }
+}
+
+/// [`pair_dots`] with `Σ h[..stride]` given.
+#[inline]
+fn pair_dots_summed(
+    w: &[i8],
+    stride: usize,
+    h: &[i16],
+    sum: StateSum,
+    out: &mut [[i32; 2]],
+) -> usize {
     let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
         return 0;
     };
     let n = out.len().min(w.len() / (2 * stride));
     let (w, out) = (&w[..n * 2 * stride], &mut out[..n]);
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    if n > 0 && dsp::pair_dots(w, h, out) {
-        return n;
+    if let (true, Some(sum)) = (n > 0, sum.0) {
+        if dsp::pair_dots(w, h, sum, out) {
+            return n;
+        }
     }
+    let _ = sum;
     for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
         let (a, b) = pair_dot_portable(block, h);
         *dot = [a, b];
@@ -319,15 +359,14 @@ mod dsp {
     use core::arch::asm;
 
     /// [`super::pair_dots`] on the DSP instructions, for `out.len() ≥ 1`
-    /// blocks filling `w`; `false` (nothing done) unless `w` and `h` are
-    /// 4-byte aligned and `h` has a positive multiple of 8 entries
-    /// (`padded(H)` always is).
+    /// blocks filling `w`, `sum = Σ h`; `false` (nothing done) unless `w`
+    /// and `h` are 4-byte aligned and `h` has a positive multiple of 8
+    /// entries (`padded(H)` always is).
     #[inline]
-    pub fn pair_dots(w: &[i8], h: &[i16], out: &mut [[i32; 2]]) -> bool {
-        let Some(sum) = sum(h) else {
-            return false;
-        };
-        if w.as_ptr() as usize % 4 != 0 || out.is_empty() || w.len() < out.len() * 2 * h.len() {
+    pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [[i32; 2]]) -> bool {
+        let aligned = (w.as_ptr() as usize | h.as_ptr() as usize) % 4 == 0;
+        let steps_ok = !h.is_empty() && h.len() % 8 == 0;
+        if !aligned || !steps_ok || out.is_empty() || w.len() < out.len() * 2 * h.len() {
             return false;
         }
         // SAFETY: checked just above; blocks are 2·h.len() bytes, a multiple
@@ -439,7 +478,7 @@ mod dsp {
     /// most 512 entries of ±32767); `None` unless `h` is 4-byte aligned with
     /// a positive multiple of 8 entries.
     #[inline]
-    fn sum(h: &[i16]) -> Option<i32> {
+    pub fn sum(h: &[i16]) -> Option<i32> {
         let steps = h.len() / 8;
         if h.as_ptr() as usize % 4 != 0 || steps == 0 || h.len() % 8 != 0 {
             return None;
