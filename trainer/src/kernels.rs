@@ -129,11 +129,7 @@ pub trait Kernels: Gemm {
         (dst, ldd): (&mut [Self], usize),
     ) {
         assert!(fits(rows, cols, lds, 1, src.len()) && fits(cols, rows, ldd, 1, dst.len()));
-        for i in 0..rows {
-            for j in 0..cols {
-                dst[j * ldd + i] = src[i * lds + j];
-            }
-        }
+        transpose_scalar(rows, cols, (src, lds), (dst, ldd));
     }
 
     /// Packs a row-major k×n matrix B (row stride `ldb`) into panels of
@@ -177,22 +173,12 @@ pub trait Kernels: Gemm {
         m: usize,
         k: usize,
         n: usize,
-        (a, rsa, csa): (&[Self], usize, usize),
+        a: (&[Self], usize, usize),
         panels: &[Self],
-        (c, ldc): (&mut [Self], usize),
+        c: (&mut [Self], usize),
         accumulate: bool,
     ) {
-        for r in 0..m {
-            for col in 0..n {
-                let p = &panels[(col / PANEL) * k * PANEL + col % PANEL..];
-                let mut sum = Self::ZERO;
-                for kk in 0..k {
-                    sum += a[r * rsa + kk * csa] * p[kk * PANEL];
-                }
-                let o = &mut c[r * ldc + col];
-                *o = if accumulate { *o + sum } else { sum };
-            }
-        }
+        mm_panels_scalar(m, k, n, a, panels, c, accumulate);
     }
 
     /// Softmax + cross-entropy over the rows of `y` (row r is `y[r·ldy..r·ldy + v]`):
@@ -219,9 +205,7 @@ pub trait Kernels: Gemm {
     /// rational form with fused multiply-adds and a refined reciprocal
     /// instead of the division (within 1e-6 of tanh, tested here).
     fn bias_tanh(u: &mut [Self], bias: &[Self], wx: &[Self]) {
-        for ((x, &b), &w) in u.iter_mut().zip(bias).zip(wx) {
-            *x = (*x + b + w).tanh();
-        }
+        bias_tanh_scalar(u, bias, wx);
     }
 
     /// Fused gradient clipping and Adagrad (min-char-rnn's rule):
@@ -297,11 +281,7 @@ impl Kernels for f32 {
             unsafe { avx2::transpose(rows, cols, src.as_ptr(), lds, dst.as_mut_ptr(), ldd) };
             return;
         }
-        for i in 0..rows {
-            for j in 0..cols {
-                dst[j * ldd + i] = src[i * lds + j];
-            }
-        }
+        transpose_scalar(rows, cols, (src, lds), (dst, ldd));
     }
 
     fn mm_panels_unchecked(
@@ -331,19 +311,7 @@ impl Kernels for f32 {
             };
             return;
         }
-        let (a, rsa, csa) = a;
-        let (c, ldc) = c;
-        for r in 0..m {
-            for col in 0..n {
-                let p = &panels[(col / PANEL) * k * PANEL + col % PANEL..];
-                let mut sum = 0.0f32;
-                for kk in 0..k {
-                    sum += a[r * rsa + kk * csa] * p[kk * PANEL];
-                }
-                let o = &mut c[r * ldc + col];
-                *o = if accumulate { *o + sum } else { sum };
-            }
-        }
+        mm_panels_scalar(m, k, n, a, panels, c, accumulate);
     }
 
     fn softmax_xent(
@@ -378,9 +346,7 @@ impl Kernels for f32 {
             unsafe { avx2::bias_tanh(u, bias, wx) };
             return;
         }
-        for ((x, &b), &w) in u.iter_mut().zip(bias).zip(wx) {
-            *x = (*x + b + w).tanh();
-        }
+        bias_tanh_scalar(u, bias, wx);
     }
 
     fn adagrad_clip(w: &mut [f32], g: &[f32], mem: &mut [f32], lr: f32, clip: f32) -> Finite {
@@ -415,6 +381,48 @@ fn mm_scalar<F: Float>(
                 *s += x * bv;
             }
         }
+    }
+}
+
+fn transpose_scalar<F: Float>(
+    rows: usize,
+    cols: usize,
+    (src, lds): (&[F], usize),
+    (dst, ldd): (&mut [F], usize),
+) {
+    for i in 0..rows {
+        for j in 0..cols {
+            dst[j * ldd + i] = src[i * lds + j];
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mm_panels_scalar<F: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    (a, rsa, csa): (&[F], usize, usize),
+    panels: &[F],
+    (c, ldc): (&mut [F], usize),
+    accumulate: bool,
+) {
+    for r in 0..m {
+        for col in 0..n {
+            let p = &panels[(col / PANEL) * k * PANEL + col % PANEL..];
+            let mut sum = F::ZERO;
+            for kk in 0..k {
+                sum += a[r * rsa + kk * csa] * p[kk * PANEL];
+            }
+            let o = &mut c[r * ldc + col];
+            *o = if accumulate { *o + sum } else { sum };
+        }
+    }
+}
+
+fn bias_tanh_scalar<F: Float>(u: &mut [F], bias: &[F], wx: &[F]) {
+    for ((x, &b), &w) in u.iter_mut().zip(bias).zip(wx) {
+        *x = (*x + b + w).tanh();
     }
 }
 
