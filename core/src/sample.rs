@@ -35,8 +35,17 @@ pub enum SampleError {
 impl core::fmt::Display for SampleError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
+            // Described without `{}` on the f32: a firmware that prints this
+            // message would otherwise link float formatting (16 KiB).
             SampleError::BadTemperature(t) => {
-                write!(f, "temperature {t} is not a finite number >= 0")
+                let what = if t.is_nan() {
+                    "NaN"
+                } else if t.is_infinite() {
+                    "infinite"
+                } else {
+                    "negative"
+                };
+                write!(f, "the temperature is {what}, not a finite number >= 0")
             }
             SampleError::Empty => write!(f, "there are no logits to sample from"),
         }

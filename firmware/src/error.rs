@@ -51,34 +51,7 @@ impl core::fmt::Display for Error {
                 "the sampling parameters record in flash at {:#010x} cannot be used: {e}",
                 flash::params_address()
             ),
-            Error::Generate(e) => {
-                write!(f, "cannot generate: ")?;
-                generate_message(e, f)
-            }
+            Error::Generate(e) => write!(f, "cannot generate: {e}"),
         }
-    }
-}
-
-/// The firmware's own wording of [`GenerateError`]: charm-core's would print
-/// a temperature with `{}`, which links 16 KiB of float formatting for a case
-/// [`charm_params::parse`] has already excluded.
-fn generate_message(e: &GenerateError, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-    match *e {
-        GenerateError::UnknownChar(c) => write!(
-            f,
-            "the character {c:?} does not occur in the model's vocabulary"
-        ),
-        GenerateError::Shape(shape) => write!(f, "{shape}"),
-        GenerateError::Sample(_) => write!(f, "the temperature must be a finite number >= 0"),
-        GenerateError::Capacity {
-            hidden,
-            vocab,
-            max_hidden,
-            max_vocab,
-        } => write!(
-            f,
-            "the model (hidden {hidden}, vocabulary {vocab}) does not fit buffers for hidden \
-             {max_hidden}, vocabulary {max_vocab}"
-        ),
     }
 }
