@@ -1,8 +1,9 @@
 //! charm-tests: end-to-end tests across the charm crates (they live in
 //! `tests/`), and what those tests share.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// The repository's root directory.
@@ -49,4 +50,18 @@ pub fn charm_bin() -> &'static Path {
             .join("release")
             .join(format!("charm{}", std::env::consts::EXE_SUFFIX))
     })
+}
+
+/// The stdout of a finished `charm ARGS` run; panics with the arguments,
+/// the exit status and stderr if it failed.
+pub fn succeeded<S: AsRef<OsStr>>(out: Output, args: &[S]) -> Vec<u8> {
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        out.status.success(),
+        "charm {} failed ({}): {}",
+        shown.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }

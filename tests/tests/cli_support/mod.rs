@@ -22,16 +22,7 @@ pub fn run<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
 
 /// Runs `charm ARGS` in `dir`, asserts success, returns stdout.
 pub fn ok<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Vec<u8> {
-    let out = run(dir, args);
-    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
-    assert!(
-        out.status.success(),
-        "charm {} failed ({}): {}",
-        shown.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    charm_tests::succeeded(run(dir, args), args)
 }
 
 /// A small, learnable text: a few sentences repeated with variations (~8 kB, V ≈ 30).

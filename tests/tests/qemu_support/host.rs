@@ -37,15 +37,7 @@ pub fn charm<S: AsRef<OsStr>>(args: &[S]) -> Vec<u8> {
         .args(args)
         .output()
         .expect("run the charm CLI");
-    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
-    assert!(
-        out.status.success(),
-        "charm {} failed ({}): {}",
-        shown.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    charm_tests::succeeded(out, args)
 }
 
 /// `charm sample --model MODEL --len N --temperature T --seed S [--top-k K] [--prime P]`.
