@@ -3,7 +3,7 @@
 
 mod cli_support;
 
-use cli_support::{files, ok, run, small_text, write, TINY};
+use cli_support::{eval_json, files, ok, run, small_text, write, TINY};
 
 fn train(dir: &std::path::Path, data: &std::path::Path, out: &str, extra: &[&str]) {
     let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out", out];
@@ -34,18 +34,7 @@ fn cli_train_sample_eval_info() {
     let n_val = (chars.len() as f64 * 0.1).floor() as usize;
     let val: String = chars[chars.len() - n_val..].iter().collect();
     let val_path = write(d, "val.txt", &val);
-    let json: serde_json::Value = serde_json::from_slice(&ok(
-        d,
-        &[
-            "eval",
-            "--model",
-            "m.charm",
-            "--data",
-            val_path.to_str().unwrap(),
-            "--json",
-        ],
-    ))
-    .unwrap();
+    let json = eval_json(d, "m.charm", &val_path);
     let info: serde_json::Value =
         serde_json::from_slice(&ok(d, &["info", "--model", "m.charm", "--json"])).unwrap();
     let v = info["vocab_size"].as_u64().unwrap() as f64;
@@ -252,18 +241,7 @@ fn cli_eval_counts_characters_outside_the_vocabulary() {
     let data = write(d, "small.txt", small_text());
     train(d, &data, "m.charm", &["--steps", "5"]);
     let other = write(d, "other.txt", "the cat sat. XYZ the dog! Q");
-    let json: serde_json::Value = serde_json::from_slice(&ok(
-        d,
-        &[
-            "eval",
-            "--model",
-            "m.charm",
-            "--data",
-            other.to_str().unwrap(),
-            "--json",
-        ],
-    ))
-    .unwrap();
+    let json = eval_json(d, "m.charm", &other);
     assert_eq!(json["unknown_chars"].as_u64(), Some(5));
     assert_eq!(json["chars"].as_u64(), Some(27 - 5));
     let text = String::from_utf8(ok(

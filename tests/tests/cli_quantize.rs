@@ -4,22 +4,7 @@
 
 mod cli_support;
 
-use cli_support::{files, ok, run, small_text, write, TINY};
-
-fn eval_json(dir: &std::path::Path, model: &str, data: &std::path::Path) -> serde_json::Value {
-    let out = ok(
-        dir,
-        &[
-            "eval",
-            "--model",
-            model,
-            "--data",
-            data.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    serde_json::from_slice(&out).unwrap()
-}
+use cli_support::{eval_json, files, ok, run, small_text, write, TINY};
 
 /// Trains `m.charm` in `dir` on the small text for `steps` steps; returns the text's path.
 fn train_tiny(dir: &std::path::Path, steps: &str) -> std::path::PathBuf {

@@ -25,6 +25,13 @@ pub fn ok<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Vec<u8> {
     charm_tests::succeeded(run(dir, args), args)
 }
 
+/// `charm eval --model MODEL --data DATA --json` in `dir`, parsed.
+pub fn eval_json(dir: &Path, model: &str, data: &Path) -> serde_json::Value {
+    let data = data.to_str().expect("a UTF-8 path");
+    let out = ok(dir, &["eval", "--model", model, "--data", data, "--json"]);
+    serde_json::from_slice(&out).expect("charm eval --json prints JSON")
+}
+
 /// A small, learnable text: a few sentences repeated with variations (~8 kB, V ≈ 30).
 pub fn small_text() -> String {
     let words = [
