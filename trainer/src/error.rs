@@ -205,6 +205,9 @@ pub fn model_sentence(path: &std::path::Path, e: &FormatError) -> String {
         FormatError::VocabularyTooLarge { size, max } => format!(
             "{p} has a vocabulary of {size} characters, more than the {max} allowed; it was not written by a compatible charm"
         ),
+        FormatError::RetiredInt8Layout => format!(
+            "{p} is an int8 model of format version 2, whose layout this charm no longer reads; quantize its f32 model again with `charm quantize`"
+        ),
         FormatError::Misaligned => format!("{p} could not be read in place (misaligned buffer); this is a bug in charm, please report it"),
         other => format!("{p} is not a valid charm model: {other}; retrain it with `charm train`"),
     }
