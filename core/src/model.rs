@@ -82,6 +82,24 @@ pub struct ModelView<'a, F> {
     by: &'a [F],
 }
 
+/// The first named tensor whose length differs from its expected one, as
+/// [`ShapeError::TensorLength`].
+pub(crate) fn check_lengths<T>(
+    given: &[(&'static str, &[T])],
+    expected: &[usize],
+) -> Result<(), ShapeError> {
+    for (&(tensor, t), &expected) in given.iter().zip(expected) {
+        if t.len() != expected {
+            return Err(ShapeError::TensorLength {
+                tensor,
+                expected,
+                found: t.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Lengths of the five tensors for a shape, in the order wxh, whh, bh, why, by.
 pub const fn tensor_lengths(hidden: usize, vocab: usize) -> [usize; 5] {
     let stride = padded(hidden);
@@ -108,7 +126,6 @@ impl<'a, F: Float> ModelView<'a, F> {
         if hidden == 0 || vocab == 0 {
             return Err(ShapeError::Empty);
         }
-        let expected = tensor_lengths(hidden, vocab);
         let given = [
             ("wxh", wxh),
             ("whh", whh),
@@ -116,15 +133,7 @@ impl<'a, F: Float> ModelView<'a, F> {
             ("why", why),
             ("by", by),
         ];
-        for ((tensor, t), expected) in given.into_iter().zip(expected) {
-            if t.len() != expected {
-                return Err(ShapeError::TensorLength {
-                    tensor,
-                    expected,
-                    found: t.len(),
-                });
-            }
-        }
+        check_lengths(&given, &tensor_lengths(hidden, vocab))?;
         Ok(Self {
             hidden,
             vocab,

@@ -49,7 +49,7 @@
 //! word must split the bytes.
 
 use crate::kernels::padded;
-use crate::model::ShapeError;
+use crate::model::{check_lengths, ShapeError};
 use crate::tanh_q15::tanh_q15;
 
 /// Largest hidden size of an int8 model (keeps the i32 accumulator exact).
@@ -117,28 +117,17 @@ impl<'a> QuantModelView<'a> {
             return Err(ShapeError::Empty);
         }
         let (n8, n32) = quant_tensor_lengths(hidden, vocab);
-        let names8 = ["wxh", "whh", "why"];
-        for ((tensor, t), expected) in names8.into_iter().zip(t.int8).zip(n8) {
-            if t.len() != expected {
-                return Err(ShapeError::TensorLength {
-                    tensor,
-                    expected,
-                    found: t.len(),
-                });
-            }
-        }
-        let names32 = ["wxh_scale", "whh_scale", "why_scale", "bh", "by"];
-        for ((tensor, t), expected) in names32.into_iter().zip(t.f32).zip(n32) {
-            if t.len() != expected {
-                return Err(ShapeError::TensorLength {
-                    tensor,
-                    expected,
-                    found: t.len(),
-                });
-            }
-        }
         let [wxh, whh, why] = t.int8;
         let [wxh_scale, whh_scale, why_scale, bh, by] = t.f32;
+        check_lengths(&[("wxh", wxh), ("whh", whh), ("why", why)], &n8)?;
+        let floats = [
+            ("wxh_scale", wxh_scale),
+            ("whh_scale", whh_scale),
+            ("why_scale", why_scale),
+            ("bh", bh),
+            ("by", by),
+        ];
+        check_lengths(&floats, &n32)?;
         Ok(Self {
             hidden,
             vocab,
