@@ -3,7 +3,7 @@
 
 mod cli_support;
 
-use charm_trainer::checkpoint::TrainState;
+use charm_trainer::training::TrainState;
 use cli_support::{cmd, ok, small_text, write, TINY};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Everything that can stop a `charm` command. `Display` is the one line the
 /// CLI prints after `error: `.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub enum Error {
     /// A file could not be read.
     #[error("cannot read {}: {}", .path.display(), io_reason(.source))]
     Read {

@@ -7,40 +7,30 @@
 //! view over the trainer's vectors *is* the model and `charm_core::encode`
 //! writes it unchanged.
 //!
-//! Modules, one job each:
-//! - [`cli`]: the `charm` command line (clap) and error reporting;
-//! - [`corpus`]: reading a text file, vocabulary, train/validation split;
-//! - [`params`]: the parameter vector and its initialization;
-//! - [`backward`]: the plain forward (via `step`) and backward pass, generic over the float type;
-//! - [`fast`]: the batched forward/backward with matrix-matrix products (verified against [`backward`]);
-//! - [`gemm`]: a safe wrapper over `matrixmultiply`;
-//! - [`kernels`]: trainer-only SIMD kernels (products, softmax, fused Adagrad);
-//! - [`pool`]: persistent worker threads for the shards of a batch;
-//! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
-//! - [`checkpoint`]: atomic writes, the resumable training state;
-//! - [`modelfile`]: reading `.charm` files with one-sentence errors;
-//! - [`train`], [`evaluate`], [`sample`], [`info`], [`bench`], [`quantize`]: the subcommands;
-//! - [`progress`], [`plot`]: progress bar, CSV log and SVG loss curve;
-//! - [`error`]: the typed errors the CLI prints as one sentence.
+//! # Layers
+//!
+//! Each folder is a layer; a module imports only from its own layer and the
+//! layers listed before it (checked by `tests/layers.rs`), and the modules of
+//! a layer import each other without cycles.
+//!
+//! | layer | what it knows | where to find |
+//! |---|---|---|
+//! | [`math`] | numbers: no files, flags or terminal | the parameter vector, the reference backward pass ([`math::reference`]), the fast engine, kernels, optimizers, the loss over a text |
+//! | [`error`] | what can go wrong, as one sentence each | [`error::Error`] |
+//! | [`files`] | files and the terminal, not flags | the corpus, reading `.charm` files, atomic writes, the checkpoint framing ([`files::checkpoint`]), CSV/SVG log, progress bar |
+//! | [`training`] | the algorithm as a run | the run and its steps ([`training::run`]), hyperparameters and presets, the data plan, the training state |
+//! | [`commands`] | one file per subcommand | `charm eval` is [`commands::eval`], `charm train` is [`commands::train`], … |
+//! | [`cli`] | the flags (clap) | parsing, settings, reporting |
 #![deny(missing_docs)]
 
-pub mod backward;
-pub mod bench;
-pub mod checkpoint;
-pub mod cli;
-pub mod corpus;
+pub mod math;
+
 pub mod error;
-pub mod evaluate;
-pub mod fast;
-pub mod gemm;
-pub mod info;
-pub mod kernels;
-pub mod modelfile;
-pub mod optim;
-pub mod params;
-pub mod plot;
-pub mod pool;
-pub mod progress;
-pub mod quantize;
-pub mod sample;
-pub mod train;
+
+pub mod files;
+
+pub mod training;
+
+pub mod commands;
+
+pub mod cli;

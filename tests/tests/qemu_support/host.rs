@@ -4,7 +4,7 @@
 
 use charm_core::{decode_any, AlignedBytes, SampleParams, Weights};
 use charm_params::Params;
-use charm_trainer::sample::generate_with;
+use charm_trainer::math::generate::generate_with;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::Command;

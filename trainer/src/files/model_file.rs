@@ -2,7 +2,7 @@
 //! [`charm_core::decode_any`] (f32 or int8 weights; [`charm_core::decode`] for
 //! f32 only), with every failure turned into one sentence.
 
-use crate::error::CliError;
+use crate::error::Error;
 use charm_core::{AlignedBytes, AnyCharmFile};
 use std::path::{Path, PathBuf};
 
@@ -16,8 +16,8 @@ pub struct ModelBytes {
 
 impl ModelBytes {
     /// Reads and validates a model file.
-    pub fn load(path: &Path) -> Result<Self, CliError> {
-        let raw = std::fs::read(path).map_err(|source| CliError::Read {
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let raw = std::fs::read(path).map_err(|source| Error::Read {
             path: path.into(),
             source,
         })?;
@@ -30,8 +30,8 @@ impl ModelBytes {
     }
 
     /// The decoded file, borrowing the bytes (zero-copy).
-    pub fn file(&self) -> Result<AnyCharmFile<'_>, CliError> {
-        charm_core::decode_any(&self.bytes).map_err(|error| CliError::Model {
+    pub fn file(&self) -> Result<AnyCharmFile<'_>, Error> {
+        charm_core::decode_any(&self.bytes).map_err(|error| Error::Model {
             path: self.path.clone(),
             error,
         })

@@ -1,5 +1,5 @@
 //! The batched forward and backward pass: the same mathematics as
-//! [`crate::backward`], with matrix-matrix products over the streams of a shard
+//! [`crate::math::reference`], with matrix-matrix products over the streams of a shard
 //! and over the whole window.
 //!
 //! Per shard of `n` streams (row `t·n + b` of a matrix is stream `b` at time `t`):
@@ -18,9 +18,9 @@
 //! These are the seed's equations (DESIGN.md) with the sums over time and
 //! streams done as matrix products instead of rank-1 updates. The products are
 //! trainer-only kernels with fused multiply-adds (DESIGN.md invariant 2):
-//! register-tile AVX2 kernels ([`crate::kernels`], chosen at run time) for the
+//! register-tile AVX2 kernels ([`crate::math::kernels`], chosen at run time) for the
 //! recurrence, for small windows and for every product up to H 128,
-//! `matrixmultiply` ([`crate::gemm`]) for the window-level products from 64
+//! `matrixmultiply` ([`crate::math::gemm`]) for the window-level products from 64
 //! rows per shard on at larger H. The softmax uses a polynomial `exp`, the
 //! recurrence a rational `tanh` with a refined reciprocal. So the result differs from the plain path by float
 //! rounding only; the tests bound that difference on every path, and the
@@ -36,14 +36,14 @@
 //! window once the buffers have grown.
 //!
 //! The streams of a batch are cut into shards, one per thread (persistent
-//! workers, [`crate::pool`]); each shard computes its own gradient and the
+//! workers, [`crate::math::pool`]); each shard computes its own gradient and the
 //! shard gradients are added in shard order, so the result does not depend on
 //! thread timing.
 
-use crate::backward::{Mask, Window};
-use crate::kernels::Kernels;
-use crate::params::Params;
-use crate::pool::Pool;
+use crate::math::kernels::Kernels;
+use crate::math::params::Params;
+use crate::math::pool::Pool;
+use crate::math::window::{Mask, Window};
 use charm_core::Float;
 
 /// Scratch memory of one shard, reused from window to window (it grows to the
@@ -98,7 +98,7 @@ pub fn shard_pass<F: Kernels>(
     grads: Option<&mut Params<F>>,
 ) -> F {
     #[cfg(target_arch = "x86_64")]
-    if crate::kernels::has_avx2_fma() {
+    if crate::math::kernels::has_avx2_fma() {
         // SAFETY: the CPU has AVX2 and FMA (checked just above).
         return unsafe { shard_pass_avx2(params, w, first, n, h, mask, ws, grads) };
     }
@@ -124,6 +124,53 @@ unsafe fn shard_pass_avx2<F: Kernels>(
     shard_pass_body(params, w, first, n, h, mask, ws, grads)
 }
 
+/// The sizes of one shard pass.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// H, V, and the padded row strides of H and V.
+    hid: usize,
+    voc: usize,
+    s: usize,
+    sv: usize,
+    /// T, the streams of the shard, and T·n rows of the window matrices.
+    tl: usize,
+    n: usize,
+    rows: usize,
+    /// The window-level products go to `matrixmultiply`.
+    big: bool,
+    /// The recurrence reads Whh from packed panels.
+    panels: bool,
+}
+
+impl Shape {
+    fn new<F: Kernels>(params: &Params<F>, w: &Window<'_>, n: usize) -> Self {
+        let (hid, tl) = (params.hidden(), w.len);
+        let rows = tl * n;
+        Self {
+            hid,
+            voc: params.vocab(),
+            s: params.stride(),
+            sv: charm_core::padded(params.vocab()),
+            tl,
+            n,
+            rows,
+            // The products over the whole window (T·n rows) go to `matrixmultiply`
+            // when they are large: it packs its operands into cache-sized blocks,
+            // which pays from about 64 rows on (measured with `charm bench`); below
+            // that the register-tile kernels of `math::kernels` win by skipping the
+            // packing, and so they do at any size while H is small enough for them
+            // to read their operands straight from cache ([`Kernels::tiles_up_to_hidden`]).
+            big: rows >= BIG_ROWS && hid > F::tiles_up_to_hidden(),
+            // With two or more streams, the recurrence reads Whh from column panels
+            // (contiguous however large H is); a single stream reads each weight once
+            // per step and takes the row-major copies directly.
+            panels: n >= 2,
+        }
+    }
+}
+
+/// The body of [`shard_pass`], one phase per function; every phase is
+/// inlined, so that [`shard_pass_avx2`] compiles all of them for AVX2.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn shard_pass_body<F: Kernels>(
@@ -136,22 +183,48 @@ fn shard_pass_body<F: Kernels>(
     ws: &mut Workspace<F>,
     grads: Option<&mut Params<F>>,
 ) -> F {
-    let (hid, voc, s, tl) = (params.hidden(), params.vocab(), params.stride(), w.len);
-    let sv = charm_core::padded(voc);
+    let sh = Shape::new(params, w, n);
     let view = params.view();
-    let (wxh, whh, bh, why, by) = (view.wxh(), view.whh(), view.bh(), view.why(), view.by());
-    let rows = tl * n;
-    // The products over the whole window (T·n rows) go to `matrixmultiply`
-    // when they are large: it packs its operands into cache-sized blocks,
-    // which pays from about 64 rows on (measured with `charm bench`); below
-    // that the register-tile kernels of `kernels.rs` win by skipping the
-    // packing, and so they do at any size while H is small enough for them
-    // to read their operands straight from cache ([`Kernels::tiles_up_to_hidden`]).
-    let big = rows >= BIG_ROWS && hid > F::tiles_up_to_hidden();
-    // Buffers only grow; every entry read below is written first in this call,
+    // The register-tile products below write whole padded rows (n = s or sv
+    // columns): the padding columns of their B operands are 0, so those of C
+    // come out 0 (as the padding of every buffer and gradient must be), and
+    // no partial vector needs a masked store (slow on AMD cores).
+    prepare(ws, &sh, params, w, first, h, grads.is_some());
+    forward_recurrence(ws, &sh, view.bh(), view.wxh());
+    if let Some(m) = mask {
+        apply_dropout(ws, &sh, m, first);
+    }
+    let scale = F::ONE / F::from_f64(w.batch as f64);
+    let loss = logits_and_loss(ws, &sh, params, mask.is_some(), scale, grads.is_some());
+    for b in 0..n {
+        h[b * sh.hid..(b + 1) * sh.hid].copy_from_slice(&ws.hs[(sh.tl * n + b) * sh.s..][..sh.hid]);
+    }
+    if let Some(grads) = grads {
+        output_gradients(ws, &sh, params, mask, first, grads);
+        backward_through_time(ws, &sh, params.view().whh());
+        recurrent_gradients(ws, &sh, grads);
+    }
+    loss
+}
+
+/// Grows the buffers, lays out the inputs, targets and carried states in
+/// row order `t·n + b`, and transposes (and packs) the weights the products read.
+#[inline(always)]
+fn prepare<F: Kernels>(
+    ws: &mut Workspace<F>,
+    sh: &Shape,
+    params: &Params<F>,
+    w: &Window<'_>,
+    first: usize,
+    h: &[F],
+    backward: bool,
+) {
+    let (hid, voc, s, sv, tl, n) = (sh.hid, sh.voc, sh.s, sh.sv, sh.tl, sh.n);
+    let view = params.view();
+    // Buffers only grow; every entry read below is written first in this pass,
     // except the padding columns, which are never written and so stay 0.
     ensure(&mut ws.hs, (tl + 1) * n * s);
-    ensure(&mut ws.y, rows * sv);
+    ensure(&mut ws.y, sh.rows * sv);
     ensure(&mut ws.whh_t, hid * s);
     ensure(&mut ws.why_t, hid * sv);
     ws.xs.clear();
@@ -166,29 +239,25 @@ fn shard_pass_body<F: Kernels>(
         ws.hs[b * s..b * s + hid].copy_from_slice(&h[b * hid..(b + 1) * hid]);
     }
     // Whhᵀ and Whyᵀ, contiguous, so that the products below read rows.
-    F::transpose(hid, hid, (whh, s), (&mut ws.whh_t, s));
-    F::transpose(voc, hid, (why, s), (&mut ws.why_t, sv));
-    // With two or more streams, the recurrence reads Whh from column panels
-    // (contiguous however large H is); a single stream reads each weight once
-    // per step and takes the row-major copies directly.
-    let panels = n >= 2;
-    if panels {
+    F::transpose(hid, hid, (view.whh(), s), (&mut ws.whh_t, s));
+    F::transpose(voc, hid, (view.why(), s), (&mut ws.why_t, sv));
+    if sh.panels {
         F::pack_panels(hid, hid, (&ws.whh_t, s), &mut ws.whh_t_p);
-        if grads.is_some() {
-            F::pack_panels(hid, hid, (whh, s), &mut ws.whh_p);
+        if backward {
+            F::pack_panels(hid, hid, (view.whh(), s), &mut ws.whh_p);
         }
     }
-    // The register-tile products below write whole padded rows (n = s or sv
-    // columns): the padding columns of their B operands are 0, so those of C
-    // come out 0 (as the padding of every buffer and gradient must be), and
-    // no partial vector needs a masked store (slow on AMD cores).
-    //
-    // Forward recurrence: U_t = H_{t-1}·Whhᵀ + bh + Wxh[x_t], H_t = tanh(U_t).
-    for t in 0..tl {
+}
+
+/// Forward recurrence: `U_t = H_{t-1}·Whhᵀ + bh + Wxh[x_t]`, `H_t = tanh(U_t)`.
+#[inline(always)]
+fn forward_recurrence<F: Kernels>(ws: &mut Workspace<F>, sh: &Shape, bh: &[F], wxh: &[F]) {
+    let (hid, s, n) = (sh.hid, sh.s, sh.n);
+    for t in 0..sh.tl {
         let (prev, next) = ws.hs.split_at_mut((t + 1) * n * s);
         let prev = &prev[t * n * s..];
         let next = &mut next[..n * s];
-        if panels {
+        if sh.panels {
             F::mm_panels(n, hid, s, (prev, s, 1), &ws.whh_t_p, (next, s), false);
         } else {
             let rev = t % 2 == 1;
@@ -210,62 +279,86 @@ fn shard_pass_body<F: Kernels>(
             F::bias_tanh(row, bh, &wxh[x * s..(x + 1) * s]);
         }
     }
-    // D = M ⊙ H (or H itself).
-    let dropped: &[F] = match mask {
-        Some(m) => {
-            ensure(&mut ws.hd, rows * s);
-            for t in 0..tl {
-                for b in 0..n {
-                    let src = &ws.hs[((t + 1) * n + b) * s..][..hid];
-                    let m_t = &m[((first + b) * tl + t) * hid..][..hid];
-                    let dst = &mut ws.hd[(t * n + b) * s..][..hid];
-                    for ((d, &x), &mj) in dst.iter_mut().zip(src).zip(m_t) {
-                        *d = x * mj;
-                    }
-                }
+}
+
+/// `D = M ⊙ H`: dropout on the output path.
+#[inline(always)]
+fn apply_dropout<F: Kernels>(ws: &mut Workspace<F>, sh: &Shape, m: &[F], first: usize) {
+    let (hid, s, n, tl) = (sh.hid, sh.s, sh.n, sh.tl);
+    ensure(&mut ws.hd, sh.rows * s);
+    for t in 0..tl {
+        for b in 0..n {
+            let src = &ws.hs[((t + 1) * n + b) * s..][..hid];
+            let m_t = &m[((first + b) * tl + t) * hid..][..hid];
+            let dst = &mut ws.hd[(t * n + b) * s..][..hid];
+            for ((d, &x), &mj) in dst.iter_mut().zip(src).zip(m_t) {
+                *d = x * mj;
             }
-            &ws.hd[..rows * s]
         }
-        None => &ws.hs[n * s..(tl + 1) * n * s],
-    };
-    // Y = D · Whyᵀ + by, the logits of the whole window at once; then the
-    // loss, and dY = (P - onehot(targets)) / B: the exact gradient of softmax
-    // + cross-entropy with respect to the logits.
+    }
+}
+
+/// What feeds the output layer: `D = M ⊙ H` with dropout, else `H_1 … H_T`.
+fn dropped<'a, F>(hs: &'a [F], hd: &'a [F], sh: &Shape, dropout: bool) -> &'a [F] {
+    if dropout {
+        &hd[..sh.rows * sh.s]
+    } else {
+        &hs[sh.n * sh.s..(sh.tl + 1) * sh.n * sh.s]
+    }
+}
+
+/// `Y = D · Whyᵀ + by`, the logits of the whole window at once; then the
+/// loss, and with `grad`, `dY = (P - onehot(targets)) / B` in place of `Y`:
+/// the exact gradient of softmax + cross-entropy with respect to the logits.
+#[inline(always)]
+fn logits_and_loss<F: Kernels>(
+    ws: &mut Workspace<F>,
+    sh: &Shape,
+    params: &Params<F>,
+    dropout: bool,
+    scale: F,
+    grad: bool,
+) -> F {
+    let (hid, voc, s, sv, rows) = (sh.hid, sh.voc, sh.s, sh.sv, sh.rows);
+    let d = dropped(&ws.hs, &ws.hd, sh, dropout);
     let y = &mut ws.y[..rows * sv];
-    if big {
+    if sh.big {
+        let why = params.view().why();
         F::gemm(
             rows,
             hid,
             voc,
             F::ONE,
-            (dropped, s, 1),
+            (d, s, 1),
             (why, 1, s),
             F::ZERO,
             (y, sv, 1),
         );
     } else {
-        F::mm(
-            rows,
-            hid,
-            sv,
-            (dropped, s, 1),
-            (&ws.why_t, sv),
-            (y, sv),
-            false,
-        );
+        F::mm(rows, hid, sv, (d, s, 1), (&ws.why_t, sv), (y, sv), false);
     }
-    let scale = F::ONE / F::from_f64(w.batch as f64);
-    let loss = F::softmax_xent(y, sv, voc, by, &ws.ts, scale, grads.is_some());
-    for b in 0..n {
-        h[b * hid..(b + 1) * hid].copy_from_slice(&ws.hs[(tl * n + b) * s..][..hid]);
-    }
-    let Some(grads) = grads else {
-        return loss;
-    };
+    F::softmax_xent(y, sv, voc, params.view().by(), &ws.ts, scale, grad)
+}
+
+/// `dWhy = dYᵀ · D`, `dby = Σ rows dY`; then `dD = dY · Why` and
+/// `dH = M ⊙ dD` (into `ws.dd`). Overwrites every gradient tensor but whh's
+/// real entries, which [`recurrent_gradients`] writes.
+#[inline(always)]
+fn output_gradients<F: Kernels>(
+    ws: &mut Workspace<F>,
+    sh: &Shape,
+    params: &Params<F>,
+    mask: Mask<'_, F>,
+    first: usize,
+    grads: &mut Params<F>,
+) {
+    let (hid, voc, s, sv, rows, n, tl) = (sh.hid, sh.voc, sh.s, sh.sv, sh.rows, sh.n, sh.tl);
+    let why = params.view().why();
+    let d = dropped(&ws.hs, &ws.hd, sh, mask.is_some());
     let y = &ws.y[..rows * sv];
     let g = grads.tensors_mut();
-    // whh and why are overwritten below except for their row padding, which
-    // is set to 0 here; the others accumulate.
+    // whh and why are overwritten except for their row padding, which is set
+    // to 0 here; the others accumulate.
     for row in g.whh.chunks_exact_mut(s).chain(g.why.chunks_exact_mut(s)) {
         row[hid..].fill(F::ZERO);
     }
@@ -273,29 +366,29 @@ fn shard_pass_body<F: Kernels>(
     g.bh.fill(F::ZERO);
     g.by.fill(F::ZERO);
     // dWhy = dYᵀ · D,  dby = Σ rows dY.
-    if big {
+    if sh.big {
         F::gemm(
             voc,
             rows,
             hid,
             F::ONE,
             (y, 1, sv),
-            (dropped, s, 1),
+            (d, s, 1),
             F::ZERO,
             (g.why, s, 1),
         );
     } else {
-        F::mm(voc, rows, s, (y, 1, sv), (dropped, s), (g.why, s), false);
+        F::mm(voc, rows, s, (y, 1, sv), (d, s), (g.why, s), false);
     }
     for yr in y.chunks_exact(sv) {
-        for (gb, &d) in g.by.iter_mut().zip(yr) {
-            *gb += d;
+        for (gb, &dy) in g.by.iter_mut().zip(yr) {
+            *gb += dy;
         }
     }
     // dD = dY · Why, then dH = M ⊙ dD.
     ensure(&mut ws.dd, rows * s);
     let dd = &mut ws.dd[..rows * s];
-    if big {
+    if sh.big {
         F::gemm(
             rows,
             voc,
@@ -313,15 +406,22 @@ fn shard_pass_body<F: Kernels>(
         for t in 0..tl {
             for b in 0..n {
                 let m_t = &m[((first + b) * tl + t) * hid..][..hid];
-                for (d, &mj) in dd[(t * n + b) * s..][..hid].iter_mut().zip(m_t) {
-                    *d *= mj;
+                for (x, &mj) in dd[(t * n + b) * s..][..hid].iter_mut().zip(m_t) {
+                    *x *= mj;
                 }
             }
         }
     }
-    // Backward through time, in place: dU_t = (1 - H_t²) ⊙ (dH_t + dHnext),
-    // with dHnext = dU_{t+1} · Whh added into dH_t by the product.
-    for t in (0..tl).rev() {
+}
+
+/// Backward through time, in place in `ws.dd`: `dU_t = (1 - H_t²) ⊙ (dH_t +
+/// dHnext)`, with `dHnext = dU_{t+1} · Whh` added into `dH_t` by the product
+/// (dHnext = 0 at the end of the window).
+#[inline(always)]
+fn backward_through_time<F: Kernels>(ws: &mut Workspace<F>, sh: &Shape, whh: &[F]) {
+    let (hid, s, n) = (sh.hid, sh.s, sh.n);
+    let dd = &mut ws.dd[..sh.rows * s];
+    for t in (0..sh.tl).rev() {
         let (before, at) = dd.split_at_mut(t * n * s);
         let du = &mut at[..n * s];
         let hrow = &ws.hs[(t + 1) * n * s..(t + 2) * n * s];
@@ -330,7 +430,7 @@ fn shard_pass_body<F: Kernels>(
         }
         if t > 0 {
             let prev = &mut before[(t - 1) * n * s..];
-            if panels {
+            if sh.panels {
                 F::mm_panels(n, hid, s, (du, s, 1), &ws.whh_p, (prev, s), true);
             } else {
                 let rev = t % 2 == 1;
@@ -338,8 +438,15 @@ fn shard_pass_body<F: Kernels>(
             }
         }
     }
-    // dWhh = dUᵀ · [H_0 … H_{T-1}],  dbh = Σ rows dU,  dWxh[x_t] += dU_t rows.
-    if big {
+}
+
+/// `dWhh = dUᵀ · [H_0 … H_{T-1}]`, `dbh = Σ rows dU`, `dWxh[x_t] += dU_t` rows.
+#[inline(always)]
+fn recurrent_gradients<F: Kernels>(ws: &mut Workspace<F>, sh: &Shape, grads: &mut Params<F>) {
+    let (hid, s, rows) = (sh.hid, sh.s, sh.rows);
+    let dd = &ws.dd[..rows * s];
+    let g = grads.tensors_mut();
+    if sh.big {
         F::gemm(
             hid,
             rows,
@@ -364,7 +471,6 @@ fn shard_pass_body<F: Kernels>(
             *gx += d;
         }
     }
-    loss
 }
 
 /// The batched engine: shards, their workspaces and gradients, and threads.
@@ -381,7 +487,7 @@ impl<F: Kernels> Engine<F> {
     /// Cuts `batch` streams into `shards` contiguous shards of near-equal size
     /// (at most `batch`), run by the calling thread and `shards - 1`
     /// persistent worker threads (each thread takes the next shard not yet
-    /// taken, see [`crate::pool`]).
+    /// taken, see [`crate::math::pool`]).
     pub fn new(hidden: usize, vocab: usize, batch: usize, shards: usize) -> Self {
         let k = shards.clamp(1, batch.max(1));
         let shards: Vec<(usize, usize)> = (0..k)
@@ -469,8 +575,9 @@ impl<F: Kernels> Engine<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backward::tests::{check_gradients, random_mask, random_window};
-    use crate::backward::{forward_backward, loss_only};
+    use crate::math::optim::{Hyper, Optimizer, OptimizerKind};
+    use crate::math::reference::tests::{check_gradients, random_mask, random_window};
+    use crate::math::reference::{forward_backward, loss_only};
 
     /// Relative difference with a floor: entries below `floor` in magnitude
     /// are judged by absolute error / `floor`.
@@ -571,6 +678,82 @@ mod tests {
                     / batch as f64
             });
             eprintln!("fast gradcheck batch {batch}: worst relative error {worst:e} over {checked} entries");
+        }
+    }
+
+    /// Five optimizer steps on the plain path (clip, then update) and on the
+    /// fast path as training runs it (engine, then the fused clip + update);
+    /// returns the worst relative difference of the weights (floor 1e-2).
+    #[allow(clippy::too_many_arguments)]
+    fn fast_vs_plain(
+        (hid, voc, batch, len): (usize, usize, usize, usize),
+        threads: usize,
+        kind: OptimizerKind,
+        dropout: bool,
+        lr: f32,
+    ) -> f32 {
+        let mut p1 = Params::<f32>::init_normal(hid, voc, 0.1, 5);
+        let mut p2 = p1.clone();
+        let (mut o1, mut o2) = (
+            Optimizer::new(kind, p1.data.len()),
+            Optimizer::new(kind, p1.data.len()),
+        );
+        let (mut h1, mut h2) = (vec![0.0f32; batch * hid], vec![0.0f32; batch * hid]);
+        let mut engine = Engine::new(hid, voc, batch, threads);
+        let (mut g1, mut g2) = (Params::zeros(hid, voc), Params::zeros(hid, voc));
+        let mut mask = vec![0.0f32; batch * len * hid];
+        for step in 0..5u64 {
+            let (xs, ys) = random_window(batch, len, voc, 100 + step);
+            let w = Window {
+                batch,
+                len,
+                inputs: &xs,
+                targets: &ys,
+            };
+            crate::math::window::fill_dropout_mask(&mut mask, 0.2, 3, step);
+            let m = dropout.then_some(&mask[..]);
+            forward_backward(&p1, &w, &mut h1, m, &mut g1).unwrap();
+            engine.forward_backward(&p2, &w, &mut h2, m, &mut g2);
+            let hp = Hyper {
+                lr,
+                weight_decay: 0.0,
+            };
+            crate::math::optim::clip(&mut g1, 5.0);
+            o1.update(&mut p1, &g1, hp);
+            let finite = o2.clip_update(&mut p2, &mut g2, 5.0, hp);
+            assert!(finite.grads && finite.params);
+        }
+        let mut worst = 0.0f32;
+        for (i, (&a, &b)) in p1.data.iter().zip(&p2.data).enumerate() {
+            let rel = (a - b).abs() / a.abs().max(b.abs()).max(1e-2);
+            assert!(rel <= 1e-5, "{:?}: {a} vs {b}", p1.locate(i));
+            worst = worst.max(rel);
+        }
+        worst
+    }
+
+    /// The fast path against the plain path after a few optimizer steps: both
+    /// optimizers, batch 1 (the seed's algorithm, at its real size), shards
+    /// on two threads, small and large windows per shard, dropout.
+    ///
+    /// Adam and Adagrad both normalize the step (the first one is about ±lr
+    /// per entry whatever the gradient's size), so an entry whose gradient is
+    /// near 0 turns a rounding difference into a step difference; a small rate
+    /// keeps that below the tolerance.
+    #[test]
+    fn fast_and_plain_paths_give_the_same_weights_after_steps() {
+        let cases = [
+            ((24, 9, 4, 12), 2, OptimizerKind::Adam, true, 1e-4),
+            ((100, 65, 1, 25), 1, OptimizerKind::Adagrad, false, 1e-4),
+            ((24, 9, 8, 12), 2, OptimizerKind::Adagrad, false, 1e-4),
+            ((24, 9, 16, 20), 2, OptimizerKind::Adagrad, true, 1e-4),
+        ];
+        for (shape, threads, kind, dropout, lr) in cases {
+            let worst = fast_vs_plain(shape, threads, kind, dropout, lr);
+            eprintln!(
+                "fast vs plain after 5 {kind:?} steps, (H, V, B, T) {shape:?}, {threads} thread(s): \
+                 worst relative difference {worst:e}"
+            );
         }
     }
 }

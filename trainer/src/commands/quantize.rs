@@ -5,9 +5,9 @@
 //! with element type int8 ([`charm_core::quantize`]). `charm sample`, `charm
 //! eval` and the firmware run int8 files with charm-core's integer step.
 
-use crate::checkpoint::{check_writable, write_atomic};
-use crate::error::CliError;
-use crate::modelfile::ModelBytes;
+use crate::error::Error;
+use crate::files::atomic::{check_writable, write_atomic};
+use crate::files::model_file::ModelBytes;
 use charm_core::{encode_any, Weights};
 use std::path::Path;
 
@@ -35,21 +35,21 @@ impl QuantizeReport {
 }
 
 /// Reads an f32 model, quantizes it and writes `output` atomically.
-pub fn run(input: &Path, output: &Path) -> Result<QuantizeReport, CliError> {
+pub fn run(input: &Path, output: &Path) -> Result<QuantizeReport, Error> {
     check_writable(output)?;
     let m = ModelBytes::load(input)?;
     let file = m.file()?;
     let Weights::F32(model) = file.weights else {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "{} is already an int8 model; quantize the f32 model it came from",
             input.display()
         )));
     };
     let quantized = charm_core::quantize(&model)
-        .map_err(|e| CliError::Usage(format!("cannot quantize {}: {e}", input.display())))?;
+        .map_err(|e| Error::Usage(format!("cannot quantize {}: {e}", input.display())))?;
     let bytes =
         encode_any(&Weights::Int8(quantized.view()), &file.vocab, &file.meta).map_err(|error| {
-            CliError::Model {
+            Error::Model {
                 path: output.into(),
                 error,
             }

@@ -11,12 +11,13 @@
 //! the numpy reference (`../shared/bench/ref_numpy_rnn.py`) runs in the same
 //! session and the table gives the ratios.
 
-use crate::backward::{self, Window};
-use crate::error::CliError;
-use crate::fast::Engine;
-use crate::optim::{Hyper, Optimizer, OptimizerKind};
-use crate::params::Params;
-use crate::train::EngineKind;
+use crate::error::Error;
+use crate::math::engine::Engine;
+use crate::math::optim::{Hyper, Optimizer, OptimizerKind};
+use crate::math::params::Params;
+use crate::math::reference;
+use crate::math::window::Window;
+use crate::training::EngineKind;
 use charm_core::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -24,49 +25,33 @@ use std::process::Command;
 use std::time::Instant;
 
 /// What to measure.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchSettings {
     /// Hidden units H.
-    #[arg(long, default_value_t = 384)]
     pub hidden: usize,
     /// Vocabulary size V.
-    #[arg(long, default_value_t = 65)]
     pub vocab: usize,
     /// Window length T.
-    #[arg(long, default_value_t = 50)]
     pub seq_len: usize,
     /// Streams B.
-    #[arg(long, default_value_t = 32)]
     pub batch: usize,
     /// Update rule.
-    #[arg(long, value_enum, default_value = "adam")]
     pub optimizer: OptimizerKind,
     /// Implementation.
-    #[arg(long, value_enum, default_value = "fast")]
     pub engine: EngineKind,
-    /// Threads (shards of the batch) [default: cores, at most --batch].
-    #[arg(long)]
+    /// Threads (shards of the batch); `None`: the cores, at most B.
     pub threads: Option<usize>,
     /// Optimizer steps per timed run.
-    #[arg(long, default_value_t = 20)]
     pub steps: usize,
     /// Timed runs; the median is reported.
-    #[arg(long, default_value_t = 5)]
     pub runs: usize,
-    /// Print one JSON object instead of a sentence.
-    #[arg(long)]
+    /// One JSON object instead of a sentence.
     pub json: bool,
-    /// Measure the standard table (batch 1 and 32 at H 100; H 100 to 1024 at
-    /// seq-len 100, batch 32), each configuration in a process of its own;
-    /// the size flags are then ignored.
-    #[arg(long)]
+    /// The standard table instead of one configuration.
     pub suite: bool,
-    /// With --suite: also run the numpy reference on this corpus (e.g.
-    /// ../shared/data/tinyshakespeare.txt) and print the ratios.
-    #[arg(long, value_name = "CORPUS")]
+    /// With `suite`: also run the numpy reference on this corpus.
     pub numpy: Option<PathBuf>,
     /// The numpy reference script.
-    #[arg(long, default_value = "../shared/bench/ref_numpy_rnn.py")]
     pub numpy_script: PathBuf,
 }
 
@@ -106,14 +91,13 @@ pub fn peak_memory_mib() -> Option<f64> {
 }
 
 /// Runs the benchmark and returns the report (one line, a JSON object, or the table).
-pub fn run(a: &BenchArgs) -> Result<String, CliError> {
+pub fn run(a: &BenchSettings) -> Result<String, Error> {
     if a.suite {
         return suite(a);
     }
     let r = measure(a)?;
     if a.json {
-        return serde_json::to_string(&r)
-            .map_err(|e| CliError::Usage(format!("internal error: {e}")));
+        return serde_json::to_string(&r).map_err(|e| Error::Usage(format!("internal error: {e}")));
     }
     Ok(format!(
         "H {}, V {}, seq-len {}, batch {}, {:?}, {:?} engine, {} thread(s): {:.0} chars/s \
@@ -136,7 +120,7 @@ pub fn run(a: &BenchArgs) -> Result<String, CliError> {
 }
 
 /// Times one configuration in this process.
-pub fn measure(a: &BenchArgs) -> Result<BenchResult, CliError> {
+pub fn measure(a: &BenchSettings) -> Result<BenchResult, Error> {
     if a.hidden == 0
         || a.vocab == 0
         || a.seq_len == 0
@@ -144,7 +128,7 @@ pub fn measure(a: &BenchArgs) -> Result<BenchResult, CliError> {
         || a.steps == 0
         || a.runs == 0
     {
-        return Err(CliError::Usage(
+        return Err(Error::Usage(
             "every `charm bench` size must be at least 1".into(),
         ));
     }
@@ -169,14 +153,14 @@ pub fn measure(a: &BenchArgs) -> Result<BenchResult, CliError> {
         inputs,
         targets,
     };
-    let mut step = |params: &mut Params<f32>| -> Result<(), CliError> {
+    let mut step = |params: &mut Params<f32>| -> Result<(), Error> {
         match a.engine {
             EngineKind::Fast => {
                 engine.forward_backward(params, &w, &mut state, None, &mut grads);
             }
             EngineKind::Plain => {
-                backward::forward_backward(params, &w, &mut state, None, &mut grads)
-                    .map_err(|e| CliError::Usage(format!("internal error: {e}")))?;
+                reference::forward_backward(params, &w, &mut state, None, &mut grads)
+                    .map_err(|e| Error::Usage(format!("internal error: {e}")))?;
             }
         }
         opt.clip_update(
@@ -231,9 +215,9 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-fn suite(a: &BenchArgs) -> Result<String, CliError> {
+fn suite(a: &BenchSettings) -> Result<String, Error> {
     let exe = std::env::current_exe()
-        .map_err(|e| CliError::Usage(format!("cannot find the charm executable: {e}")))?;
+        .map_err(|e| Error::Usage(format!("cannot find the charm executable: {e}")))?;
     let runs = a.runs.max(5);
     let mut out = format!(
         "charm bench --suite: Adagrad, V 65, random windows; median of {runs} runs per \
@@ -259,10 +243,10 @@ fn suite(a: &BenchArgs) -> Result<String, CliError> {
         }
         let o = cmd
             .output()
-            .map_err(|e| CliError::Usage(format!("cannot run {}: {e}", exe.display())))?;
+            .map_err(|e| Error::Usage(format!("cannot run {}: {e}", exe.display())))?;
         let text = String::from_utf8_lossy(&o.stdout);
         let r: BenchResult = serde_json::from_str(text.trim()).map_err(|e| {
-            CliError::Usage(format!(
+            Error::Usage(format!(
                 "a benchmark child failed ({e}): {}",
                 String::from_utf8_lossy(&o.stderr).trim()
             ))
@@ -302,9 +286,9 @@ fn suite(a: &BenchArgs) -> Result<String, CliError> {
 }
 
 /// Median chars/s of three runs of the numpy reference script.
-fn numpy_reference(script: &PathBuf, corpus: &PathBuf) -> Result<f64, CliError> {
+fn numpy_reference(script: &PathBuf, corpus: &PathBuf) -> Result<f64, Error> {
     if !script.exists() {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "the numpy reference {} does not exist; give its path with --numpy-script",
             script.display()
         )));
@@ -319,17 +303,17 @@ fn numpy_reference(script: &PathBuf, corpus: &PathBuf) -> Result<f64, CliError> 
             .env_remove("OPENBLAS_CORETYPE")
             .env_remove("OPENBLAS_L2_SIZE")
             .output()
-            .map_err(|e| CliError::Usage(format!("cannot run python3: {e}")))?;
+            .map_err(|e| Error::Usage(format!("cannot run python3: {e}")))?;
         let text = String::from_utf8_lossy(&o.stdout);
         let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|_| {
-            CliError::Usage(format!(
+            Error::Usage(format!(
                 "the numpy reference failed (is numpy installed? `pip install numpy`): {}",
                 String::from_utf8_lossy(&o.stderr).trim()
             ))
         })?;
         let r = v["chars_per_s"]
             .as_f64()
-            .ok_or_else(|| CliError::Usage("the numpy reference printed no chars_per_s".into()))?;
+            .ok_or_else(|| Error::Usage("the numpy reference printed no chars_per_s".into()))?;
         rates.push(r);
     }
     rates.sort_by(f64::total_cmp);

@@ -4,12 +4,12 @@
 //! entries have zero gradient and zero weight, and both rules map (w = 0, g = 0)
 //! to w = 0, so padding stays zero (the layout invariant of `ModelView`).
 
-use crate::kernels::{Finite, Kernels};
-use crate::params::Params;
+use crate::math::kernels::{Finite, Kernels};
+use crate::math::params::Params;
 use serde::{Deserialize, Serialize};
 
 /// Which update rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OptimizerKind {
     /// min-char-rnn's: `mem += g²; w -= lr · g / sqrt(mem + 1e-8)`.
     Adagrad,
@@ -18,13 +18,31 @@ pub enum OptimizerKind {
 }
 
 /// How the learning rate changes over the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Schedule {
     /// The same rate throughout (min-char-rnn).
     Constant,
     /// Cosine decay from `lr` to `lr · 0.02` over the run (steps, or wall-clock
     /// time with `--minutes`).
     Cosine,
+}
+
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OptimizerKind::Adagrad => "adagrad",
+            OptimizerKind::Adam => "adam",
+        })
+    }
+}
+
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Schedule::Constant => "constant",
+            Schedule::Cosine => "cosine",
+        })
+    }
 }
 
 impl Schedule {
@@ -151,6 +169,7 @@ impl Optimizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math::kernels::Kernels;
 
     #[test]
     fn adagrad_matches_min_char_rnn_formula() {
@@ -199,5 +218,37 @@ mod tests {
         assert_eq!(Schedule::Cosine.factor(0.0), 1.0);
         assert!((Schedule::Cosine.factor(1.0) - 0.02).abs() < 1e-12);
         assert_eq!(Schedule::Constant.factor(0.7), 1.0);
+    }
+
+    #[test]
+    fn fused_adagrad_is_bit_identical_to_clip_then_update() {
+        let mut p = Params::<f32>::init_normal(13, 5, 0.1, 1);
+        let mut g = Params::<f32>::zeros(13, 5);
+        for (i, x) in g.data.iter_mut().enumerate() {
+            *x = ((i * 37 % 101) as f32 - 50.0) * 0.2;
+        }
+        let mut o = Optimizer::new(OptimizerKind::Adagrad, p.data.len());
+        let (mut w2, mut m2) = (p.data.clone(), o.m.clone());
+        for _ in 0..3 {
+            let f = f32::adagrad_clip(&mut w2, &g.data, &mut m2, 0.1, 5.0);
+            assert!(f.grads && f.params);
+        }
+        clip(&mut g, 5.0);
+        let hp = Hyper {
+            lr: 0.1,
+            weight_decay: 0.0,
+        };
+        for _ in 0..3 {
+            o.update(&mut p, &g, hp);
+        }
+        assert_eq!(p.data, w2);
+        assert_eq!(o.m, m2);
+        let mut bad = g.data.clone();
+        bad[3] = f32::NAN;
+        assert!(!f32::adagrad_clip(&mut w2, &bad, &mut m2, 0.1, 5.0).grads);
+        bad[3] = 0.0;
+        let last = bad.len() - 1;
+        bad[last] = f32::INFINITY;
+        assert!(!f32::adagrad_clip(&mut w2, &bad, &mut m2, 0.1, 5.0).grads);
     }
 }

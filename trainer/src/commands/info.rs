@@ -1,8 +1,8 @@
 //! `charm info`: what is in a model file.
 
-use crate::error::CliError;
-use crate::modelfile::ModelBytes;
-use crate::params::Params;
+use crate::error::Error;
+use crate::files::model_file::ModelBytes;
+use crate::math::params::Params;
 use std::path::Path;
 
 /// Everything `charm info` reports.
@@ -43,7 +43,7 @@ pub struct Info {
 }
 
 /// Reads a model file's facts.
-pub fn run(path: &Path) -> Result<Info, CliError> {
+pub fn run(path: &Path) -> Result<Info, Error> {
     let m = ModelBytes::load(path)?;
     let f = m.file()?;
     let (hidden, vocab_size) = (f.weights.hidden(), f.weights.vocab());

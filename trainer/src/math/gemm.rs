@@ -3,12 +3,12 @@
 //! Trainer-only: the blocked kernels (AVX2/FMA chosen at run time) sum in a
 //! different order from charm-core's fixed-order `dot`, so their bits differ
 //! slightly from the inference step. The trainer verifies its batched path
-//! against the plain path built on `ModelView::step` (see `fast.rs` tests).
+//! against the plain path built on `ModelView::step` (see the tests of `math::engine`).
 //!
 //! The fast engine uses it for the products over a whole window when they are
 //! large (from 64 rows per shard) and H is above 128: it packs its operands
 //! into cache-sized blocks. The small products, those at H up to 128, and the
-//! recurrence use [`crate::kernels`].
+//! recurrence use the register-tile kernels of `math::kernels`.
 
 use charm_core::Float;
 

@@ -19,24 +19,9 @@
 //! with `m_t` an inverted-dropout mask (entries 0 or 1/(1-p)); the recurrence
 //! `h_t = tanh(...)` is untouched, so the model the firmware runs is the same.
 
-use crate::params::Params;
+use crate::math::params::Params;
+use crate::math::window::{Mask, Window};
 use charm_core::{axpy, dot, log_softmax_at, matvec_bias, softmax, Float, StepError};
-
-/// One window of training data: `batch` streams of `len` characters each.
-#[derive(Debug, Clone, Copy)]
-pub struct Window<'a> {
-    /// Streams B.
-    pub batch: usize,
-    /// Characters per stream T.
-    pub len: usize,
-    /// Input indices, stream-major: `inputs[b·T + t]`.
-    pub inputs: &'a [u32],
-    /// Target indices (the next character), same layout.
-    pub targets: &'a [u32],
-}
-
-/// Dropout masks for a window, stream-major: `m[(b·T + t)·H + j]`; `None` = no dropout.
-pub type Mask<'a, F> = Option<&'a [F]>;
 
 /// Forward and backward over one window with the plain path.
 ///
@@ -50,98 +35,171 @@ pub fn forward_backward<F: Float>(
     mask: Mask<'_, F>,
     grads: &mut Params<F>,
 ) -> Result<F, StepError> {
-    let (hid, voc, stride, t_len) = (params.hidden(), params.vocab(), params.stride(), w.len);
-    let view = params.view();
+    let hid = params.hidden();
     let scale = F::ONE / F::from_f64(w.batch as f64);
     grads.clear();
-    let g = grads.tensors_mut();
+    let mut buf = StreamBuffers::new(hid, params.vocab(), w.len);
     let mut loss = F::ZERO;
-    // Per stream: hs[t] = h_t for t = 0..=T (h_0 is the carried state), hd[t] the
-    // dropped state feeding the output, dys[t] = dy_t.
-    let mut hs = vec![F::ZERO; (t_len + 1) * hid];
-    let mut hd = vec![F::ZERO; t_len * hid];
-    let mut dys = vec![F::ZERO; t_len * voc];
-    let (mut dh, mut du, mut dhnext) = (vec![F::ZERO; hid], vec![F::ZERO; hid], vec![F::ZERO; hid]);
-    let mut wcol = vec![F::ZERO; hid];
     for b in 0..w.batch {
-        let xs = &w.inputs[b * t_len..(b + 1) * t_len];
-        let ys = &w.targets[b * t_len..(b + 1) * t_len];
-        hs[..hid].copy_from_slice(&h[b * hid..(b + 1) * hid]);
-        for t in 0..t_len {
-            let (prev, next) = hs.split_at_mut((t + 1) * hid);
-            let logits = &mut dys[t * voc..(t + 1) * voc];
-            // h_t, y_t = step(h_{t-1}, x_t)  — charm-core's one forward step.
-            view.step(&prev[t * hid..], xs[t] as usize, &mut next[..hid], logits)?;
-            let hd_t = &mut hd[t * hid..(t + 1) * hid];
-            hd_t.copy_from_slice(&next[..hid]);
-            if let Some(m) = mask {
-                // Dropout on the output path: y_t = Why·(m_t ⊙ h_t) + by.
-                let m_t = &m[(b * t_len + t) * hid..][..hid];
-                for (x, &mj) in hd_t.iter_mut().zip(m_t) {
-                    *x *= mj;
-                }
-                matvec_bias(logits, view.why(), stride, hd_t, view.by());
-            }
-            let target = ys[t] as usize;
-            // Loss per character: -ln p_t[target].
-            loss -= log_softmax_at(logits, target);
-            // p_t = softmax(y_t); dy = p - onehot(target). This is the exact
-            // gradient of softmax + cross-entropy with respect to the logits
-            // (the seed calls it the gradient of a quadratic error; it is not).
-            softmax(logits, F::ONE);
-            logits[target] -= F::ONE;
-            for d in logits.iter_mut() {
-                *d *= scale; // mean over the B streams
-            }
-        }
-        dhnext.fill(F::ZERO); // dhnext = 0 at the end of the window
-        for t in (0..t_len).rev() {
-            let dy = &dys[t * voc..(t + 1) * voc];
-            let hd_t = &hd[t * hid..(t + 1) * hid];
-            let h_t = &hs[(t + 1) * hid..(t + 2) * hid];
-            let h_prev = &hs[t * hid..(t + 1) * hid];
-            // dWhy += dy · h_tᵀ,  dby += dy   (h_t after dropout, when on)
-            for (r, &d) in dy.iter().enumerate() {
-                axpy(&mut g.why[r * stride..r * stride + hid], d, hd_t);
-                g.by[r] += d;
-            }
-            // dh = Whyᵀ · dy + dhnext   (through the mask when dropout is on)
-            dh.copy_from_slice(&dhnext);
-            for (r, &d) in dy.iter().enumerate() {
-                let row = &view.why()[r * stride..r * stride + hid];
-                match mask {
-                    Some(m) => {
-                        let m_t = &m[(b * t_len + t) * hid..][..hid];
-                        for ((x, &wv), &mj) in dh.iter_mut().zip(row).zip(m_t) {
-                            *x += d * wv * mj;
-                        }
-                    }
-                    None => axpy(&mut dh, d, row),
-                }
-            }
-            // du = (1 - h_t ⊙ h_t) ⊙ dh   (tanh' = 1 - tanh²)
-            for ((u, &x), &d) in du.iter_mut().zip(h_t).zip(&dh) {
-                *u = (F::ONE - x * x) * d;
-            }
-            // dbh += du,  dWxh[:, x_t] += du
-            axpy(&mut g.bh[..hid], F::ONE, &du);
-            let x = xs[t] as usize;
-            axpy(&mut g.wxh[x * stride..x * stride + hid], F::ONE, &du);
-            // dWhh += du · h_{t-1}ᵀ
-            for (i, &d) in du.iter().enumerate() {
-                axpy(&mut g.whh[i * stride..i * stride + hid], d, h_prev);
-            }
-            // dhnext = Whhᵀ · du   (column j of Whh dotted with du)
-            for (j, dn) in dhnext.iter_mut().enumerate() {
-                for (i, c) in wcol.iter_mut().enumerate() {
-                    *c = view.whh()[i * stride + j];
-                }
-                *dn = dot(&wcol, &du);
-            }
-        }
-        h[b * hid..(b + 1) * hid].copy_from_slice(&hs[t_len * hid..(t_len + 1) * hid]);
+        let s = Stream {
+            inputs: &w.inputs[b * w.len..(b + 1) * w.len],
+            targets: &w.targets[b * w.len..(b + 1) * w.len],
+            mask: mask.map(|m| &m[b * w.len * hid..(b + 1) * w.len * hid]),
+        };
+        buf.hs[..hid].copy_from_slice(&h[b * hid..(b + 1) * hid]);
+        forward_stream(params, &s, scale, &mut buf, &mut loss)?;
+        backward_stream(params, &s, &mut buf, grads);
+        h[b * hid..(b + 1) * hid].copy_from_slice(&buf.hs[w.len * hid..(w.len + 1) * hid]);
     }
     Ok(loss)
+}
+
+/// One stream of a window: T inputs, T targets, its T dropout masks.
+struct Stream<'a, F> {
+    inputs: &'a [u32],
+    targets: &'a [u32],
+    mask: Option<&'a [F]>,
+}
+
+/// What the backward pass of a stream needs from its forward pass, and its
+/// own vectors.
+struct StreamBuffers<F> {
+    /// `hs[t]` = h_t for t = 0..=T (h_0 is the carried state).
+    hs: Vec<F>,
+    /// `hd[t]`: the state feeding the output (after dropout).
+    hd: Vec<F>,
+    /// `dys[t]` = dy_t.
+    dys: Vec<F>,
+    dh: Vec<F>,
+    du: Vec<F>,
+    dhnext: Vec<F>,
+    wcol: Vec<F>,
+}
+
+impl<F: Float> StreamBuffers<F> {
+    fn new(hid: usize, voc: usize, t_len: usize) -> Self {
+        Self {
+            hs: vec![F::ZERO; (t_len + 1) * hid],
+            hd: vec![F::ZERO; t_len * hid],
+            dys: vec![F::ZERO; t_len * voc],
+            dh: vec![F::ZERO; hid],
+            du: vec![F::ZERO; hid],
+            dhnext: vec![F::ZERO; hid],
+            wcol: vec![F::ZERO; hid],
+        }
+    }
+}
+
+/// The forward pass of one stream from `buf.hs[0]`: fills `hs`, `hd` and
+/// `dys` (dy_t · `scale`), and subtracts ln p_t[target] of every step from `loss`.
+fn forward_stream<F: Float>(
+    params: &Params<F>,
+    s: &Stream<'_, F>,
+    scale: F,
+    buf: &mut StreamBuffers<F>,
+    loss: &mut F,
+) -> Result<(), StepError> {
+    let (hid, voc, stride) = (params.hidden(), params.vocab(), params.stride());
+    let view = params.view();
+    for t in 0..s.inputs.len() {
+        let (prev, next) = buf.hs.split_at_mut((t + 1) * hid);
+        let logits = &mut buf.dys[t * voc..(t + 1) * voc];
+        // h_t, y_t = step(h_{t-1}, x_t)  — charm-core's one forward step.
+        view.step(
+            &prev[t * hid..],
+            s.inputs[t] as usize,
+            &mut next[..hid],
+            logits,
+        )?;
+        let hd_t = &mut buf.hd[t * hid..(t + 1) * hid];
+        hd_t.copy_from_slice(&next[..hid]);
+        if let Some(m) = s.mask {
+            // Dropout on the output path: y_t = Why·(m_t ⊙ h_t) + by.
+            for (x, &mj) in hd_t.iter_mut().zip(&m[t * hid..(t + 1) * hid]) {
+                *x *= mj;
+            }
+            matvec_bias(logits, view.why(), stride, hd_t, view.by());
+        }
+        let target = s.targets[t] as usize;
+        // Loss per character: -ln p_t[target].
+        *loss -= log_softmax_at(logits, target);
+        // p_t = softmax(y_t); dy = p - onehot(target). This is the exact
+        // gradient of softmax + cross-entropy with respect to the logits
+        // (the seed calls it the gradient of a quadratic error; it is not).
+        softmax(logits, F::ONE);
+        logits[target] -= F::ONE;
+        for d in logits.iter_mut() {
+            *d *= scale; // mean over the B streams
+        }
+    }
+    Ok(())
+}
+
+/// The backward pass of one stream through time (the seed's eqs. 18-32),
+/// adding its gradient into `grads`.
+fn backward_stream<F: Float>(
+    params: &Params<F>,
+    s: &Stream<'_, F>,
+    buf: &mut StreamBuffers<F>,
+    grads: &mut Params<F>,
+) {
+    let (hid, voc, stride) = (params.hidden(), params.vocab(), params.stride());
+    let view = params.view();
+    let g = grads.tensors_mut();
+    let StreamBuffers {
+        hs,
+        hd,
+        dys,
+        dh,
+        du,
+        dhnext,
+        wcol,
+    } = buf;
+    dhnext.fill(F::ZERO); // dhnext = 0 at the end of the window
+    for t in (0..s.inputs.len()).rev() {
+        let dy = &dys[t * voc..(t + 1) * voc];
+        let hd_t = &hd[t * hid..(t + 1) * hid];
+        let h_t = &hs[(t + 1) * hid..(t + 2) * hid];
+        let h_prev = &hs[t * hid..(t + 1) * hid];
+        // dWhy += dy · h_tᵀ,  dby += dy   (h_t after dropout, when on)
+        for (r, &d) in dy.iter().enumerate() {
+            axpy(&mut g.why[r * stride..r * stride + hid], d, hd_t);
+            g.by[r] += d;
+        }
+        // dh = Whyᵀ · dy + dhnext   (through the mask when dropout is on)
+        dh.copy_from_slice(dhnext);
+        for (r, &d) in dy.iter().enumerate() {
+            let row = &view.why()[r * stride..r * stride + hid];
+            match s.mask {
+                Some(m) => {
+                    let m_t = &m[t * hid..(t + 1) * hid];
+                    for ((x, &wv), &mj) in dh.iter_mut().zip(row).zip(m_t) {
+                        *x += d * wv * mj;
+                    }
+                }
+                None => axpy(dh, d, row),
+            }
+        }
+        // du = (1 - h_t ⊙ h_t) ⊙ dh   (tanh' = 1 - tanh²)
+        for ((u, &x), &d) in du.iter_mut().zip(h_t).zip(dh.iter()) {
+            *u = (F::ONE - x * x) * d;
+        }
+        // dbh += du,  dWxh[:, x_t] += du
+        axpy(&mut g.bh[..hid], F::ONE, du);
+        let x = s.inputs[t] as usize;
+        axpy(&mut g.wxh[x * stride..x * stride + hid], F::ONE, du);
+        // dWhh += du · h_{t-1}ᵀ
+        for (i, &d) in du.iter().enumerate() {
+            axpy(&mut g.whh[i * stride..i * stride + hid], d, h_prev);
+        }
+        // dhnext = Whhᵀ · du   (column j of Whh dotted with du)
+        for (j, dn) in dhnext.iter_mut().enumerate() {
+            for (i, c) in wcol.iter_mut().enumerate() {
+                *c = view.whh()[i * stride + j];
+            }
+            *dn = dot(wcol, du);
+        }
+    }
 }
 
 /// The loss alone (same objective as [`forward_backward`], summed, not divided

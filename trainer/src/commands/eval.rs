@@ -9,10 +9,11 @@
 //! from the stream (neither scored nor fed), and counted; the report names how
 //! many there were and which.
 
-use crate::corpus::read_text;
-use crate::error::CliError;
-use crate::modelfile::ModelBytes;
-use charm_core::{log_softmax_at, Recurrent, StateElement, Vocab, Weights};
+use crate::error::Error;
+use crate::files::corpus::read_text;
+use crate::files::model_file::ModelBytes;
+use crate::math::loss::stream_loss;
+use charm_core::Weights;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -37,39 +38,8 @@ pub struct EvalReport {
     pub unknown: BTreeMap<char, u64>,
 }
 
-/// Σ -ln p over `text` as one stream from h = 0, skipping (and counting)
-/// characters outside `vocab`. Returns (Σ loss in nats, scored, skipped map).
-///
-/// For f32 models the step is `ModelView::step`; int8 files run charm-core's
-/// int8 step, as the firmware does.
-pub fn stream_loss<M: Recurrent>(
-    model: &M,
-    vocab: &Vocab<'_>,
-    text: &str,
-) -> (f64, u64, BTreeMap<char, u64>) {
-    let (n_state, voc) = (model.state_len(), model.vocab());
-    let zero = <M::State as StateElement>::ZERO;
-    let (mut h, mut hn) = (vec![zero; n_state], vec![zero; n_state]);
-    let mut y = model.output_bias().to_vec(); // y_0 = b_y
-    let chars: Vec<char> = vocab.chars().collect();
-    let (mut total, mut n) = (0.0f64, 0u64);
-    let mut unknown = BTreeMap::new();
-    for c in text.chars() {
-        let Ok(x) = chars.binary_search(&c) else {
-            *unknown.entry(c).or_insert(0) += 1;
-            continue;
-        };
-        total -= log_softmax_at(&y, x) as f64;
-        n += 1;
-        debug_assert_eq!(y.len(), voc);
-        model.step_state(&h, x, &mut hn, &mut y);
-        std::mem::swap(&mut h, &mut hn);
-    }
-    (total, n, unknown)
-}
-
 /// Runs `charm eval`.
-pub fn run(model_path: &Path, data: &Path) -> Result<EvalReport, CliError> {
+pub fn run(model_path: &Path, data: &Path) -> Result<EvalReport, Error> {
     let model = ModelBytes::load(model_path)?;
     let file = model.file()?;
     let text = read_text(data)?;
@@ -78,7 +48,7 @@ pub fn run(model_path: &Path, data: &Path) -> Result<EvalReport, CliError> {
         Weights::Int8(m) => stream_loss(&m, &file.vocab, &text),
     };
     if n == 0 {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "{} has no characters of the model's vocabulary to score; give a non-empty text like the training data",
             data.display()
         )));
@@ -124,22 +94,5 @@ impl EvalReport {
             ));
         }
         s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::params::Params;
-
-    #[test]
-    fn uniform_model_scores_ln_v_and_skips_unknown() {
-        let p = Params::<f32>::zeros(3, 4); // all-zero logits: p = 1/4 everywhere
-        let vocab = Vocab::new("abcd").unwrap();
-        let (total, n, unknown) = stream_loss(&p.view(), &vocab, "abzcdz!");
-        assert_eq!(n, 4);
-        assert!((total / 4.0 - 4f64.ln()).abs() < 1e-6);
-        assert_eq!(unknown.get(&'z'), Some(&2));
-        assert_eq!(unknown.get(&'!'), Some(&1));
     }
 }

@@ -1,32 +1,32 @@
 //! Reading a training text: UTF-8 check, vocabulary, character indices, split.
 
-use crate::error::CliError;
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 /// The built-in corpus `charm train` uses without `--data`: charm's own source
 /// code (charm-core and the trainer), compiled into the binary so the quick start
 /// works on a fresh checkout with no download. About 150 kB of Rust and docs.
 pub const DEFAULT_CORPUS: &str = concat!(
-    include_str!("../../core/src/lib.rs"),
-    include_str!("../../core/src/model.rs"),
-    include_str!("../../core/src/kernels.rs"),
-    include_str!("../../core/src/format.rs"),
-    include_str!("../../core/src/generate.rs"),
-    include_str!("../../core/src/sample.rs"),
-    include_str!("../../core/src/softmax.rs"),
-    include_str!("../../core/src/vocab.rs"),
-    include_str!("../../core/src/float.rs"),
-    include_str!("../../core/src/tanh.rs"),
-    include_str!("../../core/src/rng.rs"),
-    include_str!("lib.rs"),
-    include_str!("params.rs"),
-    include_str!("backward.rs"),
-    include_str!("fast.rs"),
-    include_str!("optim.rs"),
+    include_str!("../../../core/src/lib.rs"),
+    include_str!("../../../core/src/model.rs"),
+    include_str!("../../../core/src/kernels.rs"),
+    include_str!("../../../core/src/format.rs"),
+    include_str!("../../../core/src/generate.rs"),
+    include_str!("../../../core/src/sample.rs"),
+    include_str!("../../../core/src/softmax.rs"),
+    include_str!("../../../core/src/vocab.rs"),
+    include_str!("../../../core/src/float.rs"),
+    include_str!("../../../core/src/tanh.rs"),
+    include_str!("../../../core/src/rng.rs"),
+    include_str!("../lib.rs"),
+    include_str!("../math/params.rs"),
+    include_str!("../math/reference.rs"),
+    include_str!("../math/engine.rs"),
+    include_str!("../math/optim.rs"),
     include_str!("corpus.rs"),
-    include_str!("train.rs"),
-    include_str!("evaluate.rs"),
-    include_str!("error.rs"),
+    include_str!("../training/mod.rs"),
+    include_str!("../training/run.rs"),
+    include_str!("../error.rs"),
 );
 
 /// Name shown for the built-in corpus.
@@ -46,12 +46,12 @@ pub struct Corpus {
 }
 
 /// Reads a file as UTF-8 text.
-pub fn read_text(path: &Path) -> Result<String, CliError> {
-    let bytes = std::fs::read(path).map_err(|source| CliError::Read {
+pub fn read_text(path: &Path) -> Result<String, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.into(),
         source,
     })?;
-    String::from_utf8(bytes).map_err(|e| CliError::InvalidUtf8 {
+    String::from_utf8(bytes).map_err(|e| Error::InvalidUtf8 {
         path: path.into(),
         offset: e.utf8_error().valid_up_to(),
     })
@@ -59,7 +59,7 @@ pub fn read_text(path: &Path) -> Result<String, CliError> {
 
 impl Corpus {
     /// Reads and indexes a corpus file; `None` means the built-in corpus.
-    pub fn load(path: Option<&Path>) -> Result<Self, CliError> {
+    pub fn load(path: Option<&Path>) -> Result<Self, Error> {
         match path {
             Some(p) => Self::from_text(p, &read_text(p)?),
             None => Self::from_text(Path::new(DEFAULT_CORPUS_NAME), DEFAULT_CORPUS),
@@ -68,10 +68,10 @@ impl Corpus {
 
     /// Indexes a text. Fails if it is empty or has more distinct characters
     /// than [`charm_core::MAX_VOCAB`].
-    pub fn from_text(path: &Path, text: &str) -> Result<Self, CliError> {
+    pub fn from_text(path: &Path, text: &str) -> Result<Self, Error> {
         let mut vocab: Vec<char> = text.chars().collect();
         if vocab.is_empty() {
-            return Err(CliError::EmptyCorpus {
+            return Err(Error::EmptyCorpus {
                 path: path.into(),
                 needed: 2,
             });
@@ -79,7 +79,7 @@ impl Corpus {
         vocab.sort_unstable();
         vocab.dedup();
         if vocab.len() > charm_core::MAX_VOCAB {
-            return Err(CliError::VocabTooLarge {
+            return Err(Error::VocabTooLarge {
                 path: path.into(),
                 size: vocab.len(),
                 max: charm_core::MAX_VOCAB,
@@ -154,7 +154,7 @@ mod tests {
     fn empty_text_is_refused() {
         assert!(matches!(
             Corpus::from_text(Path::new("e"), ""),
-            Err(CliError::EmptyCorpus { .. })
+            Err(Error::EmptyCorpus { .. })
         ));
     }
 

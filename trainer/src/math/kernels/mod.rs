@@ -1,0 +1,698 @@
+//! Trainer-only compute kernels of the fast engine: small matrix products,
+//! the softmax + cross-entropy rows, and the fused clip + Adagrad update.
+//!
+//! For `f32` on x86-64 with AVX2 and FMA (detected at run time) these are
+//! hand-written with intrinsics; elsewhere, and always for `f64` (the numerical
+//! gradient check), they are plain loops. They are allowed to differ from
+//! charm-core's bit-exact inference kernels (DESIGN.md invariant 2): fused
+//! multiply-adds and a different summation order in the products, and a
+//! polynomial `exp` in the softmax (relative error below 3e-7, tested here).
+//! The fast engine is checked against the plain path (`math::reference`,
+//! built on `ModelView::step`) in the tests of `math::engine`.
+
+use crate::math::gemm::Gemm;
+use charm_core::Float;
+
+/// Checks that every element of an r×c matrix with strides (rs, cs) is inside `len`.
+fn fits(rows: usize, cols: usize, rs: usize, cs: usize, len: usize) -> bool {
+    rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
+}
+
+/// Columns per panel of [`Kernels::pack_panels`]: two AVX2 vectors.
+pub const PANEL: usize = 16;
+
+/// Whether this CPU runs the AVX2 + FMA builds of the kernels.
+#[inline]
+pub fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // std caches the CPUID answer; this is a load and a test.
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Result of [`Kernels::adagrad_clip`]: whether everything stayed finite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finite {
+    /// Every gradient entry (before clipping) was finite.
+    pub grads: bool,
+    /// Every updated weight is finite.
+    pub params: bool,
+}
+
+/// The kernels of the fast engine, for `f32` (SIMD) and `f64` (plain loops).
+pub trait Kernels: Gemm {
+    /// `C = A·B` (or `C += A·B` with `accumulate`) for an m×k `A` whose element
+    /// (r, k) is `a[r·rsa + k·csa]`, a row-major k×n `B` (row stride `ldb`) and
+    /// a row-major m×n `C` (row stride `ldc`). Columns of `C` past `n` are not touched.
+    ///
+    /// Panics (a bug in the caller, never user data) if a matrix does not fit its slice.
+    #[allow(clippy::too_many_arguments)]
+    fn mm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], usize, usize),
+        b: (&[Self], usize),
+        c: (&mut [Self], usize),
+        accumulate: bool,
+    ) {
+        Self::mm_dir(m, k, n, a, b, c, accumulate, false);
+    }
+
+    /// Up to this H, the fast engine runs even its largest window-level
+    /// products on [`Kernels::mm`] rather than `matrixmultiply`: 0 for the
+    /// plain loops; 128 for the AVX2 tiles, which read B straight from memory
+    /// and beat packing while B's rows are at most 128 floats (measured
+    /// at 16 rows per step: 25–35% faster at H 100, slower for dWhh from H 256).
+    fn tiles_up_to_hidden() -> usize {
+        0
+    }
+
+    /// [`Kernels::mm`] summing over k backwards when `reverse_k` (a hint,
+    /// used by one-row products; others ignore it). The recurrence of batch 1
+    /// alternates the direction from step to step: a matrix a bit larger than
+    /// L1 read in the same direction every time misses L1 on every line, while
+    /// reading it back and forth finds the lines read last still there.
+    #[allow(clippy::too_many_arguments)]
+    fn mm_dir(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], usize, usize),
+        b: (&[Self], usize),
+        c: (&mut [Self], usize),
+        accumulate: bool,
+        reverse_k: bool,
+    ) {
+        assert!(fits(m, k, a.1, a.2, a.0.len()), "mm: A does not fit");
+        assert!(fits(k, n, b.1, 1, b.0.len()), "mm: B does not fit");
+        assert!(fits(m, n, c.1, 1, c.0.len()), "mm: C does not fit");
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            if !accumulate {
+                for r in 0..m {
+                    c.0[r * c.1..r * c.1 + n].fill(Self::ZERO);
+                }
+            }
+            return;
+        }
+        Self::mm_unchecked(m, k, n, a, b, c, accumulate, reverse_k);
+    }
+
+    /// [`Kernels::mm_dir`] after its shape checks.
+    #[allow(clippy::too_many_arguments)]
+    fn mm_unchecked(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], usize, usize),
+        b: (&[Self], usize),
+        c: (&mut [Self], usize),
+        accumulate: bool,
+        _reverse_k: bool,
+    ) {
+        mm_scalar(m, k, n, a, b, c, accumulate);
+    }
+
+    /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < cols (a transposed copy).
+    fn transpose(
+        rows: usize,
+        cols: usize,
+        (src, lds): (&[Self], usize),
+        (dst, ldd): (&mut [Self], usize),
+    ) {
+        assert!(fits(rows, cols, lds, 1, src.len()) && fits(cols, rows, ldd, 1, dst.len()));
+        transpose_scalar(rows, cols, (src, lds), (dst, ldd));
+    }
+
+    /// Packs a row-major k×n matrix B (row stride `ldb`) into panels of
+    /// [`PANEL`] columns: panel j holds rows 0..k of columns `PANEL·j ..
+    /// PANEL·(j+1)` one after the other (zeros past n), for [`Kernels::mm_panels`].
+    /// A product then reads B contiguously, however long B's rows are.
+    fn pack_panels(k: usize, n: usize, (b, ldb): (&[Self], usize), out: &mut Vec<Self>) {
+        assert!(fits(k, n, ldb, 1, b.len()));
+        let np = n.div_ceil(PANEL);
+        out.clear();
+        out.resize(np * k * PANEL, Self::ZERO);
+        for (j, panel) in out.chunks_exact_mut(k * PANEL).enumerate() {
+            let (c0, w) = (j * PANEL, PANEL.min(n - j * PANEL));
+            for (kk, dst) in panel.chunks_exact_mut(PANEL).enumerate() {
+                dst[..w].copy_from_slice(&b[kk * ldb + c0..kk * ldb + c0 + w]);
+            }
+        }
+    }
+
+    /// [`Kernels::mm`] with B packed by [`Kernels::pack_panels`].
+    fn mm_panels(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], usize, usize),
+        panels: &[Self],
+        c: (&mut [Self], usize),
+        accumulate: bool,
+    ) {
+        assert!(fits(m, k, a.1, a.2, a.0.len()), "mm_panels: A does not fit");
+        assert!(
+            panels.len() >= n.div_ceil(PANEL) * k * PANEL,
+            "mm_panels: B"
+        );
+        assert!(fits(m, n, c.1, 1, c.0.len()), "mm_panels: C does not fit");
+        Self::mm_panels_unchecked(m, k, n, a, panels, c, accumulate);
+    }
+
+    /// [`Kernels::mm_panels`] after its shape checks.
+    fn mm_panels_unchecked(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], usize, usize),
+        panels: &[Self],
+        c: (&mut [Self], usize),
+        accumulate: bool,
+    ) {
+        mm_panels_scalar(m, k, n, a, panels, c, accumulate);
+    }
+
+    /// Softmax + cross-entropy over the rows of `y` (row r is `y[r·ldy..r·ldy + v]`):
+    /// adds the bias `by`, returns `Σ_r -ln p_r[targets[r]]`, and with `grad`
+    /// replaces each row by `scale · (p_r - onehot(targets[r]))`, the exact
+    /// gradient of softmax + cross-entropy with respect to the logits.
+    /// Where `ldy` leaves room, the entries from `v` up to the next multiple of
+    /// 8 in each row may be overwritten with 0 (the AVX2 kernel does).
+    fn softmax_xent(
+        y: &mut [Self],
+        ldy: usize,
+        v: usize,
+        by: &[Self],
+        targets: &[u32],
+        scale: Self,
+        grad: bool,
+    ) -> Self {
+        softmax_xent_scalar(y, ldy, v, by, targets, scale, grad)
+    }
+
+    /// `u[j] = tanh(u[j] + bias[j] + wx[j])` for j < u.len(): the
+    /// pre-activation of one row of the forward recurrence, `H_t = tanh(U_t)`.
+    /// The plain loops use charm-core's `tanh`; the AVX2 kernel the same
+    /// rational form with fused multiply-adds and a refined reciprocal
+    /// instead of the division (within 1e-6 of tanh, tested here).
+    fn bias_tanh(u: &mut [Self], bias: &[Self], wx: &[Self]) {
+        bias_tanh_scalar(u, bias, wx);
+    }
+
+    /// Fused gradient clipping and Adagrad (min-char-rnn's rule):
+    /// `g = clamp(g, -clip, clip); mem += g²; w -= lr · g / sqrt(mem + 1e-8)`,
+    /// bit-identical to `math::optim::clip` followed by the Adagrad update.
+    /// Also reports whether the raw gradients and the new weights are finite.
+    fn adagrad_clip(w: &mut [Self], g: &[Self], mem: &mut [Self], lr: Self, clip: Self) -> Finite {
+        adagrad_clip_scalar(w, g, mem, lr, clip)
+    }
+}
+
+impl Kernels for f64 {}
+
+impl Kernels for f32 {
+    fn tiles_up_to_hidden() -> usize {
+        if has_avx2_fma() {
+            128
+        } else {
+            0
+        }
+    }
+
+    fn mm_unchecked(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[f32], usize, usize),
+        b: (&[f32], usize),
+        c: (&mut [f32], usize),
+        accumulate: bool,
+        reverse_k: bool,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above); `mm`
+            // checked that A (m×k), B (k×n) and C (m×n) fit their slices with
+            // the given strides. The kernel writes no element of C outside the
+            // m×n matrix (the last partial vector of a row is stored through a
+            // mask) and reads B past column n only when `b_padded` shows those
+            // reads stay inside B's slice (`mm` handled k = 0 itself).
+            let whole = n.div_ceil(8) * 8;
+            let b_padded = b.1 >= whole && (k - 1) * b.1 + whole <= b.0.len();
+            unsafe {
+                avx2::mm(
+                    m,
+                    k,
+                    n,
+                    (a.0.as_ptr(), a.1, a.2),
+                    (b.0.as_ptr(), b.1, b_padded),
+                    (c.0.as_mut_ptr(), c.1),
+                    accumulate,
+                    reverse_k,
+                )
+            };
+            return;
+        }
+        let _ = reverse_k;
+        mm_scalar(m, k, n, a, b, c, accumulate);
+    }
+
+    fn transpose(
+        rows: usize,
+        cols: usize,
+        (src, lds): (&[f32], usize),
+        (dst, ldd): (&mut [f32], usize),
+    ) {
+        assert!(fits(rows, cols, lds, 1, src.len()) && fits(cols, rows, ldd, 1, dst.len()));
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: AVX2 present; both matrices fit their slices (asserted),
+            // and the kernel reads src only at (i < rows, j < cols) and writes
+            // dst only at (j < cols, i < rows).
+            unsafe { avx2::transpose(rows, cols, src.as_ptr(), lds, dst.as_mut_ptr(), ldd) };
+            return;
+        }
+        transpose_scalar(rows, cols, (src, lds), (dst, ldd));
+    }
+
+    fn mm_panels_unchecked(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[f32], usize, usize),
+        panels: &[f32],
+        c: (&mut [f32], usize),
+        accumulate: bool,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() && m > 0 && n > 0 && k > 0 {
+            // SAFETY: AVX2 and FMA present; `mm_panels` checked that A and C
+            // fit and that the panels hold ceil(n/16) × k × 16 floats, all
+            // of which the kernel may read; C is written only inside m×n.
+            unsafe {
+                avx2::mm_panels(
+                    m,
+                    k,
+                    n,
+                    (a.0.as_ptr(), a.1, a.2),
+                    panels.as_ptr(),
+                    (c.0.as_mut_ptr(), c.1),
+                    accumulate,
+                )
+            };
+            return;
+        }
+        mm_panels_scalar(m, k, n, a, panels, c, accumulate);
+    }
+
+    fn softmax_xent(
+        y: &mut [f32],
+        ldy: usize,
+        v: usize,
+        by: &[f32],
+        targets: &[u32],
+        scale: f32,
+        grad: bool,
+    ) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            let rows = targets.len();
+            let whole = v.div_ceil(8) * 8;
+            assert!(fits(rows, v, ldy, 1, y.len()) && by.len() >= v);
+            assert!(targets.iter().all(|&t| (t as usize) < v));
+            if v > 0 && ldy >= whole && fits(rows, whole, ldy, 1, y.len()) {
+                // SAFETY: AVX2/FMA present; every row r < rows has `whole`
+                // elements inside `y` (checked), `by` has v elements, targets are < v.
+                return unsafe { avx2::softmax_xent(y, ldy, v, by, targets, scale, grad) };
+            }
+        }
+        softmax_xent_scalar(y, ldy, v, by, targets, scale, grad)
+    }
+
+    fn bias_tanh(u: &mut [f32], bias: &[f32], wx: &[f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            assert!(bias.len() >= u.len() && wx.len() >= u.len());
+            // SAFETY: AVX2/FMA present; `bias` and `wx` are at least as long as `u`.
+            unsafe { avx2::bias_tanh(u, bias, wx) };
+            return;
+        }
+        bias_tanh_scalar(u, bias, wx);
+    }
+
+    fn adagrad_clip(w: &mut [f32], g: &[f32], mem: &mut [f32], lr: f32, clip: f32) -> Finite {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            assert!(g.len() == w.len() && mem.len() == w.len());
+            // SAFETY: AVX2 present; the three slices have the same length.
+            return unsafe { avx2::adagrad_clip(w, g, mem, lr, clip) };
+        }
+        adagrad_clip_scalar(w, g, mem, lr, clip)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mm_scalar<F: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    (a, rsa, csa): (&[F], usize, usize),
+    (b, ldb): (&[F], usize),
+    (c, ldc): (&mut [F], usize),
+    accumulate: bool,
+) {
+    for r in 0..m {
+        let o = &mut c[r * ldc..r * ldc + n];
+        if !accumulate {
+            o.fill(F::ZERO);
+        }
+        for kk in 0..k {
+            let x = a[r * rsa + kk * csa];
+            for (s, &bv) in o.iter_mut().zip(&b[kk * ldb..kk * ldb + n]) {
+                *s += x * bv;
+            }
+        }
+    }
+}
+
+fn transpose_scalar<F: Float>(
+    rows: usize,
+    cols: usize,
+    (src, lds): (&[F], usize),
+    (dst, ldd): (&mut [F], usize),
+) {
+    for i in 0..rows {
+        for j in 0..cols {
+            dst[j * ldd + i] = src[i * lds + j];
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mm_panels_scalar<F: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    (a, rsa, csa): (&[F], usize, usize),
+    panels: &[F],
+    (c, ldc): (&mut [F], usize),
+    accumulate: bool,
+) {
+    for r in 0..m {
+        for col in 0..n {
+            let p = &panels[(col / PANEL) * k * PANEL + col % PANEL..];
+            let mut sum = F::ZERO;
+            for kk in 0..k {
+                sum += a[r * rsa + kk * csa] * p[kk * PANEL];
+            }
+            let o = &mut c[r * ldc + col];
+            *o = if accumulate { *o + sum } else { sum };
+        }
+    }
+}
+
+fn bias_tanh_scalar<F: Float>(u: &mut [F], bias: &[F], wx: &[F]) {
+    for ((x, &b), &w) in u.iter_mut().zip(bias).zip(wx) {
+        *x = (*x + b + w).tanh();
+    }
+}
+
+fn softmax_xent_scalar<F: Float>(
+    y: &mut [F],
+    ldy: usize,
+    v: usize,
+    by: &[F],
+    targets: &[u32],
+    scale: F,
+    grad: bool,
+) -> F {
+    let mut loss = F::ZERO;
+    for (r, &tgt) in targets.iter().enumerate() {
+        let row = &mut y[r * ldy..r * ldy + v];
+        let tgt = tgt as usize;
+        let mut max = row[0] + by[0];
+        for (x, &b) in row.iter_mut().zip(by) {
+            *x += b;
+            if *x > max {
+                max = *x;
+            }
+        }
+        let y_t = row[tgt];
+        let mut sum = F::ZERO;
+        for x in row.iter_mut() {
+            *x = (*x - max).exp();
+            sum += *x;
+        }
+        // -ln p[target] = ln Σ exp(y - max) - (y_target - max)
+        loss += sum.ln() - (y_t - max);
+        if grad {
+            let k = scale / sum;
+            for x in row.iter_mut() {
+                *x *= k;
+            }
+            row[tgt] -= scale;
+        }
+    }
+    loss
+}
+
+fn adagrad_clip_scalar<F: Float>(w: &mut [F], g: &[F], mem: &mut [F], lr: F, clip: F) -> Finite {
+    let (mut gf, mut wf) = (true, true);
+    for ((w, &g), m) in w.iter_mut().zip(g).zip(mem) {
+        gf &= g.is_finite();
+        let g = if g > clip {
+            clip
+        } else if g < -clip {
+            -clip
+        } else {
+            g
+        };
+        *m += g * g;
+        *w -= lr * g / (*m + F::from_f64(1e-8)).sqrt_();
+        wf &= w.is_finite();
+    }
+    Finite {
+        grads: gf,
+        params: wf,
+    }
+}
+
+/// Square root for the two float types (not in charm-core's `Float`).
+trait Sqrt {
+    fn sqrt_(self) -> Self;
+}
+impl<F: Float> Sqrt for F {
+    fn sqrt_(self) -> Self {
+        F::from_f64(self.to_f64().sqrt())
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i * 7 + seed * 13) % 23) as f32 - 11.0) * 0.07)
+            .collect()
+    }
+
+    #[test]
+    fn mm_matches_scalar_for_every_tile_shape() {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (1, 100, 104),
+            (1, 9, 65),
+            (5, 7, 19),
+            (16, 33, 48),
+            (4, 16, 16),
+            (13, 25, 100),
+            (65, 30, 100),
+            (25, 300, 40),
+        ] {
+            for (transposed, accumulate) in [(false, false), (true, false), (false, true)] {
+                let a = data(m * k, 1);
+                let (rsa, csa) = if transposed { (1, m) } else { (k, 1) };
+                let ldb = n + 3;
+                let b = data(k * ldb, 2);
+                let ldc = n + 5;
+                let c0 = data(m * ldc, 3);
+                let (mut c1, mut c2) = (c0.clone(), c0.clone());
+                f32::mm(
+                    m,
+                    k,
+                    n,
+                    (&a, rsa, csa),
+                    (&b, ldb),
+                    (&mut c1, ldc),
+                    accumulate,
+                );
+                mm_scalar(
+                    m,
+                    k,
+                    n,
+                    (&a, rsa, csa),
+                    (&b, ldb),
+                    (&mut c2, ldc),
+                    accumulate,
+                );
+                // Summing backwards over k gives the same up to rounding.
+                let mut c3 = c0.clone();
+                let (a3, b3) = ((&a[..], rsa, csa), (&b[..], ldb));
+                f32::mm_dir(m, k, n, a3, b3, (&mut c3, ldc), accumulate, true);
+                for (x, y) in c3.iter().zip(&c2) {
+                    assert!(
+                        (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                        "reversed: {x} vs {y}"
+                    );
+                }
+                for (i, (x, y)) in c1.iter().zip(&c2).enumerate() {
+                    if i % ldc >= n {
+                        assert_eq!(x, y, "column past n was touched");
+                    }
+                    assert!(
+                        (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                        "{m}x{k}x{n}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mm_panels_matches_mm() {
+        for &(m, k, n) in &[
+            (2, 3, 5),
+            (16, 100, 100),
+            (7, 300, 40),
+            (5, 9, 16),
+            (1, 4, 17),
+        ] {
+            for accumulate in [false, true] {
+                let a = data(m * k, 1);
+                let b = data(k * (n + 2), 2);
+                let ldc = n + 1;
+                let c0 = data(m * ldc, 3);
+                let (mut c1, mut c2) = (c0.clone(), c0.clone());
+                let mut panels = Vec::new();
+                f32::pack_panels(k, n, (&b, n + 2), &mut panels);
+                f32::mm_panels(m, k, n, (&a, k, 1), &panels, (&mut c1, ldc), accumulate);
+                mm_scalar(m, k, n, (&a, k, 1), (&b, n + 2), (&mut c2, ldc), accumulate);
+                for (x, y) in c1.iter().zip(&c2) {
+                    assert!(
+                        (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                        "{m}x{k}x{n}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_exp_relative_error_is_below_3e_7() {
+        if !has_avx2_fma() {
+            return;
+        }
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x <= 0.0 {
+            let xs: [f32; 8] = std::array::from_fn(|i| (x + i as f32 * 1e-3).min(0.0));
+            // SAFETY: AVX2 and FMA are present (checked above).
+            let e = unsafe { avx2::exp8(xs) };
+            for (&xi, &ei) in xs.iter().zip(&e) {
+                let want = (xi as f64).exp();
+                worst = worst.max((ei as f64 - want).abs() / want);
+            }
+            x += 0.0123;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst:e}");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_tanh_is_within_1e_6_of_tanh() {
+        if !has_avx2_fma() {
+            return;
+        }
+        let mut worst = 0.0f64;
+        let mut x = -12.0f32;
+        while x <= 12.0 {
+            let xs: [f32; 8] = std::array::from_fn(|i| x + i as f32 * 1e-4);
+            // SAFETY: AVX2 and FMA are present (checked above).
+            let t = unsafe { avx2::tanh8_test(xs) };
+            for (&xi, &ti) in xs.iter().zip(&t) {
+                worst = worst.max((ti as f64 - (xi as f64).tanh()).abs());
+            }
+            x += 0.000_93;
+        }
+        assert!(worst < 1e-6, "worst absolute error {worst:e}");
+        // SAFETY: as above.
+        let t = unsafe {
+            avx2::tanh8_test([f32::NAN, 0.0, -0.0, 1e-30, f32::INFINITY, -1e9, 0.5, -0.5])
+        };
+        assert!(t[0].is_nan());
+        assert_eq!((t[1].to_bits(), t[2].to_bits()), (0, (-0.0f32).to_bits()));
+        assert!((t[3] - 1e-30).abs() < 1e-36);
+        assert!(t[4] > 0.999_999 && t[5] < -0.999_999);
+        let mut u = [0.3f32; 11];
+        f32::bias_tanh(&mut u, &[0.1; 11], &[-0.2; 11]);
+        assert!(u.iter().all(|&v| (v as f64 - 0.2f64.tanh()).abs() < 1e-6));
+    }
+
+    #[test]
+    fn softmax_xent_matches_scalar() {
+        let (v, ldy, rows) = (65, 72, 7);
+        let y0 = data(rows * ldy, 4)
+            .iter()
+            .map(|x| x * 20.0)
+            .collect::<Vec<_>>();
+        let by = data(v, 5);
+        let targets: Vec<u32> = (0..rows as u32).map(|r| (r * 11) % v as u32).collect();
+        for grad in [false, true] {
+            let (mut y1, mut y2) = (y0.clone(), y0.clone());
+            let l1 = f32::softmax_xent(&mut y1, ldy, v, &by, &targets, 0.25, grad);
+            let l2 = softmax_xent_scalar(&mut y2, ldy, v, &by, &targets, 0.25, grad);
+            assert!((l1 - l2).abs() <= 1e-5 * l2.abs(), "{l1} vs {l2}");
+            for (r1, r2) in y1.chunks(ldy).zip(y2.chunks(ldy)) {
+                for (x, y) in r1[..v].iter().zip(&r2[..v]) {
+                    assert!((x - y).abs() <= 1e-6, "{x} vs {y}");
+                }
+                assert!(r1[v..].iter().all(|&x| x == 0.0), "padding lanes");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod transpose_tests {
+    use super::*;
+
+    #[test]
+    fn transpose_matches_definition() {
+        for (rows, cols) in [(1, 1), (8, 8), (13, 100), (100, 100), (65, 17)] {
+            let (lds, ldd) = (cols + 3, rows + 5);
+            let src: Vec<f32> = (0..rows * lds).map(|i| i as f32).collect();
+            let mut dst = vec![-1.0f32; cols * ldd];
+            f32::transpose(rows, cols, (&src, lds), (&mut dst, ldd));
+            for j in 0..cols {
+                for i in 0..ldd {
+                    let want = if i < rows { src[i * lds + j] } else { -1.0 };
+                    assert_eq!(dst[j * ldd + i], want, "({i}, {j})");
+                }
+            }
+        }
+    }
+}

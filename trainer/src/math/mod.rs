@@ -1,0 +1,28 @@
+//! The mathematics of training: no files, no flags, no terminal.
+//!
+//! The model is the vanilla tanh RNN of DESIGN.md, whose forward step is
+//! charm-core's [`charm_core::ModelView::step`]; everything here computes on
+//! plain numbers and slices.
+//!
+//! - [`params`]: the parameter vector, in the layout of `ModelView`, and its initialization;
+//! - [`window`]: one window of B streams × T characters, and its dropout mask;
+//! - [`reference`]: the plain forward and backward pass through time (the seed's
+//!   equations line by line, built on `step`): the reference, generic over the float type;
+//! - [`engine`]: the fast batched forward and backward pass (matrix-matrix
+//!   products, sharded over threads), checked against [`reference`];
+//! - [`kernels`], [`gemm`], [`pool`]: what the engine runs on (SIMD kernels,
+//!   `matrixmultiply`, persistent worker threads);
+//! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
+//! - [`loss`]: the loss over a whole text (one stream, or batched);
+//! - [`generate`]: text from a model through charm-core's `Generator`.
+
+pub mod engine;
+pub mod gemm;
+pub mod generate;
+pub mod kernels;
+pub mod loss;
+pub mod optim;
+pub mod params;
+pub mod pool;
+pub mod reference;
+pub mod window;

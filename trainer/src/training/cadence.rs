@@ -1,0 +1,93 @@
+//! When a run stops, logs and checkpoints.
+
+use std::fmt;
+
+/// When training stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Budget {
+    /// After this many optimizer steps in total (counting resumed ones).
+    Steps(u64),
+    /// After this many minutes of training in total (counting resumed runs).
+    Minutes(f64),
+}
+
+/// Training time when no budget is given.
+pub const DEFAULT_MINUTES: f64 = 3.0;
+
+impl Budget {
+    /// The fraction of the budget used after `step` steps and `secs` seconds
+    /// of training; the learning-rate schedule runs on it, and the run ends at 1.
+    pub fn progress(self, step: u64, secs: f64) -> f64 {
+        match self {
+            Budget::Steps(s) => step as f64 / s.max(1) as f64,
+            Budget::Minutes(m) => secs / (m * 60.0),
+        }
+    }
+
+    /// Whether the budget is used up.
+    pub fn done(self, step: u64, secs: f64) -> bool {
+        match self {
+            Budget::Steps(s) => step >= s,
+            Budget::Minutes(m) => secs >= m * 60.0,
+        }
+    }
+
+    /// Length of the progress bar: steps, or tenths of a second.
+    pub fn bar_len(self) -> u64 {
+        match self {
+            Budget::Steps(s) => s,
+            Budget::Minutes(m) => (m * 600.0) as u64,
+        }
+    }
+
+    /// Position on the progress bar.
+    pub fn bar_pos(self, step: u64, secs: f64) -> u64 {
+        match self {
+            Budget::Steps(_) => step,
+            Budget::Minutes(_) => (secs * 10.0) as u64,
+        }
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Budget::Steps(s) => write!(f, "{s} steps"),
+            Budget::Minutes(m) => write!(f, "{m} minutes"),
+        }
+    }
+}
+
+/// Evaluations: 20 over the run, every `steps / 20` steps or every
+/// `minutes · 3` seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct LogCadence {
+    every_steps: u64,
+    every_secs: f64,
+    next_secs: f64,
+}
+
+impl LogCadence {
+    /// The cadence of a run with this budget, `secs` seconds into it.
+    pub fn new(budget: Budget, secs: f64) -> Self {
+        let (every_steps, every_secs) = match budget {
+            Budget::Steps(s) => ((s / 20).max(1), f64::INFINITY),
+            Budget::Minutes(m) => (u64::MAX, m * 60.0 / 20.0),
+        };
+        Self {
+            every_steps,
+            every_secs,
+            next_secs: ((secs / every_secs).floor() + 1.0) * every_secs,
+        }
+    }
+
+    /// Whether an evaluation is due after `step` steps and `secs` seconds
+    /// (and if so, the next one is scheduled).
+    pub fn due(&mut self, step: u64, secs: f64) -> bool {
+        if step % self.every_steps == 0 || secs >= self.next_secs {
+            self.next_secs = ((secs / self.every_secs).floor() + 1.0) * self.every_secs;
+            return true;
+        }
+        false
+    }
+}

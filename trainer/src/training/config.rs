@@ -1,0 +1,243 @@
+//! The hyperparameters of a run: the presets, the values given on top of a
+//! preset or a resumed checkpoint, and their checks.
+
+use crate::error::Error;
+use crate::math::optim::{OptimizerKind, Schedule};
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+use std::path::Path;
+
+/// Which forward/backward implementation trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EngineKind {
+    /// Batched matrix-matrix products on all cores ([`crate::math::engine`]).
+    Fast,
+    /// `ModelView::step` per character and rank-1 updates ([`crate::math::reference`]): the reference.
+    Plain,
+}
+
+impl Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EngineKind::Fast => "fast",
+            EngineKind::Plain => "plain",
+        })
+    }
+}
+
+/// Named sets of defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// What trains best in a few minutes on two cores (see README).
+    Default,
+    /// min-char-rnn exactly: H 100, seq-len 25, batch 1, Adagrad lr 0.1, clip 5,
+    /// N(0, 0.01²) init, no dropout, no decay, constant rate, plain engine.
+    MinCharRnn,
+}
+
+/// The hyperparameters of a run, fixed from its start (kept in checkpoints).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Hidden units H.
+    pub hidden: usize,
+    /// Window length T (steps of backpropagation through time).
+    pub seq_len: usize,
+    /// Parallel streams B.
+    pub batch: usize,
+    /// Update rule.
+    pub optimizer: OptimizerKind,
+    /// Base learning rate.
+    pub lr: f32,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// Gradient entries are clipped to [-clip, clip].
+    pub clip: f32,
+    /// Decoupled weight decay (Adam).
+    pub weight_decay: f32,
+    /// Dropout probability on the hidden-to-output path.
+    pub dropout: f32,
+    /// Standard deviation of the N(0, σ²) weight initialization.
+    pub init_std: f64,
+    /// Seed of initialization and dropout.
+    pub seed: u64,
+    /// Held-out fraction at the end of the corpus.
+    pub val_fraction: f64,
+    /// Shards of the batch (one thread each); part of the arithmetic, so kept.
+    pub threads: usize,
+    /// Implementation.
+    pub engine: EngineKind,
+}
+
+/// Hyperparameters given explicitly (`None`: take the preset's, or the
+/// resumed checkpoint's).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// H.
+    pub hidden: Option<usize>,
+    /// T.
+    pub seq_len: Option<usize>,
+    /// B.
+    pub batch: Option<usize>,
+    /// Update rule.
+    pub optimizer: Option<OptimizerKind>,
+    /// Base learning rate.
+    pub lr: Option<f32>,
+    /// Schedule.
+    pub schedule: Option<Schedule>,
+    /// Clipping bound.
+    pub clip: Option<f32>,
+    /// Weight decay.
+    pub weight_decay: Option<f32>,
+    /// Dropout probability.
+    pub dropout: Option<f32>,
+    /// Initialization standard deviation.
+    pub init_std: Option<f64>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Held-out fraction.
+    pub val_fraction: Option<f64>,
+    /// Shards (threads).
+    pub threads: Option<usize>,
+    /// Implementation.
+    pub engine: Option<EngineKind>,
+}
+
+impl TrainConfig {
+    /// The defaults of a preset.
+    pub fn preset(p: Preset) -> Self {
+        match p {
+            Preset::Default => Self {
+                hidden: 384,
+                seq_len: 50,
+                batch: 64,
+                optimizer: OptimizerKind::Adam,
+                lr: 4e-3,
+                schedule: Schedule::Cosine,
+                clip: 5.0,
+                weight_decay: 0.0,
+                dropout: 0.25,
+                init_std: 0.05,
+                seed: 1,
+                val_fraction: 0.1,
+                threads: 0,
+                engine: EngineKind::Fast,
+            },
+            Preset::MinCharRnn => Self {
+                hidden: 100,
+                seq_len: 25,
+                batch: 1,
+                optimizer: OptimizerKind::Adagrad,
+                lr: 0.1,
+                schedule: Schedule::Constant,
+                clip: 5.0,
+                weight_decay: 0.0,
+                dropout: 0.0,
+                init_std: 0.01,
+                seed: 1,
+                val_fraction: 0.1,
+                threads: 1,
+                engine: EngineKind::Plain,
+            },
+        }
+    }
+
+    /// `self` with the given values applied. With a resumed checkpoint
+    /// (`resumed` names it), a value that contradicts it is an error. Threads
+    /// 0 means the machine's cores, at most B.
+    pub fn with(mut self, o: &Overrides, resumed: Option<&Path>) -> Result<Self, Error> {
+        set(&mut self.hidden, o.hidden, "--hidden", resumed)?;
+        set(&mut self.seq_len, o.seq_len, "--seq-len", resumed)?;
+        set(&mut self.batch, o.batch, "--batch", resumed)?;
+        set(&mut self.optimizer, o.optimizer, "--optimizer", resumed)?;
+        set(&mut self.lr, o.lr, "--lr", resumed)?;
+        set(&mut self.schedule, o.schedule, "--schedule", resumed)?;
+        set(&mut self.clip, o.clip, "--clip", resumed)?;
+        set(
+            &mut self.weight_decay,
+            o.weight_decay,
+            "--weight-decay",
+            resumed,
+        )?;
+        set(&mut self.dropout, o.dropout, "--dropout", resumed)?;
+        set(&mut self.init_std, o.init_std, "--init-std", resumed)?;
+        set(&mut self.seed, o.seed, "--seed", resumed)?;
+        set(
+            &mut self.val_fraction,
+            o.val_fraction,
+            "--val-fraction",
+            resumed,
+        )?;
+        set(&mut self.threads, o.threads, "--threads", resumed)?;
+        set(&mut self.engine, o.engine, "--engine", resumed)?;
+        if self.threads == 0 {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            self.threads = cores.min(self.batch).max(1);
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::Usage(m));
+        if self.hidden == 0 || self.hidden > charm_core::MAX_HIDDEN {
+            return bad(format!(
+                "--hidden must be between 1 and {}",
+                charm_core::MAX_HIDDEN
+            ));
+        }
+        if self.seq_len == 0 || self.batch == 0 || self.threads == 0 {
+            return bad("--seq-len, --batch and --threads must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr must be a positive number, not {}", self.lr));
+        }
+        if !(self.clip.is_finite() && self.clip > 0.0) {
+            return bad(format!(
+                "--clip must be a positive number, not {}",
+                self.clip
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("--dropout must be in [0, 1), not {}", self.dropout));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!(
+                "--weight-decay must be >= 0, not {}",
+                self.weight_decay
+            ));
+        }
+        if !(0.0..1.0).contains(&self.val_fraction) {
+            return bad(format!(
+                "--val-fraction must be in [0, 1), not {}",
+                self.val_fraction
+            ));
+        }
+        if !(self.init_std.is_finite() && self.init_std >= 0.0) {
+            return bad(format!("--init-std must be >= 0, not {}", self.init_std));
+        }
+        Ok(())
+    }
+}
+
+/// Applies one given value; with a resumed checkpoint it must equal the stored one.
+fn set<T: PartialEq + Display + Copy>(
+    field: &mut T,
+    given: Option<T>,
+    flag: &'static str,
+    resumed: Option<&Path>,
+) -> Result<(), Error> {
+    if let Some(v) = given {
+        if let Some(path) = resumed {
+            if *field != v {
+                return Err(Error::ResumeMismatch {
+                    path: path.into(),
+                    flag,
+                    stored: field.to_string(),
+                    given: v.to_string(),
+                });
+            }
+        }
+        *field = v;
+    }
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! One training run: the state that changes from step to step and the named
+//! steps of the algorithm — prepare (validate, resume or start), one
+//! optimizer step, evaluate, checkpoint.
+//!
+//! Randomness: initialization from the seed; the dropout mask of step `s`
+//! from (seed, s); nothing else. So the same settings give bit-identical
+//! weights, and a resumed run continues exactly (the time-based parts — log
+//! rows, checkpoints, a minutes budget and its learning-rate schedule — do not
+//! touch the weights with a steps budget).
+
+use crate::error::Error;
+use crate::files::corpus::Corpus;
+use crate::files::log::{self, LogRow};
+use crate::files::outputs::Outputs;
+use crate::files::{atomic::write_atomic, checkpoint};
+use crate::math::engine::Engine;
+use crate::math::generate::generate_with;
+use crate::math::loss::batched_loss;
+use crate::math::optim::{Hyper, Optimizer};
+use crate::math::params::Params;
+use crate::math::reference;
+use crate::math::window::{fill_dropout_mask, Window};
+use crate::training::cadence::Budget;
+use crate::training::config::{EngineKind, TrainConfig};
+use crate::training::data::DataPlan;
+use crate::training::settings::TrainSettings;
+use crate::training::state::TrainState;
+use charm_core::{Metadata, SampleParams, Vocab};
+use std::path::PathBuf;
+
+/// A training run in progress.
+pub struct Run {
+    /// The hyperparameters.
+    pub cfg: TrainConfig,
+    /// The text, its vocabulary and where its held-out part starts.
+    corpus: Corpus,
+    train_end: usize,
+    /// Which characters each step reads.
+    plan: DataPlan,
+    /// When the run ends.
+    pub budget: Budget,
+    /// What it writes.
+    pub out: Outputs,
+    /// Whether it continues a checkpoint.
+    pub resumed: bool,
+    /// Whether a checkpoint of this run exists on disk (a resumed one does).
+    pub wrote_checkpoint: bool,
+    /// θ: the weights and biases.
+    params: Params<f32>,
+    /// The optimizer's moments.
+    opt: Optimizer,
+    /// The carried hidden state of each stream (B × H).
+    h: Vec<f32>,
+    /// Optimizer steps done.
+    pub step: u64,
+    /// Training characters consumed.
+    pub chars_seen: u64,
+    /// Seconds trained before this process (resumed runs).
+    pub elapsed_before: f64,
+    /// Smoothed training loss, nats/char.
+    pub smooth: f64,
+    /// Last validation loss, nats/char.
+    pub val: f64,
+    /// The log so far.
+    pub history: Vec<LogRow>,
+    /// Buffers reused by every step.
+    scratch: Scratch,
+}
+
+/// Memory one step works in, allocated once.
+struct Scratch {
+    engine: Engine<f32>,
+    grads: Params<f32>,
+    mask: Vec<f32>,
+    xs: Vec<u32>,
+    ys: Vec<u32>,
+}
+
+impl Run {
+    /// Checks everything that can be wrong with the settings and the input
+    /// before any training: the checkpoint to resume, the hyperparameters, the
+    /// corpus and the output paths; then resumes or initializes θ
+    /// (min-char-rnn: weights ~ N(0, σ²), biases 0).
+    pub fn prepare(settings: &TrainSettings) -> Result<Self, Error> {
+        let resumed = match &settings.resume {
+            Some(p) => Some(load_resumed(p)?),
+            None => None,
+        };
+        let base = match &resumed {
+            Some((_, s)) => s.config.clone(),
+            None => TrainConfig::preset(settings.preset),
+        };
+        let cfg = base.with(
+            &settings.overrides,
+            resumed.as_ref().map(|(p, _)| p.as_path()),
+        )?;
+        let corpus = Corpus::load(settings.data.as_deref())?;
+        let train_end = corpus.split_at(cfg.val_fraction);
+        let plan = DataPlan::new(train_end, cfg.batch, cfg.seq_len).ok_or_else(|| {
+            Error::CorpusTooShort {
+                path: corpus.path.clone(),
+                chars: train_end,
+                needed: cfg.batch * (cfg.seq_len + 1),
+                seq_len: cfg.seq_len,
+                batch: cfg.batch,
+            }
+        })?;
+        let out = Outputs::beside(&settings.out_path());
+        out.check()?;
+        let (hid, voc, b, t) = (cfg.hidden, corpus.vocab.len(), cfg.batch, cfg.seq_len);
+        let scratch = Scratch {
+            engine: Engine::new(hid, voc, b, cfg.threads),
+            grads: Params::zeros(hid, voc),
+            mask: vec![0.0; if cfg.dropout > 0.0 { b * t * hid } else { 0 }],
+            xs: vec![0; b * t],
+            ys: vec![0; b * t],
+        };
+        let params = Params::init_normal(hid, voc, cfg.init_std, cfg.seed);
+        let mut run = Self {
+            opt: Optimizer::new(cfg.optimizer, params.data.len()),
+            params,
+            h: vec![0.0; b * hid],
+            step: 0,
+            chars_seen: 0,
+            elapsed_before: 0.0,
+            smooth: (voc as f64).ln(),
+            val: f64::NAN,
+            history: Vec::new(),
+            cfg,
+            corpus,
+            train_end,
+            plan,
+            budget: settings.budget,
+            out,
+            resumed: false,
+            wrote_checkpoint: false,
+            scratch,
+        };
+        if let Some((path, state)) = resumed {
+            run.restore(path, state)?;
+        }
+        Ok(run)
+    }
+
+    /// Continues from a checkpoint: θ, moments, carried states, counters, log.
+    fn restore(&mut self, path: PathBuf, s: TrainState) -> Result<(), Error> {
+        if s.corpus_crc32 != self.corpus.crc32 || s.vocab != self.corpus.vocab_string() {
+            return Err(Error::ResumeCorpus {
+                path,
+                data: self.corpus.path.clone(),
+                stored: s.corpus_crc32,
+                given: self.corpus.crc32,
+            });
+        }
+        let (hid, voc) = (self.cfg.hidden, self.corpus.vocab.len());
+        let params = Params::from_vec(hid, voc, s.params).filter(|_| s.h.len() == self.h.len());
+        let Some(params) = params else {
+            return Err(Error::BadCheckpoint {
+                path,
+                reason: "its tensors do not match its shape".into(),
+            });
+        };
+        if s.optimizer.m.len() != params.data.len() {
+            return Err(Error::BadCheckpoint {
+                path,
+                reason: "its optimizer state does not match its shape".into(),
+            });
+        }
+        self.params = params;
+        self.opt = s.optimizer;
+        self.h = s.h;
+        self.step = s.step;
+        self.chars_seen = s.chars_seen;
+        self.elapsed_before = s.elapsed;
+        self.smooth = s.smooth_loss;
+        self.val = s.val_loss;
+        self.history = s.history;
+        self.resumed = true;
+        self.wrote_checkpoint = true;
+        Ok(())
+    }
+
+    /// What the run is about to do, in three lines.
+    pub fn describe(&self, checkpoint_every: f64) -> [String; 3] {
+        let (cfg, voc) = (&self.cfg, self.corpus.vocab.len());
+        let val_chars = self.corpus.len() - self.train_end;
+        [
+            format!(
+                "training on {} ({} characters, {} distinct; {} for training, {} held out for validation)",
+                self.corpus.path.display(),
+                self.corpus.len(),
+                voc,
+                self.train_end,
+                val_chars
+            ),
+            format!(
+                "model: H {}, {} parameters; seq-len {}, batch {}, {:?} lr {}, {:?} schedule, dropout {}, \
+                 weight decay {}, {} thread(s), {:?} engine; {}",
+                cfg.hidden,
+                Params::<f32>::count(cfg.hidden, voc),
+                cfg.seq_len,
+                cfg.batch,
+                cfg.optimizer,
+                cfg.lr,
+                cfg.schedule,
+                cfg.dropout,
+                cfg.weight_decay,
+                cfg.threads,
+                cfg.engine,
+                self.budget
+            ),
+            format!(
+                "writing {} (model), {} (resume state), {} and {} (log), every {} s and at the end",
+                self.out.model.display(),
+                self.out.state.display(),
+                self.out.csv.display(),
+                self.out.svg.display(),
+                checkpoint_every
+            ),
+        ]
+    }
+
+    /// Characters held out for validation.
+    pub fn val_chars(&self) -> usize {
+        self.corpus.len() - self.train_end
+    }
+
+    /// One optimizer step at `progress` ∈ [0, 1) of the run: the window of
+    /// this step (DESIGN.md: forward, then backpropagation through time with
+    /// dhnext = 0 at its end), every gradient entry clipped to [-clip, clip],
+    /// one update at the scheduled rate. Returns the loss in nats/char.
+    ///
+    /// Fails with [`Error::Diverged`] when the loss, a gradient or a weight
+    /// is no longer finite; nothing is written then, so the last checkpoint
+    /// stays the last good state.
+    pub fn step(&mut self, progress: f64) -> Result<f64, Error> {
+        let (cfg, sc) = (&self.cfg, &mut self.scratch);
+        let (b, t) = (cfg.batch, cfg.seq_len);
+        let train = &self.corpus.indices[..self.train_end];
+        if self.plan.fill(train, self.step, &mut sc.xs, &mut sc.ys) {
+            self.h.fill(0.0); // a new pass over the segments starts from h = 0
+        }
+        if cfg.dropout > 0.0 {
+            fill_dropout_mask(&mut sc.mask, cfg.dropout, cfg.seed, self.step);
+        }
+        let mask = (cfg.dropout > 0.0).then_some(&sc.mask[..]);
+        let w = Window {
+            batch: b,
+            len: t,
+            inputs: &sc.xs,
+            targets: &sc.ys,
+        };
+        let loss = match cfg.engine {
+            EngineKind::Fast => {
+                sc.engine
+                    .forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
+            }
+            EngineKind::Plain => {
+                reference::forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
+                    .map_err(|e| Error::Usage(format!("internal error: {e}")))?
+            }
+        };
+        let per_char = loss as f64 / (b * t) as f64;
+        let lr = cfg.lr * cfg.schedule.factor(progress) as f32;
+        // Clip and update in one pass; it also reports non-finite values, and
+        // the weights it may have spoiled then are never written anywhere.
+        let hyper = Hyper {
+            lr,
+            weight_decay: cfg.weight_decay,
+        };
+        let finite = self
+            .opt
+            .clip_update(&mut self.params, &mut sc.grads, cfg.clip, hyper);
+        if !per_char.is_finite() || !finite.grads || !finite.params {
+            return Err(Error::Diverged {
+                step: self.step,
+                loss: if per_char.is_finite() && finite.grads {
+                    f32::INFINITY
+                } else {
+                    per_char as f32
+                },
+                checkpoint: self.wrote_checkpoint.then(|| self.out.model.clone()),
+            });
+        }
+        self.step += 1;
+        self.chars_seen += (b * t) as u64;
+        self.smooth = if self.step == 1 && !self.resumed {
+            per_char
+        } else {
+            0.99 * self.smooth + 0.01 * per_char
+        };
+        Ok(per_char)
+    }
+
+    /// The validation loss now (the held-out end of the corpus, batched
+    /// streams from h = 0), recorded in the log at `secs` seconds of training.
+    pub fn evaluate(&mut self, secs: f64) -> LogRow {
+        let val = &self.corpus.indices[self.train_end..];
+        self.val = batched_loss(&self.params, val, self.cfg.seq_len, self.cfg.threads);
+        let row = LogRow {
+            step: self.step,
+            chars: self.chars_seen,
+            train_loss: self.smooth,
+            val_loss: self.val,
+            seconds: secs,
+        };
+        self.history.push(row);
+        row
+    }
+
+    /// `len` characters sampled from the current weights at temperature 0.8.
+    pub fn sample(&self, len: usize, seed: u64) -> String {
+        let vocab_s = self.corpus.vocab_string();
+        let Ok(vocab) = Vocab::new(&vocab_s) else {
+            return String::new();
+        };
+        let p = SampleParams {
+            temperature: 0.8,
+            top_k: 0,
+        };
+        generate_with(self.params.view(), vocab, len, p, seed, "").unwrap_or_default()
+    }
+
+    /// Writes state, model, CSV and SVG, each atomically (the state first:
+    /// see [`crate::files::checkpoint`]).
+    pub fn checkpoint(&mut self, elapsed: f64) -> Result<(), Error> {
+        let state = self.state(elapsed);
+        write_atomic(&self.out.state, &checkpoint::encode_state(&state))?;
+        let vocab_s = self.corpus.vocab_string();
+        let vocab =
+            Vocab::new(&vocab_s).map_err(|e| Error::Usage(format!("internal error: {e}")))?;
+        let meta = Metadata {
+            steps: self.step,
+            chars_seen: self.chars_seen,
+            train_loss: self.smooth as f32,
+            val_loss: self.val as f32,
+            corpus_crc32: self.corpus.crc32,
+            corpus_chars: self.corpus.len() as u64,
+            seed: self.cfg.seed,
+        };
+        let bytes = charm_core::encode(&self.params.view(), &vocab, &meta).map_err(|error| {
+            Error::Model {
+                path: self.out.model.clone(),
+                error,
+            }
+        })?;
+        write_atomic(&self.out.model, &bytes)?;
+        write_atomic(&self.out.csv, log::csv(&self.history).as_bytes())?;
+        let title = format!(
+            "charm: H {}, seq-len {}, batch {}, {:?}, {} steps",
+            self.cfg.hidden, self.cfg.seq_len, self.cfg.batch, self.cfg.optimizer, self.step
+        );
+        write_atomic(&self.out.svg, log::svg(&self.history, &title).as_bytes())?;
+        self.wrote_checkpoint = true;
+        Ok(())
+    }
+
+    /// Everything a resumed run needs, after `elapsed` seconds of training.
+    fn state(&self, elapsed: f64) -> TrainState {
+        TrainState {
+            config: self.cfg.clone(),
+            vocab: self.corpus.vocab_string(),
+            corpus_crc32: self.corpus.crc32,
+            corpus_chars: self.corpus.len() as u64,
+            step: self.step,
+            chars_seen: self.chars_seen,
+            elapsed,
+            smooth_loss: self.smooth,
+            val_loss: self.val,
+            h: self.h.clone(),
+            params: self.params.data.clone(),
+            optimizer: self.opt.clone(),
+            history: self.history.clone(),
+        }
+    }
+}
+
+/// The checkpoint `--resume PATH` names: PATH itself if it ends in `.state`,
+/// else the `.state` file beside it.
+fn load_resumed(p: &std::path::Path) -> Result<(PathBuf, TrainState), Error> {
+    let sp = if p.extension().is_some_and(|e| e == "state") {
+        p.to_path_buf()
+    } else {
+        checkpoint::state_path(p)
+    };
+    if !sp.exists() && p.exists() && sp != p {
+        return Err(Error::BadCheckpoint {
+            path: p.into(),
+            reason: format!("its training state {} is missing", sp.display()),
+        });
+    }
+    let state = TrainState::load(&sp)?;
+    Ok((sp, state))
+}

@@ -1,0 +1,147 @@
+//! A training session: the loop that takes a [`Run`] from its start to the
+//! end of its budget or to Ctrl-C, with the progress bar, the evaluations
+//! and the checkpoints on their cadence.
+
+use crate::error::Error;
+use crate::files::progress::Progress;
+use crate::training::cadence::LogCadence;
+use crate::training::run::Run;
+use crate::training::settings::TrainSettings;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// How a run ended (errors aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The budget was used up; the final model was written.
+    Finished,
+    /// Ctrl-C: a checkpoint was written; `--resume` continues.
+    Interrupted,
+}
+
+/// The end of a run, for the command's last lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Optimizer steps done (in total).
+    pub steps: u64,
+    /// Training characters consumed (in total).
+    pub chars_seen: u64,
+    /// Seconds of training (in total).
+    pub seconds: f64,
+    /// Final validation loss, nats/char.
+    pub val_loss: f64,
+    /// Characters held out for validation.
+    pub val_chars: usize,
+    /// The model written.
+    pub model: PathBuf,
+    /// The training state written.
+    pub state: PathBuf,
+}
+
+/// Trains as `settings` say until the budget is used up or `stop` is set
+/// (Ctrl-C); a checkpoint is written in both cases.
+pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Error> {
+    let mut run = Run::prepare(settings)?;
+    let progress = Progress::new(run.budget.bar_len(), settings.quiet);
+    for line in run.describe(settings.checkpoint_every) {
+        progress.line(&line);
+    }
+    let start = Instant::now();
+    let elapsed = |before: f64| before + start.elapsed().as_secs_f64();
+    let mut last_checkpoint = Instant::now();
+    let mut cadence = LogCadence::new(run.budget, elapsed(run.elapsed_before));
+    let mut rate = Throughput::new(run.chars_seen);
+    let mut evaluations = 0u64;
+    let outcome = loop {
+        let fraction = run.budget.progress(run.step, elapsed(run.elapsed_before));
+        if fraction >= 1.0 {
+            break Outcome::Finished;
+        }
+        if stop.load(Ordering::SeqCst) || settings.interrupt_at == Some(run.step) {
+            break Outcome::Interrupted;
+        }
+        if let Err(e) = run.step(fraction) {
+            progress.finish();
+            return Err(e);
+        }
+        let secs = elapsed(run.elapsed_before);
+        let bar = run.budget.bar_pos(run.step, secs);
+        progress.update(bar, run.step, rate.update(run.chars_seen), run.smooth);
+        if run.budget.done(run.step, secs) {
+            continue;
+        }
+        if cadence.due(run.step, secs) {
+            log_evaluation(&mut run, secs, &progress, evaluations % 4 == 0);
+            evaluations += 1;
+        }
+        if last_checkpoint.elapsed().as_secs_f64() >= settings.checkpoint_every {
+            run.checkpoint(elapsed(run.elapsed_before))?;
+            last_checkpoint = Instant::now();
+        }
+    };
+    let secs = elapsed(run.elapsed_before);
+    if outcome == Outcome::Finished && run.history.last().map(|r| r.step) != Some(run.step) {
+        log_evaluation(&mut run, secs, &progress, true);
+    }
+    run.checkpoint(secs)?;
+    progress.finish();
+    Ok(Report {
+        outcome,
+        steps: run.step,
+        chars_seen: run.chars_seen,
+        seconds: secs,
+        val_loss: run.val,
+        val_chars: run.val_chars(),
+        model: run.out.model.clone(),
+        state: run.out.state.clone(),
+    })
+}
+
+/// Evaluates, prints the log line and, with `sample`, 200 sampled characters.
+fn log_evaluation(run: &mut Run, secs: f64, progress: &Progress, sample: bool) {
+    let row = run.evaluate(secs);
+    progress.line(&format!(
+        "step {:>7} | {:>11} chars | train {:.4} | val {:.4} nats/char ({:.4} bits/char) | {:.0} s",
+        row.step,
+        row.chars,
+        row.train_loss,
+        row.val_loss,
+        row.val_loss / std::f64::consts::LN_2,
+        secs
+    ));
+    if sample {
+        let text = run.sample(200, run.step);
+        progress.line(&format!(
+            "----- sample at step {} -----\n{text}\n-----",
+            run.step
+        ));
+    }
+}
+
+/// Training characters per second, measured over spans of at least a second.
+struct Throughput {
+    mark: (Instant, u64),
+    rate: f64,
+}
+
+impl Throughput {
+    fn new(chars: u64) -> Self {
+        Self {
+            mark: (Instant::now(), chars),
+            rate: 0.0,
+        }
+    }
+
+    /// The rate, remeasured when a second has passed since the last measurement.
+    fn update(&mut self, chars: u64) -> f64 {
+        let span = self.mark.0.elapsed().as_secs_f64();
+        if span >= 1.0 {
+            self.rate = (chars - self.mark.1) as f64 / span;
+            self.mark = (Instant::now(), chars);
+        }
+        self.rate
+    }
+}
