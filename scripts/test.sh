@@ -16,8 +16,10 @@
 #   firmware for thumbv7em, the params crate on the host), the firmware build
 #   (QEMU image, and the nRF52840 image as a compile check), charm-core for
 #   thumbv7em-none-eabihf and thumbv6m-none-eabi, and every test:
-#   cargo test --workspace (the QEMU tests of charm-tests included) and the
-#   params crate's unit tests.
+#   cargo test --workspace --no-fail-fast (the QEMU tests of charm-tests
+#   included), the trainer's tests again with CHARM_PORTABLE_KERNELS=1 (the
+#   portable kernels, as on a CPU without AVX2/FMA), and the params crate's
+#   unit tests. The summary names every failed test.
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,6 +39,11 @@ die() {
 # ------------------------------------------------------------------ install
 
 apt_updated=0
+# apt_install PACKAGE...: installs them without the recommended extras (a
+# GUI stack for QEMU) and says what apt installs. A package the installation
+# would remove (a newer qemu-utils conflicts with Debian's QEMU 7.2) is put
+# back in Debian's version, so that its commands (qemu-img) stay; where apt
+# cannot do that, the script says what it removed.
 apt_install() {
     command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install $* by hand"
     if [ "$apt_updated" = 0 ]; then
@@ -44,8 +51,28 @@ apt_install() {
         apt-get update -q || die "apt-get update failed (needed to install $*)"
         apt_updated=1
     fi
-    say "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" || die "apt-get install $* failed"
+    local plan removed p candidate extra=()
+    local flags=(-y --no-install-recommends --allow-downgrades)
+    plan="$(apt-get -s install "${flags[@]}" "$@" 2>&1)" ||
+        die "apt-get cannot install $*: $(printf '%s\n' "$plan" | tail -n 3)"
+    removed="$(printf '%s\n' "$plan" | sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' ')"
+    for p in $removed; do
+        candidate="$(apt-cache policy "$p" | sed -n 's/^ *Candidate: //p')"
+        [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && extra+=("$p=$candidate")
+    done
+    if [ -n "$removed" ]; then
+        if [ "${#extra[@]}" -gt 0 ] && plan="$(apt-get -s install "${flags[@]}" "$@" "${extra[@]}" 2>&1)"; then
+            echo "test.sh: $* conflicts with the installed $removed; installing Debian's ${extra[*]} in its place"
+        else
+            echo "test.sh: installing $* removes $removed, which conflicts with it"
+            extra=()
+            plan="$(apt-get -s install "${flags[@]}" "$@" 2>&1)"
+        fi
+    fi
+    say "apt-get install --no-install-recommends $* ${extra[*]}"
+    echo "test.sh: apt installs: $(printf '%s\n' "$plan" | sed -n 's/^Inst \([^ ]*\).*/\1/p' | tr '\n' ' ')"
+    DEBIAN_FRONTEND=noninteractive apt-get install -q "${flags[@]}" "$@" "${extra[@]}" ||
+        die "apt-get install $* ${extra[*]} failed"
 }
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found: this script needs Rust stable via rustup (https://rustup.rs)"
@@ -162,8 +189,10 @@ step charm-cli build_charm
 
 export CHARM_FIRMWARE_ELF="$root/firmware/target/charm-firmware.elf"
 [ -n "$charm_bin" ] && export CHARM_BIN="$charm_bin"
-step test cargo test --workspace
-step test-params cargo test --manifest-path firmware/params/Cargo.toml --features std
+step test cargo test --workspace --no-fail-fast
+# The trainer once more on its portable kernels, as on a CPU without AVX2/FMA.
+step test-portable env CHARM_PORTABLE_KERNELS=1 cargo test -p charm-trainer --no-fail-fast
+step test-params cargo test --manifest-path firmware/params/Cargo.toml --features std --no-fail-fast
 
 # ------------------------------------------------------------------ summary
 
@@ -180,14 +209,21 @@ fi
 
 passed_tests=0
 failed_tests=0
-for log in "$LOG_DIR/test.log" "$LOG_DIR/test-params.log"; do
+failed_names=()
+for log in "$LOG_DIR/test.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-params.log"; do
     [ -f "$log" ] || continue
     while read -r p f; do
         passed_tests=$((passed_tests + p))
         failed_tests=$((failed_tests + f))
     done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
+    while read -r name; do
+        failed_names+=("$name ($(basename "$log" .log))")
+    done < <(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log")
 done
 echo "tests: $passed_tests passed, $failed_tests failed"
+for name in "${failed_names[@]}"; do
+    echo "  FAILED: $name"
+done
 
 if [ "$failed" != 0 ]; then
     echo "test.sh: $failed step(s) failed" >&2

@@ -25,4 +25,6 @@ pub mod optim;
 pub mod params;
 pub mod pool;
 pub mod reference;
+#[cfg(test)]
+pub mod rounding;
 pub mod window;

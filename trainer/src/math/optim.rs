@@ -204,6 +204,9 @@ mod tests {
                 weight_decay: 0.1,
             },
         );
+        // Step 1: m̂ = g, v̂ = g², so Δ = lr·g/(|g| + ε) = ±lr·(1 - ε/|g|):
+        // within 1e-9 of ±lr (ε/|g| ≤ 3.4e-8) plus a few f32 roundings of lr
+        // (2⁻²⁴·0.01 each), far inside 1e-6; weight decay scales w = 0 to 0.
         assert!((p.data[0] + 0.01).abs() < 1e-6 && (p.data[1] - 0.01).abs() < 1e-6);
         assert!(p.data[2..8].iter().all(|&w| w == 0.0), "padding stays 0");
     }

@@ -15,6 +15,7 @@ use crate::files::outputs::Outputs;
 use crate::files::{atomic::write_atomic, checkpoint};
 use crate::math::engine::Engine;
 use crate::math::generate::generate_with;
+use crate::math::kernels::kernels_in_use;
 use crate::math::loss::batched_loss;
 use crate::math::optim::{Hyper, Optimizer};
 use crate::math::params::Params;
@@ -195,7 +196,7 @@ impl Run {
             ),
             format!(
                 "model: H {}, {} parameters; seq-len {}, batch {}, {:?} lr {}, {:?} schedule, dropout {}, \
-                 weight decay {}, {} thread(s), {:?} engine; {}",
+                 weight decay {}, {} thread(s), {}; {}",
                 cfg.hidden,
                 Params::<f32>::count(cfg.hidden, voc),
                 cfg.seq_len,
@@ -206,7 +207,10 @@ impl Run {
                 cfg.dropout,
                 cfg.weight_decay,
                 cfg.threads,
-                cfg.engine,
+                match cfg.engine {
+                    EngineKind::Fast => format!("fast engine ({})", kernels_in_use()),
+                    EngineKind::Plain => "plain engine (charm-core's step)".into(),
+                },
                 self.budget
             ),
             format!(

@@ -1,0 +1,296 @@
+//! Test support: the forward and backward pass of one window in `f64`, with,
+//! for every quantity, a bound on the error that *any* `f32` evaluation of it
+//! can have — whatever its summation order, with or without fused
+//! multiply-adds, with charm-core's tanh or the AVX2 one. The engine and the
+//! plain path are both checked against it, entry by entry, so the tests hold
+//! on any x86-64 (or other) host by construction rather than by a tolerance
+//! that happened to pass on one CPU.
+//!
+//! # The bound (running error analysis, Wilkinson; Higham ch. 3)
+//!
+//! Each quantity `q` is carried as its exact value (in `f64`, whose own
+//! error, ~1e-16 relative, is covered by a slack of 1e-12 of the magnitudes)
+//! and a bound `e_q ≥ |q̂ - q|` on the error of its `f32` evaluation `q̂`.
+//! With `u = 2⁻²⁴` (f32's unit roundoff) and `γ_n = n·u / (1 - n·u)`:
+//!
+//! - **sums of products**: `s = Σ_{i<n} a_i·b_i` (+ a bias) computed from
+//!   inputs with errors `e_a`, `e_b`, in any order, FMA or not:
+//!   `|ŝ - s| ≤ Σ [(|a|+e_a)(|b|+e_b) - |a||b|] + γ_{n+k}·Σ (|a|+e_a)(|b|+e_b)`,
+//!   the first part the inputs' errors, the second the roundings (Higham
+//!   Thm 3.4, applied to the computed terms); `k` counts the extra roundings
+//!   of a term (a bias, a mask factor), 2 or 3 below;
+//! - **tanh**: `|t̂anh(Û) - tanh(U)| ≤ E_TANH + e_U · max_{|ξ-U|≤e_U} (1 - tanh²ξ)`,
+//!   with [`E_TANH`] the measured bound of the approximations themselves;
+//! - **softmax**: with `E = max_j e_{y_j}`, the exact softmax of the
+//!   computed logits is within a factor `e^{±2E}` of `p`; each `exp` adds a
+//!   relative [`E_EXP`] and the rounding of its argument `u·|y_j - max|`,
+//!   the sum `γ_V`, the division and the scale `2u`: so
+//!   `|p̂_j - p_j| ≤ p_j · R_j`, `R_j` the product of those factors minus 1;
+//! - **products of two computed values** (`du = (1 - h²)·a`, `dy·h`):
+//!   `|x̂ŷ - xy| ≤ |x|e_y + |y|e_x + e_x e_y + u(|x|+e_x)(|y|+e_y)`.
+//!
+//! Nothing is dropped (no first-order truncation), so the bound is
+//! rigorous up to the two measured kernel constants.
+
+use crate::math::params::Params;
+use crate::math::window::{Mask, Window};
+
+/// f32's unit roundoff, 2⁻²⁴.
+pub const U: f64 = 1.0 / 16_777_216.0;
+
+/// Absolute error of every f32 tanh the trainer uses: charm-core's
+/// `tanh_f32` is within 4.77e-7 of `libm::tanhf` (itself within an ulp,
+/// < 1.2e-7, of tanh), the AVX2 `tanh8` within 1e-6 of tanh (both measured
+/// over their whole range: core/tests/tanh_error.rs, kernels' tests).
+pub const E_TANH: f64 = 1e-6;
+
+/// Relative error of every f32 exp the trainer uses: `libm::expf` < 1 ulp
+/// (1.2e-7), the AVX2 `exp_neg` < 3e-7 (measured over [-87, 0], kernels' tests).
+pub const E_EXP: f64 = 3e-7;
+
+/// Relative slack for the f64 reference's own rounding.
+const F64_SLACK: f64 = 1e-12;
+
+/// `γ_n = n·u / (1 - n·u)`.
+pub fn gamma(n: usize) -> f64 {
+    let nu = n as f64 * U;
+    nu / (1.0 - nu)
+}
+
+/// The exact results of one window and the bound on the error of any f32
+/// evaluation of each.
+pub struct Bounded {
+    /// Σ_b Σ_t -ln p (not divided by B), and its bound.
+    pub loss: (f64, f64),
+    /// The carried states after the window (B × H), and their bounds.
+    pub h: (Vec<f64>, Vec<f64>),
+    /// ∂L/∂θ (layout of [`Params`]), and the bound of every entry.
+    pub grad: (Params<f64>, Params<f64>),
+}
+
+/// A value and its error bound.
+#[derive(Clone, Copy, Default)]
+struct V {
+    x: f64,
+    e: f64,
+}
+
+impl V {
+    /// `|x| + e`: the largest magnitude the computed value can have.
+    fn top(self) -> f64 {
+        self.x.abs() + self.e
+    }
+}
+
+/// `a·b` from two computed values: its value and the bound on the computed product.
+fn mul(a: V, b: V) -> V {
+    V {
+        x: a.x * b.x,
+        e: a.x.abs() * b.e + b.x.abs() * a.e + a.e * b.e + U * a.top() * b.top(),
+    }
+}
+
+/// A running sum of products of computed values, rounded in any order.
+#[derive(Clone, Copy, Default)]
+struct Sum {
+    x: f64,
+    /// Σ [(|a|+e_a)(|b|+e_b) - |a||b|]: the inputs' errors.
+    prop: f64,
+    /// Σ (|a|+e_a)(|b|+e_b): the magnitude the roundings scale with.
+    mag: f64,
+}
+
+impl Sum {
+    fn add(&mut self, a: V, b: V) {
+        self.x += a.x * b.x;
+        let top = a.top() * b.top();
+        self.prop += top - (a.x * b.x).abs();
+        self.mag += top;
+    }
+
+    /// The sum with its bound, `n` roundings deep at most.
+    fn done(self, n: usize) -> V {
+        V {
+            x: self.x,
+            e: self.prop + (gamma(n) + F64_SLACK) * self.mag,
+        }
+    }
+}
+
+/// An exact input (a weight, a mask entry, a carried state).
+fn exact(x: f64) -> V {
+    V { x, e: 0.0 }
+}
+
+/// `tanh(U)` of a computed pre-activation.
+fn tanh(u: V) -> V {
+    let slope = if u.x.abs() <= u.e {
+        1.0
+    } else {
+        let t = (u.x.abs() - u.e).tanh();
+        1.0 - t * t
+    };
+    V {
+        x: u.x.tanh(),
+        e: E_TANH + slope * u.e,
+    }
+}
+
+/// The f64 forward and backward pass of `w` from the carried states `h0`,
+/// with the bounds of every f32 evaluation (see the module docs).
+pub fn reference(params: &Params<f32>, w: &Window<'_>, h0: &[f32], mask: Mask<'_, f32>) -> Bounded {
+    let (hid, voc, s) = (params.hidden(), params.vocab(), params.stride());
+    let v = params.view();
+    let (wxh, whh, bh, why, by) = (v.wxh(), v.whh(), v.bh(), v.why(), v.by());
+    let w64 = |m: &[f32], r: usize, c: usize| exact(m[r * s + c] as f64);
+    let (b_n, t_n) = (w.batch, w.len);
+    let scale = 1.0 / b_n as f64;
+    let n_rows = b_n * t_n + 2; // terms of each gradient sum (+ shard sums)
+    let mut g = vec![Sum::default(); params.data.len()];
+    let o = params.offsets();
+    let (mut loss, mut loss_e, mut loss_mag) = (0.0, 0.0, 0.0);
+    let (mut h_out, mut h_out_e) = (vec![0.0; b_n * hid], vec![0.0; b_n * hid]);
+    for b in 0..b_n {
+        let m_at = |t: usize, c: usize| match mask {
+            Some(m) => m[(b * t_n + t) * hid + c] as f64,
+            None => 1.0,
+        };
+        // Forward: hs[t] = h_t (hs[0] the carried state), ds[t] = m ⊙ h_{t+1}, dys[t].
+        let mut hs: Vec<Vec<V>> = vec![(0..hid).map(|c| exact(h0[b * hid + c] as f64)).collect()];
+        let (mut ds, mut dys) = (Vec::new(), Vec::new());
+        for t in 0..t_n {
+            let x = w.inputs[b * t_n + t] as usize;
+            let prev = &hs[t];
+            let h_t: Vec<V> = (0..hid)
+                .map(|r| {
+                    let mut u = Sum::default();
+                    for (c, &hc) in prev.iter().enumerate() {
+                        u.add(w64(whh, r, c), hc);
+                    }
+                    u.add(exact(bh[r] as f64), exact(1.0));
+                    u.add(w64(wxh, x, r), exact(1.0));
+                    tanh(u.done(hid + 2))
+                })
+                .collect();
+            let d: Vec<V> = (0..hid).map(|c| mul(h_t[c], exact(m_at(t, c)))).collect();
+            let y: Vec<V> = (0..voc)
+                .map(|j| {
+                    let mut sum = Sum::default();
+                    for (c, &dc) in d.iter().enumerate() {
+                        sum.add(w64(why, j, c), dc);
+                    }
+                    sum.add(exact(by[j] as f64), exact(1.0));
+                    sum.done(hid + 2)
+                })
+                .collect();
+            let target = w.targets[b * t_n + t] as usize;
+            let (row_loss, row_e, dy) = softmax_xent(&y, target, scale);
+            loss += row_loss;
+            loss_e += row_e;
+            loss_mag += row_loss.abs() + row_e;
+            hs.push(h_t);
+            ds.push(d);
+            dys.push(dy);
+        }
+        for c in 0..hid {
+            h_out[b * hid + c] = hs[t_n][c].x;
+            h_out_e[b * hid + c] = hs[t_n][c].e;
+        }
+        // Backward through time, dhnext = 0 at the end of the window.
+        let mut du_next = vec![V::default(); hid];
+        for t in (0..t_n).rev() {
+            let x = w.inputs[b * t_n + t] as usize;
+            let du: Vec<V> = (0..hid)
+                .map(|c| {
+                    // a = Σ_j dy_j·Why[j,c]·m_c + Σ_i du_next_i·Whh[i,c]
+                    let mut a = Sum::default();
+                    for (j, &dy) in dys[t].iter().enumerate() {
+                        a.add(exact(why[j * s + c] as f64 * m_at(t, c)), dy);
+                    }
+                    for (i, &dn) in du_next.iter().enumerate() {
+                        a.add(w64(whh, i, c), dn);
+                    }
+                    let a = a.done(voc + hid + 3);
+                    // g = 1 - h², computed: |ĝ - g| ≤ (2|h| + e_h)·e_h + 3u.
+                    let h = hs[t + 1][c];
+                    let gv = V {
+                        x: 1.0 - h.x * h.x,
+                        e: (2.0 * h.x.abs() + h.e) * h.e + 3.0 * U,
+                    };
+                    mul(gv, a)
+                })
+                .collect();
+            for (j, &dy) in dys[t].iter().enumerate() {
+                for (c, &dc) in ds[t].iter().enumerate() {
+                    g[o[3] + j * s + c].add(dy, dc);
+                }
+                g[o[4] + j].add(dy, exact(1.0));
+            }
+            for (r, &dur) in du.iter().enumerate() {
+                for (c, &hc) in hs[t].iter().enumerate() {
+                    g[o[1] + r * s + c].add(dur, hc);
+                }
+                g[o[2] + r].add(dur, exact(1.0));
+                g[o[0] + x * s + r].add(dur, exact(1.0));
+            }
+            du_next = du;
+        }
+    }
+    let mut grad = Params::<f64>::zeros(hid, voc);
+    let mut grad_e = Params::<f64>::zeros(hid, voc);
+    for (i, sum) in g.into_iter().enumerate() {
+        let v = sum.done(n_rows);
+        grad.data[i] = v.x;
+        grad_e.data[i] = v.e;
+    }
+    Bounded {
+        loss: (loss, loss_e + (gamma(n_rows) + F64_SLACK) * loss_mag),
+        h: (h_out, h_out_e),
+        grad: (grad, grad_e),
+    }
+}
+
+/// Softmax + cross-entropy of one row of computed logits: (-ln p[target],
+/// its bound, dy = scale·(p - onehot) with bounds).
+fn softmax_xent(y: &[V], target: usize, scale: f64) -> (f64, f64, Vec<V>) {
+    let v = y.len();
+    let max = y.iter().map(|q| q.x).fold(f64::NEG_INFINITY, f64::max);
+    let big_e = y.iter().map(|q| q.e).fold(0.0, f64::max);
+    let sum: f64 = y.iter().map(|q| (q.x - max).exp()).sum();
+    // exp's own error and that of its rounded argument |y - max|·u (the
+    // argument is formed from computed logits, within 2E of y - max).
+    let eta: Vec<f64> = y
+        .iter()
+        .map(|q| (1.0 + E_EXP) * (U * ((q.x - max).abs() + 2.0 * big_e)).exp() - 1.0)
+        .collect();
+    let eta_max = eta.iter().copied().fold(0.0, f64::max);
+    let spread = (2.0 * big_e).exp();
+    let dy = y
+        .iter()
+        .enumerate()
+        .map(|(j, q)| {
+            let p = (q.x - max).exp() / sum;
+            let up =
+                spread * (1.0 + eta[j]) * (1.0 + 2.0 * U) / ((1.0 - eta_max) * (1.0 - gamma(v)));
+            let down =
+                (1.0 - eta[j]) * (1.0 - 2.0 * U) / (spread * (1.0 + eta_max) * (1.0 + gamma(v)));
+            let r = (up - 1.0).max(1.0 - down);
+            let t = if j == target { 1.0 } else { 0.0 };
+            V {
+                x: scale * (p - t),
+                e: scale * (p * r + 3.0 * U * (p * (1.0 + r) + t)),
+            }
+        })
+        .collect();
+    // -ln p_t = ln Σ exp(y - max) - (y_t - max); the logits' errors move it
+    // by at most 2E, the sum's by ln(1 + η + γ_V), the logarithm (< 1 ulp)
+    // and the two subtractions by u each of what they round.
+    let lse = sum.ln();
+    let loss = lse - (y[target].x - max);
+    let rel = (1.0 + eta_max) * (1.0 + gamma(v)) - 1.0;
+    let e = 2.0 * big_e - (1.0 - rel).ln()
+        + 2.0 * U * (lse.abs() + rel)
+        + U * ((y[target].x - max).abs() + 2.0 * big_e)
+        + U * (loss.abs() + 4.0 * big_e + 1.0);
+    (loss, e, dy)
+}
