@@ -13,13 +13,13 @@
 #
 # Then it runs, and reports in a summary at the end:
 #   cargo fmt --check (workspace and firmware), clippy -D warnings (workspace,
-#   firmware for thumbv7em, the params crate on the host), the firmware build
+#   firmware for thumbv7em, the params and boards crates on the host), the firmware build
 #   (QEMU image, and the nRF52840 image as a compile check), charm-core for
 #   thumbv7em-none-eabihf and thumbv6m-none-eabi, and every test:
 #   cargo test --workspace --no-fail-fast (the QEMU tests of charm-tests
 #   included), the trainer's tests again with CHARM_PORTABLE_KERNELS=1 (the
-#   portable kernels, as on a CPU without AVX2/FMA), and the params crate's
-#   unit tests. The summary names every failed test.
+#   portable kernels, as on a CPU without AVX2/FMA), and the params and
+#   boards crates' tests. The summary names every failed test.
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -177,9 +177,10 @@ build_charm() {
 }
 
 step fmt cargo fmt --all --check
-step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware -p charm-params'
+step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware -p charm-params -p charm-boards'
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step clippy-params cargo clippy --manifest-path firmware/params/Cargo.toml --all-targets --features std -- -D warnings
+step clippy-boards cargo clippy --manifest-path firmware/boards/Cargo.toml --all-targets -- -D warnings
 step firmware scripts/build-firmware.sh --clippy
 step firmware-nrf52840 scripts/build-firmware.sh --clippy --no-default-features --features board-nrf52840 \
     --out firmware/target/charm-firmware-nrf52840.elf
@@ -193,6 +194,7 @@ step test cargo test --workspace --no-fail-fast
 # The trainer once more on its portable kernels, as on a CPU without AVX2/FMA.
 step test-portable env CHARM_PORTABLE_KERNELS=1 cargo test -p charm-trainer --no-fail-fast
 step test-params cargo test --manifest-path firmware/params/Cargo.toml --features std --no-fail-fast
+step test-boards cargo test --manifest-path firmware/boards/Cargo.toml --no-fail-fast
 
 # ------------------------------------------------------------------ summary
 
@@ -210,7 +212,7 @@ fi
 passed_tests=0
 failed_tests=0
 failed_names=()
-for log in "$LOG_DIR/test.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-params.log"; do
+for log in "$LOG_DIR/test.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-params.log" "$LOG_DIR/test-boards.log"; do
     [ -f "$log" ] || continue
     while read -r p f; do
         passed_tests=$((passed_tests + p))

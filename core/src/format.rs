@@ -328,12 +328,37 @@ fn check_finite(tensors: &[(&'static str, &[f32])]) -> Result<(), FormatError> {
     Ok(())
 }
 
+/// A file whose CRC does not match and whose last [`BLANK_TAIL`] bytes or
+/// more (the CRC among them) are all `0x00` or all `0xFF` was cut short where
+/// that run starts: erased flash (`0xFF`) or memory never written (`0x00`)
+/// follows a partial copy. Returns where the run starts. So a device, which
+/// sees a whole flash region past a truncated file, gives the same reason as
+/// a host, which sees the file end.
+fn blank_tail(bytes: &[u8], len: usize) -> Option<usize> {
+    let last = *bytes[..len].last()?;
+    if last != 0x00 && last != 0xFF {
+        return None;
+    }
+    let start = bytes[..len]
+        .iter()
+        .rposition(|&b| b != last)
+        .map_or(0, |i| i + 1);
+    (len - start >= BLANK_TAIL).then_some(start)
+}
+
+/// The shortest run of blank bytes at the end of a file that [`decode_any`]
+/// reads as a truncated copy rather than a corrupted one: the CRC and 12
+/// bytes before it.
+pub const BLANK_TAIL: usize = 16;
+
 /// Decodes a weight file of either element type in place. `bytes` may
 /// continue past the file (a flash region does); [`AnyCharmFile::len`] says
 /// where the file ends.
 ///
 /// Checks, in this order: length of the preamble, magic, version, declared
-/// length, CRC, header, element type, vocabulary, sizes, alignment, finiteness.
+/// length, CRC (a mismatch over a blank tail is reported as
+/// [`FormatError::Truncated`], see [`BLANK_TAIL`]), header, element type,
+/// vocabulary, sizes, alignment, finiteness.
 /// Never panics and never allocates.
 ///
 /// ```
@@ -375,7 +400,13 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     let stored = u32_at(bytes, len - 4);
     let computed = crc32(body);
     if stored != computed {
-        return Err(FormatError::CrcMismatch { stored, computed });
+        return Err(match blank_tail(bytes, len) {
+            Some(available) => FormatError::Truncated {
+                needed: len,
+                available,
+            },
+            None => FormatError::CrcMismatch { stored, computed },
+        });
     }
     if u16_at(bytes, 6) != 0 {
         return Err(FormatError::Malformed);

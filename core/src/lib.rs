@@ -70,8 +70,8 @@ pub use exp_f32::exp_f32;
 pub use float::Float;
 pub use format::{
     decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
-    ELEMENT_F32, ELEMENT_INT8, MAGIC, MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN, TENSOR_ALIGN, VERSION,
-    VERSION_F32,
+    BLANK_TAIL, ELEMENT_F32, ELEMENT_INT8, MAGIC, MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN,
+    TENSOR_ALIGN, VERSION, VERSION_F32,
 };
 #[cfg(feature = "alloc")]
 pub use format::{encode, encode_any};

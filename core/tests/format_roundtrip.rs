@@ -74,6 +74,41 @@ fn every_truncation_is_an_error() {
     }
 }
 
+/// A truncated copy in a flash region (the rest erased, 0xFF) or in memory
+/// never written (0x00) is reported as truncated where the blank run starts,
+/// as the host reports the short file; a blank run shorter than BLANK_TAIL is
+/// a corrupted file.
+#[test]
+fn a_truncated_copy_followed_by_blank_memory_is_truncated() {
+    let (_, _, bytes) = small_file();
+    let len = bytes.len();
+    for blank in [0x00u8, 0xFF] {
+        for cut in [12, len / 2, len - charm_core::BLANK_TAIL] {
+            let mut region = bytes[..cut].to_vec();
+            region.resize(len + 4096, blank);
+            let aligned = AlignedBytes::from(&region[..]);
+            match decode(&aligned) {
+                Err(FormatError::Truncated { needed, available }) => {
+                    assert_eq!(needed, len);
+                    // The run may start earlier when the file's own bytes end in `blank`.
+                    assert!(
+                        available <= cut && cut - available < 64,
+                        "{available} vs {cut}"
+                    );
+                }
+                other => panic!("cut at {cut}, blank {blank:#x}: got {other:?}"),
+            }
+        }
+        let mut short_run = bytes.clone();
+        short_run[len - charm_core::BLANK_TAIL + 1..].fill(blank);
+        let aligned = AlignedBytes::from(&short_run[..]);
+        assert!(matches!(
+            decode(&aligned),
+            Err(FormatError::CrcMismatch { .. })
+        ));
+    }
+}
+
 #[test]
 fn every_single_bit_flip_is_an_error() {
     let (_, _, bytes) = small_file();

@@ -33,14 +33,22 @@ use cortex_m_rt::entry;
 use error::Error;
 use uart::Uart;
 
+/// The board this build is for: its regions and capacity (`charm-boards`).
+#[cfg(feature = "board-mps2-an386")]
+pub const BOARD: charm_boards::Board = charm_boards::MPS2_AN386;
+/// The board this build is for: its regions and capacity (`charm-boards`).
+#[cfg(feature = "board-nrf52840")]
+pub const BOARD: charm_boards::Board = charm_boards::NRF52840;
+
 /// Largest hidden size this build runs (state buffers are sized for it).
-pub const MAX_HIDDEN: usize = 256;
+pub const MAX_HIDDEN: usize = BOARD.max_hidden as usize;
 /// Largest vocabulary this build runs.
-pub const MAX_VOCAB: usize = 1024;
+pub const MAX_VOCAB: usize = BOARD.max_vocab as usize;
 
 /// The state buffers, for either kind of model: logits (f32), and the hidden
 /// state and next hidden state as f32 (f32 models) or Q15 (int8 models).
-/// `MAX_VOCAB·4 + 2·MAX_HIDDEN·4 + 2·MAX_HIDDEN·2` = 7 KiB of RAM.
+/// `MAX_VOCAB·4 + 2·MAX_HIDDEN·4 + 2·MAX_HIDDEN·2` bytes of RAM
+/// ([`charm_boards::Board::state_buffer_bytes`]: 10 KiB for H 512, V 1024).
 pub struct StateRam {
     logits: [f32; MAX_VOCAB],
     h_f32: [[f32; MAX_HIDDEN]; 2],

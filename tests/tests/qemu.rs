@@ -97,6 +97,31 @@ fn qemu_refuses_corrupted_weights() {
     );
 }
 
+/// A partial copy: the device sees the rest of the region (zeros under
+/// QEMU), the host sees the file end; both say it is truncated, at the same byte.
+#[test]
+fn qemu_refuses_a_truncated_copy_as_truncated_like_the_host() {
+    let model = small_model();
+    let cut = model.len() * 2 / 3;
+    let partial = &model[..cut];
+    let host = charm_core::decode_any(&charm_core::AlignedBytes::from(partial)).unwrap_err();
+    let device = charm_core::decode_any(&charm_core::AlignedBytes::from(
+        &[partial, &vec![0u8; 4096][..]].concat()[..],
+    ))
+    .unwrap_err();
+    assert_eq!(host, device);
+    let run = run_firmware(&firmware_elf(), Some(partial), None);
+    assert_refused(
+        &run,
+        EXIT_BAD_WEIGHTS,
+        &format!(
+            "error: the weights in flash at 0x00100000 cannot be used: it is truncated: {cut} \
+             bytes of {}",
+            model.len()
+        ),
+    );
+}
+
 #[test]
 fn qemu_refuses_a_file_that_is_not_a_model() {
     let run = run_firmware(
@@ -111,29 +136,42 @@ fn qemu_refuses_a_file_that_is_not_a_model() {
     );
 }
 
+/// The capacity of the firmware the QEMU tests run (charm-boards' table).
+const BOARD: charm_boards::Board = charm_boards::MPS2_AN386;
+const MAX_HIDDEN: usize = BOARD.max_hidden as usize;
+const MAX_VOCAB: usize = BOARD.max_vocab as usize;
+
 #[test]
 fn qemu_refuses_hidden_size_over_capacity() {
-    let model = random_model(257, &alphabet(28), 5, 0.1);
+    let model = random_model(MAX_HIDDEN + 1, &alphabet(28), 5, 0.1);
     let run = run_firmware(&firmware_elf(), Some(&model), None);
     assert_refused(
         &run,
         EXIT_BAD_WEIGHTS,
-        "error: the weights in flash at 0x00100000 cannot be used: its model (hidden 257, \
-         vocabulary 28) exceeds the capacity of this build (hidden 256, vocabulary 1024)",
+        &format!(
+            "error: the weights in flash at 0x00100000 cannot be used: its model (hidden {}, \
+             vocabulary 28) exceeds the capacity of this build (hidden {MAX_HIDDEN}, vocabulary \
+             {MAX_VOCAB})",
+            MAX_HIDDEN + 1
+        ),
     );
 }
 
 #[test]
 fn qemu_refuses_vocabulary_over_capacity() {
-    // 1025 is within the format's limit (charm_core::MAX_VOCAB), over the build's.
-    const { assert!(1025 <= charm_core::MAX_VOCAB) };
-    let model = random_model(8, &alphabet(1025), 6, 0.1);
+    // V + 1 is within the format's limit (charm_core::MAX_VOCAB), over the build's.
+    const { assert!(MAX_VOCAB < charm_core::MAX_VOCAB) };
+    let model = random_model(8, &alphabet(MAX_VOCAB + 1), 6, 0.1);
     let run = run_firmware(&firmware_elf(), Some(&model), None);
     assert_refused(
         &run,
         EXIT_BAD_WEIGHTS,
-        "error: the weights in flash at 0x00100000 cannot be used: its model (hidden 8, \
-         vocabulary 1025) exceeds the capacity of this build (hidden 256, vocabulary 1024)",
+        &format!(
+            "error: the weights in flash at 0x00100000 cannot be used: its model (hidden 8, \
+             vocabulary {}) exceeds the capacity of this build (hidden {MAX_HIDDEN}, vocabulary \
+             {MAX_VOCAB})",
+            MAX_VOCAB + 1
+        ),
     );
 }
 
@@ -173,17 +211,22 @@ fn qemu_refuses_prime_outside_vocabulary() {
 
 #[test]
 fn qemu_matches_core_generator_on_random_models() {
-    let cases: [(usize, usize, f32, u32, &str, u32); 6] = [
+    let cases: [(usize, usize, f32, u32, &str, u32); 7] = [
         // (hidden, vocab, temperature, top_k, prime, len)
         (1, 2, 1.0, 0, "", 40),
         (7, 28, 0.0, 0, "abc", 60),
         (64, 90, 0.7, 5, "", 120),
         (100, 300, 1.3, 0, "Αβγ", 120),
         (128, 65, 1.0, 0, "hello world", 200),
-        (256, 1024, 1.0, 3, "", 25), // the capacity of the build
+        // The capacity of the build, as far as the 3 MiB WEIGHTS region holds
+        // the f32 file (H 512 and V 1024 together would be 5.2 MB).
+        (MAX_HIDDEN, 500, 1.0, 3, "", 25),
+        (64, MAX_VOCAB, 0.9, 0, "", 25),
     ];
     for (i, &(hidden, vocab, temperature, top_k, prime, len)) in cases.iter().enumerate() {
         let model = random_model(hidden, &alphabet(vocab), 100 + i as u64, 0.4);
+        let fits = BOARD.fits(hidden as u32, vocab as u32, model.len() as u64);
+        assert_eq!(fits, Ok(()), "H {hidden} V {vocab}");
         let params = Params {
             len,
             temperature,
@@ -365,7 +408,7 @@ fn qemu_int8_matches_core_generator_on_random_models() {
         (1, 2, 1.0, "", 40),
         (13, 28, 0.8, "abc", 100),
         (100, 300, 1.2, "Αβγ", 120),
-        (256, 1024, 1.0, "", 25),
+        (MAX_HIDDEN, MAX_VOCAB, 1.0, "", 25),
     ];
     for (i, &(hidden, vocab, temperature, prime, len)) in cases.iter().enumerate() {
         let model = quantized(&random_model(hidden, &alphabet(vocab), 200 + i as u64, 0.4));
