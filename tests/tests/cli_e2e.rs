@@ -3,6 +3,7 @@
 
 mod cli_support;
 
+use charm_trainer::training::TrainState;
 use cli_support::{eval_json, files, ok, run, small_text, write, TINY};
 
 fn train(dir: &std::path::Path, data: &std::path::Path, out: &str, extra: &[&str]) {
@@ -167,9 +168,8 @@ fn cli_resume_gives_the_same_model_as_an_uninterrupted_run() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let info: serde_json::Value =
-            serde_json::from_slice(&ok(d, &["info", "--model", "part.charm", "--json"])).unwrap();
-        assert_eq!(info["steps"].as_u64(), Some(37));
+        let state = TrainState::from_bytes(&std::fs::read(d.join("part.state")).unwrap()).unwrap();
+        assert_eq!(state.step, 37);
         train(
             d,
             &data,
@@ -208,7 +208,9 @@ fn cli_min_char_rnn_preset_and_default_corpus() {
     let info: serde_json::Value =
         serde_json::from_slice(&ok(d, &["info", "--model", "mcr.charm", "--json"])).unwrap();
     assert_eq!(info["hidden"].as_u64(), Some(100));
-    assert_eq!(info["chars_seen"].as_u64(), Some(100 * 25));
+    // The model file holds the step of the best validation loss: 25 characters each.
+    let steps = info["steps"].as_u64().unwrap();
+    assert_eq!(info["chars_seen"].as_u64(), Some(steps * 25));
     // No --data: the built-in corpus; no --out: charm.charm in the current directory,
     // and the output says where.
     let out = String::from_utf8(ok(
@@ -308,4 +310,59 @@ fn cli_bench_reports_chars_per_second() {
         .unwrap();
     assert!(rate > 0.0, "{out}");
     assert!(out.contains("median of 3 runs"), "{out}");
+}
+
+/// The model file holds the weights of the lowest validation loss of the
+/// run: its metadata is that row of the CSV log, and its weights are those
+/// a run stopped at that step has in its training state (constant rate, so
+/// the two runs agree up to that step).
+#[test]
+fn cli_model_file_keeps_the_best_validation_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = write(d, "small.txt", small_text());
+    // A high constant rate without dropout overfits the small text.
+    let flags = ["--lr", "0.03", "--dropout", "0", "--schedule", "constant"];
+    train(
+        d,
+        &data,
+        "long.charm",
+        &[&["--steps", "400"][..], &flags].concat(),
+    );
+    let csv = std::fs::read_to_string(d.join("long.csv")).unwrap();
+    let rows: Vec<(u64, f64)> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f[0].parse().ok()?, f[3].parse().ok()?))
+        })
+        .collect();
+    let (best_step, best_val) = rows
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!(best_step < 400, "the run should overfit: {csv}");
+    let info: serde_json::Value =
+        serde_json::from_slice(&ok(d, &["info", "--model", "long.charm", "--json"])).unwrap();
+    assert_eq!(info["steps"].as_u64(), Some(best_step));
+    let val = info["val_loss_nats_per_char"].as_f64().unwrap();
+    assert!((val - best_val).abs() < 1e-5, "{val} vs {best_val}"); // the CSV rounds to 5 decimals
+    let short_steps = best_step.to_string();
+    train(
+        d,
+        &data,
+        "short.charm",
+        &[&["--steps", &short_steps][..], &flags].concat(),
+    );
+    let short = TrainState::from_bytes(&std::fs::read(d.join("short.state")).unwrap()).unwrap();
+    assert_eq!(short.step, best_step);
+    let bytes = charm_core::AlignedBytes::from(&std::fs::read(d.join("long.charm")).unwrap()[..]);
+    let long = charm_core::decode(&bytes).unwrap().model;
+    let tensors = [long.wxh(), long.whh(), long.bh(), long.why(), long.by()].concat();
+    assert_eq!(
+        tensors, short.params,
+        "the model file holds the weights of step {best_step}"
+    );
 }

@@ -23,16 +23,24 @@ pub fn run(settings: &TrainSettings) -> Result<Outcome, Error> {
 }
 
 fn finished(r: &Report) -> String {
+    let kept = match r.best {
+        Some((step, val)) if step != r.steps => format!(
+            "model written to {}, with the weights of the best validation loss, {val:.4} nats/char \
+             ({:.4} bits/char) at step {step}",
+            r.model.display(),
+            val / std::f64::consts::LN_2
+        ),
+        _ => format!("model written to {}", r.model.display()),
+    };
     format!(
         "done: {} steps, {} characters in {:.0} s; validation loss {:.4} nats/char ({:.4} bits/char) \
-         on the last {} characters\nmodel written to {}; try: charm sample --model {}",
+         on the last {} characters\n{kept}; try: charm sample --model {}",
         r.steps,
         r.chars_seen,
         r.seconds,
         r.val_loss,
         r.val_loss / std::f64::consts::LN_2,
         r.val_chars,
-        r.model.display(),
         r.model.display()
     )
 }

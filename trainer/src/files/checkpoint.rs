@@ -8,7 +8,9 @@
 //!   of what is inside.
 //!
 //! State file layout: `b"CHRMSTAT"`, format version (u32 LE), the postcard
-//! encoding of the state, CRC-32 (IEEE, LE) of everything before it.
+//! encoding of the state, CRC-32 (IEEE, LE) of everything before it. The
+//! version says which layout the postcard bytes have; the training layer
+//! reads every version it ever wrote.
 //!
 //! Both are written with [`crate::files::atomic::write_atomic`]; the state is
 //! renamed first, so if the process dies between the two renames each file is
@@ -21,18 +23,16 @@ use std::path::{Path, PathBuf};
 
 /// First bytes of a training state file.
 pub const STATE_MAGIC: [u8; 8] = *b"CHRMSTAT";
-/// Version of the state format written.
-pub const STATE_VERSION: u32 = 1;
 
 /// The state file that belongs to a model path: same name, extension `.state`.
 pub fn state_path(model: &Path) -> PathBuf {
     model.with_extension("state")
 }
 
-/// Serializes a state with magic, version and CRC.
-pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
+/// Frames a state: magic, `version`, the postcard encoding of `state`, CRC.
+pub fn encode_state<T: Serialize>(version: u32, state: &T) -> Vec<u8> {
     let mut out = STATE_MAGIC.to_vec();
-    out.extend_from_slice(&STATE_VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     // Serializing plain data into a Vec cannot fail.
     out.extend(postcard::to_allocvec(state).expect("serializing a training state"));
     let crc = charm_core::crc32(&out);
@@ -40,8 +40,9 @@ pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
     out
 }
 
-/// Parses and checks a state file's bytes; the error is the reason in words.
-pub fn decode_state<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+/// Checks a state file's magic and CRC; returns its version and the
+/// postcard bytes of the state, or the reason in words.
+pub fn unframe_state(bytes: &[u8]) -> Result<(u32, &[u8]), String> {
     if bytes.len() < 16 || bytes[..8] != STATE_MAGIC {
         return Err("it does not start with CHRMSTAT".into());
     }
@@ -51,23 +52,19 @@ pub fn decode_state<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
         return Err("CRC-32 mismatch: the file is truncated or corrupted".into());
     }
     let version = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
-    if version != STATE_VERSION {
-        return Err(format!(
-            "state format version {version}, this charm reads version {STATE_VERSION}"
-        ));
-    }
-    postcard::from_bytes(&body[12..]).map_err(|e| format!("undecodable contents: {e}"))
+    Ok((version, &body[12..]))
 }
 
-/// Reads a state file.
-pub fn load_state<T: DeserializeOwned>(path: &Path) -> Result<T, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+/// The state in postcard bytes, as a `T`.
+pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
+    postcard::from_bytes(payload).map_err(|e| format!("undecodable contents: {e}"))
+}
+
+/// Reads a state file's bytes.
+pub fn read_state(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Read {
         path: path.into(),
         source,
-    })?;
-    decode_state(&bytes).map_err(|reason| Error::BadCheckpoint {
-        path: path.into(),
-        reason,
     })
 }
 
@@ -77,19 +74,18 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_every_corruption_is_refused() {
-        let state = (7u64, vec![1.5f32, -2.0], String::from("abc"));
-        let bytes = encode_state(&state);
+        type S = (u64, Vec<f32>, String);
+        let state: S = (7, vec![1.5, -2.0], String::from("abc"));
+        let bytes = encode_state(3, &state);
         assert_eq!(&bytes[..8], b"CHRMSTAT");
-        assert_eq!(decode_state::<(u64, Vec<f32>, String)>(&bytes), Ok(state));
+        let (version, payload) = unframe_state(&bytes).unwrap();
+        assert_eq!(version, 3);
+        assert_eq!(decode_payload::<S>(payload), Ok(state));
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x10;
-            assert!(
-                decode_state::<(u64, Vec<f32>, String)>(&bad).is_err(),
-                "byte {i}"
-            );
+            assert!(unframe_state(&bad).is_err(), "byte {i}");
         }
-        let r = decode_state::<(u64, Vec<f32>, String)>(&bytes[..bytes.len() - 1]);
-        assert!(r.is_err());
+        assert!(unframe_state(&bytes[..bytes.len() - 1]).is_err());
     }
 }

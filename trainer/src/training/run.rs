@@ -25,7 +25,7 @@ use crate::training::cadence::Budget;
 use crate::training::config::{EngineKind, TrainConfig};
 use crate::training::data::DataPlan;
 use crate::training::settings::TrainSettings;
-use crate::training::state::TrainState;
+use crate::training::state::{Snapshot, TrainState};
 use charm_core::{Metadata, SampleParams, Vocab};
 use std::path::PathBuf;
 
@@ -64,6 +64,9 @@ pub struct Run {
     pub val: f64,
     /// The log so far.
     pub history: Vec<LogRow>,
+    /// The weights of the lowest validation loss so far: what the model
+    /// file holds (the last weights when there is no validation).
+    pub best: Option<Snapshot>,
     /// Buffers reused by every step.
     scratch: Scratch,
 }
@@ -127,6 +130,7 @@ impl Run {
             smooth: (voc as f64).ln(),
             val: f64::NAN,
             history: Vec::new(),
+            best: None,
             cfg,
             corpus,
             train_end,
@@ -176,6 +180,7 @@ impl Run {
         self.smooth = s.smooth_loss;
         self.val = s.val_loss;
         self.history = s.history;
+        self.best = s.best;
         self.resumed = true;
         self.wrote_checkpoint = true;
         Ok(())
@@ -214,7 +219,8 @@ impl Run {
                 self.budget
             ),
             format!(
-                "writing {} (model), {} (resume state), {} and {} (log), every {} s and at the end",
+                "writing {} (model: the weights of the best validation loss), {} (resume state), {} and {} \
+                 (log), every {} s and at the end",
                 self.out.model.display(),
                 self.out.state.display(),
                 self.out.csv.display(),
@@ -297,7 +303,8 @@ impl Run {
     }
 
     /// The validation loss now (the held-out end of the corpus, batched
-    /// streams from h = 0), recorded in the log at `secs` seconds of training.
+    /// streams from h = 0), recorded in the log at `secs` seconds of
+    /// training; the weights become the best ones if it is the lowest yet.
     pub fn evaluate(&mut self, secs: f64) -> LogRow {
         let val = &self.corpus.indices[self.train_end..];
         self.val = batched_loss(&self.params, val, self.cfg.seq_len, self.cfg.threads);
@@ -309,7 +316,21 @@ impl Run {
             seconds: secs,
         };
         self.history.push(row);
+        if self.val < self.best.as_ref().map_or(f64::INFINITY, |b| b.val_loss) {
+            self.best = Some(Snapshot {
+                step: self.step,
+                chars_seen: self.chars_seen,
+                smooth_loss: self.smooth,
+                val_loss: self.val,
+                params: self.params.data.clone(),
+            });
+        }
         row
+    }
+
+    /// Whether the last evaluation is the best one (its weights are the model file's).
+    pub fn last_is_best(&self) -> bool {
+        self.best.as_ref().is_some_and(|b| b.step == self.step)
     }
 
     /// `len` characters sampled from the current weights at temperature 0.8.
@@ -326,32 +347,54 @@ impl Run {
     }
 
     /// Writes state, model, CSV and SVG, each atomically (the state first:
-    /// see [`crate::files::checkpoint`]).
+    /// see [`crate::files::checkpoint`]). The model file holds the best
+    /// weights so far (see [`Run::best`]); the state the current ones too.
     pub fn checkpoint(&mut self, elapsed: f64) -> Result<(), Error> {
         let state = self.state(elapsed);
-        write_atomic(&self.out.state, &checkpoint::encode_state(&state))?;
+        write_atomic(&self.out.state, &state.to_bytes())?;
         let vocab_s = self.corpus.vocab_string();
         let vocab =
             Vocab::new(&vocab_s).map_err(|e| Error::Usage(format!("internal error: {e}")))?;
+        let (hid, voc) = (self.cfg.hidden, self.corpus.vocab.len());
+        let best = match &self.best {
+            Some(b) => Params::from_vec(hid, voc, b.params.clone()).map(|p| (b, p)),
+            None => None,
+        };
+        let (step, chars, smooth, val, params) = match &best {
+            Some((b, p)) => (b.step, b.chars_seen, b.smooth_loss, b.val_loss, p),
+            None => (
+                self.step,
+                self.chars_seen,
+                self.smooth,
+                self.val,
+                &self.params,
+            ),
+        };
         let meta = Metadata {
-            steps: self.step,
-            chars_seen: self.chars_seen,
-            train_loss: self.smooth as f32,
-            val_loss: self.val as f32,
+            steps: step,
+            chars_seen: chars,
+            train_loss: smooth as f32,
+            val_loss: val as f32,
             corpus_crc32: self.corpus.crc32,
             corpus_chars: self.corpus.len() as u64,
             seed: self.cfg.seed,
         };
-        let bytes = charm_core::encode(&self.params.view(), &vocab, &meta).map_err(|error| {
-            Error::Model {
+        let bytes =
+            charm_core::encode(&params.view(), &vocab, &meta).map_err(|error| Error::Model {
                 path: self.out.model.clone(),
                 error,
-            }
-        })?;
+            })?;
         write_atomic(&self.out.model, &bytes)?;
         write_atomic(&self.out.csv, log::csv(&self.history).as_bytes())?;
+        let kept = match &best {
+            Some((b, _)) => format!(
+                "; model file: best validation, {:.4} at step {}",
+                b.val_loss, b.step
+            ),
+            None => String::new(),
+        };
         let title = format!(
-            "charm: H {}, seq-len {}, batch {}, {:?}, {} steps",
+            "charm: H {}, seq-len {}, batch {}, {:?}, {} steps{kept}",
             self.cfg.hidden, self.cfg.seq_len, self.cfg.batch, self.cfg.optimizer, self.step
         );
         write_atomic(&self.out.svg, log::svg(&self.history, &title).as_bytes())?;
@@ -375,6 +418,7 @@ impl Run {
             params: self.params.data.clone(),
             optimizer: self.opt.clone(),
             history: self.history.clone(),
+            best: self.best.clone(),
         }
     }
 }

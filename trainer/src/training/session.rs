@@ -33,6 +33,9 @@ pub struct Report {
     pub seconds: f64,
     /// Final validation loss, nats/char.
     pub val_loss: f64,
+    /// The step and validation loss of the weights in the model file (the
+    /// lowest validation loss of the run), if there was a validation.
+    pub best: Option<(u64, f64)>,
     /// Characters held out for validation.
     pub val_chars: usize,
     /// The model written.
@@ -94,6 +97,7 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
         chars_seen: run.chars_seen,
         seconds: secs,
         val_loss: run.val,
+        best: run.best.as_ref().map(|b| (b.step, b.val_loss)),
         val_chars: run.val_chars(),
         model: run.out.model.clone(),
         state: run.out.state.clone(),
@@ -103,8 +107,13 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
 /// Evaluates, prints the log line and, with `sample`, 200 sampled characters.
 fn log_evaluation(run: &mut Run, secs: f64, progress: &Progress, sample: bool) {
     let row = run.evaluate(secs);
+    let best = match &run.best {
+        _ if run.last_is_best() => "best so far".to_string(),
+        Some(b) => format!("best {:.4} at step {}", b.val_loss, b.step),
+        None => "no validation part".to_string(),
+    };
     progress.line(&format!(
-        "step {:>7} | {:>11} chars | train {:.4} | val {:.4} nats/char ({:.4} bits/char) | {:.0} s",
+        "step {:>7} | {:>11} chars | train {:.4} | val {:.4} nats/char ({:.4} bits/char; {best}) | {:.0} s",
         row.step,
         row.chars,
         row.train_loss,

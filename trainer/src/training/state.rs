@@ -1,5 +1,8 @@
 //! What a checkpoint's `.state` file holds: everything a resumed run needs
 //! to continue bit-identically (framed by [`crate::files::checkpoint`]).
+//!
+//! Versions: 1 (until the best-validation snapshot existed) and 2 (with it).
+//! Both are read; version 2 is written.
 
 use crate::error::Error;
 use crate::files::checkpoint;
@@ -8,6 +11,9 @@ use crate::math::optim::Optimizer;
 use crate::training::config::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// The state format written.
+pub const STATE_VERSION: u32 = 2;
 
 /// Everything needed to resume training exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,21 +44,150 @@ pub struct TrainState {
     pub optimizer: Optimizer,
     /// The log so far (CSV rows).
     pub history: Vec<LogRow>,
+    /// The weights of the lowest validation loss so far (what the model
+    /// file holds), if there was a validation.
+    pub best: Option<Snapshot>,
+}
+
+/// The weights at one evaluation, with what the model file says of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Optimizer steps done.
+    pub step: u64,
+    /// Training characters consumed.
+    pub chars_seen: u64,
+    /// Smoothed training loss, nats/char.
+    pub smooth_loss: f64,
+    /// Validation loss, nats/char.
+    pub val_loss: f64,
+    /// The parameters, in the layout of `Params`.
+    pub params: Vec<f32>,
+}
+
+/// Version 1: [`TrainState`] without `best`.
+#[derive(Deserialize)]
+struct StateV1 {
+    config: TrainConfig,
+    vocab: String,
+    corpus_crc32: u32,
+    corpus_chars: u64,
+    step: u64,
+    chars_seen: u64,
+    elapsed: f64,
+    smooth_loss: f64,
+    val_loss: f64,
+    h: Vec<f32>,
+    params: Vec<f32>,
+    optimizer: Optimizer,
+    history: Vec<LogRow>,
+}
+
+impl From<StateV1> for TrainState {
+    fn from(s: StateV1) -> Self {
+        Self {
+            config: s.config,
+            vocab: s.vocab,
+            corpus_crc32: s.corpus_crc32,
+            corpus_chars: s.corpus_chars,
+            step: s.step,
+            chars_seen: s.chars_seen,
+            elapsed: s.elapsed,
+            smooth_loss: s.smooth_loss,
+            val_loss: s.val_loss,
+            h: s.h,
+            params: s.params,
+            optimizer: s.optimizer,
+            history: s.history,
+            best: None,
+        }
+    }
 }
 
 impl TrainState {
     /// Serializes with magic, version and CRC.
     pub fn to_bytes(&self) -> Vec<u8> {
-        checkpoint::encode_state(self)
+        checkpoint::encode_state(STATE_VERSION, self)
     }
 
-    /// Parses and checks a state file's bytes; the error is the reason in words.
+    /// Parses and checks a state file's bytes (either version); the error is
+    /// the reason in words.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        checkpoint::decode_state(bytes)
+        match checkpoint::unframe_state(bytes)? {
+            (1, payload) => checkpoint::decode_payload::<StateV1>(payload).map(Into::into),
+            (STATE_VERSION, payload) => checkpoint::decode_payload(payload),
+            (version, _) => Err(format!(
+                "state format version {version}, this charm reads versions 1 to {STATE_VERSION}"
+            )),
+        }
     }
 
     /// Reads a state file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        checkpoint::load_state(path)
+        let bytes = checkpoint::read_state(path)?;
+        Self::from_bytes(&bytes).map_err(|reason| Error::BadCheckpoint {
+            path: path.into(),
+            reason,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::optim::OptimizerKind;
+    use crate::training::config::Preset;
+
+    fn state(best: Option<Snapshot>) -> TrainState {
+        TrainState {
+            config: TrainConfig::preset(Preset::Default),
+            vocab: "ab".into(),
+            corpus_crc32: 7,
+            corpus_chars: 99,
+            step: 12,
+            chars_seen: 1200,
+            elapsed: 3.5,
+            smooth_loss: 1.25,
+            val_loss: 1.5,
+            h: vec![0.5, -0.25],
+            params: vec![1.0, 2.0, 3.0],
+            optimizer: Optimizer::new(OptimizerKind::Adam, 3),
+            history: vec![],
+            best,
+        }
+    }
+
+    #[test]
+    fn version_2_round_trips_and_version_1_still_reads() {
+        let best = Snapshot {
+            step: 10,
+            chars_seen: 1000,
+            smooth_loss: 1.3,
+            val_loss: 1.4,
+            params: vec![0.5, 0.25, 0.125],
+        };
+        let s = state(Some(best));
+        assert_eq!(TrainState::from_bytes(&s.to_bytes()), Ok(s.clone()));
+        // A version-1 file: the same fields but `best`, in the same order.
+        let v1 = (
+            &s.config,
+            &s.vocab,
+            s.corpus_crc32,
+            s.corpus_chars,
+            s.step,
+            s.chars_seen,
+            s.elapsed,
+            s.smooth_loss,
+            s.val_loss,
+            &s.h,
+            &s.params,
+            &s.optimizer,
+            &s.history,
+        );
+        let old = checkpoint::encode_state(1, &v1);
+        assert_eq!(TrainState::from_bytes(&old), Ok(state(None)));
+        let newer = checkpoint::encode_state(3, &v1);
+        assert!(TrainState::from_bytes(&newer)
+            .unwrap_err()
+            .contains("version 3"));
     }
 }
