@@ -154,7 +154,7 @@ fn keep_top_k(logits: &mut [f32], k: usize) {
                 Some(t) => before(t, cand),
                 None => true,
             };
-            if after_threshold && best.map_or(true, |b| before(cand, b)) {
+            if after_threshold && best.is_none_or(|b| before(cand, b)) {
                 best = Some(cand);
             }
         }

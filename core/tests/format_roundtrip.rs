@@ -52,7 +52,7 @@ fn round_trip_keeps_every_bit() {
 fn tensors_are_aligned_and_trailing_bytes_are_allowed() {
     let (_, _, mut bytes) = small_file();
     let len = bytes.len();
-    bytes.extend(std::iter::repeat(0xFF).take(1000)); // as in a flash region
+    bytes.extend(std::iter::repeat_n(0xFF, 1000)); // as in a flash region
     let aligned = AlignedBytes::from(&bytes[..]);
     let file = decode(&aligned).unwrap();
     assert_eq!(file.len, len);

@@ -36,13 +36,15 @@ fn cli_kill_9_at_random_moments_leaves_whole_files() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "small.txt", small_text());
-    // A checkpoint after every step, so kills land during writes.
+    // A checkpoint after every step, so kills land during writes; each round
+    // starts over (--force) from whatever is there.
     let mut args = vec![
         "train",
         "--data",
         "small.txt",
         "--out",
         "m.charm",
+        "--force",
         "--steps",
         "1000000",
         "--checkpoint-every",

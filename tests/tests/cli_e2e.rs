@@ -143,7 +143,15 @@ fn cli_resume_gives_the_same_model_as_an_uninterrupted_run() {
     let d = dir.path();
     let data = write(d, "small.txt", small_text());
     for engine in ["fast", "plain"] {
-        let extra = ["--steps", "120", "--dropout", "0.2", "--engine", engine];
+        let extra = [
+            "--steps",
+            "120",
+            "--dropout",
+            "0.2",
+            "--engine",
+            engine,
+            "--force",
+        ];
         train(d, &data, "full.charm", &extra);
         let mut args = vec![
             "train",

@@ -396,6 +396,7 @@ fn cli_quantize(f32_model: &Path) -> PathBuf {
         f32_model.as_os_str(),
         "--out".as_ref(),
         out.as_os_str(),
+        "--force".as_ref(), // the scratch directory keeps earlier runs' files
     ]);
     out
 }

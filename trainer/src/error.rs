@@ -23,6 +23,46 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// An input path names something that is not a regular file.
+    #[error("{} is a {kind}, not a regular file; give a {what} file", .path.display())]
+    NotRegularInput {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        kind: &'static str,
+        /// What was expected ("text", "model").
+        what: &'static str,
+    },
+    /// An input file is larger than charm reads.
+    #[error(
+        "{} is {size} bytes, more than the {max} bytes charm reads as a {what} file; give a \
+         smaller file", .path.display()
+    )]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// What was expected.
+        what: &'static str,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A run needs more memory than the machine has available.
+    #[error(
+        "{what} needs about {:.1} GiB of memory, more than the {:.1} GiB this machine has \
+         available; {hint}", *.needed as f64 / 1073741824.0, *.available as f64 / 1073741824.0
+    )]
+    NotEnoughMemory {
+        /// Bytes needed (estimated).
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+        /// What needs it.
+        what: &'static str,
+        /// What to change.
+        hint: &'static str,
+    },
     /// The corpus has no characters.
     #[error("the corpus {} is empty; give a text file with at least {needed} characters", .path.display())]
     EmptyCorpus {
@@ -131,6 +171,84 @@ pub enum Error {
         /// Its directory.
         dir: PathBuf,
     },
+    /// An output path names something that is not a regular file.
+    #[error(
+        "{} is a {kind}, not a regular file; charm writes only regular files, which it replaces \
+         whole: give another path", .path.display()
+    )]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        kind: &'static str,
+    },
+    /// An output path is one of the command's inputs.
+    #[error(
+        "{} is the {input} this command reads; writing the {what} there would destroy it: choose \
+         another {flag}", .path.display()
+    )]
+    OutputIsInput {
+        /// The path.
+        path: PathBuf,
+        /// What would be written.
+        what: &'static str,
+        /// What it is as an input.
+        input: &'static str,
+        /// The flag to change.
+        flag: &'static str,
+    },
+    /// Two outputs of one command are the same file.
+    #[error(
+        "the {first} and the {second} would both be written to {}; choose another {flag}{}",
+        .path.display(),
+        if *.flag == "--out" { " (a model name ending in .charm, e.g. model.charm)" } else { "" }
+    )]
+    OutputsCollide {
+        /// The path.
+        path: PathBuf,
+        /// One output.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+        /// The flag to change.
+        flag: &'static str,
+    },
+    /// An output path holds a file the command was not asked to replace.
+    #[error(
+        "{} exists and charm replaces a file only when asked: choose another {flag}, or add \
+         --force to replace it with the {what}", .path.display()
+    )]
+    OutputExists {
+        /// The path.
+        path: PathBuf,
+        /// What would be written.
+        what: &'static str,
+        /// The flag that named it.
+        flag: &'static str,
+    },
+    /// Another run holds the lock of the output set.
+    #[error(
+        "another charm train{} is writing {} and its side files; wait for it to end, or choose \
+         another --out",
+        .owner.map(|p| format!(" (process {p})")).unwrap_or_default(),
+        .model.display()
+    )]
+    Locked {
+        /// The model path of the set.
+        model: PathBuf,
+        /// The process that holds it, if the lock file says.
+        owner: Option<u32>,
+    },
+    /// A fresh run would replace the files of an earlier one.
+    #[error(
+        "{} holds the training state of an earlier run, which this run would replace with its \
+         model, log and state: continue that run with --resume {}, choose another --out, or add \
+         --force to start over", .state.display(), .state.display()
+    )]
+    RunExists {
+        /// The state file.
+        state: PathBuf,
+    },
     /// The loss became NaN or infinite.
     #[error("training diverged at step {step}: {}; {}", diverged_what(*.loss), diverged_hint(.checkpoint))]
     Diverged {
@@ -141,20 +259,39 @@ pub enum Error {
         /// The last good checkpoint, if one was written.
         checkpoint: Option<PathBuf>,
     },
-    /// The prime text has a character outside the vocabulary.
+    /// The prime text has characters outside the vocabulary.
     #[error(
-        "the prime text contains {ch:?}, which is not in the vocabulary of {}; use characters \
-         the model was trained on (see `charm info --model {}`)", .path.display(), .path.display()
+        "the prime text contains {}, not in the vocabulary of {}; use characters the model was \
+         trained on (see `charm info --model {}`)",
+        list_chars(.chars), .path.display(), .path.display()
     )]
-    PrimeChar {
+    PrimeChars {
         /// The model.
         path: PathBuf,
-        /// The character.
-        ch: char,
+        /// The distinct characters outside it, in order of appearance.
+        chars: Vec<char>,
+    },
+    /// A training state given where a model is expected.
+    #[error(
+        "{} is a training state (what --resume continues), not a model; the model is the .charm \
+         file beside it: {}", .path.display(), .model.display()
+    )]
+    StateNotModel {
+        /// The state file given.
+        path: PathBuf,
+        /// The model beside it.
+        model: PathBuf,
     },
     /// A flag value that makes no sense.
     #[error("{0}")]
     Usage(String),
+    /// Standard output is a pipe whose reader has gone (`charm info | head -1`):
+    /// a normal end, not reported.
+    #[error("standard output was closed")]
+    ClosedPipe,
+    /// Standard output cannot be written (a full disk, an I/O error).
+    #[error("cannot write to standard output: {}", io_reason(.0))]
+    Stdout(std::io::Error),
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -165,6 +302,16 @@ fn io_reason(e: &std::io::Error) -> String {
         }
         std::io::ErrorKind::IsADirectory => "it is a directory; give a file".into(),
         _ => e.to_string(),
+    }
+}
+
+/// `'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`.
+fn list_chars(chars: &[char]) -> String {
+    let quoted: Vec<String> = chars.iter().map(|c| format!("{c:?}")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

@@ -55,13 +55,19 @@ pub fn cli_sample(model: &Path, p: &Params<'_>) -> Vec<u8> {
     charm(&args)
 }
 
-/// `charm train --data DATA --hidden H --steps N --seed S --out OUT --quiet`, plus `extra`.
+/// `charm train --data DATA --hidden H --steps N --seed S --out OUT --quiet --force`
+/// (the scratch directory keeps the models of earlier test runs), plus `extra`.
 pub fn cli_train(data: &Path, hidden: usize, steps: u64, seed: u64, out: &Path, extra: &[&str]) {
     let mut args: Vec<OsString> = vec!["train".into(), "--data".into(), data.into()];
     args.extend(["--hidden".into(), hidden.to_string().into()]);
     args.extend(["--steps".into(), steps.to_string().into()]);
     args.extend(["--seed".into(), seed.to_string().into()]);
-    args.extend(["--out".into(), out.into(), "--quiet".into()]);
+    args.extend([
+        "--out".into(),
+        out.into(),
+        "--quiet".into(),
+        "--force".into(),
+    ]);
     args.extend(extra.iter().map(OsString::from));
     charm(&args);
     assert!(out.is_file(), "charm train wrote no {}", out.display());

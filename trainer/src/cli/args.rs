@@ -1,13 +1,62 @@
 //! The flags of each subcommand as clap parses them, and their conversion
 //! into the settings the commands take. clap's types stop here.
 
+use crate::cli::values::{real, real_opt, whole, whole_opt, Real};
 use crate::commands::bench::BenchSettings;
+use crate::commands::sample::SampleSettings;
 use crate::error::Error;
 use crate::math::optim::{OptimizerKind, Schedule};
 use crate::training::cadence::DEFAULT_MINUTES;
 use crate::training::{Budget, EngineKind, Overrides, Preset, TrainSettings};
+use charm_core::SampleParams;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
+
+/// The documented ranges of the numeric flags (see each flag's help).
+pub mod range {
+    use super::Real;
+    use std::ops::RangeInclusive;
+    /// --steps.
+    pub const STEPS: RangeInclusive<u64> = 1..=1_000_000_000_000;
+    /// --minutes.
+    pub const MINUTES: Real = Real::above(0.0, 1e6);
+    /// --hidden (the weight format's limit).
+    pub const HIDDEN: RangeInclusive<usize> = 1..=charm_core::MAX_HIDDEN;
+    /// --seq-len.
+    pub const SEQ_LEN: RangeInclusive<usize> = 1..=100_000;
+    /// --batch.
+    pub const BATCH: RangeInclusive<usize> = 1..=100_000;
+    /// --lr (any positive f32).
+    pub const LR: Real = Real::above(0.0, f32::MAX as f64);
+    /// --clip (any positive f32).
+    pub const CLIP: Real = Real::above(0.0, f32::MAX as f64);
+    /// --weight-decay.
+    pub const WEIGHT_DECAY: Real = Real::closed(0.0, 10.0);
+    /// --dropout.
+    pub const DROPOUT: Real = Real::below(0.0, 1.0);
+    /// --init-std.
+    pub const INIT_STD: Real = Real::closed(0.0, 10.0);
+    /// --val-fraction.
+    pub const VAL_FRACTION: Real = Real::below(0.0, 1.0);
+    /// --threads (and at most --batch).
+    pub const THREADS: RangeInclusive<usize> = 1..=256;
+    /// --checkpoint-every, seconds (up to a year; 0: after every step).
+    pub const CHECKPOINT_EVERY: Real = Real::closed(0.0, 31_536_000.0);
+    /// --seed.
+    pub const SEED: RangeInclusive<u64> = 0..=u64::MAX;
+    /// --len of charm sample (any: the text is written as it is made).
+    pub const LEN: RangeInclusive<u64> = 0..=u64::MAX;
+    /// --temperature.
+    pub const TEMPERATURE: Real = Real::closed(0.0, 100.0);
+    /// --top-k (0: all characters).
+    pub const TOP_K: RangeInclusive<usize> = 0..=charm_core::MAX_VOCAB;
+    /// --vocab of charm bench.
+    pub const VOCAB: RangeInclusive<usize> = 1..=charm_core::MAX_VOCAB;
+    /// --steps of charm bench.
+    pub const BENCH_STEPS: RangeInclusive<usize> = 1..=1_000_000_000;
+    /// --runs of charm bench.
+    pub const RUNS: RangeInclusive<usize> = 1..=1000;
+}
 
 /// `--preset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,7 +135,7 @@ impl From<EngineArg> for EngineKind {
 /// --resume, from the checkpoint, which they must then agree with).
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// Training text (UTF-8). Default: a small built-in corpus (charm's own source code).
+    /// Training text (UTF-8, a regular file of at most 1 GiB). Default: a small built-in corpus (charm's own source code).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Where to write the model; the training state (.state), CSV log (.csv) and loss curve (.svg) go beside it
@@ -96,61 +145,74 @@ pub struct TrainArgs {
     /// Continue from a checkpoint (the .state file beside a model, or the model itself).
     #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
+    /// Replace existing output files (the model and its side files; never an input).
+    #[arg(long)]
+    pub force: bool,
     /// Set of defaults: `default` (best in a few minutes on 2 cores) or `min-char-rnn` (the seed's exact baseline).
     #[arg(long, value_enum, default_value = "default")]
     pub preset: PresetArg,
-    /// Stop after this many optimizer steps in total.
-    #[arg(long, value_name = "N", conflicts_with = "minutes")]
-    pub steps: Option<u64>,
-    /// Stop after this many minutes of training in total [default: 3 when --steps is not given].
-    #[arg(long, value_name = "M")]
-    pub minutes: Option<f64>,
-    /// Hidden units H [default: 384; min-char-rnn: 100].
-    #[arg(long, value_name = "N")]
-    pub hidden: Option<usize>,
-    /// Characters per window of backpropagation through time [default: 50; min-char-rnn: 25].
-    #[arg(long, value_name = "T")]
-    pub seq_len: Option<usize>,
-    /// Parallel streams over the corpus [default: 64; min-char-rnn: 1].
-    #[arg(long, value_name = "B")]
-    pub batch: Option<usize>,
-    /// Base learning rate [default: 0.004; min-char-rnn: 0.1].
-    #[arg(long, value_name = "F")]
-    pub lr: Option<f32>,
+    /// Stop after this many optimizer steps in total [1 to 10^12].
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "minutes",
+        allow_negative_numbers = true
+    )]
+    pub steps: Option<String>,
+    /// Stop after this many minutes of training in total [greater than 0, at most 10^6; default: 3 when --steps is not given].
+    #[arg(long, value_name = "M", allow_negative_numbers = true)]
+    pub minutes: Option<String>,
+    /// Hidden units H [1 to 16384; default: 384; min-char-rnn: 100].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub hidden: Option<String>,
+    /// Characters per window of backpropagation through time [1 to 100000; default: 50; min-char-rnn: 25].
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    pub seq_len: Option<String>,
+    /// Parallel streams over the corpus [1 to 100000; default: 64; min-char-rnn: 1].
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
+    pub batch: Option<String>,
+    /// Base learning rate [a positive number; default: 0.004; min-char-rnn: 0.1].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub lr: Option<String>,
     /// Update rule [default: adam; min-char-rnn: adagrad].
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerArg>,
     /// Learning-rate schedule [default: cosine; min-char-rnn: constant].
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleArg>,
-    /// Clip every gradient entry to [-F, F] [default: 5].
-    #[arg(long, value_name = "F")]
-    pub clip: Option<f32>,
-    /// Decoupled weight decay of the weight matrices (Adam) [default: 0].
-    #[arg(long, value_name = "F")]
-    pub weight_decay: Option<f32>,
-    /// Dropout probability on the hidden-to-output path, training only [default: 0.25; min-char-rnn: 0].
-    #[arg(long, value_name = "P")]
-    pub dropout: Option<f32>,
-    /// Standard deviation of the N(0, σ²) weight initialization [default: 0.05; min-char-rnn: 0.01].
-    #[arg(long, value_name = "F")]
-    pub init_std: Option<f64>,
-    /// Seed of initialization and dropout [default: 1].
-    #[arg(long, value_name = "S")]
-    pub seed: Option<u64>,
-    /// Fraction of the corpus held out for validation, taken from its end [default: 0.1].
-    #[arg(long, value_name = "F")]
-    pub val_fraction: Option<f64>,
+    /// Clip every gradient entry to [-F, F] [a positive number; default: 5].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub clip: Option<String>,
+    /// Decoupled weight decay of the weight matrices (Adam) [0 to 10; default: 0].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub weight_decay: Option<String>,
+    /// Dropout probability on the hidden-to-output path, training only [0 to below 1; default: 0.25; min-char-rnn: 0].
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub dropout: Option<String>,
+    /// Standard deviation of the N(0, σ²) weight initialization [0 to 10; default: 0.05; min-char-rnn: 0.01].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub init_std: Option<String>,
+    /// Seed of initialization and dropout [0 to 2^64-1; default: 1].
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub seed: Option<String>,
+    /// Fraction of the corpus held out for validation, taken from its end [0 to below 1; default: 0.1].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub val_fraction: Option<String>,
     /// Threads; the batch is cut into this many shards, which fixes the arithmetic,
-    /// so it is kept in checkpoints [default: cores, at most --batch].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// so it is kept in checkpoints [1 to 256 and at most --batch; default: cores, at most --batch].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub threads: Option<String>,
     /// Implementation: `fast` (batched matrix products) or `plain` (charm-core's step, the reference) [default: fast; min-char-rnn: plain].
     #[arg(long, value_enum)]
     pub engine: Option<EngineArg>,
-    /// Seconds between checkpoints (also written at the end and on Ctrl-C).
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    pub checkpoint_every: f64,
+    /// Seconds between checkpoints, also written at the end and on Ctrl-C [0 to 31536000; 0: after every step].
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "60",
+        allow_negative_numbers = true
+    )]
+    pub checkpoint_every: String,
     /// No progress bar, samples or log lines; errors still go to stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -162,15 +224,13 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// The settings of `charm train`.
     pub fn settings(&self) -> Result<TrainSettings, Error> {
-        let budget = match (self.steps, self.minutes) {
-            (Some(s), _) => Budget::Steps(s),
-            (None, Some(m)) if m.is_finite() && m > 0.0 => Budget::Minutes(m),
-            (None, Some(m)) => {
-                return Err(Error::Usage(format!(
-                    "--minutes must be a positive number, not {m}"
-                )))
-            }
+        let budget = match (&self.steps, &self.minutes) {
+            (Some(s), _) => Budget::Steps(whole("--steps", s, range::STEPS)?),
+            (None, Some(m)) => Budget::Minutes(real("--minutes", m, range::MINUTES)?),
             (None, None) => Budget::Minutes(DEFAULT_MINUTES),
+        };
+        let f32_opt = |flag, raw, r| -> Result<Option<f32>, Error> {
+            Ok(real_opt(flag, raw, r)?.map(|v| v as f32))
         };
         Ok(TrainSettings {
             data: self.data.clone(),
@@ -178,24 +238,29 @@ impl TrainArgs {
             resume: self.resume.clone(),
             preset: self.preset.into(),
             overrides: Overrides {
-                hidden: self.hidden,
-                seq_len: self.seq_len,
-                batch: self.batch,
+                hidden: whole_opt("--hidden", &self.hidden, range::HIDDEN)?,
+                seq_len: whole_opt("--seq-len", &self.seq_len, range::SEQ_LEN)?,
+                batch: whole_opt("--batch", &self.batch, range::BATCH)?,
                 optimizer: self.optimizer.map(Into::into),
-                lr: self.lr,
+                lr: f32_opt("--lr", &self.lr, range::LR)?,
                 schedule: self.schedule.map(Into::into),
-                clip: self.clip,
-                weight_decay: self.weight_decay,
-                dropout: self.dropout,
-                init_std: self.init_std,
-                seed: self.seed,
-                val_fraction: self.val_fraction,
-                threads: self.threads,
+                clip: f32_opt("--clip", &self.clip, range::CLIP)?,
+                weight_decay: f32_opt("--weight-decay", &self.weight_decay, range::WEIGHT_DECAY)?,
+                dropout: f32_opt("--dropout", &self.dropout, range::DROPOUT)?,
+                init_std: real_opt("--init-std", &self.init_std, range::INIT_STD)?,
+                seed: whole_opt("--seed", &self.seed, range::SEED)?,
+                val_fraction: real_opt("--val-fraction", &self.val_fraction, range::VAL_FRACTION)?,
+                threads: whole_opt("--threads", &self.threads, range::THREADS)?,
                 engine: self.engine.map(Into::into),
             },
             budget,
-            checkpoint_every: self.checkpoint_every,
+            checkpoint_every: real(
+                "--checkpoint-every",
+                &self.checkpoint_every,
+                range::CHECKPOINT_EVERY,
+            )?,
             quiet: self.quiet,
+            force: self.force,
             interrupt_at: self.interrupt_at,
         })
     }
@@ -207,21 +272,72 @@ pub struct SampleArgs {
     /// The .charm model file.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Characters to generate after the prime text.
-    #[arg(long, value_name = "N", default_value_t = 200)]
-    pub len: usize,
-    /// Softmax temperature: < 1 sharper, > 1 more random, 0 greedy.
-    #[arg(long, value_name = "F", default_value_t = 1.0)]
-    pub temperature: f32,
-    /// Seed of the sampler's random numbers.
-    #[arg(long, value_name = "S", default_value_t = 1)]
-    pub seed: u64,
+    /// Characters to generate after the prime text [0 to 2^64-1; they are written as they are made].
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "200",
+        allow_negative_numbers = true
+    )]
+    pub len: String,
+    /// Softmax temperature: < 1 sharper, > 1 more random, 0 greedy [0 to 100].
+    #[arg(
+        long,
+        value_name = "F",
+        default_value = "1",
+        allow_negative_numbers = true
+    )]
+    pub temperature: String,
+    /// Seed of the sampler's random numbers [0 to 2^64-1].
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "1",
+        allow_negative_numbers = true
+    )]
+    pub seed: String,
     /// Text fed to the model first (and printed first).
-    #[arg(long, value_name = "TEXT", default_value = "")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     pub prime: String,
-    /// Sample only among the K most likely characters (0: all).
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub top_k: usize,
+    /// Sample only among the K most likely characters [0 to 65536; 0: all].
+    #[arg(
+        long,
+        value_name = "K",
+        default_value = "0",
+        allow_negative_numbers = true
+    )]
+    pub top_k: String,
+    /// Also write the firmware's sampling-parameters record for exactly these
+    /// flags to FILE (flash it to the PARAMS region: the device then prints
+    /// what this command prints).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Replace an existing --record file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl SampleArgs {
+    /// The settings of `charm sample`.
+    pub fn settings(&self) -> Result<SampleSettings, Error> {
+        Ok(SampleSettings {
+            model: self.model.clone(),
+            len: whole("--len", &self.len, range::LEN)?,
+            params: SampleParams {
+                temperature: real("--temperature", &self.temperature, range::TEMPERATURE)? as f32,
+                top_k: whole("--top-k", &self.top_k, range::TOP_K)?,
+            },
+            seed: whole("--seed", &self.seed, range::SEED)?,
+            prime: self.prime.clone(),
+            record: self.record.clone(),
+            force: self.force,
+        })
+    }
 }
 
 /// `charm eval`.
@@ -256,41 +372,44 @@ pub struct QuantizeArgs {
     /// The f32 .charm model file.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Where to write the int8 model.
+    /// Where to write the int8 model (never the f32 model itself).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Replace an existing file at --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `charm bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Hidden units H.
-    #[arg(long, default_value_t = 384)]
-    pub hidden: usize,
-    /// Vocabulary size V.
-    #[arg(long, default_value_t = 65)]
-    pub vocab: usize,
-    /// Window length T.
-    #[arg(long, default_value_t = 50)]
-    pub seq_len: usize,
-    /// Streams B.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
+    /// Hidden units H [1 to 16384].
+    #[arg(long, default_value = "384", allow_negative_numbers = true)]
+    pub hidden: String,
+    /// Vocabulary size V [1 to 65536].
+    #[arg(long, default_value = "65", allow_negative_numbers = true)]
+    pub vocab: String,
+    /// Window length T [1 to 100000].
+    #[arg(long, default_value = "50", allow_negative_numbers = true)]
+    pub seq_len: String,
+    /// Streams B [1 to 100000].
+    #[arg(long, default_value = "32", allow_negative_numbers = true)]
+    pub batch: String,
     /// Update rule.
     #[arg(long, value_enum, default_value = "adam")]
     pub optimizer: OptimizerArg,
     /// Implementation.
     #[arg(long, value_enum, default_value = "fast")]
     pub engine: EngineArg,
-    /// Threads (shards of the batch) [default: cores, at most --batch].
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Optimizer steps per timed run.
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
-    /// Timed runs; the median is reported.
-    #[arg(long, default_value_t = 5)]
-    pub runs: usize,
+    /// Threads (shards of the batch) [1 to 256; default: cores, at most --batch].
+    #[arg(long, allow_negative_numbers = true)]
+    pub threads: Option<String>,
+    /// Optimizer steps per timed run [1 to 10^9].
+    #[arg(long, default_value = "20", allow_negative_numbers = true)]
+    pub steps: String,
+    /// Timed runs; the median is reported [1 to 1000].
+    #[arg(long, default_value = "5", allow_negative_numbers = true)]
+    pub runs: String,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     pub json: bool,
@@ -310,21 +429,21 @@ pub struct BenchArgs {
 
 impl BenchArgs {
     /// The settings of `charm bench`.
-    pub fn settings(&self) -> BenchSettings {
-        BenchSettings {
-            hidden: self.hidden,
-            vocab: self.vocab,
-            seq_len: self.seq_len,
-            batch: self.batch,
+    pub fn settings(&self) -> Result<BenchSettings, Error> {
+        Ok(BenchSettings {
+            hidden: whole("--hidden", &self.hidden, range::HIDDEN)?,
+            vocab: whole("--vocab", &self.vocab, range::VOCAB)?,
+            seq_len: whole("--seq-len", &self.seq_len, range::SEQ_LEN)?,
+            batch: whole("--batch", &self.batch, range::BATCH)?,
             optimizer: self.optimizer.into(),
             engine: self.engine.into(),
-            threads: self.threads,
-            steps: self.steps,
-            runs: self.runs,
+            threads: whole_opt("--threads", &self.threads, range::THREADS)?,
+            steps: whole("--steps", &self.steps, range::BENCH_STEPS)?,
+            runs: whole("--runs", &self.runs, range::RUNS)?,
             json: self.json,
             suite: self.suite,
             numpy: self.numpy.clone(),
             numpy_script: self.numpy_script.clone(),
-        }
+        })
     }
 }

@@ -4,12 +4,13 @@
 //! usage errors exit 2).
 
 pub mod args;
+pub mod values;
 
 use crate::commands;
 use crate::error::Error;
+use crate::files::console::{print_error_line, print_line};
 use crate::training::Outcome;
 use args::{BenchArgs, EvalArgs, InfoArgs, QuantizeArgs, SampleArgs, TrainArgs};
-use charm_core::SampleParams;
 use clap::{Parser, Subcommand};
 
 /// charm: a character-level recurrent network, trained here, run on a microcontroller.
@@ -25,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model (full backpropagation through time) and write a .charm file.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Generate text from a model, exactly as the firmware does.
     Sample(SampleArgs),
     /// Score a model on a text: loss in nats/char and bits/char.
@@ -46,46 +47,44 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Train(a) => Ok(match commands::train::run(&a.settings()?)? {
-            Outcome::Finished => 0,
+            Outcome::Finished | Outcome::AlreadyDone => 0,
             Outcome::Interrupted => 130,
         }),
         Command::Sample(a) => {
-            let p = SampleParams {
-                temperature: a.temperature,
-                top_k: a.top_k,
-            };
-            commands::sample::run(&a.model, a.len, p, a.seed, &a.prime)?;
+            commands::sample::run(&a.settings()?)?;
             Ok(0)
         }
         Command::Eval(a) => {
             let r = commands::eval::run(&a.model, &a.data)?;
-            println!("{}", if a.json { json(&r)? } else { r.text() });
+            print_line(&if a.json { json(&r)? } else { r.text() })?;
             Ok(0)
         }
         Command::Bench(a) => {
-            println!("{}", commands::bench::run(&a.settings())?);
+            print_line(&commands::bench::run(&a.settings()?)?)?;
             Ok(0)
         }
         Command::Quantize(a) => {
-            let r = commands::quantize::run(&a.model, &a.out)?;
-            println!("{}", r.text(&a.model, &a.out));
+            let r = commands::quantize::run(&a.model, &a.out, a.force)?;
+            print_line(&r.text(&a.model, &a.out))?;
             Ok(0)
         }
         Command::Info(a) => {
             let r = commands::info::run(&a.model)?;
-            println!("{}", if a.json { json(&r)? } else { r.text() });
+            print_line(&if a.json { json(&r)? } else { r.text() })?;
             Ok(0)
         }
     }
 }
 
-/// The entry point of the binary: parses, runs, prints `error: ...`, returns the exit status.
+/// The entry point of the binary: parses, runs, prints `error: ...`, returns
+/// the exit status. A closed stdout pipe ends a command normally (status 0).
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(Error::ClosedPipe) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            print_error_line(&format!("error: {e}"));
             1
         }
     }

@@ -12,6 +12,7 @@
 //! session and the table gives the ratios.
 
 use crate::error::Error;
+use crate::files::memory::available_bytes;
 use crate::math::engine::Engine;
 use crate::math::optim::{Hyper, Optimizer, OptimizerKind};
 use crate::math::params::Params;
@@ -132,11 +133,31 @@ pub fn measure(a: &BenchSettings) -> Result<BenchResult, Error> {
             "every `charm bench` size must be at least 1".into(),
         ));
     }
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, a.batch);
+    let threads = match a.threads {
+        Some(n) if n > a.batch => {
+            return Err(Error::Usage(format!(
+                "--threads {n} is more than --batch {}: each thread takes a shard of at least \
+                 one stream; give at most {} threads",
+                a.batch, a.batch
+            )))
+        }
+        Some(n) => n,
+        None => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, a.batch),
+    };
     let (h, v, b, t) = (a.hidden, a.vocab, a.batch, a.seq_len);
+    // θ, its gradient and two moments; the engine; the windows and states.
+    let p = charm_core::tensor_lengths(h, v).iter().sum::<usize>() as u64;
+    let needed = 16 * p + Engine::<f32>::memory_bytes(h, v, b, t, threads) + 12 * (b * t) as u64;
+    if let Some(available) = available_bytes().filter(|&m| needed > m) {
+        return Err(Error::NotEnoughMemory {
+            needed,
+            available,
+            what: "this benchmark",
+            hint: "lower --hidden, --batch or --seq-len",
+        });
+    }
     let mut params = Params::<f32>::init_normal(h, v, 0.05, 1);
     let mut grads = Params::<f32>::zeros(h, v);
     let mut opt = Optimizer::new(a.optimizer, params.data.len());

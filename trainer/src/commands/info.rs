@@ -1,4 +1,12 @@
-//! `charm info`: what is in a model file.
+//! `charm info`: what is in a model file, and which boards it fits.
+//!
+//! The fit check: the flash a model needs is its file (the firmware reads
+//! it in place), as f32 and as int8 (the size `charm quantize` gives,
+//! computed from the shape); the RAM its state needs is h and h_next
+//! (padded to 8 entries; 4 bytes each for f32, 2 for the int8 path's Q15)
+//! and V f32 logits; a board runs it when H and V are within the capacity
+//! of the firmware built for it and the file fits its WEIGHTS region — the
+//! numbers of the charm-boards table, which the firmware is built from.
 
 use crate::error::Error;
 use crate::files::model_file::ModelBytes;
@@ -40,6 +48,108 @@ pub struct Info {
     pub corpus_chars: u64,
     /// Training seed.
     pub seed: u64,
+    /// What the model needs on a device, as f32 and as int8.
+    pub device: [DeviceNeeds; 2],
+    /// Which boards it fits.
+    pub boards: Vec<BoardFit>,
+}
+
+/// What a model needs on a device in one element type.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceNeeds {
+    /// "f32" or "int8".
+    pub element: &'static str,
+    /// Bytes of flash: the `.charm` file in this element type.
+    pub flash_bytes: u64,
+    /// Bytes of RAM for the state while generating.
+    pub state_ram_bytes: u64,
+}
+
+/// Whether a model runs on one board, as f32 and as int8.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BoardFit {
+    /// The board (charm-boards' name, the firmware's `board-NAME` feature).
+    pub board: &'static str,
+    /// What it is.
+    pub summary: &'static str,
+    /// `None` if the f32 model fits, else why not.
+    pub f32_misfit: Option<String>,
+    /// `None` if the int8 model fits, else why not.
+    pub int8_misfit: Option<String>,
+}
+
+/// Flash and RAM of a model with this shape, whose `element` file is
+/// `file_bytes` long, in both element types (f32 first).
+pub fn device_needs(
+    hidden: usize,
+    vocab: usize,
+    element: &str,
+    file_bytes: usize,
+) -> [DeviceNeeds; 2] {
+    let f32_block = 4 * charm_core::tensor_lengths(hidden, vocab)
+        .iter()
+        .sum::<usize>();
+    let (n8, n32) = charm_core::quant_tensor_lengths(hidden, vocab);
+    let int8_block = n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>();
+    // The two files differ only in their tensor blocks (same header length).
+    let header = file_bytes
+        - if element == "f32" {
+            f32_block
+        } else {
+            int8_block
+        };
+    let (h, v) = (hidden as u32, vocab as u32);
+    [
+        DeviceNeeds {
+            element: "f32",
+            flash_bytes: (header + f32_block) as u64,
+            state_ram_bytes: u64::from(charm_boards::state_bytes(h, v, 4)),
+        },
+        DeviceNeeds {
+            element: "int8",
+            flash_bytes: (header + int8_block) as u64,
+            state_ram_bytes: u64::from(charm_boards::state_bytes(h, v, 2)),
+        },
+    ]
+}
+
+/// Every board of the charm-boards table, and whether the model fits it.
+pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<BoardFit> {
+    let (h, v) = (hidden as u32, vocab as u32);
+    charm_boards::BOARDS
+        .iter()
+        .map(|b| {
+            let misfit = |n: &DeviceNeeds| b.fits(h, v, n.flash_bytes).err().map(|m| m.to_string());
+            BoardFit {
+                board: b.name,
+                summary: b.summary,
+                f32_misfit: misfit(&needs[0]),
+                int8_misfit: misfit(&needs[1]),
+            }
+        })
+        .collect()
+}
+
+/// The one line `charm train` and `charm quantize` end with: which boards
+/// the model runs on, as f32 and as int8.
+pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -> String {
+    let needs = device_needs(hidden, vocab, element, file_bytes);
+    let fits = board_fits(hidden, vocab, &needs);
+    let each: Vec<String> = fits
+        .iter()
+        .map(|f| match (&f.f32_misfit, &f.int8_misfit) {
+            (None, None) => format!("{} (f32 and int8)", f.board),
+            (Some(why), None) => format!("{} (int8 only; f32: {why})", f.board),
+            (None, Some(why)) => format!("{} (f32 only; int8: {why})", f.board),
+            (Some(why), Some(_)) => format!("not {} ({why})", f.board),
+        })
+        .collect();
+    format!(
+        "fits: {}; flash {} bytes as f32, {} as int8 (see `charm info --model M`)",
+        each.join(", "),
+        needs[0].flash_bytes,
+        needs[1].flash_bytes
+    )
 }
 
 /// Reads a model file's facts.
@@ -47,6 +157,8 @@ pub fn run(path: &Path) -> Result<Info, Error> {
     let m = ModelBytes::load(path)?;
     let f = m.file()?;
     let (hidden, vocab_size) = (f.weights.hidden(), f.weights.vocab());
+    let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
+    let boards = board_fits(hidden, vocab_size, &device);
     Ok(Info {
         file: path.display().to_string(),
         file_size: m.size(),
@@ -64,6 +176,8 @@ pub fn run(path: &Path) -> Result<Info, Error> {
         corpus_crc32: format!("{:08x}", f.meta.corpus_crc32),
         corpus_chars: f.meta.corpus_chars,
         seed: f.meta.seed,
+        device,
+        boards,
     })
 }
 
@@ -93,6 +207,41 @@ impl Info {
             self.val_loss_nats_per_char / std::f64::consts::LN_2,
             self.corpus_chars,
             self.corpus_crc32
-        )
+        ) + &self.device_text()
+    }
+
+    fn device_text(&self) -> String {
+        let mut s = String::new();
+        for (i, n) in self.device.iter().enumerate() {
+            let origin = if n.element == self.element {
+                "this file"
+            } else if n.element == "int8" {
+                "after charm quantize"
+            } else {
+                "the f32 model it came from"
+            };
+            s += &format!(
+                "\n{:<17}{}: {} bytes of flash ({origin}), {} bytes of RAM for the state",
+                if i == 0 { "on a device:" } else { "" },
+                n.element,
+                n.flash_bytes,
+                n.state_ram_bytes
+            );
+        }
+        for (i, f) in self.boards.iter().enumerate() {
+            let verdict = |m: &Option<String>| match m {
+                None => "fits".to_string(),
+                Some(why) => format!("does not fit: {why}"),
+            };
+            s += &format!(
+                "\n{:<17}{}: f32 {}; int8 {} — {}",
+                if i == 0 { "boards:" } else { "" },
+                f.board,
+                verdict(&f.f32_misfit),
+                verdict(&f.int8_misfit),
+                f.summary
+            );
+        }
+        s
     }
 }

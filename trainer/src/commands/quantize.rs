@@ -5,9 +5,11 @@
 //! with element type int8 ([`charm_core::quantize`]). `charm sample`, `charm
 //! eval` and the firmware run int8 files with charm-core's integer step.
 
+use crate::commands::info;
 use crate::error::Error;
-use crate::files::atomic::{check_writable, write_atomic};
+use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
 use crate::files::model_file::ModelBytes;
+use crate::files::outputs::{self, Input, Output};
 use charm_core::{encode_any, Weights};
 use std::path::Path;
 
@@ -18,6 +20,8 @@ pub struct QuantizeReport {
     pub in_bytes: usize,
     /// Size of the int8 file in bytes.
     pub out_bytes: usize,
+    /// Which boards the model fits ([`crate::commands::info::fit_line`]).
+    pub fit: String,
 }
 
 impl QuantizeReport {
@@ -30,13 +34,25 @@ impl QuantizeReport {
             input.display(),
             self.in_bytes,
             self.in_bytes as f64 / self.out_bytes as f64
-        )
+        ) + "\n"
+            + &self.fit
     }
 }
 
-/// Reads an f32 model, quantizes it and writes `output` atomically.
-pub fn run(input: &Path, output: &Path) -> Result<QuantizeReport, Error> {
-    check_writable(output)?;
+/// Reads an f32 model, quantizes it and writes `output` atomically (never
+/// over the input; over an existing file only with `force`).
+pub fn run(input: &Path, output: &Path, force: bool) -> Result<QuantizeReport, Error> {
+    let out = Output {
+        path: output,
+        what: "int8 model",
+        flag: "--out",
+        replace: force,
+    };
+    let model = Input {
+        path: input,
+        what: "f32 model",
+    };
+    outputs::check(&[out], &[model])?;
     let m = ModelBytes::load(input)?;
     let file = m.file()?;
     let Weights::F32(model) = file.weights else {
@@ -54,9 +70,12 @@ pub fn run(input: &Path, output: &Path) -> Result<QuantizeReport, Error> {
                 error,
             }
         })?;
+    remove_stale_temps(output, process_alive);
     write_atomic(output, &bytes)?;
+    let fit = info::fit_line(model.hidden(), model.vocab(), "int8", bytes.len());
     Ok(QuantizeReport {
         in_bytes: m.size(),
         out_bytes: bytes.len(),
+        fit,
     })
 }

@@ -2,53 +2,168 @@
 //! as the firmware generates it: h_0 = 0, the prime text fed, then N characters
 //! from `next_char()`. stdout gets the prime, the N characters and one newline,
 //! nothing else (a test compares it byte for byte with the firmware's output).
+//! The text is written as it is made, so any `--len` runs in constant memory.
+//!
+//! With `--record FILE` it also writes the firmware's sampling-parameters
+//! record for exactly these settings (format: the charm-params crate), first,
+//! so that a record that cannot hold them is refused before any output.
 
 use crate::error::Error;
+use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
+use crate::files::console::stdout_error;
 use crate::files::model_file::ModelBytes;
-use crate::math::generate::generate_with;
-use charm_core::{GenerateError, SampleParams, Weights};
+use crate::files::outputs::{self, Input, Output};
+use charm_core::{
+    GenerateError, Generator, Recurrent, SampleParams, Slices, StateElement, Vocab, Weights,
+};
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 
-/// Generates the text `charm sample` prints (without the final newline).
-pub fn generate(
-    model: &Path,
-    len: usize,
-    params: SampleParams,
-    seed: u64,
-    prime: &str,
-) -> Result<String, Error> {
-    let m = ModelBytes::load(model)?;
-    let file = m.file()?;
-    let err = |e: GenerateError| match e {
-        GenerateError::UnknownChar(ch) => Error::PrimeChar {
-            path: model.into(),
-            ch,
-        },
-        GenerateError::Sample(s) => Error::Usage(format!("--temperature: {s}")),
-        other => Error::Usage(format!("cannot sample from {}: {other}", model.display())),
-    };
-    match file.weights {
-        Weights::F32(w) => generate_with(w, file.vocab, len, params, seed, prime),
-        Weights::Int8(w) => generate_with(w, file.vocab, len, params, seed, prime),
-    }
-    .map_err(err)
+/// What `charm sample` was asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleSettings {
+    /// The model file.
+    pub model: PathBuf,
+    /// Characters to generate after the prime.
+    pub len: u64,
+    /// Temperature and top-k.
+    pub params: SampleParams,
+    /// The sampler's seed.
+    pub seed: u64,
+    /// Text fed first (and printed first).
+    pub prime: String,
+    /// Where to write the parameters record, if anywhere.
+    pub record: Option<PathBuf>,
+    /// Replace an existing record file.
+    pub force: bool,
 }
 
-/// Runs `charm sample`, writing to stdout.
-pub fn run(
-    model: &Path,
-    len: usize,
-    params: SampleParams,
-    seed: u64,
-    prime: &str,
-) -> Result<(), Error> {
-    let text = generate(model, len, params, seed, prime)?;
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (e.g. `| head`) is not an error worth a message.
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.write_all(b"\n"))
-        .and_then(|_| stdout.flush());
-    Ok(())
+/// Runs `charm sample`, writing the text to stdout.
+pub fn run(s: &SampleSettings) -> Result<(), Error> {
+    let m = ModelBytes::load(&s.model)?;
+    let file = m.file()?;
+    let unknown: Vec<char> = unknown_chars(&s.prime, &file.vocab);
+    if !unknown.is_empty() {
+        return Err(Error::PrimeChars {
+            path: s.model.clone(),
+            chars: unknown,
+        });
+    }
+    if let Some(path) = &s.record {
+        write_record(path, s)?;
+    }
+    let err = |e: GenerateError| match e {
+        GenerateError::Sample(e) => Error::Usage(format!("--temperature: {e}")),
+        other => Error::Usage(format!("cannot sample from {}: {other}", s.model.display())),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match file.weights {
+        Weights::F32(w) => stream(w, file.vocab, s, &mut out),
+        Weights::Int8(w) => stream(w, file.vocab, s, &mut out),
+    }
+    .map_err(|e| match e {
+        Streamed::Generate(e) => err(e),
+        Streamed::Write(e) => stdout_error(e),
+    })
+}
+
+/// The distinct characters of `text` outside `vocab`, in order of appearance.
+fn unknown_chars(text: &str, vocab: &Vocab<'_>) -> Vec<char> {
+    let mut out: Vec<char> = Vec::new();
+    for c in text.chars() {
+        if vocab.index_of(c).is_none() && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Why streaming stopped.
+enum Streamed {
+    Generate(GenerateError),
+    Write(std::io::Error),
+}
+
+/// The prime, then `s.len` characters from [`Generator::next_char`], then a
+/// newline, written to `out` as they are made.
+fn stream<M: Recurrent>(
+    model: M,
+    vocab: Vocab<'_>,
+    s: &SampleSettings,
+    out: &mut impl Write,
+) -> Result<(), Streamed> {
+    let n = model.state_len();
+    let zero = <M::State as StateElement>::ZERO;
+    let (mut h, mut hn, mut y) = (vec![zero; n], vec![zero; n], vec![0.0f32; model.vocab()]);
+    let slices = Slices {
+        h: &mut h,
+        h_next: &mut hn,
+        logits: &mut y,
+    };
+    let mut g =
+        Generator::new(model, vocab, s.params, s.seed, slices).map_err(Streamed::Generate)?;
+    g.prime(&s.prime).map_err(Streamed::Generate)?;
+    out.write_all(s.prime.as_bytes()).map_err(Streamed::Write)?;
+    let mut utf8 = [0u8; 4];
+    for _ in 0..s.len {
+        let c = g.next_char();
+        out.write_all(c.encode_utf8(&mut utf8).as_bytes())
+            .map_err(Streamed::Write)?;
+    }
+    out.write_all(b"\n")
+        .and_then(|()| out.flush())
+        .map_err(Streamed::Write)
+}
+
+/// The smallest PARAMS region of the boards charm knows: a record must fit it.
+fn params_region() -> usize {
+    charm_boards::BOARDS
+        .iter()
+        .map(|b| b.params_bytes as usize)
+        .min()
+        .unwrap_or(4096)
+}
+
+/// Writes the firmware's sampling-parameters record for `s` to `path`
+/// (atomically, after the usual output checks).
+fn write_record(path: &std::path::Path, s: &SampleSettings) -> Result<(), Error> {
+    let len = u32::try_from(s.len).map_err(|_| {
+        Error::Usage(format!(
+            "--len {} is more than the 4294967295 characters a parameters record holds; \
+             give a smaller --len with --record",
+            s.len
+        ))
+    })?;
+    let top_k = u32::try_from(s.params.top_k).unwrap_or(u32::MAX);
+    let record = charm_params::Params {
+        len,
+        temperature: s.params.temperature,
+        seed: s.seed,
+        top_k,
+        prime: &s.prime,
+    };
+    let bytes = record
+        .to_bytes()
+        .map_err(|e| Error::Usage(format!("cannot make the parameters record: {e}")))?;
+    let region = params_region();
+    if bytes.len() > region {
+        return Err(Error::Usage(format!(
+            "the parameters record would be {} bytes, more than the {region}-byte PARAMS region \
+             of the boards; use a shorter --prime",
+            bytes.len()
+        )));
+    }
+    let out = Output {
+        path,
+        what: "parameters record",
+        flag: "--record",
+        replace: s.force,
+    };
+    let model = Input {
+        path: &s.model,
+        what: "model",
+    };
+    outputs::check(&[out], &[model])?;
+    remove_stale_temps(path, process_alive);
+    write_atomic(path, &bytes)
 }

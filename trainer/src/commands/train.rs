@@ -1,8 +1,10 @@
 //! `charm train`: trains (see [`crate::training`]) with Ctrl-C wired to a
 //! clean stop, and says where the model went.
 
+use crate::commands::info;
 use crate::error::Error;
-use crate::training::{self, Outcome, Report, TrainSettings};
+use crate::files::console;
+use crate::training::{self, Budget, Outcome, Report, TrainSettings};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by the Ctrl-C handler; the run checks it before every step.
@@ -13,16 +15,32 @@ pub fn run(settings: &TrainSettings) -> Result<Outcome, Error> {
     // Fails only if a handler is already installed (a second run in one
     // process, e.g. in tests); then Ctrl-C keeps its default action.
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
-    let report = training::train(settings, &INTERRUPTED)?;
+    let mut report = training::train(settings, &INTERRUPTED)?;
+    match report.stdout_failure.take() {
+        // The reader of the lines has gone: the model is written, nothing to add.
+        Some(Error::ClosedPipe) => {}
+        Some(e) => return Err(e),
+        None if report.outcome == Outcome::Finished && !settings.quiet => {
+            match console::print_line(&finished(&report)) {
+                Ok(()) | Err(Error::ClosedPipe) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        None => {}
+    }
     match report.outcome {
-        Outcome::Finished if !settings.quiet => println!("{}", finished(&report)),
+        Outcome::Interrupted => console::print_error_line(&interrupted(&report)),
+        Outcome::AlreadyDone => console::print_error_line(&already_done(&report)),
         Outcome::Finished => {}
-        Outcome::Interrupted => eprintln!("{}", interrupted(&report)),
     }
     Ok(report.outcome)
 }
 
 fn finished(r: &Report) -> String {
+    let fit = r
+        .model_shape
+        .map(|(h, v, bytes)| format!("\n{}", info::fit_line(h, v, "f32", bytes)))
+        .unwrap_or_default();
     let kept = match r.best {
         Some((step, val)) if step != r.steps => format!(
             "model written to {}, with the weights of the best validation loss, {val:.4} nats/char \
@@ -34,7 +52,7 @@ fn finished(r: &Report) -> String {
     };
     format!(
         "done: {} steps, {} characters in {:.0} s; validation loss {:.4} nats/char ({:.4} bits/char) \
-         on the last {} characters\n{kept}; try: charm sample --model {}",
+         on the last {} characters\n{kept}; try: charm sample --model {}{fit}",
         r.steps,
         r.chars_seen,
         r.seconds,
@@ -52,5 +70,21 @@ fn interrupted(r: &Report) -> String {
         r.model.display(),
         r.state.display(),
         r.state.display()
+    )
+}
+
+fn already_done(r: &Report) -> String {
+    let (unit, more) = match r.budget {
+        Budget::Steps(_) => (format!("{} steps", r.steps), "a larger --steps"),
+        Budget::Minutes(_) => (
+            format!("{:.1} minutes", r.seconds / 60.0),
+            "a larger --minutes",
+        ),
+    };
+    format!(
+        "nothing to do: the checkpoint {} has trained {unit} already, its whole budget of {}; \
+         give {more} to train on (the files are unchanged)",
+        r.state.display(),
+        r.budget
     )
 }

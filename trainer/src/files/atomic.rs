@@ -33,32 +33,99 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
         )));
     }
     let probe = temp_path(path);
-    std::fs::File::create(&probe).map_err(|source| Error::Write {
-        path: path.into(),
-        source,
-    })?;
+    let _ = std::fs::remove_file(&probe);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|source| Error::Write {
+            path: path.into(),
+            source,
+        })?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+/// What marks charm's temporary files: `NAME.charm-tmp.PID` beside the
+/// file `NAME` that process `PID` is writing.
+pub const TEMP_MARK: &str = ".charm-tmp.";
+
+/// The temporary file this process writes `path` through.
+pub fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent_dir(path).join(format!("{name}.tmp{}", std::process::id()))
+    parent_dir(path).join(format!("{name}{TEMP_MARK}{}", std::process::id()))
 }
 
-/// Writes `bytes` to `path` atomically: temporary file in the same directory,
-/// `fsync`, rename. On failure the temporary file is removed and `path` is untouched.
+/// Removes the temporary files of `path` left by processes that are gone
+/// (a `kill -9` during a write): every `NAME.charm-tmp.PID` beside it whose
+/// process `is_alive` denies. Returns how many it removed.
+pub fn remove_stale_temps(path: &Path, is_alive: impl Fn(u32) -> bool) -> usize {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return 0;
+    };
+    let prefix = format!("{name}{TEMP_MARK}");
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if regular && !is_alive(pid) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` is running (Linux: `/proc/PID` exists; elsewhere,
+/// and for this process, assumed so).
+pub fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() || !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file of its own in the
+/// same directory (created new, never through a link), `fsync`, rename,
+/// `fsync` of the directory. It replaces only a regular file: a link, a
+/// device, a FIFO or a directory at `path` is an error and stays as it was.
+/// On failure the temporary file is removed and `path` is untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            return Err(Error::NotRegular {
+                path: path.into(),
+                kind: file_kind(&m.file_type()),
+            });
+        }
+    }
     let tmp = temp_path(path);
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let _ = std::fs::remove_file(&tmp); // left by an earlier process with this PID
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename itself reaches the disk with the directory.
+        if let Ok(dir) = std::fs::File::open(parent_dir(path)) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
     })();
     result.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
@@ -67,6 +134,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
             source,
         }
     })
+}
+
+/// What a file that is not a regular file is, in words.
+pub fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_fifo() {
+            return "named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_symlink() {
+        "symbolic link"
+    } else if t.is_dir() {
+        "directory"
+    } else if t.is_file() {
+        "regular file"
+    } else {
+        "special file"
+    }
 }
 
 #[cfg(test)]

@@ -62,10 +62,7 @@ pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> 
 
 /// Reads a state file's bytes.
 pub fn read_state(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Read {
-        path: path.into(),
-        source,
-    })
+    crate::files::input::read_regular(path, 1 << 40, "training state")
 }
 
 #[cfg(test)]

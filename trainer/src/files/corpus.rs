@@ -1,6 +1,7 @@
 //! Reading a training text: UTF-8 check, vocabulary, character indices, split.
 
 use crate::error::Error;
+use crate::files::input::read_regular;
 use std::path::{Path, PathBuf};
 
 /// The built-in corpus `charm train` uses without `--data`: charm's own source
@@ -45,12 +46,13 @@ pub struct Corpus {
     pub crc32: u32,
 }
 
-/// Reads a file as UTF-8 text.
+/// The largest text charm reads: 1 GiB (its characters as indices take 4
+/// bytes each in memory on top).
+pub const MAX_TEXT_BYTES: u64 = 1 << 30;
+
+/// Reads a file as UTF-8 text (a regular file of at most [`MAX_TEXT_BYTES`]).
 pub fn read_text(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.into(),
-        source,
-    })?;
+    let bytes = read_regular(path, MAX_TEXT_BYTES, "text")?;
     String::from_utf8(bytes).map_err(|e| Error::InvalidUtf8 {
         path: path.into(),
         offset: e.utf8_error().valid_up_to(),
@@ -61,7 +63,22 @@ impl Corpus {
     /// Reads and indexes a corpus file; `None` means the built-in corpus.
     pub fn load(path: Option<&Path>) -> Result<Self, Error> {
         match path {
-            Some(p) => Self::from_text(p, &read_text(p)?),
+            Some(p) => {
+                // The text, then its characters as 4-byte indices: 5 bytes a byte at most.
+                let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                match crate::files::memory::available_bytes() {
+                    Some(available) if 5 * size > available => {
+                        return Err(Error::NotEnoughMemory {
+                            needed: 5 * size,
+                            available,
+                            what: "reading this corpus",
+                            hint: "train on a shorter text",
+                        })
+                    }
+                    _ => {}
+                }
+                Self::from_text(p, &read_text(p)?)
+            }
             None => Self::from_text(Path::new(DEFAULT_CORPUS_NAME), DEFAULT_CORPUS),
         }
     }
@@ -69,15 +86,19 @@ impl Corpus {
     /// Indexes a text. Fails if it is empty or has more distinct characters
     /// than [`charm_core::MAX_VOCAB`].
     pub fn from_text(path: &Path, text: &str) -> Result<Self, Error> {
-        let mut vocab: Vec<char> = text.chars().collect();
+        // The distinct characters, ascending (a set: a copy of the whole text
+        // as chars would take 4 bytes a character).
+        let vocab: Vec<char> = text
+            .chars()
+            .collect::<std::collections::BTreeSet<char>>()
+            .into_iter()
+            .collect();
         if vocab.is_empty() {
             return Err(Error::EmptyCorpus {
                 path: path.into(),
                 needed: 2,
             });
         }
-        vocab.sort_unstable();
-        vocab.dedup();
         if vocab.len() > charm_core::MAX_VOCAB {
             return Err(Error::VocabTooLarge {
                 path: path.into(),
@@ -92,6 +113,11 @@ impl Corpus {
             indices,
             crc32: charm_core::crc32(text.as_bytes()),
         })
+    }
+
+    /// The file it was read from (`None`: the built-in corpus).
+    pub fn file(&self) -> Option<&Path> {
+        (self.path != Path::new(DEFAULT_CORPUS_NAME)).then_some(self.path.as_path())
     }
 
     /// The vocabulary as the UTF-8 string a `.charm` file stores.

@@ -1,18 +1,26 @@
 //! Files and the terminal: reading texts and models, writing checkpoints,
 //! logs and progress. Nothing here knows the command-line flags.
 //!
+//! - [`input`]: reading an input file (regular, bounded in size);
 //! - [`corpus`]: a training text, its vocabulary and train/validation split;
 //! - [`model_file`]: reading `.charm` files, with one-sentence errors;
 //! - [`atomic`]: writing a file so that a crash leaves the old or the new one;
 //! - [`checkpoint`]: the framing of the `.state` file;
-//! - [`outputs`]: the set of files one training run writes;
+//! - [`outputs`]: where a command may write (checked against its inputs and other outputs), and the set of files one training run writes;
+//! - [`lock`]: one training run per set of output files;
 //! - [`log`]: the CSV log and the SVG loss curve;
-//! - [`progress`]: the progress bar and the lines above it.
+//! - [`memory`]: the memory the machine has for a run;
+//! - [`progress`]: the progress bar and the lines above it;
+//! - [`console`]: stdout and stderr without panics (a closed pipe is a normal end).
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod console;
 pub mod corpus;
+pub mod input;
+pub mod lock;
 pub mod log;
+pub mod memory;
 pub mod model_file;
 pub mod outputs;
 pub mod progress;

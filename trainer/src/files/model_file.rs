@@ -17,10 +17,14 @@ pub struct ModelBytes {
 impl ModelBytes {
     /// Reads and validates a model file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let raw = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.into(),
-            source,
-        })?;
+        // A .charm file states its length in a u32.
+        let raw = crate::files::input::read_regular(path, u64::from(u32::MAX), "model")?;
+        if raw.starts_with(&crate::files::checkpoint::STATE_MAGIC) {
+            return Err(Error::StateNotModel {
+                path: path.into(),
+                model: path.with_extension("charm"),
+            });
+        }
         let m = Self {
             path: path.into(),
             bytes: AlignedBytes::from(&raw[..]),

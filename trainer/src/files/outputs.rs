@@ -1,12 +1,127 @@
-//! The files one training run writes: the model and, beside it, the training
-//! state, the CSV log and the SVG loss curve.
+//! Where a command may write: every output path checked, before any work,
+//! against the command's inputs and its other outputs.
+//!
+//! The rules (each refusal is one sentence naming the path and what to do):
+//! - an output is never an input: same file by identity (device and inode,
+//!   after following links — a hard link or a symlink to the corpus is the
+//!   corpus), not by the spelling of the path;
+//! - two outputs of one command are never the same file;
+//! - an output path holds nothing, or a regular file: a symbolic link, a
+//!   device, a FIFO or a directory there is refused, never replaced;
+//! - an existing file is replaced only when the command was asked to
+//!   (`--force`) or the file belongs to the run it continues (`--resume`);
+//! - its directory exists and takes a new file.
+//!
+//! [`Outputs`] is the set of files one training run writes.
 
 use crate::error::Error;
-use crate::files::atomic::check_writable;
+use crate::files::atomic::{check_writable, file_kind, parent_dir};
 use crate::files::checkpoint::state_path;
 use std::path::{Path, PathBuf};
 
-/// Paths of everything a run writes.
+/// A file a command reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// Its path.
+    pub path: &'a Path,
+    /// What it is, for messages ("corpus", "model", ...).
+    pub what: &'static str,
+}
+
+/// A file a command writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Output<'a> {
+    /// Its path.
+    pub path: &'a Path,
+    /// What it is, for messages ("model", "CSV log", ...).
+    pub what: &'static str,
+    /// The flag that names it (or from whose value it is derived).
+    pub flag: &'static str,
+    /// Whether an existing file there may be replaced.
+    pub replace: bool,
+}
+
+/// The identity of an existing file: (device, inode) where the platform has
+/// them, else its canonical path. `follow` follows a symbolic link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FileId {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg(not(unix))]
+    Path(PathBuf),
+}
+
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileId::Inode(m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(path).ok().map(FileId::Path)
+    }
+}
+
+/// `path` with its directory made canonical (the directory must exist): two
+/// spellings of one place give the same result.
+pub fn place(path: &Path) -> PathBuf {
+    let dir = parent_dir(path);
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    match path.file_name() {
+        Some(name) => dir.join(name),
+        None => dir,
+    }
+}
+
+/// Checks `outputs` against `inputs`, each other and what is at their paths
+/// (see the module docs).
+pub fn check(outputs: &[Output<'_>], inputs: &[Input<'_>]) -> Result<(), Error> {
+    for (i, out) in outputs.iter().enumerate() {
+        check_writable(out.path)?;
+        let existing = std::fs::symlink_metadata(out.path).ok();
+        if let Some(m) = &existing {
+            if !m.file_type().is_file() {
+                return Err(Error::NotRegular {
+                    path: out.path.into(),
+                    kind: file_kind(&m.file_type()),
+                });
+            }
+        }
+        let id = file_id(out.path);
+        for input in inputs {
+            if id.is_some() && id == file_id(input.path) {
+                return Err(Error::OutputIsInput {
+                    path: out.path.into(),
+                    what: out.what,
+                    input: input.what,
+                    flag: out.flag,
+                });
+            }
+        }
+        for other in &outputs[..i] {
+            if place(other.path) == place(out.path) || (id.is_some() && id == file_id(other.path)) {
+                return Err(Error::OutputsCollide {
+                    path: out.path.into(),
+                    first: other.what,
+                    second: out.what,
+                    flag: out.flag,
+                });
+            }
+        }
+        if existing.is_some() && !out.replace {
+            return Err(Error::OutputExists {
+                path: out.path.into(),
+                what: out.what,
+                flag: out.flag,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Paths of everything a training run writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outputs {
     /// The model (`.charm`).
@@ -30,14 +145,21 @@ impl Outputs {
         }
     }
 
-    /// Checks, before any work, that the set can be written.
-    pub fn check(&self) -> Result<(), Error> {
-        if self.state == self.model {
-            return Err(Error::Usage(format!(
-                "--out {} ends in .state, the extension of the training state; use e.g. model.charm",
-                self.model.display()
-            )));
-        }
-        check_writable(&self.model)
+    /// The four files as [`Output`]s named by `--out`, which may replace
+    /// existing files when `replace` is set.
+    pub fn as_outputs(&self, replace: bool) -> [Output<'_>; 4] {
+        let whats = ["model", "training state", "CSV log", "loss curve"];
+        let [a, b, c, d] = self.paths();
+        [(a, whats[0]), (b, whats[1]), (c, whats[2]), (d, whats[3])].map(|(path, what)| Output {
+            path,
+            what,
+            flag: "--out",
+            replace,
+        })
+    }
+
+    /// The four paths.
+    pub fn paths(&self) -> [&Path; 4] {
+        [&self.model, &self.state, &self.csv, &self.svg]
     }
 }

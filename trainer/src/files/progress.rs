@@ -1,13 +1,22 @@
 //! What `charm train` shows while it runs: a progress bar on stderr (step,
 //! chars/s, smoothed loss, ETA) and lines on stdout (samples, evaluations),
 //! all silenced by `--quiet`.
+//!
+//! Training is the job and the lines are a view of it: when stdout fails
+//! (a closed pipe, a full disk), the lines stop and training goes on; the
+//! failure is kept for the end of the run ([`Progress::stdout_failure`]).
 
+use crate::error::Error;
+use crate::files::console;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::cell::RefCell;
 
 /// The progress display of one training run.
 pub struct Progress {
     bar: ProgressBar,
     quiet: bool,
+    /// The first failure to write a line to stdout; no line is written after it.
+    failed: RefCell<Option<Error>>,
 }
 
 impl Progress {
@@ -24,7 +33,11 @@ impl Progress {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Self { bar, quiet }
+        Self {
+            bar,
+            quiet,
+            failed: RefCell::new(None),
+        }
     }
 
     /// Updates the bar: position and the `step | chars/s | loss` message.
@@ -36,11 +49,20 @@ impl Progress {
         ));
     }
 
-    /// Prints a line on stdout above the bar (nothing when quiet).
+    /// Prints a line on stdout above the bar (nothing when quiet, or after
+    /// stdout failed).
     pub fn line(&self, text: &str) {
-        if !self.quiet {
-            self.bar.suspend(|| println!("{text}"));
+        if self.quiet || self.failed.borrow().is_some() {
+            return;
         }
+        if let Err(e) = self.bar.suspend(|| console::print_line(text)) {
+            *self.failed.borrow_mut() = Some(e);
+        }
+    }
+
+    /// Why stdout stopped taking lines, if it did.
+    pub fn stdout_failure(&self) -> Option<Error> {
+        self.failed.borrow_mut().take()
     }
 
     /// Removes the bar.

@@ -484,6 +484,32 @@ pub struct Engine<F> {
 }
 
 impl<F: Kernels> Engine<F> {
+    /// Bytes the engine holds for windows of `seq_len` over `batch` streams in
+    /// `shards` shards, once its buffers have grown: per shard the states
+    /// H_0…H_T, D, dY and dD (rows of padded H or V), the transposed and
+    /// packed weights; and the gradients of shards 1 and up.
+    pub fn memory_bytes(
+        hidden: usize,
+        vocab: usize,
+        batch: usize,
+        seq_len: usize,
+        shards: usize,
+    ) -> u64 {
+        let k = shards.clamp(1, batch.max(1)) as u64;
+        let n = batch.div_ceil(k as usize) as u64; // streams of the largest shard
+        let (s, sv, h, t) = (
+            charm_core::padded(hidden) as u64,
+            charm_core::padded(vocab) as u64,
+            hidden as u64,
+            seq_len as u64,
+        );
+        let per_shard = (t + 1) * n * s + 2 * t * n * s + t * n * sv + 3 * h * s + h * sv;
+        let params = charm_core::tensor_lengths(hidden, vocab)
+            .iter()
+            .sum::<usize>() as u64;
+        std::mem::size_of::<F>() as u64 * (k * per_shard + (k - 1) * params)
+    }
+
     /// Cuts `batch` streams into `shards` contiguous shards of near-equal size
     /// (at most `batch`), run by the calling thread and `shards - 1`
     /// persistent worker threads (each thread takes the next shard not yet

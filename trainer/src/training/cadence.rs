@@ -84,7 +84,7 @@ impl LogCadence {
     /// Whether an evaluation is due after `step` steps and `secs` seconds
     /// (and if so, the next one is scheduled).
     pub fn due(&mut self, step: u64, secs: f64) -> bool {
-        if step % self.every_steps == 0 || secs >= self.next_secs {
+        if step.is_multiple_of(self.every_steps) || secs >= self.next_secs {
             self.next_secs = ((secs / self.every_secs).floor() + 1.0) * self.every_secs;
             return true;
         }

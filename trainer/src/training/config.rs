@@ -188,6 +188,13 @@ impl TrainConfig {
         if self.seq_len == 0 || self.batch == 0 || self.threads == 0 {
             return bad("--seq-len, --batch and --threads must be at least 1".into());
         }
+        if self.threads > self.batch {
+            return bad(format!(
+                "--threads {} is more than --batch {}: each thread takes a shard of at least one \
+                 stream; give at most {} threads",
+                self.threads, self.batch, self.batch
+            ));
+        }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(format!("--lr must be a positive number, not {}", self.lr));
         }

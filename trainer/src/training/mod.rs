@@ -15,11 +15,13 @@
 //! - [`run`]: the run and its steps;
 //! - [`session`]: the loop that takes a run to its end;
 //! - [`state`]: what a checkpoint stores to continue exactly;
-//! - [`cadence`]: the budget, and when to evaluate.
+//! - [`cadence`]: the budget, and when to evaluate;
+//! - [`memory`]: the memory a run needs, checked before it starts.
 
 pub mod cadence;
 pub mod config;
 pub mod data;
+pub mod memory;
 pub mod run;
 pub mod session;
 pub mod settings;

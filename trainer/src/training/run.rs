@@ -9,9 +9,11 @@
 //! touch the weights with a steps budget).
 
 use crate::error::Error;
+use crate::files::atomic::{process_alive, remove_stale_temps};
 use crate::files::corpus::Corpus;
+use crate::files::lock::OutputLock;
 use crate::files::log::{self, LogRow};
-use crate::files::outputs::Outputs;
+use crate::files::outputs::{self, place, Input, Outputs};
 use crate::files::{atomic::write_atomic, checkpoint};
 use crate::math::engine::Engine;
 use crate::math::generate::generate_with;
@@ -24,10 +26,11 @@ use crate::math::window::{fill_dropout_mask, Window};
 use crate::training::cadence::Budget;
 use crate::training::config::{EngineKind, TrainConfig};
 use crate::training::data::DataPlan;
+use crate::training::memory;
 use crate::training::settings::TrainSettings;
 use crate::training::state::{Snapshot, TrainState};
 use charm_core::{Metadata, SampleParams, Vocab};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A training run in progress.
 pub struct Run {
@@ -46,6 +49,8 @@ pub struct Run {
     pub resumed: bool,
     /// Whether a checkpoint of this run exists on disk (a resumed one does).
     pub wrote_checkpoint: bool,
+    /// The size of the model file the last checkpoint of this process wrote.
+    pub model_bytes: Option<usize>,
     /// θ: the weights and biases.
     params: Params<f32>,
     /// The optimizer's moments.
@@ -67,6 +72,8 @@ pub struct Run {
     /// The weights of the lowest validation loss so far: what the model
     /// file holds (the last weights when there is no validation).
     pub best: Option<Snapshot>,
+    /// The lock of the output set, held for the run.
+    _lock: OutputLock,
     /// Buffers reused by every step.
     scratch: Scratch,
 }
@@ -109,8 +116,10 @@ impl Run {
                 batch: cfg.batch,
             }
         })?;
+        memory::check(&cfg, corpus.vocab.len(), corpus.len())?;
         let out = Outputs::beside(&settings.out_path());
-        out.check()?;
+        let resumed_from = resumed.as_ref().map(|(p, _)| p.as_path());
+        let lock = claim_outputs(&out, settings, corpus.file(), resumed_from)?;
         let (hid, voc, b, t) = (cfg.hidden, corpus.vocab.len(), cfg.batch, cfg.seq_len);
         let scratch = Scratch {
             engine: Engine::new(hid, voc, b, cfg.threads),
@@ -139,6 +148,8 @@ impl Run {
             out,
             resumed: false,
             wrote_checkpoint: false,
+            model_bytes: None,
+            _lock: lock,
             scratch,
         };
         if let Some((path, state)) = resumed {
@@ -228,6 +239,11 @@ impl Run {
                 checkpoint_every
             ),
         ]
+    }
+
+    /// The vocabulary size V.
+    pub fn vocab_len(&self) -> usize {
+        self.corpus.vocab.len()
     }
 
     /// Characters held out for validation.
@@ -349,9 +365,29 @@ impl Run {
     /// Writes state, model, CSV and SVG, each atomically (the state first:
     /// see [`crate::files::checkpoint`]). The model file holds the best
     /// weights so far (see [`Run::best`]); the state the current ones too.
+    ///
+    /// When the first checkpoint of a run fails (a full disk), the files it
+    /// had written are removed again: a run leaves a whole checkpoint or none.
     pub fn checkpoint(&mut self, elapsed: f64) -> Result<(), Error> {
+        let mut written = Vec::new();
+        let result = self.write_checkpoint(elapsed, &mut written);
+        match result {
+            Ok(()) => self.wrote_checkpoint = true,
+            Err(_) if !self.wrote_checkpoint => {
+                for path in written {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// [`Run::checkpoint`]'s writes; `written` collects the files in place so far.
+    fn write_checkpoint(&mut self, elapsed: f64, written: &mut Vec<PathBuf>) -> Result<(), Error> {
         let state = self.state(elapsed);
         write_atomic(&self.out.state, &state.to_bytes())?;
+        written.push(self.out.state.clone());
         let vocab_s = self.corpus.vocab_string();
         let vocab =
             Vocab::new(&vocab_s).map_err(|e| Error::Usage(format!("internal error: {e}")))?;
@@ -385,7 +421,10 @@ impl Run {
                 error,
             })?;
         write_atomic(&self.out.model, &bytes)?;
+        written.push(self.out.model.clone());
+        self.model_bytes = Some(bytes.len());
         write_atomic(&self.out.csv, log::csv(&self.history).as_bytes())?;
+        written.push(self.out.csv.clone());
         let kept = match &best {
             Some((b, _)) => format!(
                 "; model file: best validation, {:.4} at step {}",
@@ -397,9 +436,7 @@ impl Run {
             "charm: H {}, seq-len {}, batch {}, {:?}, {} steps{kept}",
             self.cfg.hidden, self.cfg.seq_len, self.cfg.batch, self.cfg.optimizer, self.step
         );
-        write_atomic(&self.out.svg, log::svg(&self.history, &title).as_bytes())?;
-        self.wrote_checkpoint = true;
-        Ok(())
+        write_atomic(&self.out.svg, log::svg(&self.history, &title).as_bytes())
     }
 
     /// Everything a resumed run needs, after `elapsed` seconds of training.
@@ -421,6 +458,47 @@ impl Run {
             best: self.best.clone(),
         }
     }
+}
+
+/// Checks the run's four output paths (against the corpus, the checkpoint it
+/// resumes, each other and what is there: see [`crate::files::outputs`]),
+/// takes their lock, and removes temporary files a killed run left of them.
+///
+/// Existing files are replaced only with `--force`, or when the run resumes
+/// in place (its state is the one `--resume` read); a fresh run onto the
+/// files of an earlier one is refused with the way to continue it.
+fn claim_outputs(
+    out: &Outputs,
+    settings: &TrainSettings,
+    corpus: Option<&Path>,
+    resumed_from: Option<&Path>,
+) -> Result<OutputLock, Error> {
+    let in_place = resumed_from.is_some_and(|r| place(r) == place(&out.state));
+    let replace = settings.force || in_place;
+    if resumed_from.is_none() && !settings.force && out.state.is_file() {
+        return Err(Error::RunExists {
+            state: out.state.clone(),
+        });
+    }
+    let mut inputs = Vec::new();
+    if let Some(path) = corpus {
+        inputs.push(Input {
+            path,
+            what: "corpus",
+        });
+    }
+    if let Some(path) = resumed_from.filter(|_| !in_place) {
+        inputs.push(Input {
+            path,
+            what: "training state resumed",
+        });
+    }
+    outputs::check(&out.as_outputs(replace), &inputs)?;
+    let lock = OutputLock::acquire(&out.model)?;
+    for path in out.paths() {
+        remove_stale_temps(path, process_alive);
+    }
+    Ok(lock)
 }
 
 /// The checkpoint `--resume PATH` names: PATH itself if it ends in `.state`,

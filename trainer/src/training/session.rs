@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::files::progress::Progress;
-use crate::training::cadence::LogCadence;
+use crate::training::cadence::{Budget, LogCadence};
 use crate::training::run::Run;
 use crate::training::settings::TrainSettings;
 use std::path::PathBuf;
@@ -18,10 +18,13 @@ pub enum Outcome {
     Finished,
     /// Ctrl-C: a checkpoint was written; `--resume` continues.
     Interrupted,
+    /// The resumed checkpoint had used up the budget already: nothing was
+    /// trained or written.
+    AlreadyDone,
 }
 
 /// The end of a run, for the command's last lines.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Report {
     /// How it ended.
     pub outcome: Outcome,
@@ -42,6 +45,12 @@ pub struct Report {
     pub model: PathBuf,
     /// The training state written.
     pub state: PathBuf,
+    /// H, V and the size in bytes of the model file written.
+    pub model_shape: Option<(usize, usize, usize)>,
+    /// The budget the run had.
+    pub budget: Budget,
+    /// Why the progress lines stopped, if stdout failed during the run.
+    pub stdout_failure: Option<Error>,
 }
 
 /// Trains as `settings` say until the budget is used up or `stop` is set
@@ -49,6 +58,14 @@ pub struct Report {
 pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Error> {
     let mut run = Run::prepare(settings)?;
     let progress = Progress::new(run.budget.bar_len(), settings.quiet);
+    if run.resumed && run.budget.done(run.step, run.elapsed_before) {
+        return Ok(report(
+            &run,
+            Outcome::AlreadyDone,
+            run.elapsed_before,
+            &progress,
+        ));
+    }
     for line in run.describe(settings.checkpoint_every) {
         progress.line(&line);
     }
@@ -77,7 +94,7 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
             continue;
         }
         if cadence.due(run.step, secs) {
-            log_evaluation(&mut run, secs, &progress, evaluations % 4 == 0);
+            log_evaluation(&mut run, secs, &progress, evaluations.is_multiple_of(4));
             evaluations += 1;
         }
         if last_checkpoint.elapsed().as_secs_f64() >= settings.checkpoint_every {
@@ -91,17 +108,26 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
     }
     run.checkpoint(secs)?;
     progress.finish();
-    Ok(Report {
+    Ok(report(&run, outcome, secs, &progress))
+}
+
+fn report(run: &Run, outcome: Outcome, seconds: f64, progress: &Progress) -> Report {
+    Report {
         outcome,
         steps: run.step,
         chars_seen: run.chars_seen,
-        seconds: secs,
+        seconds,
         val_loss: run.val,
         best: run.best.as_ref().map(|b| (b.step, b.val_loss)),
         val_chars: run.val_chars(),
         model: run.out.model.clone(),
         state: run.out.state.clone(),
-    })
+        budget: run.budget,
+        model_shape: run
+            .model_bytes
+            .map(|n| (run.cfg.hidden, run.vocab_len(), n)),
+        stdout_failure: progress.stdout_failure(),
+    }
 }
 
 /// Evaluates, prints the log line and, with `sample`, 200 sampled characters.

@@ -23,6 +23,8 @@ pub struct TrainSettings {
     pub checkpoint_every: f64,
     /// No progress bar, samples or log lines.
     pub quiet: bool,
+    /// Replace existing output files (never an input).
+    pub force: bool,
     /// Testing aid: stop as if interrupted just before this step.
     pub interrupt_at: Option<u64>,
 }

@@ -126,7 +126,7 @@ pub unsafe fn mm(
     reverse_k: bool,
 ) {
     let nvec = n.div_ceil(8);
-    let tail = (n % 8 != 0).then(|| tail_mask(n));
+    let tail = (!n.is_multiple_of(8)).then(|| tail_mask(n));
     let maskload = tail.is_some() && !b_padded;
     // Tiles of at most 12 accumulators: 6 rows × 2 vectors (12 + 2 + 1
     // registers, no spills), or for fewer rows wider ones; a single row
@@ -197,7 +197,7 @@ pub unsafe fn mm_panels(
 ) {
     const KC: usize = 256; // a 256 × 16 block of a panel (16 kB) stays in L1
     let nvec = n.div_ceil(8);
-    let tail = (n % 8 != 0).then(|| tail_mask(n));
+    let tail = (!n.is_multiple_of(8)).then(|| tail_mask(n));
     let mr_max = m.min(6);
     let panels = n.div_ceil(super::PANEL);
     let mut k0 = 0;

@@ -1,0 +1,68 @@
+//! The memory a run needs, estimated before anything is allocated, and
+//! refused (with the number) when the machine does not have it.
+
+use crate::error::Error;
+use crate::files::memory::available_bytes;
+use crate::math::engine::Engine;
+use crate::math::loss::VAL_STREAMS;
+use crate::training::config::{EngineKind, TrainConfig};
+
+/// Bytes a run of `cfg` on `train_chars + val_chars` characters of a
+/// `vocab`-character corpus holds at its peak: the corpus as indices; θ, its
+/// gradient, the optimizer's moments (2 for Adam, 1 for Adagrad) and the
+/// best-weights snapshot; the engine of the training windows and that of the
+/// validation; the dropout mask, the windows and the states; and a
+/// checkpoint's serialized state (θ, moments and snapshot again).
+pub fn run_bytes(cfg: &TrainConfig, vocab: usize, chars: usize) -> u64 {
+    let (h, b, t) = (cfg.hidden, cfg.batch, cfg.seq_len);
+    let p = charm_core::tensor_lengths(h, vocab).iter().sum::<usize>() as u64;
+    let moments = match cfg.optimizer {
+        crate::math::optim::OptimizerKind::Adam => 2,
+        crate::math::optim::OptimizerKind::Adagrad => 1,
+    };
+    let tensors = 4 * p * (3 + moments) + 4 * p * (2 + moments);
+    let train_engine = match cfg.engine {
+        EngineKind::Fast => Engine::<f32>::memory_bytes(h, vocab, b, t, cfg.threads),
+        // One stream's states, dropped states and dy at a time.
+        EngineKind::Plain => 4 * (t as u64 + 1) * (2 * h as u64 + vocab as u64),
+    };
+    let val_engine = Engine::<f32>::memory_bytes(h, vocab, VAL_STREAMS, t, cfg.threads);
+    let windows = 4 * (b * t * h) as u64 + 8 * (b * t) as u64 + 8 * (b * h) as u64;
+    4 * chars as u64 + tensors + train_engine + val_engine + windows
+}
+
+/// Refuses a run that needs more than the machine's available memory.
+pub fn check(cfg: &TrainConfig, vocab: usize, chars: usize) -> Result<(), Error> {
+    let needed = run_bytes(cfg, vocab, chars);
+    match available_bytes() {
+        Some(available) if needed > available => Err(Error::NotEnoughMemory {
+            needed,
+            available,
+            what: "this run",
+            hint: "lower --hidden, --batch or --seq-len",
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::config::Preset;
+
+    #[test]
+    fn the_default_run_needs_tens_of_megabytes_and_a_huge_window_is_refused() {
+        let cfg = TrainConfig {
+            threads: 2,
+            ..TrainConfig::preset(Preset::Default)
+        };
+        let bytes = run_bytes(&cfg, 65, 1_115_394);
+        assert!((10 << 20..200 << 20).contains(&bytes), "{bytes}");
+        let huge = TrainConfig {
+            seq_len: 100_000,
+            batch: 100_000,
+            ..cfg
+        };
+        assert!(run_bytes(&huge, 65, 1_115_394) > 1 << 40);
+    }
+}
