@@ -8,14 +8,19 @@
 //! ```
 //!
 //! The flags and defaults are those of `charm sample`, so the firmware with the
-//! record prints what `charm sample` with the same flags prints.
+//! record prints what `charm sample` with the same flags prints. Users have
+//! `charm sample --record FILE`, which writes the record for exactly the
+//! flags it sampled with; this tool is the record writer on its own.
 
 use charm_params::Params;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: charm-params [--len N] [--temperature F] [--seed S] [--top-k K] \
-                     [--prime TEXT] --out FILE";
+                     [--prime TEXT] --out FILE\n\n\
+                     Writes the sampling-parameters record the charm firmware reads from its \
+                     PARAMS flash region.\nThe flags and defaults are those of `charm sample` \
+                     (200, 1.0, 1, 0, no prime), which writes the same record with --record FILE.";
 
 /// The parsed command line.
 struct Args {
@@ -33,7 +38,8 @@ fn value<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, Strin
         .map_err(|_| format!("{flag}: {v:?} is not a valid value"))
 }
 
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+/// The parsed flags, or `None` for `--help`.
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let defaults = Params::default();
     let (mut len, mut temperature, mut seed, mut top_k) = (
         defaults.len,
@@ -50,23 +56,26 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--top-k" => top_k = value(&flag, it.next())?,
             "--prime" => prime = value(&flag, it.next())?,
             "--out" => out = Some(PathBuf::from(value::<String>(&flag, it.next())?)),
-            "-h" | "--help" => return Err(USAGE.to_string()),
+            "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
     let out = out.ok_or_else(|| format!("--out is required\n{USAGE}"))?;
-    Ok(Args {
+    Ok(Some(Args {
         len,
         temperature,
         seed,
         top_k,
         prime,
         out,
-    })
+    }))
 }
 
 fn run() -> Result<(), String> {
-    let args = parse_args(std::env::args().skip(1))?;
+    let Some(args) = parse_args(std::env::args().skip(1))? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
     let params = Params {
         len: args.len,
         temperature: args.temperature,

@@ -86,13 +86,22 @@ impl EvalReport {
                 .map(|(c, k)| format!("{c:?}×{k}"))
                 .collect();
             s.push_str(&format!(
-                "\nskipped {} characters not in the model's vocabulary ({} distinct: {}{}); they were left out of the stream and the score",
-                self.unknown_chars,
+                "\nskipped {} not in the model's vocabulary ({} distinct: {}{}); they were left out of the stream and the score",
+                count(self.unknown_chars, "character"),
                 self.unknown.len(),
                 list.join(", "),
                 if self.unknown.len() > 20 { ", …" } else { "" }
             ));
         }
         s
+    }
+}
+
+/// `1 character`, `2 characters`.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }

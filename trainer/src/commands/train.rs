@@ -52,15 +52,38 @@ fn finished(r: &Report) -> String {
     };
     format!(
         "done: {} steps, {} characters in {:.0} s; validation loss {:.4} nats/char ({:.4} bits/char) \
-         on the last {} characters\n{kept}; try: charm sample --model {}{fit}",
+         on the last {} characters\n{kept}; try: {} sample --model {}{fit}",
         r.steps,
         r.chars_seen,
         r.seconds,
         r.val_loss,
         r.val_loss / std::f64::consts::LN_2,
         r.val_chars,
+        charm_command(),
         r.model.display()
     )
+}
+
+/// How to run this `charm` from the current directory: `charm` when that
+/// name on PATH is this program, else its path (relative when below here).
+fn charm_command() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(|e| e.canonicalize()) else {
+        return "charm".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .filter_map(|dir| dir.join("charm").canonicalize().ok())
+            .next()
+            .is_some_and(|found| found == exe)
+    });
+    if on_path {
+        return "charm".into();
+    }
+    let here = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
+    match here.as_deref().and_then(|d| exe.strip_prefix(d).ok()) {
+        Some(rel) => rel.display().to_string(),
+        None => exe.display().to_string(),
+    }
 }
 
 fn interrupted(r: &Report) -> String {

@@ -136,6 +136,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
+/// Writes each file with [`write_atomic`], in order. If one fails and
+/// `all_or_none` is set, the files of the set written before it are removed
+/// again (a first checkpoint leaves all its files or none); otherwise they
+/// stay (a later checkpoint: each file is whole, old or new).
+pub fn write_set(files: &[(&Path, &[u8])], all_or_none: bool) -> Result<(), Error> {
+    for (i, &(path, bytes)) in files.iter().enumerate() {
+        if let Err(e) = write_atomic(path, bytes) {
+            if all_or_none {
+                for &(written, _) in &files[..i] {
+                    let _ = std::fs::remove_file(written);
+                }
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// What a file that is not a regular file is, in words.
 pub fn file_kind(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
@@ -182,6 +200,62 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_set_written_all_or_none_leaves_nothing_when_a_later_file_fails() {
+        let dir = std::env::temp_dir().join(format!("charm-set-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.state"), dir.join("missing-dir").join("b.charm"));
+        let files: [(&Path, &[u8]); 2] = [(&a, b"state"), (&b, b"model")];
+        assert!(write_set(&files, true).is_err());
+        assert!(
+            !a.exists(),
+            "the first file of a failed first set is removed"
+        );
+        assert!(write_set(&files, false).is_err());
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            b"state",
+            "a later set keeps what it wrote"
+        );
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_regular_file_is_replaced_and_stale_temps_go() {
+        let dir = std::env::temp_dir().join(format!("charm-reg-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("t.txt");
+        std::fs::write(&target, "keep").unwrap();
+        let link = dir.join("link.charm");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            write_atomic(&link, b"x"),
+            Err(Error::NotRegular {
+                kind: "symbolic link",
+                ..
+            })
+        ));
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let m = dir.join("m.charm");
+        let dead = dir.join(format!("m.charm{TEMP_MARK}4000000000"));
+        let live = dir.join(format!("m.charm{TEMP_MARK}{}", std::process::id()));
+        std::fs::write(&dead, "").unwrap();
+        std::fs::write(&live, "").unwrap();
+        assert_eq!(remove_stale_temps(&m, |pid| pid != 4_000_000_000), 1);
+        assert!(!dead.exists() && live.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -14,7 +14,7 @@ use crate::files::corpus::Corpus;
 use crate::files::lock::OutputLock;
 use crate::files::log::{self, LogRow};
 use crate::files::outputs::{self, place, Input, Outputs};
-use crate::files::{atomic::write_atomic, checkpoint};
+use crate::files::{atomic::write_set, checkpoint};
 use crate::math::engine::Engine;
 use crate::math::generate::generate_with;
 use crate::math::kernels::kernels_in_use;
@@ -362,32 +362,43 @@ impl Run {
         generate_with(self.params.view(), vocab, len, p, seed, "").unwrap_or_default()
     }
 
-    /// Writes state, model, CSV and SVG, each atomically (the state first:
-    /// see [`crate::files::checkpoint`]). The model file holds the best
+    /// Writes state, model, CSV and SVG, each atomically, the state first
+    /// (see [`crate::files::checkpoint`]). The model file holds the best
     /// weights so far (see [`Run::best`]); the state the current ones too.
     ///
     /// When the first checkpoint of a run fails (a full disk), the files it
     /// had written are removed again: a run leaves a whole checkpoint or none.
     pub fn checkpoint(&mut self, elapsed: f64) -> Result<(), Error> {
-        let mut written = Vec::new();
-        let result = self.write_checkpoint(elapsed, &mut written);
-        match result {
-            Ok(()) => self.wrote_checkpoint = true,
-            Err(_) if !self.wrote_checkpoint => {
-                for path in written {
-                    let _ = std::fs::remove_file(path);
-                }
-            }
-            Err(_) => {}
-        }
-        result
+        let state = self.state(elapsed).to_bytes();
+        let model = self.model_file()?;
+        let csv = log::csv(&self.history);
+        let kept = match &self.best {
+            Some(b) => format!(
+                "; model file: best validation, {:.4} at step {}",
+                b.val_loss, b.step
+            ),
+            None => String::new(),
+        };
+        let title = format!(
+            "charm: H {}, seq-len {}, batch {}, {:?}, {} steps{kept}",
+            self.cfg.hidden, self.cfg.seq_len, self.cfg.batch, self.cfg.optimizer, self.step
+        );
+        let svg = log::svg(&self.history, &title);
+        let files: [(&Path, &[u8]); 4] = [
+            (&self.out.state, &state),
+            (&self.out.model, &model),
+            (&self.out.csv, csv.as_bytes()),
+            (&self.out.svg, svg.as_bytes()),
+        ];
+        write_set(&files, !self.wrote_checkpoint)?;
+        self.wrote_checkpoint = true;
+        self.model_bytes = Some(model.len());
+        Ok(())
     }
 
-    /// [`Run::checkpoint`]'s writes; `written` collects the files in place so far.
-    fn write_checkpoint(&mut self, elapsed: f64, written: &mut Vec<PathBuf>) -> Result<(), Error> {
-        let state = self.state(elapsed);
-        write_atomic(&self.out.state, &state.to_bytes())?;
-        written.push(self.out.state.clone());
+    /// The bytes of the model file: the best weights (or the current ones
+    /// without a validation), with their step, characters and losses.
+    fn model_file(&self) -> Result<Vec<u8>, Error> {
         let vocab_s = self.corpus.vocab_string();
         let vocab =
             Vocab::new(&vocab_s).map_err(|e| Error::Usage(format!("internal error: {e}")))?;
@@ -415,28 +426,10 @@ impl Run {
             corpus_chars: self.corpus.len() as u64,
             seed: self.cfg.seed,
         };
-        let bytes =
-            charm_core::encode(&params.view(), &vocab, &meta).map_err(|error| Error::Model {
-                path: self.out.model.clone(),
-                error,
-            })?;
-        write_atomic(&self.out.model, &bytes)?;
-        written.push(self.out.model.clone());
-        self.model_bytes = Some(bytes.len());
-        write_atomic(&self.out.csv, log::csv(&self.history).as_bytes())?;
-        written.push(self.out.csv.clone());
-        let kept = match &best {
-            Some((b, _)) => format!(
-                "; model file: best validation, {:.4} at step {}",
-                b.val_loss, b.step
-            ),
-            None => String::new(),
-        };
-        let title = format!(
-            "charm: H {}, seq-len {}, batch {}, {:?}, {} steps{kept}",
-            self.cfg.hidden, self.cfg.seq_len, self.cfg.batch, self.cfg.optimizer, self.step
-        );
-        write_atomic(&self.out.svg, log::svg(&self.history, &title).as_bytes())
+        charm_core::encode(&params.view(), &vocab, &meta).map_err(|error| Error::Model {
+            path: self.out.model.clone(),
+            error,
+        })
     }
 
     /// Everything a resumed run needs, after `elapsed` seconds of training.
