@@ -28,6 +28,8 @@ pub mod range {
     pub const BATCH: RangeInclusive<usize> = 1..=100_000;
     /// --lr (any positive f32).
     pub const LR: Real = Real::above(0.0, f32::MAX as f64);
+    /// --warmup.
+    pub const WARMUP: RangeInclusive<u64> = 0..=1_000_000_000;
     /// --clip (any positive f32).
     pub const CLIP: Real = Real::above(0.0, f32::MAX as f64);
     /// --weight-decay.
@@ -180,6 +182,9 @@ pub struct TrainArgs {
     /// Learning-rate schedule [default: cosine; min-char-rnn: constant].
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleArg>,
+    /// Steps over which the rate rises linearly to --lr at the start [0 to 10^9; default: 0].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub warmup: Option<String>,
     /// Clip every gradient entry to [-F, F] [a positive number; default: 5].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub clip: Option<String>,
@@ -244,6 +249,7 @@ impl TrainArgs {
                 optimizer: self.optimizer.map(Into::into),
                 lr: f32_opt("--lr", &self.lr, range::LR)?,
                 schedule: self.schedule.map(Into::into),
+                warmup: whole_opt("--warmup", &self.warmup, range::WARMUP)?,
                 clip: f32_opt("--clip", &self.clip, range::CLIP)?,
                 weight_decay: f32_opt("--weight-decay", &self.weight_decay, range::WEIGHT_DECAY)?,
                 dropout: f32_opt("--dropout", &self.dropout, range::DROPOUT)?,

@@ -59,6 +59,19 @@ impl Schedule {
     }
 }
 
+/// The linear warm-up of the rate: `(step + 1) / warmup` for the first
+/// `warmup` steps, then 1 (0 steps: always 1). Adam's first updates are
+/// ±lr on every entry whatever the gradient (its moments are estimated from
+/// one or a few gradients); starting low keeps them from undoing the
+/// initialization before the moments mean something.
+pub fn warmup_factor(step: u64, warmup: u64) -> f64 {
+    if warmup == 0 {
+        1.0
+    } else {
+        ((step + 1) as f64 / warmup as f64).min(1.0)
+    }
+}
+
 /// Clips every gradient entry to `[-clip, clip]` (min-char-rnn's `np.clip(d, -5, 5)`).
 pub fn clip(grads: &mut Params<f32>, clip: f32) {
     for g in &mut grads.data {

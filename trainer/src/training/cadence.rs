@@ -58,8 +58,15 @@ impl fmt::Display for Budget {
     }
 }
 
-/// Evaluations: 20 over the run, every `steps / 20` steps or every
-/// `minutes · 3` seconds.
+/// Evaluations per run.
+pub const EVALUATIONS: u64 = 20;
+
+/// Rows of the training loss alone in the log, per run (between evaluations).
+pub const TRACE_ROWS: u64 = 200;
+
+/// Something done `times` times over a run: every `steps / times` steps, or
+/// every `minutes · 60 / times` seconds (20 evaluations; 200 log rows of
+/// the training loss).
 #[derive(Debug, Clone, Copy)]
 pub struct LogCadence {
     every_steps: u64,
@@ -68,11 +75,11 @@ pub struct LogCadence {
 }
 
 impl LogCadence {
-    /// The cadence of a run with this budget, `secs` seconds into it.
-    pub fn new(budget: Budget, secs: f64) -> Self {
+    /// `times` over a run with this budget, `secs` seconds into it.
+    pub fn new(budget: Budget, times: u64, secs: f64) -> Self {
         let (every_steps, every_secs) = match budget {
-            Budget::Steps(s) => ((s / 20).max(1), f64::INFINITY),
-            Budget::Minutes(m) => (u64::MAX, m * 60.0 / 20.0),
+            Budget::Steps(s) => ((s / times).max(1), f64::INFINITY),
+            Budget::Minutes(m) => (u64::MAX, m * 60.0 / times as f64),
         };
         Self {
             every_steps,
@@ -81,8 +88,8 @@ impl LogCadence {
         }
     }
 
-    /// Whether an evaluation is due after `step` steps and `secs` seconds
-    /// (and if so, the next one is scheduled).
+    /// Whether it is due after `step` steps and `secs` seconds (and if so,
+    /// the next one is scheduled).
     pub fn due(&mut self, step: u64, secs: f64) -> bool {
         if step.is_multiple_of(self.every_steps) || secs >= self.next_secs {
             self.next_secs = ((secs / self.every_secs).floor() + 1.0) * self.every_secs;

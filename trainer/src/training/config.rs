@@ -2,7 +2,7 @@
 //! preset or a resumed checkpoint, and their checks.
 
 use crate::error::Error;
-use crate::math::optim::{OptimizerKind, Schedule};
+use crate::math::optim::{warmup_factor, OptimizerKind, Schedule};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::path::Path;
@@ -50,6 +50,8 @@ pub struct TrainConfig {
     pub lr: f32,
     /// Learning-rate schedule.
     pub schedule: Schedule,
+    /// Steps over which the rate rises linearly from lr/warmup to lr (0: none).
+    pub warmup: u64,
     /// Gradient entries are clipped to [-clip, clip].
     pub clip: f32,
     /// Decoupled weight decay (Adam).
@@ -84,6 +86,8 @@ pub struct Overrides {
     pub lr: Option<f32>,
     /// Schedule.
     pub schedule: Option<Schedule>,
+    /// Warm-up steps.
+    pub warmup: Option<u64>,
     /// Clipping bound.
     pub clip: Option<f32>,
     /// Weight decay.
@@ -103,6 +107,12 @@ pub struct Overrides {
 }
 
 impl TrainConfig {
+    /// The rate multiplier at `progress` ∈ [0, 1] of the run, before step
+    /// `step`: the schedule's, times the linear warm-up.
+    pub fn rate_factor(&self, progress: f64, step: u64) -> f64 {
+        self.schedule.factor(progress) * warmup_factor(step, self.warmup)
+    }
+
     /// The defaults of a preset.
     pub fn preset(p: Preset) -> Self {
         match p {
@@ -113,6 +123,7 @@ impl TrainConfig {
                 optimizer: OptimizerKind::Adam,
                 lr: 4e-3,
                 schedule: Schedule::Cosine,
+                warmup: 0,
                 clip: 5.0,
                 weight_decay: 0.0,
                 dropout: 0.25,
@@ -129,6 +140,7 @@ impl TrainConfig {
                 optimizer: OptimizerKind::Adagrad,
                 lr: 0.1,
                 schedule: Schedule::Constant,
+                warmup: 0,
                 clip: 5.0,
                 weight_decay: 0.0,
                 dropout: 0.0,
@@ -151,6 +163,7 @@ impl TrainConfig {
         set(&mut self.optimizer, o.optimizer, "--optimizer", resumed)?;
         set(&mut self.lr, o.lr, "--lr", resumed)?;
         set(&mut self.schedule, o.schedule, "--schedule", resumed)?;
+        set(&mut self.warmup, o.warmup, "--warmup", resumed)?;
         set(&mut self.clip, o.clip, "--clip", resumed)?;
         set(
             &mut self.weight_decay,

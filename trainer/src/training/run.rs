@@ -287,7 +287,7 @@ impl Run {
             }
         };
         let per_char = loss as f64 / (b * t) as f64;
-        let lr = cfg.lr * cfg.schedule.factor(progress) as f32;
+        let lr = cfg.lr * cfg.rate_factor(progress, self.step) as f32;
         // Clip and update in one pass; it also reports non-finite values, and
         // the weights it may have spoiled then are never written anywhere.
         let hyper = Hyper {
@@ -342,6 +342,17 @@ impl Run {
             });
         }
         row
+    }
+
+    /// Records the smoothed training loss in the log (no validation).
+    pub fn record_train_loss(&mut self, secs: f64) {
+        self.history.push(LogRow {
+            step: self.step,
+            chars: self.chars_seen,
+            train_loss: self.smooth,
+            val_loss: f64::NAN,
+            seconds: secs,
+        });
     }
 
     /// Whether the last evaluation is the best one (its weights are the model file's).

@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::files::progress::Progress;
-use crate::training::cadence::{Budget, LogCadence};
+use crate::training::cadence::{Budget, LogCadence, EVALUATIONS, TRACE_ROWS};
 use crate::training::run::Run;
 use crate::training::settings::TrainSettings;
 use std::path::PathBuf;
@@ -72,7 +72,8 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
     let start = Instant::now();
     let elapsed = |before: f64| before + start.elapsed().as_secs_f64();
     let mut last_checkpoint = Instant::now();
-    let mut cadence = LogCadence::new(run.budget, elapsed(run.elapsed_before));
+    let mut cadence = LogCadence::new(run.budget, EVALUATIONS, elapsed(run.elapsed_before));
+    let mut trace = LogCadence::new(run.budget, TRACE_ROWS, elapsed(run.elapsed_before));
     let mut rate = Throughput::new(run.chars_seen);
     let mut evaluations = 0u64;
     let outcome = loop {
@@ -96,6 +97,8 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
         if cadence.due(run.step, secs) {
             log_evaluation(&mut run, secs, &progress, evaluations.is_multiple_of(4));
             evaluations += 1;
+        } else if trace.due(run.step, secs) {
+            run.record_train_loss(secs);
         }
         if last_checkpoint.elapsed().as_secs_f64() >= settings.checkpoint_every {
             run.checkpoint(elapsed(run.elapsed_before))?;

@@ -64,10 +64,10 @@ pub struct Snapshot {
     pub params: Vec<f32>,
 }
 
-/// Version 1: [`TrainState`] without `best`.
+/// Version 1: [`TrainState`] without `best`, [`TrainConfig`] without `warmup`.
 #[derive(Deserialize)]
 struct StateV1 {
-    config: TrainConfig,
+    config: ConfigV1,
     vocab: String,
     corpus_crc32: u32,
     corpus_chars: u64,
@@ -82,10 +82,51 @@ struct StateV1 {
     history: Vec<LogRow>,
 }
 
+/// [`TrainConfig`] of version 1.
+#[derive(Deserialize)]
+struct ConfigV1 {
+    hidden: usize,
+    seq_len: usize,
+    batch: usize,
+    optimizer: crate::math::optim::OptimizerKind,
+    lr: f32,
+    schedule: crate::math::optim::Schedule,
+    clip: f32,
+    weight_decay: f32,
+    dropout: f32,
+    init_std: f64,
+    seed: u64,
+    val_fraction: f64,
+    threads: usize,
+    engine: crate::training::config::EngineKind,
+}
+
+impl From<ConfigV1> for TrainConfig {
+    fn from(c: ConfigV1) -> Self {
+        Self {
+            hidden: c.hidden,
+            seq_len: c.seq_len,
+            batch: c.batch,
+            optimizer: c.optimizer,
+            lr: c.lr,
+            schedule: c.schedule,
+            warmup: 0,
+            clip: c.clip,
+            weight_decay: c.weight_decay,
+            dropout: c.dropout,
+            init_std: c.init_std,
+            seed: c.seed,
+            val_fraction: c.val_fraction,
+            threads: c.threads,
+            engine: c.engine,
+        }
+    }
+}
+
 impl From<StateV1> for TrainState {
     fn from(s: StateV1) -> Self {
         Self {
-            config: s.config,
+            config: s.config.into(),
             vocab: s.vocab,
             corpus_crc32: s.corpus_crc32,
             corpus_chars: s.corpus_chars,
