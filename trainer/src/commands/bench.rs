@@ -133,31 +133,9 @@ pub fn measure(a: &BenchSettings) -> Result<BenchResult, Error> {
             "every `charm bench` size must be at least 1".into(),
         ));
     }
-    let threads = match a.threads {
-        Some(n) if n > a.batch => {
-            return Err(Error::Usage(format!(
-                "--threads {n} is more than --batch {}: each thread takes a shard of at least \
-                 one stream; give at most {} threads",
-                a.batch, a.batch
-            )))
-        }
-        Some(n) => n,
-        None => std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, a.batch),
-    };
+    let threads = threads(a)?;
     let (h, v, b, t) = (a.hidden, a.vocab, a.batch, a.seq_len);
-    // θ, its gradient and two moments; the engine; the windows and states.
-    let p = charm_core::tensor_lengths(h, v).iter().sum::<usize>() as u64;
-    let needed = 16 * p + Engine::<f32>::memory_bytes(h, v, b, t, threads) + 12 * (b * t) as u64;
-    if let Some(available) = available_bytes().filter(|&m| needed > m) {
-        return Err(Error::NotEnoughMemory {
-            needed,
-            available,
-            what: "this benchmark",
-            hint: "lower --hidden, --batch or --seq-len",
-        });
-    }
+    check_memory(a, threads)?;
     let mut params = Params::<f32>::init_normal(h, v, 0.05, 1);
     let mut grads = Params::<f32>::zeros(h, v);
     let mut opt = Optimizer::new(a.optimizer, params.data.len());
@@ -218,6 +196,38 @@ pub fn measure(a: &BenchSettings) -> Result<BenchResult, Error> {
         steps: a.steps,
         peak_mib: peak_memory_mib(),
     })
+}
+
+/// The threads of a benchmark: as given (at most B), or the cores, at most B.
+fn threads(a: &BenchSettings) -> Result<usize, Error> {
+    match a.threads {
+        Some(n) if n > a.batch => Err(Error::Usage(format!(
+            "--threads {n} is more than --batch {}: each thread takes a shard of at least one \
+             stream; give at most {} threads",
+            a.batch, a.batch
+        ))),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, a.batch)),
+    }
+}
+
+/// Refuses a benchmark that needs more memory than the machine has: θ, its
+/// gradient and two moments; the engine; the windows and states.
+fn check_memory(a: &BenchSettings, threads: usize) -> Result<(), Error> {
+    let (h, v, b, t) = (a.hidden, a.vocab, a.batch, a.seq_len);
+    let p = charm_core::tensor_lengths(h, v).iter().sum::<usize>() as u64;
+    let needed = 16 * p + Engine::<f32>::memory_bytes(h, v, b, t, threads) + 12 * (b * t) as u64;
+    match available_bytes() {
+        Some(available) if needed > available => Err(Error::NotEnoughMemory {
+            needed,
+            available,
+            what: "this benchmark",
+            hint: "lower --hidden, --batch or --seq-len",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The standard configurations: (H, seq-len, batch, steps per run).

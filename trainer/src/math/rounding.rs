@@ -136,105 +136,86 @@ fn tanh(u: V) -> V {
     }
 }
 
+/// The weights as exact f64 inputs, and the shape.
+struct Model<'a> {
+    wxh: &'a [f32],
+    whh: &'a [f32],
+    bh: &'a [f32],
+    why: &'a [f32],
+    by: &'a [f32],
+    hid: usize,
+    voc: usize,
+    s: usize,
+}
+
+impl Model<'_> {
+    fn w(&self, m: &[f32], r: usize, c: usize) -> V {
+        exact(m[r * self.s + c] as f64)
+    }
+}
+
+/// One stream of the window: its inputs, targets and mask.
+struct Stream<'a> {
+    xs: &'a [u32],
+    ys: &'a [u32],
+    mask: Option<&'a [f32]>,
+}
+
+impl Stream<'_> {
+    fn m(&self, t: usize, c: usize, hid: usize) -> f64 {
+        self.mask.map_or(1.0, |m| m[t * hid + c] as f64)
+    }
+}
+
+/// What one stream's forward pass leaves for its backward pass.
+struct Forward {
+    /// h_0 … h_T.
+    hs: Vec<Vec<V>>,
+    /// m ⊙ h_t, t = 1 … T.
+    ds: Vec<Vec<V>>,
+    /// dy_t.
+    dys: Vec<Vec<V>>,
+    /// Σ -ln p, its bound's propagated part, and the magnitude its roundings scale with.
+    loss: (f64, f64, f64),
+}
+
 /// The f64 forward and backward pass of `w` from the carried states `h0`,
 /// with the bounds of every f32 evaluation (see the module docs).
 pub fn reference(params: &Params<f32>, w: &Window<'_>, h0: &[f32], mask: Mask<'_, f32>) -> Bounded {
-    let (hid, voc, s) = (params.hidden(), params.vocab(), params.stride());
     let v = params.view();
-    let (wxh, whh, bh, why, by) = (v.wxh(), v.whh(), v.bh(), v.why(), v.by());
-    let w64 = |m: &[f32], r: usize, c: usize| exact(m[r * s + c] as f64);
+    let (hid, voc) = (params.hidden(), params.vocab());
+    let model = Model {
+        wxh: v.wxh(),
+        whh: v.whh(),
+        bh: v.bh(),
+        why: v.why(),
+        by: v.by(),
+        hid,
+        voc,
+        s: params.stride(),
+    };
     let (b_n, t_n) = (w.batch, w.len);
     let scale = 1.0 / b_n as f64;
-    let n_rows = b_n * t_n + 2; // terms of each gradient sum (+ shard sums)
+    let n_rows = b_n * t_n + b_n + 1; // terms of each gradient sum, and the shard sums
     let mut g = vec![Sum::default(); params.data.len()];
-    let o = params.offsets();
     let (mut loss, mut loss_e, mut loss_mag) = (0.0, 0.0, 0.0);
     let (mut h_out, mut h_out_e) = (vec![0.0; b_n * hid], vec![0.0; b_n * hid]);
     for b in 0..b_n {
-        let m_at = |t: usize, c: usize| match mask {
-            Some(m) => m[(b * t_n + t) * hid + c] as f64,
-            None => 1.0,
+        let stream = Stream {
+            xs: &w.inputs[b * t_n..(b + 1) * t_n],
+            ys: &w.targets[b * t_n..(b + 1) * t_n],
+            mask: mask.map(|m| &m[b * t_n * hid..(b + 1) * t_n * hid]),
         };
-        // Forward: hs[t] = h_t (hs[0] the carried state), ds[t] = m ⊙ h_{t+1}, dys[t].
-        let mut hs: Vec<Vec<V>> = vec![(0..hid).map(|c| exact(h0[b * hid + c] as f64)).collect()];
-        let (mut ds, mut dys) = (Vec::new(), Vec::new());
-        for t in 0..t_n {
-            let x = w.inputs[b * t_n + t] as usize;
-            let prev = &hs[t];
-            let h_t: Vec<V> = (0..hid)
-                .map(|r| {
-                    let mut u = Sum::default();
-                    for (c, &hc) in prev.iter().enumerate() {
-                        u.add(w64(whh, r, c), hc);
-                    }
-                    u.add(exact(bh[r] as f64), exact(1.0));
-                    u.add(w64(wxh, x, r), exact(1.0));
-                    tanh(u.done(hid + 2))
-                })
-                .collect();
-            let d: Vec<V> = (0..hid).map(|c| mul(h_t[c], exact(m_at(t, c)))).collect();
-            let y: Vec<V> = (0..voc)
-                .map(|j| {
-                    let mut sum = Sum::default();
-                    for (c, &dc) in d.iter().enumerate() {
-                        sum.add(w64(why, j, c), dc);
-                    }
-                    sum.add(exact(by[j] as f64), exact(1.0));
-                    sum.done(hid + 2)
-                })
-                .collect();
-            let target = w.targets[b * t_n + t] as usize;
-            let (row_loss, row_e, dy) = softmax_xent(&y, target, scale);
-            loss += row_loss;
-            loss_e += row_e;
-            loss_mag += row_loss.abs() + row_e;
-            hs.push(h_t);
-            ds.push(d);
-            dys.push(dy);
+        let h_start: Vec<V> = (0..hid).map(|c| exact(h0[b * hid + c] as f64)).collect();
+        let f = forward(&model, &stream, h_start, scale);
+        loss += f.loss.0;
+        loss_e += f.loss.1;
+        loss_mag += f.loss.2;
+        for (c, h) in f.hs[t_n].iter().enumerate() {
+            h_out[b * hid + c] = h.x;
+            h_out_e[b * hid + c] = h.e;
         }
-        for c in 0..hid {
-            h_out[b * hid + c] = hs[t_n][c].x;
-            h_out_e[b * hid + c] = hs[t_n][c].e;
-        }
-        // Backward through time, dhnext = 0 at the end of the window.
-        let mut du_next = vec![V::default(); hid];
-        for t in (0..t_n).rev() {
-            let x = w.inputs[b * t_n + t] as usize;
-            let du: Vec<V> = (0..hid)
-                .map(|c| {
-                    // a = Σ_j dy_j·Why[j,c]·m_c + Σ_i du_next_i·Whh[i,c]
-                    let mut a = Sum::default();
-                    for (j, &dy) in dys[t].iter().enumerate() {
-                        a.add(exact(why[j * s + c] as f64 * m_at(t, c)), dy);
-                    }
-                    for (i, &dn) in du_next.iter().enumerate() {
-                        a.add(w64(whh, i, c), dn);
-                    }
-                    let a = a.done(voc + hid + 3);
-                    // g = 1 - h², computed: |ĝ - g| ≤ (2|h| + e_h)·e_h + 3u.
-                    let h = hs[t + 1][c];
-                    let gv = V {
-                        x: 1.0 - h.x * h.x,
-                        e: (2.0 * h.x.abs() + h.e) * h.e + 3.0 * U,
-                    };
-                    mul(gv, a)
-                })
-                .collect();
-            for (j, &dy) in dys[t].iter().enumerate() {
-                for (c, &dc) in ds[t].iter().enumerate() {
-                    g[o[3] + j * s + c].add(dy, dc);
-                }
-                g[o[4] + j].add(dy, exact(1.0));
-            }
-            for (r, &dur) in du.iter().enumerate() {
-                for (c, &hc) in hs[t].iter().enumerate() {
-                    g[o[1] + r * s + c].add(dur, hc);
-                }
-                g[o[2] + r].add(dur, exact(1.0));
-                g[o[0] + x * s + r].add(dur, exact(1.0));
-            }
-            du_next = du;
-        }
+        backward(&model, &stream, &f, params.offsets(), &mut g);
     }
     let mut grad = Params::<f64>::zeros(hid, voc);
     let mut grad_e = Params::<f64>::zeros(hid, voc);
@@ -247,6 +228,97 @@ pub fn reference(params: &Params<f32>, w: &Window<'_>, h0: &[f32], mask: Mask<'_
         loss: (loss, loss_e + (gamma(n_rows) + F64_SLACK) * loss_mag),
         h: (h_out, h_out_e),
         grad: (grad, grad_e),
+    }
+}
+
+/// One stream forward from `h_start`: h_t = tanh(Whh·h_{t-1} + bh + Wxh[x_t]),
+/// d_t = m_t ⊙ h_t, y_t = Why·d_t + by, the loss and dy_t, with bounds.
+fn forward(m: &Model<'_>, s: &Stream<'_>, h_start: Vec<V>, scale: f64) -> Forward {
+    let (hid, voc) = (m.hid, m.voc);
+    let mut f = Forward {
+        hs: vec![h_start],
+        ds: Vec::new(),
+        dys: Vec::new(),
+        loss: (0.0, 0.0, 0.0),
+    };
+    for (t, (&x, &target)) in s.xs.iter().zip(s.ys).enumerate() {
+        let prev = &f.hs[t];
+        let h_t: Vec<V> = (0..hid)
+            .map(|r| {
+                let mut u = Sum::default();
+                for (c, &hc) in prev.iter().enumerate() {
+                    u.add(m.w(m.whh, r, c), hc);
+                }
+                u.add(exact(m.bh[r] as f64), exact(1.0));
+                u.add(m.w(m.wxh, x as usize, r), exact(1.0));
+                tanh(u.done(hid + 2))
+            })
+            .collect();
+        let d: Vec<V> = (0..hid)
+            .map(|c| mul(h_t[c], exact(s.m(t, c, hid))))
+            .collect();
+        let y: Vec<V> = (0..voc)
+            .map(|j| {
+                let mut sum = Sum::default();
+                for (c, &dc) in d.iter().enumerate() {
+                    sum.add(m.w(m.why, j, c), dc);
+                }
+                sum.add(exact(m.by[j] as f64), exact(1.0));
+                sum.done(hid + 2)
+            })
+            .collect();
+        let (row_loss, row_e, dy) = softmax_xent(&y, target as usize, scale);
+        f.loss.0 += row_loss;
+        f.loss.1 += row_e;
+        f.loss.2 += row_loss.abs() + row_e;
+        f.hs.push(h_t);
+        f.ds.push(d);
+        f.dys.push(dy);
+    }
+    f
+}
+
+/// One stream backward through time (dhnext = 0 at the end of the window),
+/// adding its terms to the gradient sums `g` (tensor offsets `o`).
+fn backward(m: &Model<'_>, s: &Stream<'_>, f: &Forward, o: [usize; 6], g: &mut [Sum]) {
+    let (hid, voc, st) = (m.hid, m.voc, m.s);
+    let mut du_next = vec![V::default(); hid];
+    for t in (0..s.xs.len()).rev() {
+        let x = s.xs[t] as usize;
+        let du: Vec<V> = (0..hid)
+            .map(|c| {
+                // a = Σ_j dy_j·Why[j,c]·m_c + Σ_i du_next_i·Whh[i,c]
+                let mut a = Sum::default();
+                for (j, &dy) in f.dys[t].iter().enumerate() {
+                    a.add(exact(m.why[j * st + c] as f64 * s.m(t, c, hid)), dy);
+                }
+                for (i, &dn) in du_next.iter().enumerate() {
+                    a.add(m.w(m.whh, i, c), dn);
+                }
+                let a = a.done(voc + hid + 3);
+                // g = 1 - h², computed: |ĝ - g| ≤ (2|h| + e_h)·e_h + 3u.
+                let h = f.hs[t + 1][c];
+                let gv = V {
+                    x: 1.0 - h.x * h.x,
+                    e: (2.0 * h.x.abs() + h.e) * h.e + 3.0 * U,
+                };
+                mul(gv, a)
+            })
+            .collect();
+        for (j, &dy) in f.dys[t].iter().enumerate() {
+            for (c, &dc) in f.ds[t].iter().enumerate() {
+                g[o[3] + j * st + c].add(dy, dc);
+            }
+            g[o[4] + j].add(dy, exact(1.0));
+        }
+        for (r, &dur) in du.iter().enumerate() {
+            for (c, &hc) in f.hs[t].iter().enumerate() {
+                g[o[1] + r * st + c].add(dur, hc);
+            }
+            g[o[2] + r].add(dur, exact(1.0));
+            g[o[0] + x * st + r].add(dur, exact(1.0));
+        }
+        du_next = du;
     }
 }
 
