@@ -1,6 +1,6 @@
 //! Build script: checks that the board chosen by its `board-NAME` feature is
-//! built for its core (Rust target, `-C target-cpu`, the `dsp` feature, all
-//! from charm-boards' table), puts its memory map where the runtime's
+//! built for its core (Rust target, `-C target-cpu` or `-C target-feature`,
+//! the `dsp` feature, all from charm-boards' table), puts its memory map where the runtime's
 //! `link.x` finds it, and links a model into the image when `CHARM_MODEL`
 //! names a `.charm` file.
 
@@ -70,9 +70,10 @@ fn board_names() -> String {
     BOARDS.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
 }
 
-/// Refuses a build for another target, without the core's `-C target-cpu`,
-/// or with the DSP path on a core that lacks it (or without it on one that
-/// has it): each would build, and run wrongly or slowly.
+/// Refuses a build for another target, without the core's code generation
+/// options (or with another CPU or target features), or with the DSP path
+/// on a core that lacks it (or without it on one that has it): each would
+/// build, and run wrongly or slowly.
 fn check_core(board: &Board) {
     let core = &board.core;
     let how = format!(
@@ -87,17 +88,26 @@ fn check_core(board: &Board) {
         );
     }
     let rustflags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    let cpu = target_cpu(&rustflags);
-    if cpu != core.target_cpu {
+    let mut found = target_options(&rustflags);
+    let mut wanted: Vec<&str> = core.codegen.to_vec();
+    found.sort_unstable();
+    wanted.sort_unstable();
+    if found != wanted {
+        let shown = |options: &[&str]| match options {
+            [] => "none".to_string(),
+            _ => options
+                .iter()
+                .map(|o| format!("-C {o}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
         panic!(
-            "charm-firmware: board {} ({}) needs {}, the build has {}; {how}",
+            "charm-firmware: board {} ({}) needs the code generation options {}, the build \
+             has {}; {how}",
             board.name,
             core.name,
-            core.target_cpu
-                .map_or("no -C target-cpu".to_string(), |c| format!(
-                    "-C target-cpu={c}"
-                )),
-            cpu.map_or("none".to_string(), |c| format!("-C target-cpu={c}")),
+            shown(&wanted),
+            shown(&found)
         );
     }
     let dsp = env::var_os("CARGO_FEATURE_DSP").is_some();
@@ -113,9 +123,10 @@ fn check_core(board: &Board) {
     println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
 }
 
-/// The last `-C target-cpu=CPU` (or `-Ctarget-cpu=CPU`) of the encoded flags.
-fn target_cpu(encoded_rustflags: &str) -> Option<&str> {
-    let mut cpu = None;
+/// The `-C target-cpu=...` and `-C target-feature=...` options (also
+/// written `-Ctarget-cpu=...`) of the encoded flags.
+fn target_options(encoded_rustflags: &str) -> Vec<&str> {
+    let mut options = Vec::new();
     let mut after_c = false;
     for flag in encoded_rustflags.split('\x1f') {
         let codegen = if after_c {
@@ -123,12 +134,14 @@ fn target_cpu(encoded_rustflags: &str) -> Option<&str> {
         } else {
             flag.strip_prefix("-C")
         };
-        if let Some(name) = codegen.and_then(|c| c.strip_prefix("target-cpu=")) {
-            cpu = Some(name);
+        if let Some(option) =
+            codegen.filter(|o| o.starts_with("target-cpu=") || o.starts_with("target-feature="))
+        {
+            options.push(option);
         }
         after_c = flag == "-C";
     }
-    cpu
+    options
 }
 
 fn copy(from: &Path, to: &Path) {

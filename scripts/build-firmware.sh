@@ -7,7 +7,8 @@
 #                             [--no-semihosting]
 #
 #   --board NAME   the board (default mps2-an386, QEMU's Cortex-M4F); the
-#                  table below gives its Rust target and -C target-cpu, and
+#                  table below gives its Rust target and code generation
+#                  options (-C target-cpu, -C target-feature), and
 #                  firmware/Cargo.toml its features. --board list prints them.
 #   --out PATH     where the ELF goes (default firmware/target/charm-firmware.elf
 #                  for mps2-an386, firmware/target/charm-firmware-NAME.elf for
@@ -30,22 +31,23 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-# The boards: Rust target and -C target-cpu (empty: the target's default) for
-# each; whether QEMU emulates it (then semihosting is on by default). The
-# same facts are in firmware/boards/src/lib.rs, and firmware/build.rs refuses
-# a build that disagrees with them; a test there checks this table.
+# The boards: Rust target and code generation options (-C OPTION; empty: the
+# target's defaults) for each; whether QEMU emulates it (then semihosting is on
+# by default). The same facts are in firmware/boards/src/lib.rs, and
+# firmware/build.rs refuses a build that disagrees with them; a test there
+# checks this table.
 board_settings() {
     case "$1" in
-    microbit) target=thumbv6m-none-eabi cpu= qemu=1 ;;
-    mps2-an385) target=thumbv7m-none-eabi cpu= qemu=1 ;;
-    mps2-an386) target=thumbv7em-none-eabihf cpu= qemu=1 ;;
-    mps2-an500) target=thumbv7em-none-eabihf cpu=cortex-m7 qemu=1 ;;
-    mps2-an505) target=thumbv8m.main-none-eabihf cpu=cortex-m33 qemu=1 ;;
-    mps3-an547) target=thumbv8m.main-none-eabihf cpu=cortex-m55 qemu=1 ;;
-    riscv32-virt) target=riscv32imac-unknown-none-elf cpu= qemu=1 ;;
-    nrf52840) target=thumbv7em-none-eabihf cpu= qemu=0 ;;
-    rp2040) target=thumbv6m-none-eabi cpu= qemu=0 ;;
-    stm32f411) target=thumbv7em-none-eabihf cpu= qemu=0 ;;
+    microbit) target=thumbv6m-none-eabi codegen="" qemu=1 ;;
+    mps2-an385) target=thumbv7m-none-eabi codegen="" qemu=1 ;;
+    mps2-an386) target=thumbv7em-none-eabihf codegen="" qemu=1 ;;
+    mps2-an500) target=thumbv7em-none-eabihf codegen="target-cpu=cortex-m7" qemu=1 ;;
+    mps2-an505) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" qemu=1 ;;
+    mps3-an547) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55" qemu=1 ;;
+    riscv32-virt) target=riscv32imac-unknown-none-elf codegen="" qemu=1 ;;
+    nrf52840) target=thumbv7em-none-eabihf codegen="" qemu=0 ;;
+    rp2040) target=thumbv6m-none-eabi codegen="" qemu=0 ;;
+    stm32f411) target=thumbv7em-none-eabihf codegen="" qemu=0 ;;
     *) return 1 ;;
     esac
 }
@@ -81,7 +83,7 @@ done
 if [ "$board" = list ]; then
     for b in "${BOARDS[@]}"; do
         board_settings "$b"
-        printf '%-14s %-30s %s\n' "$b" "$target" "${cpu:+-C target-cpu=$cpu}"
+        printf '%-14s %-30s %s\n' "$b" "$target" "${codegen:+-C ${codegen// / -C }}"
     done
     exit 0
 fi
@@ -137,14 +139,17 @@ features="board-$board"
 [ "$semihosting" = 1 ] && [ "$qemu" = 1 ] && features="$features,semihosting"
 [ -n "$extra_features" ] && features="$features,$extra_features"
 
-# Host settings must not leak into the firmware build; the board's
-# -C target-cpu is all the firmware needs (build.rs adds the linker scripts).
+# Host settings must not leak into the firmware build; the board's code
+# generation options are all the firmware needs (build.rs adds the linker
+# scripts).
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET RUSTC_WRAPPER
-[ -n "$cpu" ] && export RUSTFLAGS="-C target-cpu=$cpu"
-# One target directory per target CPU, so that building for one board does not
-# invalidate the build for another (the boards of one target share theirs).
+# One target directory per set of options, so that building for one board does
+# not invalidate the build for another (the boards of one target share theirs).
 target_dir="${CHARM_FIRMWARE_TARGET_DIR:-$root/firmware/target}"
-[ -n "$cpu" ] && target_dir="$target_dir/cpu-$cpu"
+if [ -n "$codegen" ]; then
+    export RUSTFLAGS="-C ${codegen// / -C }"
+    target_dir="$target_dir/${codegen// /,}"
+fi
 export CARGO_TARGET_DIR="$target_dir"
 export CHARM_MODEL="$model"
 
@@ -159,7 +164,7 @@ else
     cargo_args+=(-Zbuild-std=core)
 fi
 
-echo "build-firmware: board $board ($target${cpu:+, $cpu}), route $route, features $features${model:+, model $model linked in}" >&2
+echo "build-firmware: board $board ($target${codegen:+, $codegen}), route $route, features $features${model:+, model $model linked in}" >&2
 build_targets=(--bins)
 [ "$examples" = 1 ] && build_targets+=(--examples)
 "${cargo[@]}" build "${cargo_args[@]}" "${build_targets[@]}"

@@ -101,7 +101,8 @@ fn names_are_unique_and_found() {
     assert_eq!(charm_boards::board("no-such-board"), None);
 }
 
-/// The `--board NAME` table of scripts/build-firmware.sh: `NAME) target=T cpu=C ;;`.
+/// The `--board NAME` table of scripts/build-firmware.sh:
+/// `NAME) target=T codegen="OPTION ..." qemu=Q ;;`.
 fn build_script_entry(name: &str) -> (String, String) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -114,21 +115,28 @@ fn build_script_entry(name: &str) -> (String, String) {
         .find(|l| l.starts_with(&format!("{name})")))
         .unwrap_or_else(|| panic!("build-firmware.sh has no entry for {name}"));
     let value = |key: &str| {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(key))
+        let rest = line
+            .split_once(key)
             .unwrap_or_else(|| panic!("{line:?}: no {key}"))
-            .trim_end_matches(';')
-            .to_string()
+            .1;
+        match rest.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next().unwrap_or_default().to_string(),
+            None => rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        }
     };
-    (value("target="), value("cpu="))
+    (value(" target="), value(" codegen="))
 }
 
 #[test]
 fn build_script_builds_each_board_for_its_core() {
     for b in BOARDS {
-        let (target, cpu) = build_script_entry(b.name);
+        let (target, codegen) = build_script_entry(b.name);
         assert_eq!(target, b.core.rust_target, "{}", b.name);
-        assert_eq!(cpu, b.core.target_cpu.unwrap_or(""), "{}", b.name);
+        assert_eq!(codegen, b.core.codegen.join(" "), "{}", b.name);
     }
 }
 
