@@ -24,8 +24,9 @@
 # Toolchain ("route"), from $CHARM_TOOLCHAIN or detected, per target:
 #   rustup  the rustup toolchain has the target (rustup target add TARGET):
 #           plain `cargo build`
-#   debian  Debian's rustc-web, cargo-web, rust-web-src and lld:
-#           RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -Zbuild-std=core
+#   debian  Debian's rustc-web, cargo-web, rust-web-src and lld-22:
+#           RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -Zbuild-std=core,
+#           linked by rust-lld if there is one, else by lld-22 (ld.lld-22)
 # scripts/test.sh installs one of them; this script only detects.
 set -euo pipefail
 
@@ -97,11 +98,20 @@ rustup_route_works() {
     [ -d "$sysroot/lib/rustlib/$target/lib" ]
 }
 
+# The linker for the Debian route: the targets' default, rust-lld, where some
+# package provides it, else Debian's lld-22 as ld.lld-22 (the same linker).
+debian_linker() {
+    local l
+    for l in rust-lld ld.lld-22 ld.lld; do
+        command -v "$l" >/dev/null 2>&1 && { echo "$l"; return 0; }
+    done
+    return 1
+}
+
 # True if Debian's toolchain for building core from source is installed.
 debian_route_works() {
     [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] &&
-        [ -d /usr/lib/rustlib/src/rust/library/core ] &&
-        command -v rust-lld >/dev/null 2>&1
+        [ -d /usr/lib/rustlib/src/rust/library/core ] && debian_linker >/dev/null
 }
 
 route="${CHARM_TOOLCHAIN:-}"
@@ -159,12 +169,15 @@ if [ "$route" = rustup ]; then
     cargo=(cargo)
 else
     # Debian's cargo, rustc and cargo-clippy first, core built from source.
+    linker="$(debian_linker)"
     export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+    linker_var="CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_LINKER"
+    export "$linker_var=$linker"
     cargo=(/usr/bin/cargo)
     cargo_args+=(-Zbuild-std=core)
 fi
 
-echo "build-firmware: board $board ($target${codegen:+, $codegen}), route $route, features $features${model:+, model $model linked in}" >&2
+echo "build-firmware: board $board ($target${codegen:+, $codegen}), route $route${linker:+ (linker $linker)}, features $features${model:+, model $model linked in}" >&2
 build_targets=(--bins)
 [ "$examples" = 1 ] && build_targets+=(--examples)
 "${cargo[@]}" build "${cargo_args[@]}" "${build_targets[@]}"

@@ -102,9 +102,12 @@ command -v qemu-system-riscv32 >/dev/null 2>&1 || die "qemu-system-riscv32 is st
 # Firmware toolchain: which route works here, target by target?
 sysroot="$(rustc --print sysroot)"
 rustup_has() { [ -d "$sysroot/lib/rustlib/$1/lib" ]; }
+# Debian's rustc, cargo, clippy, the sources of core, and a linker: rust-lld,
+# or lld-22's ld.lld-22 (build-firmware.sh takes whichever there is).
 debian_has_toolchain() {
     [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && [ -x /usr/bin/cargo-clippy ] &&
-        [ -d /usr/lib/rustlib/src/rust/library/core ] && command -v rust-lld >/dev/null 2>&1
+        [ -d /usr/lib/rustlib/src/rust/library/core ] &&
+        { command -v rust-lld || command -v ld.lld-22 || command -v ld.lld; } >/dev/null 2>&1
 }
 
 forced="${CHARM_TOOLCHAIN:-}"
