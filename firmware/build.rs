@@ -1,37 +1,46 @@
-//! Build script: puts the chosen board's memory map where cortex-m-rt's
+//! Build script: checks that the board chosen by its `board-NAME` feature is
+//! built for its core (Rust target, `-C target-cpu` or `-C target-feature`,
+//! the `dsp` feature, all from charm-boards' table), puts its memory map where the runtime's
 //! `link.x` finds it, and links a model into the image when `CHARM_MODEL`
 //! names a `.charm` file.
 
+use charm_boards::{Board, BOARDS};
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The boards the firmware knows: cargo feature and directory under boards/.
-const BOARDS: [(&str, &str); 2] = [
-    ("CARGO_FEATURE_BOARD_MPS2_AN386", "mps2-an386"),
-    ("CARGO_FEATURE_BOARD_NRF52840", "nrf52840"),
-];
+/// The cargo feature of a board, as cargo shows it to build scripts.
+fn feature_var(board: &Board) -> String {
+    format!(
+        "CARGO_FEATURE_BOARD_{}",
+        board.name.to_uppercase().replace('-', "_")
+    )
+}
 
 fn main() {
     let manifest =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    let chosen: Vec<&str> = BOARDS
+    let chosen: Vec<&Board> = BOARDS
         .iter()
-        .filter(|(feature, _)| env::var_os(feature).is_some())
-        .map(|&(_, board)| board)
+        .filter(|b| env::var_os(feature_var(b)).is_some())
         .collect();
     let board = match chosen.as_slice() {
         [board] => *board,
-        _ => panic!(
-            "charm-firmware: enable exactly one board feature (board-mps2-an386 or \
-             board-nrf52840), not {chosen:?}; for a board other than the default use \
-             --no-default-features --features board-NAME"
-        ),
+        _ => {
+            let names: Vec<&str> = chosen.iter().map(|b| b.name).collect();
+            panic!(
+                "charm-firmware: enable exactly one board feature, not {names:?}; build with \
+                 scripts/build-firmware.sh --board NAME (boards: {})",
+                board_names()
+            )
+        }
     };
+    check_core(board);
+
     copy(
-        &manifest.join("boards").join(board).join("memory.x"),
+        &manifest.join("boards").join(board.name).join("memory.x"),
         &out.join("memory.x"),
     );
     copy(
@@ -39,6 +48,11 @@ fn main() {
         &out.join("charm-regions.x"),
     );
     println!("cargo:rustc-link-search={}", out.display());
+    // cortex-m-rt's link.x includes memory.x itself; riscv-rt's expects it first.
+    if board.core.rust_target.starts_with("riscv") {
+        println!("cargo:rustc-link-arg=-Tmemory.x");
+    }
+    println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rerun-if-changed=boards");
     println!("cargo:rerun-if-changed=charm-regions.x");
 
@@ -50,6 +64,84 @@ fn main() {
             .to_string(),
     };
     fs::write(out.join("linked_model.rs"), linked).expect("write OUT_DIR/linked_model.rs");
+}
+
+fn board_names() -> String {
+    BOARDS.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Refuses a build for another target, without the core's code generation
+/// options (or with another CPU or target features), or with the DSP path
+/// on a core that lacks it (or without it on one that has it): each would
+/// build, and run wrongly or slowly.
+fn check_core(board: &Board) {
+    let core = &board.core;
+    let how = format!(
+        "build with scripts/build-firmware.sh --board {}",
+        board.name
+    );
+    let target = env::var("TARGET").expect("cargo sets TARGET");
+    if target != core.rust_target {
+        panic!(
+            "charm-firmware: board {} ({}) is built for {}, not {target}; {how}",
+            board.name, core.name, core.rust_target
+        );
+    }
+    let rustflags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let mut found = target_options(&rustflags);
+    let mut wanted: Vec<&str> = core.codegen.to_vec();
+    found.sort_unstable();
+    wanted.sort_unstable();
+    if found != wanted {
+        let shown = |options: &[&str]| match options {
+            [] => "none".to_string(),
+            _ => options
+                .iter()
+                .map(|o| format!("-C {o}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        panic!(
+            "charm-firmware: board {} ({}) needs the code generation options {}, the build \
+             has {}; {how}",
+            board.name,
+            core.name,
+            shown(&wanted),
+            shown(&found)
+        );
+    }
+    let dsp = env::var_os("CARGO_FEATURE_DSP").is_some();
+    if dsp != core.int8_dsp {
+        panic!(
+            "charm-firmware: feature dsp is {} but the {} of board {} {} the DSP extension",
+            if dsp { "on" } else { "off" },
+            core.name,
+            board.name,
+            if core.int8_dsp { "has" } else { "lacks" }
+        );
+    }
+    println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
+}
+
+/// The `-C target-cpu=...` and `-C target-feature=...` options (also
+/// written `-Ctarget-cpu=...`) of the encoded flags.
+fn target_options(encoded_rustflags: &str) -> Vec<&str> {
+    let mut options = Vec::new();
+    let mut after_c = false;
+    for flag in encoded_rustflags.split('\x1f') {
+        let codegen = if after_c {
+            Some(flag)
+        } else {
+            flag.strip_prefix("-C")
+        };
+        if let Some(option) =
+            codegen.filter(|o| o.starts_with("target-cpu=") || o.starts_with("target-feature="))
+        {
+            options.push(option);
+        }
+        after_c = flag == "-C";
+    }
+    options
 }
 
 fn copy(from: &Path, to: &Path) {

@@ -3,29 +3,36 @@
 #
 # Idempotent. On a fresh Debian machine with rustup (as root) it first installs
 # what is missing:
-#   - qemu-system-arm (apt-get);
-#   - a Cortex-M toolchain: `rustup target add thumbv7em-none-eabihf
-#     thumbv6m-none-eabi` where that works, otherwise Debian's rustc-web,
-#     cargo-web, rust-web-src, rust-web-clippy and lld-22, which build `core`
-#     from source (-Zbuild-std=core). CHARM_TOOLCHAIN=rustup|debian forces one.
+#   - QEMU: qemu-system-arm and qemu-system-misc (for qemu-system-riscv32), by apt-get;
+#   - the firmware targets thumbv6m-none-eabi, thumbv7m-none-eabi,
+#     thumbv7em-none-eabihf, thumbv8m.main-none-eabihf and
+#     riscv32imac-unknown-none-elf: each by `rustup target add` where that
+#     works, otherwise by Debian's rustc-web, cargo-web, rust-web-src,
+#     rust-web-clippy and lld-22, which build `core` from source
+#     (-Zbuild-std=core). CHARM_TOOLCHAIN=rustup|debian forces one route for all.
 # A tool still missing after that is a clear error and a non-zero exit, never a
 # skipped test.
 #
 # Then it runs, and reports in a summary at the end:
 #   cargo fmt --check (workspace and firmware), clippy -D warnings (workspace,
-#   firmware for thumbv7em, the params and boards crates on the host), the firmware build
-#   (QEMU image, and the nRF52840 image as a compile check), charm-core for
-#   thumbv7em-none-eabihf and thumbv6m-none-eabi, and every test:
-#   cargo test --workspace --no-fail-fast (the QEMU tests of charm-tests
-#   included), the trainer's tests again with CHARM_PORTABLE_KERNELS=1 (the
-#   portable kernels, as on a CPU without AVX2/FMA), and the params and
-#   boards crates' tests. The summary names every failed test.
+#   the params and boards crates on the host, and the firmware for every
+#   board), the firmware for every board (the seven QEMU machines, and the
+#   nRF52840, Raspberry Pi Pico and STM32F411 as compile checks), charm-core
+#   for every firmware target, and every test: cargo test --workspace
+#   --no-fail-fast without the QEMU tests, then the QEMU tests of charm-tests
+#   (140: 20 on each of seven machines, timed on their own), the trainer's tests
+#   again with CHARM_PORTABLE_KERNELS=1 (the portable kernels, as on a CPU
+#   without AVX2/FMA), and the params and boards crates' tests. The summary
+#   names every failed test and counts the QEMU tests per machine.
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-THUMB_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi)
+FIRMWARE_TARGETS=(thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf)
+# The boards: the QEMU machines the tests run on, then the real boards (compile checks).
+QEMU_BOARDS=(microbit mps2-an385 mps2-an386 mps2-an500 mps2-an505 mps3-an547 riscv32-virt)
+REAL_BOARDS=(nrf52840 rp2040 stm32f411)
 DEBIAN_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22)
 LOG_DIR="$root/target/test-logs"
 mkdir -p "$LOG_DIR"
@@ -89,46 +96,61 @@ cargo clippy --version >/dev/null 2>&1 || die "clippy is missing and 'rustup com
 # QEMU.
 command -v qemu-system-arm >/dev/null 2>&1 || apt_install qemu-system-arm
 command -v qemu-system-arm >/dev/null 2>&1 || die "qemu-system-arm is still missing after apt-get install qemu-system-arm"
+command -v qemu-system-riscv32 >/dev/null 2>&1 || apt_install qemu-system-misc
+command -v qemu-system-riscv32 >/dev/null 2>&1 || die "qemu-system-riscv32 is still missing after apt-get install qemu-system-misc"
 
-# Cortex-M toolchain: which route works here?
+# Firmware toolchain: which route works here, target by target?
 sysroot="$(rustc --print sysroot)"
-rustup_has_targets() {
-    local t
-    for t in "${THUMB_TARGETS[@]}"; do
-        [ -d "$sysroot/lib/rustlib/$t/lib" ] || return 1
-    done
-}
+rustup_has() { [ -d "$sysroot/lib/rustlib/$1/lib" ]; }
+# Debian's rustc, cargo, clippy, the sources of core, and a linker: rust-lld,
+# or lld-22's ld.lld-22 (build-firmware.sh takes whichever there is).
 debian_has_toolchain() {
     [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && [ -x /usr/bin/cargo-clippy ] &&
-        [ -d /usr/lib/rustlib/src/rust/library/core ] && command -v rust-lld >/dev/null 2>&1
+        [ -d /usr/lib/rustlib/src/rust/library/core ] &&
+        { command -v rust-lld || command -v ld.lld-22 || command -v ld.lld; } >/dev/null 2>&1
 }
 
-route="${CHARM_TOOLCHAIN:-}"
-case "$route" in
+forced="${CHARM_TOOLCHAIN:-}"
+case "$forced" in
 "" | rustup | debian) ;;
-*) die "CHARM_TOOLCHAIN must be 'rustup' or 'debian', not '$route'" ;;
+*) die "CHARM_TOOLCHAIN must be 'rustup' or 'debian', not '$forced'" ;;
 esac
-if [ "$route" != debian ]; then
-    if ! rustup_has_targets; then
-        say "rustup target add ${THUMB_TARGETS[*]}"
-        # Fails (quickly or after rustup's retries) where the rustup servers are unreachable.
-        timeout 300 rustup target add "${THUMB_TARGETS[@]}" ||
-            echo "test.sh: rustup target add failed; falling back to Debian's toolchain"
-    fi
-    if rustup_has_targets; then
-        route=rustup
-    elif [ "$route" = rustup ]; then
-        die "CHARM_TOOLCHAIN=rustup, but 'rustup target add ${THUMB_TARGETS[*]}' did not work"
-    fi
+declare -A route_of
+if [ "$forced" != debian ]; then
+    for t in "${FIRMWARE_TARGETS[@]}"; do
+        rustup_has "$t" && continue
+        say "rustup target add $t"
+        # Fails (quickly or after rustup's retries) where the servers do not have it today.
+        timeout 300 rustup target add "$t" ||
+            echo "test.sh: rustup target add $t failed; $t falls back to Debian's toolchain"
+    done
 fi
-if [ "$route" != rustup ]; then
-    route=debian
+for t in "${FIRMWARE_TARGETS[@]}"; do
+    if [ "$forced" != debian ] && rustup_has "$t"; then
+        route_of[$t]=rustup
+    elif [ "$forced" = rustup ]; then
+        die "CHARM_TOOLCHAIN=rustup, but 'rustup target add $t' did not work"
+    else
+        route_of[$t]=debian
+    fi
+done
+if [[ " ${route_of[*]} " == *" debian "* ]]; then
     debian_has_toolchain || apt_install "${DEBIAN_PACKAGES[@]}"
     debian_has_toolchain ||
-        die "no Cortex-M toolchain: rustup cannot add ${THUMB_TARGETS[*]} and Debian's ${DEBIAN_PACKAGES[*]} are incomplete after apt-get install"
+        die "no toolchain for some firmware targets: rustup cannot add them and Debian's ${DEBIAN_PACKAGES[*]} are incomplete after apt-get install"
 fi
-export CHARM_TOOLCHAIN="$route"
-say "Cortex-M toolchain: $route ($([ "$route" = rustup ] && rustc --version || /usr/bin/rustc --version))"
+# build-firmware.sh picks the same route for each target by itself; a forced
+# route is passed on.
+if [ -n "$forced" ]; then
+    export CHARM_TOOLCHAIN="$forced"
+fi
+routes=""
+for t in "${FIRMWARE_TARGETS[@]}"; do
+    routes="$routes $t:${route_of[$t]}"
+done
+say "firmware toolchain routes:$routes"
+[ -x /usr/bin/rustc ] && echo "Debian: $(/usr/bin/rustc --version)"
+echo "rustup: $(rustc --version)"
 
 # ------------------------------------------------------------------ steps
 
@@ -155,9 +177,9 @@ step() {
     fi
 }
 
-# charm-core for a bare-metal target, by the route chosen above.
+# charm-core for a bare-metal target, by the route chosen above for it.
 core_for() {
-    if [ "$route" = rustup ]; then
+    if [ "${route_of[$1]}" = rustup ]; then
         cargo build -p charm-core --release --target "$1"
     else
         CARGO_TARGET_DIR="$root/target/debian" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
@@ -181,16 +203,26 @@ step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware -p
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step clippy-params cargo clippy --manifest-path firmware/params/Cargo.toml --all-targets --features std -- -D warnings
 step clippy-boards cargo clippy --manifest-path firmware/boards/Cargo.toml --all-targets -- -D warnings
-step firmware scripts/build-firmware.sh --clippy
-step firmware-nrf52840 scripts/build-firmware.sh --clippy --no-default-features --features board-nrf52840 \
-    --out firmware/target/charm-firmware-nrf52840.elf
-step core-thumbv7em core_for thumbv7em-none-eabihf
-step core-thumbv6m core_for thumbv6m-none-eabi
+for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
+    step "firmware-$board" scripts/build-firmware.sh --board "$board" --clippy
+done
+for t in "${FIRMWARE_TARGETS[@]}"; do
+    step "core-${t%%-*}" core_for "$t"
+done
 step charm-cli build_charm
 
 export CHARM_FIRMWARE_ELF="$root/firmware/target/charm-firmware.elf"
+export CHARM_FIRMWARE_ELF_M0="$root/firmware/target/charm-firmware-microbit.elf"
+export CHARM_FIRMWARE_ELF_M3="$root/firmware/target/charm-firmware-mps2-an385.elf"
+export CHARM_FIRMWARE_ELF_M4="$CHARM_FIRMWARE_ELF"
+export CHARM_FIRMWARE_ELF_M7="$root/firmware/target/charm-firmware-mps2-an500.elf"
+export CHARM_FIRMWARE_ELF_M33="$root/firmware/target/charm-firmware-mps2-an505.elf"
+export CHARM_FIRMWARE_ELF_M55="$root/firmware/target/charm-firmware-mps3-an547.elf"
+export CHARM_FIRMWARE_ELF_RISCV32="$root/firmware/target/charm-firmware-riscv32-virt.elf"
 [ -n "$charm_bin" ] && export CHARM_BIN="$charm_bin"
-step test cargo test --workspace --no-fail-fast
+step test cargo test --workspace --no-fail-fast -- --skip qemu_
+# The firmware under QEMU on every machine: timed on its own.
+step test-qemu cargo test -p charm-tests --test qemu --no-fail-fast
 # The trainer once more on its portable kernels, as on a CPU without AVX2/FMA.
 step test-portable env CHARM_PORTABLE_KERNELS=1 cargo test -p charm-trainer --no-fail-fast
 step test-params cargo test --manifest-path firmware/params/Cargo.toml --features std --no-fail-fast
@@ -198,21 +230,40 @@ step test-boards cargo test --manifest-path firmware/boards/Cargo.toml --no-fail
 
 # ------------------------------------------------------------------ summary
 
-say "summary (toolchain route: $route; logs in target/test-logs/)"
+say "summary (firmware toolchain routes:$routes; logs in target/test-logs/)"
 for i in "${!names[@]}"; do
-    printf '  %-20s %-12s %5ss\n' "${names[$i]}" "${results[$i]}" "${seconds[$i]}"
+    printf '  %-24s %-12s %5ss\n' "${names[$i]}" "${results[$i]}" "${seconds[$i]}"
 done
 
+firmware_seconds=0
+qemu_seconds=0
+for i in "${!names[@]}"; do
+    case "${names[$i]}" in
+    firmware-*) firmware_seconds=$((firmware_seconds + seconds[i])) ;;
+    test-qemu) qemu_seconds=${seconds[$i]} ;;
+    esac
+done
+echo "  QEMU part: ${firmware_seconds}s building and checking the firmware for ${#QEMU_BOARDS[@]} + ${#REAL_BOARDS[@]} boards, ${qemu_seconds}s of QEMU tests"
+
 size_tool="$(command -v llvm-size || ls /usr/lib/llvm-*/bin/llvm-size 2>/dev/null | tail -n 1 || true)"
-if [ -n "$size_tool" ] && [ -f "$CHARM_FIRMWARE_ELF" ]; then
-    echo "  firmware footprint without weights (text = flash, data+bss = RAM):"
-    "$size_tool" "$CHARM_FIRMWARE_ELF" | sed 's/^/    /'
+if [ -n "$size_tool" ]; then
+    echo "  firmware footprint without weights, bytes (text = flash; data + bss = static RAM, plus the stack):"
+    for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
+        elf="$root/firmware/target/charm-firmware-$board.elf"
+        [ "$board" = mps2-an386 ] && elf="$CHARM_FIRMWARE_ELF"
+        [ -f "$elf" ] || continue
+        # Berkeley text and data; bss is the .bss section alone (riscv-rt
+        # also marks the stack and heap area as NOBITS).
+        read -r text data _ < <("$size_tool" "$elf" | sed -n 2p)
+        bss="$("$size_tool" -A "$elf" | awk '$1 == ".bss" { print $2 }')"
+        printf '    %-14s text %6s   data+bss %6s\n' "$board" "$text" "$((data + ${bss:-0}))"
+    done
 fi
 
 passed_tests=0
 failed_tests=0
 failed_names=()
-for log in "$LOG_DIR/test.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-params.log" "$LOG_DIR/test-boards.log"; do
+for log in "$LOG_DIR/test.log" "$LOG_DIR/test-qemu.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-params.log" "$LOG_DIR/test-boards.log"; do
     [ -f "$log" ] || continue
     while read -r p f; do
         passed_tests=$((passed_tests + p))
@@ -223,6 +274,15 @@ for log in "$LOG_DIR/test.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-param
     done < <(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log")
 done
 echo "tests: $passed_tests passed, $failed_tests failed"
+if [ -f "$LOG_DIR/test-qemu.log" ]; then
+    printf 'QEMU tests per machine (passed/run):'
+    for machine in m0 m3 m4 m7 m33 m55 riscv32; do
+        run_n="$(grep -c "^test qemu_${machine}_" "$LOG_DIR/test-qemu.log")"
+        ok_n="$(grep -c "^test qemu_${machine}_.* \.\.\. ok$" "$LOG_DIR/test-qemu.log")"
+        printf ' %s %s/%s' "$machine" "$ok_n" "$run_n"
+    done
+    echo
+fi
 for name in "${failed_names[@]}"; do
     echo "  FAILED: $name"
 done

@@ -1,20 +1,20 @@
-//! Footprint probe: cortex-m-rt's own cost (vector table, reset handler), the
-//! baseline that `step` is measured against. Not meant to be run.
+//! Footprint probe: the runtime's own cost (cortex-m-rt's vector table and
+//! reset handler, or riscv-rt's start code), the baseline that `step` is
+//! measured against. Not meant to be run.
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
-
-#[entry]
+#[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
+#[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
 fn main() -> ! {
     loop {
-        cortex_m::asm::wfi();
+        core::hint::spin_loop();
     }
 }
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     loop {
-        cortex_m::asm::wfi();
+        core::hint::spin_loop();
     }
 }

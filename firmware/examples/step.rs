@@ -7,7 +7,6 @@
 
 use charm_core::{tensor_lengths, ModelView};
 use core::ptr::{read_volatile, write_volatile};
-use cortex_m_rt::entry;
 
 extern "C" {
     static __charm_weights_start: u8;
@@ -18,11 +17,13 @@ const H: usize = 128;
 /// Largest vocabulary this probe steps.
 const V: usize = 65;
 
-#[entry]
+#[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
+#[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
 fn main() -> ! {
     // Shape read at run time, so that nothing is constant-folded away.
     let base = core::ptr::addr_of!(__charm_weights_start) as *const u32;
-    // SAFETY: the WEIGHTS region is mapped flash of 3 MiB.
+    // SAFETY: the WEIGHTS region is mapped flash, on every board large
+    // enough for the f32 tensors of an H 128, V 65 model.
     let (hidden, vocab) = unsafe {
         (
             read_volatile(base) as usize,
@@ -53,13 +54,13 @@ fn main() -> ! {
         unsafe { write_volatile(&mut logits[0] as *mut f32, logits[0]) };
     }
     loop {
-        cortex_m::asm::wfi();
+        core::hint::spin_loop();
     }
 }
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     loop {
-        cortex_m::asm::wfi();
+        core::hint::spin_loop();
     }
 }

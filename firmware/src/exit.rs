@@ -19,8 +19,8 @@ pub const PANIC: u32 = 101;
 ///
 /// With feature `semihosting`: `SYS_EXIT_EXTENDED` with
 /// `ADP_Stopped_ApplicationExit` and the status, so that
-/// `qemu-system-arm -semihosting-config enable=on,...` exits with exactly
-/// `status`. Without it the core sleeps forever.
+/// `qemu-system-arm` (or `-riscv32`) `-semihosting-config enable=on,...`
+/// exits with exactly `status`. Without it the core sleeps forever.
 pub fn exit(status: u32) -> ! {
     #[cfg(feature = "semihosting")]
     {
@@ -32,12 +32,12 @@ pub fn exit(status: u32) -> ! {
         // SAFETY: a semihosting call with its documented two-word parameter
         // block; under QEMU or a probe it does not return.
         unsafe {
-            cortex_m_semihosting::syscall(SYS_EXIT_EXTENDED, &block);
+            crate::cpu::syscall(SYS_EXIT_EXTENDED, &block);
         }
     }
     #[cfg(not(feature = "semihosting"))]
     let _ = status;
     loop {
-        cortex_m::asm::wfi();
+        crate::cpu::wait_for_interrupt();
     }
 }

@@ -1,4 +1,4 @@
-//! charm-firmware: samples text from a character RNN on a Cortex-M4F.
+//! charm-firmware: samples text from a character RNN on a microcontroller.
 //!
 //! At boot it reads the sampling parameters from the PARAMS flash region and
 //! the `.charm` model from the WEIGHTS region, both in place
@@ -7,11 +7,17 @@
 //! prints on a host: the prime text, the N generated characters as UTF-8, one
 //! newline. Then it exits with status 0 through semihosting ([`exit`]).
 //!
-//! f32 and int8 models both run (charm-core's int8 step uses the Cortex-M4's
-//! DSP instructions SXTB16 and SMLAD, feature `dsp`).
+//! f32 and int8 models both run, on every core: f32 on the FPU where there is
+//! one and in software elsewhere; int8 with the DSP instructions SXTB16 and
+//! SMLAD where the core has them (charm-core feature `dsp`) and with portable
+//! integer code elsewhere. Both give the same bits.
 //!
 //! On bad input it prints one line `error: ...` and exits non-zero. RAM holds
 //! only the state buffers ([`StateRam`]) and the stack; the weights stay in flash.
+//!
+//! The board layer ([`boards`]: memory map, console UART) and the processor
+//! family ([`cpu`]: runtime, semihosting) are the only parts that differ
+//! between builds.
 #![no_std]
 #![no_main]
 #![deny(missing_docs)]
@@ -19,26 +25,28 @@
 
 #[cfg(feature = "bench")]
 mod bench;
+mod boards;
+mod console;
+mod cpu;
 mod error;
 mod exit;
 mod flash;
+mod mmio;
 mod uart;
 
+use boards::{Console, BOARD};
 use charm_core::{
     decode_any, AnyCharmFile, Generator, Recurrent, SampleParams, Slices, Vocab, Weights,
 };
 use charm_params::Params;
 use core::fmt::Write;
-use cortex_m_rt::entry;
 use error::Error;
-use uart::Uart;
 
-/// The board this build is for: its regions and capacity (`charm-boards`).
-#[cfg(feature = "board-mps2-an386")]
-pub const BOARD: charm_boards::Board = charm_boards::MPS2_AN386;
-/// The board this build is for: its regions and capacity (`charm-boards`).
-#[cfg(feature = "board-nrf52840")]
-pub const BOARD: charm_boards::Board = charm_boards::NRF52840;
+// The int8 path follows the core: the DSP one exactly where the core has it.
+const _: () = assert!(
+    BOARD.core.int8_dsp == cfg!(feature = "dsp"),
+    "feature dsp must be on exactly for cores with the DSP extension"
+);
 
 /// Largest hidden size this build runs (state buffers are sized for it).
 pub const MAX_HIDDEN: usize = BOARD.max_hidden as usize;
@@ -49,6 +57,7 @@ pub const MAX_VOCAB: usize = BOARD.max_vocab as usize;
 /// state and next hidden state as f32 (f32 models) or Q15 (int8 models).
 /// `MAX_VOCAB·4 + 2·MAX_HIDDEN·4 + 2·MAX_HIDDEN·2` bytes of RAM
 /// ([`charm_boards::Board::state_buffer_bytes`]: 10 KiB for H 512, V 1024).
+/// It lives in `.bss` ([`STATE`]).
 pub struct StateRam {
     logits: [f32; MAX_VOCAB],
     h_f32: [[f32; MAX_HIDDEN]; 2],
@@ -81,14 +90,19 @@ fn slices<'s, S>(
     })
 }
 
-#[entry]
+/// The state buffers, in `.bss`; [`main`] takes the only reference.
+static mut STATE: StateRam = StateRam::new();
+
+/// Validates, generates, prints, exits.
+#[cpu::entry]
 fn main() -> ! {
-    // cortex-m-rt turns this into a `&'static mut` that lives in .bss.
-    static mut STATE: StateRam = StateRam::new();
+    // SAFETY: `main` runs once, and nothing else names STATE, so this is the
+    // only reference to it.
+    let state = unsafe { &mut *core::ptr::addr_of_mut!(STATE) };
     #[cfg(feature = "bench")]
     bench::paint_stack();
-    let mut uart = Uart::new();
-    let status = match run(&mut uart, STATE) {
+    let mut uart = boards::console();
+    let status = match run(&mut uart, state) {
         Ok(()) => exit::SUCCESS,
         Err(e) => {
             // Writing to the UART cannot fail.
@@ -124,7 +138,7 @@ fn load_params() -> Result<Params<'static>, Error> {
 }
 
 /// Validates, then generates with the model's element type.
-fn run(uart: &mut Uart, state: &'static mut StateRam) -> Result<(), Error> {
+fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
     let file = load_weights()?;
     let params = load_params()?;
     let (hidden, vocab) = (file.weights.hidden(), file.weights.vocab());
@@ -150,7 +164,7 @@ fn run(uart: &mut Uart, state: &'static mut StateRam) -> Result<(), Error> {
 
 /// Primes, generates and prints.
 fn generate<'m, M: Recurrent>(
-    uart: &mut Uart,
+    uart: &mut Console,
     model: M,
     vocab: Vocab<'m>,
     params: &Params<'_>,
@@ -182,7 +196,7 @@ fn generate<'m, M: Recurrent>(
 /// A bug, not bad input: say where on the UART and exit with [`exit::PANIC`].
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    let mut uart = Uart::new();
+    let mut uart = boards::console();
     match info.location() {
         Some(at) => {
             let _ = writeln!(

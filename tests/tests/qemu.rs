@@ -1,29 +1,44 @@
-//! The firmware under QEMU (mps2-an386, Cortex-M4F) against the host.
+//! The firmware under QEMU against the host, on every core: the same test
+//! set on each of seven machines.
 //!
-//! Every test here has `qemu` in its name: `cargo test -p charm-tests qemu`
-//! runs them. They need `qemu-system-arm` and the firmware ELF
-//! (`scripts/build-firmware.sh`; `./scripts/test.sh` provides both) and fail,
-//! never skip, without them. Each QEMU run is killed and failed after 60 s.
+//! | name | core | QEMU machine |
+//! |---|---|---|
+//! | `qemu_m0_*` | Cortex-M0 (no FPU, no DSP) | `microbit` |
+//! | `qemu_m3_*` | Cortex-M3 (no FPU, no DSP) | `mps2-an385` |
+//! | `qemu_m4_*` | Cortex-M4F | `mps2-an386` |
+//! | `qemu_m7_*` | Cortex-M7 | `mps2-an500` |
+//! | `qemu_m33_*` | Cortex-M33 | `mps2-an505` |
+//! | `qemu_m55_*` | Cortex-M55 | `mps3-an547` |
+//! | `qemu_riscv32_*` | RV32IMAC (no FPU) | `virt` (qemu-system-riscv32) |
+//!
+//! `cargo test -p charm-tests --test qemu -- qemu_m0_` runs one core's;
+//! `cargo test -p charm-tests qemu` all. They need `qemu-system-arm`,
+//! `qemu-system-riscv32` and each machine's firmware ELF
+//! (`scripts/build-firmware.sh --board NAME`; `./scripts/test.sh` provides
+//! them) and fail, never skip, without them. Each QEMU run is killed and
+//! failed after 60 s.
 //!
 //! Weights and the parameters record are written to the firmware's flash
 //! regions with QEMU's `-device loader,...,force-raw=on`, as
 //! `probe-rs download --binary-format bin --base-address ...` writes them on a
-//! board; one firmware image serves every test.
+//! board; one firmware image per machine serves every test. A model too
+//! large for a machine's WEIGHTS region (the micro:bit has 192 KiB) is cut
+//! to the largest of its kind that fits, and the test says so in its message.
 
 mod qemu_support;
 
 use charm_params::Params;
 use qemu_support::host::{cli_sample, cli_train, core_sample};
-use qemu_support::models::{alphabet, corpus, quantized, random_model, tinyshakespeare};
-use qemu_support::{assert_refused, firmware_elf, repo_root, run_firmware, Run};
+use qemu_support::models::{alphabet, corpus, largest, quantized, random_model, tinyshakespeare};
+use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Runs the firmware with `model` in flash and `params` as a record.
-fn run_with(model: &[u8], params: &Params<'_>) -> Run {
+/// Runs the machine's firmware with `model` in flash and `params` as a record.
+fn run_with(m: &Machine, model: &[u8], params: &Params<'_>) -> Run {
     let record = params.to_bytes().expect("a valid record");
-    run_firmware(&firmware_elf(), Some(model), Some(&record))
+    m.run(Some(model), Some(&record))
 }
 
 /// Asserts that the firmware succeeded and printed exactly `expected`.
@@ -65,118 +80,162 @@ fn small_model() -> Vec<u8> {
     random_model(16, &alphabet(28), 3, 0.5)
 }
 
+/// Which size of a model to keep when it must shrink to fit a WEIGHTS region.
+#[derive(Clone, Copy)]
+enum Keep {
+    Hidden,
+    Vocab,
+}
+
+/// `make(H, V)`, or, if that file is larger than the machine's WEIGHTS
+/// region, the largest that fits: the other size shrinks first (V down to
+/// 2, H down to 1), then the kept one. Returns (H, V, file).
+fn fitted(
+    m: &Machine,
+    hidden: usize,
+    vocab: usize,
+    keep: Keep,
+    make: impl Fn(usize, usize) -> Vec<u8>,
+) -> (usize, usize, Vec<u8>) {
+    let region = m.board.weights_bytes as usize;
+    let fits = |h: usize, v: usize| make(h, v).len() <= region;
+    let (h, v) = if fits(hidden, vocab) {
+        (hidden, vocab)
+    } else {
+        // V counts from 2: largest(n) over n = V - 1.
+        let shrink_vocab = |h: usize| largest(vocab - 1, |n| fits(h, n + 1)).map(|n| n + 1);
+        let shrink_hidden = |v: usize| largest(hidden, |h| fits(h, v));
+        match keep {
+            Keep::Hidden => match shrink_vocab(hidden) {
+                Some(v) => (hidden, v),
+                None => (shrink_hidden(2).expect("H 1, V 2 fits"), 2),
+            },
+            Keep::Vocab => match shrink_hidden(vocab) {
+                Some(h) => (h, vocab),
+                None => (1, shrink_vocab(1).expect("H 1, V 2 fits")),
+            },
+        }
+    };
+    (h, v, make(h, v))
+}
+
 // ---------------------------------------------------------------- refusals
 
-#[test]
-fn qemu_refuses_blank_flash() {
+fn refuses_blank_flash(m: &Machine) {
     let erased = vec![0xFFu8; 64 * 1024];
-    let run = run_firmware(&firmware_elf(), Some(&erased), None);
+    let run = m.run(Some(&erased), None);
     assert_refused(&run, EXIT_BAD_WEIGHTS, "error: no weights in flash (blank)");
     assert_eq!(
         run.text(),
-        "error: no weights in flash (blank): write a .charm file to 0x00100000\n"
+        format!(
+            "error: no weights in flash (blank): write a .charm file to {}\n",
+            m.weights_address()
+        )
     );
 }
 
-#[test]
-fn qemu_refuses_unwritten_flash() {
-    let run = run_firmware(&firmware_elf(), None, None);
+/// Nothing written: RAM that QEMU starts at zero, or the micro:bit's erased flash.
+fn refuses_unwritten_flash(m: &Machine) {
+    let run = m.run(None, None);
     assert_refused(&run, EXIT_BAD_WEIGHTS, "error: no weights in flash (blank)");
 }
 
-#[test]
-fn qemu_refuses_corrupted_weights() {
+fn refuses_corrupted_weights(m: &Machine) {
     let mut model = small_model();
     let at = model.len() / 2;
     model[at] ^= 0x10;
-    let run = run_firmware(&firmware_elf(), Some(&model), None);
-    assert_refused(
-        &run,
-        EXIT_BAD_WEIGHTS,
-        "error: the weights in flash at 0x00100000 cannot be used: it is corrupted: CRC-32 is ",
-    );
-}
-
-/// A partial copy: the device sees the rest of the region (zeros under
-/// QEMU), the host sees the file end; both say it is truncated, at the same byte.
-#[test]
-fn qemu_refuses_a_truncated_copy_as_truncated_like_the_host() {
-    let model = small_model();
-    let cut = model.len() * 2 / 3;
-    let partial = &model[..cut];
-    let host = charm_core::decode_any(&charm_core::AlignedBytes::from(partial)).unwrap_err();
-    let device = charm_core::decode_any(&charm_core::AlignedBytes::from(
-        &[partial, &vec![0u8; 4096][..]].concat()[..],
-    ))
-    .unwrap_err();
-    assert_eq!(host, device);
-    let run = run_firmware(&firmware_elf(), Some(partial), None);
+    let run = m.run(Some(&model), None);
     assert_refused(
         &run,
         EXIT_BAD_WEIGHTS,
         &format!(
-            "error: the weights in flash at 0x00100000 cannot be used: it is truncated: {cut} \
-             bytes of {}",
+            "error: the weights in flash at {} cannot be used: it is corrupted: CRC-32 is ",
+            m.weights_address()
+        ),
+    );
+}
+
+/// A partial copy: the device sees the rest of the region (zeros under
+/// QEMU, or erased flash), the host sees the file end; both say it is
+/// truncated, at the same byte.
+fn refuses_a_truncated_copy_as_truncated_like_the_host(m: &Machine) {
+    let model = small_model();
+    let cut = model.len() * 2 / 3;
+    let partial = &model[..cut];
+    let host = charm_core::decode_any(&charm_core::AlignedBytes::from(partial)).unwrap_err();
+    for blank in [0x00u8, 0xFF] {
+        let device = charm_core::decode_any(&charm_core::AlignedBytes::from(
+            &[partial, &vec![blank; 4096][..]].concat()[..],
+        ))
+        .unwrap_err();
+        assert_eq!(host, device, "rest of the region {blank:#04x}");
+    }
+    let run = m.run(Some(partial), None);
+    assert_refused(
+        &run,
+        EXIT_BAD_WEIGHTS,
+        &format!(
+            "error: the weights in flash at {} cannot be used: it is truncated: {cut} bytes of {}",
+            m.weights_address(),
             model.len()
         ),
     );
 }
 
-#[test]
-fn qemu_refuses_a_file_that_is_not_a_model() {
-    let run = run_firmware(
-        &firmware_elf(),
-        Some(b"\x89PNG\r\n\x1a\n not a model"),
-        None,
-    );
-    assert_refused(
-        &run,
-        EXIT_BAD_WEIGHTS,
-        "error: the weights in flash at 0x00100000 cannot be used: it is not a charm weight file",
-    );
-}
-
-/// The capacity of the firmware the QEMU tests run (charm-boards' table).
-const BOARD: charm_boards::Board = charm_boards::MPS2_AN386;
-const MAX_HIDDEN: usize = BOARD.max_hidden as usize;
-const MAX_VOCAB: usize = BOARD.max_vocab as usize;
-
-#[test]
-fn qemu_refuses_hidden_size_over_capacity() {
-    let model = random_model(MAX_HIDDEN + 1, &alphabet(28), 5, 0.1);
-    let run = run_firmware(&firmware_elf(), Some(&model), None);
+fn refuses_a_file_that_is_not_a_model(m: &Machine) {
+    let run = m.run(Some(b"\x89PNG\r\n\x1a\n not a model"), None);
     assert_refused(
         &run,
         EXIT_BAD_WEIGHTS,
         &format!(
-            "error: the weights in flash at 0x00100000 cannot be used: its model (hidden {}, \
-             vocabulary 28) exceeds the capacity of this build (hidden {MAX_HIDDEN}, vocabulary \
-             {MAX_VOCAB})",
-            MAX_HIDDEN + 1
+            "error: the weights in flash at {} cannot be used: it is not a charm weight file",
+            m.weights_address()
         ),
     );
 }
 
-#[test]
-fn qemu_refuses_vocabulary_over_capacity() {
+/// One more than the build's H: an f32 model, or its int8 form where the f32
+/// file does not fit the WEIGHTS region (the micro:bit's).
+fn refuses_hidden_size_over_capacity(m: &Machine) {
+    let (max_hidden, max_vocab) = (m.board.max_hidden, m.board.max_vocab);
+    let hidden = max_hidden as usize + 1;
+    let mut model = random_model(hidden, &alphabet(28), 5, 0.1);
+    if model.len() > m.board.weights_bytes as usize {
+        model = quantized(&model);
+    }
+    let run = m.run(Some(&model), None);
+    assert_refused(
+        &run,
+        EXIT_BAD_WEIGHTS,
+        &format!(
+            "error: the weights in flash at {} cannot be used: its model (hidden {hidden}, \
+             vocabulary 28) exceeds the capacity of this build (hidden {max_hidden}, vocabulary \
+             {max_vocab})",
+            m.weights_address()
+        ),
+    );
+}
+
+fn refuses_vocabulary_over_capacity(m: &Machine) {
+    let (max_hidden, max_vocab) = (m.board.max_hidden, m.board.max_vocab);
     // V + 1 is within the format's limit (charm_core::MAX_VOCAB), over the build's.
-    const { assert!(MAX_VOCAB < charm_core::MAX_VOCAB) };
-    let model = random_model(8, &alphabet(MAX_VOCAB + 1), 6, 0.1);
-    let run = run_firmware(&firmware_elf(), Some(&model), None);
+    assert!((max_vocab as usize) < charm_core::MAX_VOCAB);
+    let vocab = max_vocab as usize + 1;
+    let model = random_model(8, &alphabet(vocab), 6, 0.1);
+    let run = m.run(Some(&model), None);
     assert_refused(
         &run,
         EXIT_BAD_WEIGHTS,
         &format!(
-            "error: the weights in flash at 0x00100000 cannot be used: its model (hidden 8, \
-             vocabulary {}) exceeds the capacity of this build (hidden {MAX_HIDDEN}, vocabulary \
-             {MAX_VOCAB})",
-            MAX_VOCAB + 1
+            "error: the weights in flash at {} cannot be used: its model (hidden 8, vocabulary \
+             {vocab}) exceeds the capacity of this build (hidden {max_hidden}, vocabulary \
+             {max_vocab})",
+            m.weights_address()
         ),
     );
 }
 
-#[test]
-fn qemu_refuses_corrupted_params_record() {
+fn refuses_corrupted_params_record(m: &Machine) {
     let mut record = Params {
         len: 10,
         ..Params::default()
@@ -184,22 +243,24 @@ fn qemu_refuses_corrupted_params_record() {
     .to_bytes()
     .expect("record");
     record[9] ^= 0x01; // len 10 -> 266: caught by the CRC
-    let run = run_firmware(&firmware_elf(), Some(&small_model()), Some(&record));
+    let run = m.run(Some(&small_model()), Some(&record));
     assert_refused(
         &run,
         EXIT_BAD_PARAMS,
-        "error: the sampling parameters record in flash at 0x000ff000 cannot be used: it is \
-         corrupted: CRC-32 is ",
+        &format!(
+            "error: the sampling parameters record in flash at {} cannot be used: it is \
+             corrupted: CRC-32 is ",
+            m.params_address()
+        ),
     );
 }
 
-#[test]
-fn qemu_refuses_prime_outside_vocabulary() {
+fn refuses_prime_outside_vocabulary(m: &Machine) {
     let params = Params {
         prime: "abc!",
         ..Params::default()
     };
-    let run = run_with(&small_model(), &params);
+    let run = run_with(m, &small_model(), &params);
     assert_refused(
         &run,
         EXIT_CANNOT_GENERATE,
@@ -209,23 +270,28 @@ fn qemu_refuses_prime_outside_vocabulary() {
 
 // ------------------------------------------------- against charm-core directly
 
-#[test]
-fn qemu_matches_core_generator_on_random_models() {
-    let cases: [(usize, usize, f32, u32, &str, u32); 7] = [
-        // (hidden, vocab, temperature, top_k, prime, len)
-        (1, 2, 1.0, 0, "", 40),
-        (7, 28, 0.0, 0, "abc", 60),
-        (64, 90, 0.7, 5, "", 120),
-        (100, 300, 1.3, 0, "Αβγ", 120),
-        (128, 65, 1.0, 0, "hello world", 200),
-        // The capacity of the build, as far as the 3 MiB WEIGHTS region holds
-        // the f32 file (H 512 and V 1024 together would be 5.2 MB).
-        (MAX_HIDDEN, 500, 1.0, 3, "", 25),
-        (64, MAX_VOCAB, 0.9, 0, "", 25),
+fn matches_core_generator_on_random_models(m: &Machine) {
+    let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
+    let cases: [(usize, usize, Keep, f32, u32, &str, u32); 7] = [
+        // (hidden, vocab, keep, temperature, top_k, prime, len)
+        (1, 2, Keep::Hidden, 1.0, 0, "", 40),
+        (7, 28, Keep::Hidden, 0.0, 0, "abc", 60),
+        (64, 90, Keep::Hidden, 0.7, 5, "", 120),
+        (100, 300, Keep::Hidden, 1.3, 0, "Αβγ", 120),
+        (128, 65, Keep::Hidden, 1.0, 0, "hello world", 200),
+        // The capacity of the build, as far as the WEIGHTS region holds the
+        // f32 file (H 512 and V 1024 together would be 5.2 MB).
+        (max_hidden, 500, Keep::Hidden, 1.0, 3, "", 25),
+        (64, max_vocab, Keep::Vocab, 0.9, 0, "", 25),
     ];
-    for (i, &(hidden, vocab, temperature, top_k, prime, len)) in cases.iter().enumerate() {
-        let model = random_model(hidden, &alphabet(vocab), 100 + i as u64, 0.4);
-        let fits = BOARD.fits(hidden as u32, vocab as u32, model.len() as u64);
+    for (i, &(hidden, vocab, keep, temperature, top_k, prime, len)) in cases.iter().enumerate() {
+        let seed = 100 + i as u64;
+        let (hidden, vocab, model) = fitted(m, hidden, vocab, keep, |h, v| {
+            random_model(h, &alphabet(v), seed, 0.4)
+        });
+        let fits = m
+            .board
+            .fits(hidden as u32, vocab as u32, model.len() as u64);
         assert_eq!(fits, Ok(()), "H {hidden} V {vocab}");
         let params = Params {
             len,
@@ -234,16 +300,15 @@ fn qemu_matches_core_generator_on_random_models() {
             top_k,
             prime,
         };
-        let run = run_with(&model, &params);
+        let run = run_with(m, &model, &params);
         let what = format!("H={hidden} V={vocab} T={temperature} top_k={top_k} prime={prime:?}");
         assert_prints(&run, &core_sample(&model, &params), &what);
     }
 }
 
-#[test]
-fn qemu_uses_default_params_without_a_record() {
+fn uses_default_params_without_a_record(m: &Machine) {
     let model = random_model(32, &alphabet(40), 9, 0.5);
-    let run = run_firmware(&firmware_elf(), Some(&model), None);
+    let run = m.run(Some(&model), None);
     let defaults = Params::default();
     assert_eq!(
         (defaults.len, defaults.temperature, defaults.seed),
@@ -252,8 +317,7 @@ fn qemu_uses_default_params_without_a_record() {
     assert_prints(&run, &core_sample(&model, &defaults), "no record: defaults");
 }
 
-#[test]
-fn qemu_runs_a_model_linked_into_the_image() {
+fn runs_a_model_linked_into_the_image(m: &Machine) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let model = random_model(24, &alphabet(50), 11, 0.5);
     let model_path = dir.path().join("linked.charm");
@@ -261,6 +325,7 @@ fn qemu_runs_a_model_linked_into_the_image() {
     let elf = dir.path().join("linked.elf");
     let status = std::process::Command::new("bash")
         .arg(repo_root().join("scripts/build-firmware.sh"))
+        .args(["--board", m.board.name])
         .arg("--model")
         .arg(&model_path)
         .arg("--out")
@@ -269,7 +334,7 @@ fn qemu_runs_a_model_linked_into_the_image() {
         .expect("run scripts/build-firmware.sh");
     assert!(status.success(), "scripts/build-firmware.sh --model failed");
     // Nothing is written to the WEIGHTS region: the model comes with the image.
-    let run = run_firmware(&elf, None, None);
+    let run = m.run_elf(&elf, None, None);
     assert_prints(
         &run,
         &core_sample(&model, &Params::default()),
@@ -283,7 +348,7 @@ fn qemu_runs_a_model_linked_into_the_image() {
         prime: "ab",
     };
     let record = params.to_bytes().expect("record");
-    let run = run_firmware(&elf, None, Some(&record));
+    let run = m.run_elf(&elf, None, Some(&record));
     assert_prints(&run, &core_sample(&model, &params), "linked model, record");
 }
 
@@ -302,7 +367,7 @@ fn shakespeare_model() -> &'static Path {
 }
 
 /// Firmware vs `charm sample` on the shakespeare model, with and without prime.
-fn shakespeare_at(temperature: f32, seed: u64) {
+fn shakespeare_at(m: &Machine, temperature: f32, seed: u64) {
     let path = shakespeare_model();
     let model = std::fs::read(path).expect("read the model");
     for prime in ["", "ROMEO:\nWhat say"] {
@@ -313,7 +378,7 @@ fn shakespeare_at(temperature: f32, seed: u64) {
             top_k: 0,
             prime,
         };
-        let run = run_with(&model, &params);
+        let run = run_with(m, &model, &params);
         let host = cli_sample(path, &params);
         assert_prints(
             &run,
@@ -323,39 +388,44 @@ fn shakespeare_at(temperature: f32, seed: u64) {
     }
 }
 
-#[test]
-fn qemu_matches_charm_sample_shakespeare_h128_temperature_0_5() {
-    shakespeare_at(0.5, 1);
+fn matches_charm_sample_shakespeare_h128_temperature_0_5(m: &Machine) {
+    shakespeare_at(m, 0.5, 1);
 }
 
-#[test]
-fn qemu_matches_charm_sample_shakespeare_h128_temperature_1_0() {
-    shakespeare_at(1.0, 2);
+fn matches_charm_sample_shakespeare_h128_temperature_1_0(m: &Machine) {
+    shakespeare_at(m, 1.0, 2);
 }
 
-#[test]
-fn qemu_matches_charm_sample_shakespeare_h128_temperature_1_5() {
-    shakespeare_at(1.5, 3);
+fn matches_charm_sample_shakespeare_h128_temperature_1_5(m: &Machine) {
+    shakespeare_at(m, 1.5, 3);
 }
 
-#[test]
-fn qemu_matches_charm_sample_defaults_without_a_record() {
+fn matches_charm_sample_defaults_without_a_record(m: &Machine) {
     let path = shakespeare_model();
     let model = std::fs::read(path).expect("read the model");
-    let run = run_firmware(&firmware_elf(), Some(&model), None);
+    let run = m.run(Some(&model), None);
     let host =
         qemu_support::host::charm(&["sample".as_ref(), "--model".as_ref(), path.as_os_str()]);
     assert_prints(&run, &host, "no record vs `charm sample --model M`");
 }
 
-#[test]
-fn qemu_matches_charm_sample_vocabulary_over_256_non_ascii() {
-    let letters = alphabet(300);
-    let data = scratch().join("non-ascii.txt");
-    std::fs::write(&data, corpus(&letters, 20_000, 5)).expect("write the corpus");
-    let path = scratch().join("non-ascii.charm");
-    cli_train(&data, 48, 30, 5, &path, &[]);
-    let model = std::fs::read(&path).expect("read the model");
+/// An f32 model trained by `charm train` on a 300-character
+/// Greek/Cyrillic/kana/CJK text (once per run).
+fn non_ascii_model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let letters = alphabet(300);
+        let data = scratch().join("non-ascii.txt");
+        std::fs::write(&data, corpus(&letters, 20_000, 5)).expect("write the corpus");
+        let path = scratch().join("non-ascii.charm");
+        cli_train(&data, 48, 30, 5, &path, &[]);
+        path
+    })
+}
+
+fn matches_charm_sample_vocabulary_over_256_non_ascii(m: &Machine) {
+    let path = non_ascii_model();
+    let model = std::fs::read(path).expect("read the model");
     let bytes = charm_core::AlignedBytes::from(&model[..]);
     let file = charm_core::decode(&bytes).expect("charm train wrote a valid model");
     assert!(file.vocab.len() > 256, "vocabulary of {}", file.vocab.len());
@@ -367,8 +437,8 @@ fn qemu_matches_charm_sample_vocabulary_over_256_non_ascii() {
             top_k: 0,
             prime,
         };
-        let run = run_with(&model, &params);
-        let host = cli_sample(&path, &params);
+        let run = run_with(m, &model, &params);
+        let host = cli_sample(path, &params);
         assert!(
             !host.is_ascii(),
             "the sample should have non-ASCII characters"
@@ -401,35 +471,42 @@ fn cli_quantize(f32_model: &Path) -> PathBuf {
     out
 }
 
-#[test]
-fn qemu_int8_matches_core_generator_on_random_models() {
+fn int8_matches_core_generator_on_random_models(m: &Machine) {
+    let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
     // Hidden sizes that are not multiples of 8 or of 2 exercise the padding
     // and the odd last row of the two-rows-at-a-time DSP kernel.
     let cases: [(usize, usize, f32, &str, u32); 4] = [
         (1, 2, 1.0, "", 40),
         (13, 28, 0.8, "abc", 100),
         (100, 300, 1.2, "Αβγ", 120),
-        (MAX_HIDDEN, MAX_VOCAB, 1.0, "", 25),
+        (max_hidden, max_vocab, 1.0, "", 25),
     ];
     for (i, &(hidden, vocab, temperature, prime, len)) in cases.iter().enumerate() {
-        let model = quantized(&random_model(hidden, &alphabet(vocab), 200 + i as u64, 0.4));
+        let seed = 200 + i as u64;
+        let (hidden, vocab, model) = fitted(m, hidden, vocab, Keep::Hidden, |h, v| {
+            quantized(&random_model(h, &alphabet(v), seed, 0.4))
+        });
+        assert_eq!(model[4], 3, "format version 3 (int8)");
         let params = Params {
             len,
             temperature,
-            seed: 5 + i as u64,
+            seed: 7 + i as u64,
             top_k: 0,
             prime,
         };
-        let run = run_with(&model, &params);
-        let what = format!("int8 H={hidden} V={vocab} T={temperature} prime={prime:?}");
-        assert_prints(&run, &core_sample(&model, &params), &what);
+        let run = run_with(m, &model, &params);
+        assert_prints(
+            &run,
+            &core_sample(&model, &params),
+            &format!("int8 H={hidden} V={vocab}"),
+        );
     }
 }
 
-#[test]
-fn qemu_int8_matches_charm_sample_shakespeare_h128() {
-    let path = cli_quantize(shakespeare_model());
-    let model = std::fs::read(&path).expect("read the int8 model");
+fn int8_matches_charm_sample_shakespeare_h128(m: &Machine) {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    let path = MODEL.get_or_init(|| cli_quantize(shakespeare_model()));
+    let model = std::fs::read(path).expect("read the int8 model");
     assert_eq!(model[4], 3, "charm quantize writes format version 3");
     for (temperature, seed) in [(0.5, 1), (1.0, 2), (1.5, 3)] {
         for prime in ["", "ROMEO:\nWhat say"] {
@@ -440,8 +517,8 @@ fn qemu_int8_matches_charm_sample_shakespeare_h128() {
                 top_k: 0,
                 prime,
             };
-            let run = run_with(&model, &params);
-            let host = cli_sample(&path, &params);
+            let run = run_with(m, &model, &params);
+            let host = cli_sample(path, &params);
             assert_prints(
                 &run,
                 &host,
@@ -451,15 +528,17 @@ fn qemu_int8_matches_charm_sample_shakespeare_h128() {
     }
 }
 
-#[test]
-fn qemu_int8_matches_charm_sample_vocabulary_over_256_non_ascii() {
-    let letters = alphabet(300);
-    let data = scratch().join("non-ascii-int8.txt");
-    std::fs::write(&data, corpus(&letters, 20_000, 6)).expect("write the corpus");
-    let f32_path = scratch().join("non-ascii-q.charm");
-    cli_train(&data, 48, 30, 6, &f32_path, &[]);
-    let path = cli_quantize(&f32_path);
-    let model = std::fs::read(&path).expect("read the int8 model");
+fn int8_matches_charm_sample_vocabulary_over_256_non_ascii(m: &Machine) {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    let path = MODEL.get_or_init(|| {
+        let letters = alphabet(300);
+        let data = scratch().join("non-ascii-int8.txt");
+        std::fs::write(&data, corpus(&letters, 20_000, 6)).expect("write the corpus");
+        let f32_path = scratch().join("non-ascii-q.charm");
+        cli_train(&data, 48, 30, 6, &f32_path, &[]);
+        cli_quantize(&f32_path)
+    });
+    let model = std::fs::read(path).expect("read the int8 model");
     let params = Params {
         len: 200,
         temperature: 1.0,
@@ -467,11 +546,61 @@ fn qemu_int8_matches_charm_sample_vocabulary_over_256_non_ascii() {
         top_k: 0,
         prime: "Жж ぁ",
     };
-    let run = run_with(&model, &params);
-    let host = cli_sample(&path, &params);
+    let run = run_with(m, &model, &params);
+    let host = cli_sample(path, &params);
     assert!(
         !host.is_ascii(),
         "the sample should have non-ASCII characters"
     );
     assert_prints(&run, &host, "int8 V>256");
+}
+
+// ------------------------------------------------------ one set per machine
+
+/// `qemu_<machine>_<test>` for every test above, on each machine.
+macro_rules! tests_on {
+    ($($machine:ident => $constant:ident),* $(,)?) => {
+        $(tests_on!(@one $machine, $constant,
+            refuses_blank_flash,
+            refuses_unwritten_flash,
+            refuses_corrupted_weights,
+            refuses_a_truncated_copy_as_truncated_like_the_host,
+            refuses_a_file_that_is_not_a_model,
+            refuses_hidden_size_over_capacity,
+            refuses_vocabulary_over_capacity,
+            refuses_corrupted_params_record,
+            refuses_prime_outside_vocabulary,
+            matches_core_generator_on_random_models,
+            uses_default_params_without_a_record,
+            runs_a_model_linked_into_the_image,
+            matches_charm_sample_shakespeare_h128_temperature_0_5,
+            matches_charm_sample_shakespeare_h128_temperature_1_0,
+            matches_charm_sample_shakespeare_h128_temperature_1_5,
+            matches_charm_sample_defaults_without_a_record,
+            matches_charm_sample_vocabulary_over_256_non_ascii,
+            int8_matches_core_generator_on_random_models,
+            int8_matches_charm_sample_shakespeare_h128,
+            int8_matches_charm_sample_vocabulary_over_256_non_ascii,
+        );)*
+    };
+    (@one $machine:ident, $constant:ident, $($test:ident),* $(,)?) => {
+        pastey::paste! {
+            $(
+                #[test]
+                fn [<qemu_ $machine _ $test>]() {
+                    $test(&qemu_support::$constant);
+                }
+            )*
+        }
+    };
+}
+
+tests_on! {
+    m0 => M0,
+    m3 => M3,
+    m4 => M4,
+    m7 => M7,
+    m33 => M33,
+    m55 => M55,
+    riscv32 => RISCV32,
 }

@@ -2,20 +2,136 @@
 //!
 //! Each board has a folder beside this crate's `src/` holding its linker
 //! memory map (`NAME/memory.x`); this table gives what the rest of charm
-//! needs to know of it: how large a `.charm` file its WEIGHTS region holds,
-//! how large a parameters record its PARAMS region holds, and the largest
-//! model (H, V) the firmware built for it runs. The firmware sizes its state
-//! buffers from [`Board::max_hidden`] and [`Board::max_vocab`]; `charm info`
-//! uses the same numbers to say, before anyone flashes, which boards a model
-//! fits. A test checks the regions against each `memory.x`.
+//! needs to know of it: its processor [`Core`], where its WEIGHTS and PARAMS
+//! regions are and how large a `.charm` file and a parameters record they
+//! hold, its RAM, the largest model (H, V) the firmware built for it runs,
+//! and, for the boards QEMU emulates, the QEMU command that runs it. The
+//! firmware sizes its state buffers from [`Board::max_hidden`] and
+//! [`Board::max_vocab`]; `charm info` uses the same numbers to say, before
+//! anyone flashes, which boards a model fits. A test checks the regions
+//! against each `memory.x`.
+//!
+//! Capacity follows RAM: the state buffers ([`Board::state_buffer_bytes`])
+//! and [`STACK_RESERVE`] bytes of stack must fit. Every board with 128 KiB of
+//! RAM or more runs H ≤ 512 (the largest an int8 file holds) and V ≤ 1024
+//! (10 KiB of buffers); the micro:bit's 16 KiB take H ≤ 256, V ≤ 1024 (7 KiB).
 //!
 //! ```
 //! let b = charm_boards::board("mps2-an386").unwrap();
 //! assert!(b.fits(384, 65, 800_000).is_ok());
+//! assert_eq!(b.core.name, "Cortex-M4F");
 //! ```
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+/// A processor core and what its instruction set gives charm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Core {
+    /// Its name, e.g. `Cortex-M0`.
+    pub name: &'static str,
+    /// The Rust target the firmware is built for.
+    pub rust_target: &'static str,
+    /// The code generation options (`-C OPTION`) the build adds to the
+    /// target's defaults, where those would leave out part of the core (the
+    /// M33's DSP extension, the M55's Helium) or not schedule for it (M7):
+    /// `target-cpu=...` or `target-feature=...`.
+    pub codegen: &'static [&'static str],
+    /// f32 arithmetic in hardware (an FPU); otherwise in software
+    /// (compiler-builtins' IEEE-754 routines), with the same results.
+    pub hardware_f32: bool,
+    /// The int8 step's dot products on the DSP instructions SXTB16 and SMLAD
+    /// (charm-core feature `dsp`); otherwise its portable integer code, with
+    /// the same results.
+    pub int8_dsp: bool,
+}
+
+/// Arm Cortex-M0 / M0+ (Armv6-M): no FPU, no DSP.
+pub const CORTEX_M0: Core = Core {
+    name: "Cortex-M0",
+    rust_target: "thumbv6m-none-eabi",
+    codegen: &[],
+    hardware_f32: false,
+    int8_dsp: false,
+};
+
+/// Arm Cortex-M0+ (Armv6-M, as Cortex-M0 for charm): no FPU, no DSP.
+pub const CORTEX_M0_PLUS: Core = Core {
+    name: "Cortex-M0+",
+    ..CORTEX_M0
+};
+
+/// Arm Cortex-M3 (Armv7-M): no FPU, no DSP.
+pub const CORTEX_M3: Core = Core {
+    name: "Cortex-M3",
+    rust_target: "thumbv7m-none-eabi",
+    codegen: &[],
+    hardware_f32: false,
+    int8_dsp: false,
+};
+
+/// Arm Cortex-M4F (Armv7E-M): single-precision FPU and DSP.
+pub const CORTEX_M4F: Core = Core {
+    name: "Cortex-M4F",
+    rust_target: "thumbv7em-none-eabihf",
+    codegen: &[],
+    hardware_f32: true,
+    int8_dsp: true,
+};
+
+/// Arm Cortex-M7 (Armv7E-M): FPU and DSP.
+pub const CORTEX_M7: Core = Core {
+    name: "Cortex-M7",
+    rust_target: "thumbv7em-none-eabihf",
+    codegen: &["target-cpu=cortex-m7"],
+    hardware_f32: true,
+    int8_dsp: true,
+};
+
+/// Arm Cortex-M33 (Armv8-M mainline) with its FPU and DSP extension (both
+/// optional in the architecture; QEMU's, the nRF5340's, the RP2350's and
+/// the STM32U5's have them).
+pub const CORTEX_M33: Core = Core {
+    name: "Cortex-M33",
+    rust_target: "thumbv8m.main-none-eabihf",
+    // The DSP extension is optional in Armv8-M, so the target leaves it out;
+    // rustc has it as a stable option only through the CPU. (LLVM's tuning
+    // for the M33 makes a character of the f32 H 128 model 120,006
+    // instructions; with the target's default tuning and the unstable
+    // `-C target-feature=+dsp` it would be 95,124.)
+    codegen: &["target-cpu=cortex-m33"],
+    hardware_f32: true,
+    int8_dsp: true,
+};
+
+/// Arm Cortex-M55 (Armv8.1-M mainline): FPU, DSP and Helium (MVE).
+pub const CORTEX_M55: Core = Core {
+    name: "Cortex-M55",
+    rust_target: "thumbv8m.main-none-eabihf",
+    codegen: &["target-cpu=cortex-m55"],
+    hardware_f32: true,
+    int8_dsp: true,
+};
+
+/// RISC-V RV32IMAC (ESP32-C3 is RV32IMC, the same less atomics): no FPU.
+pub const RV32IMAC: Core = Core {
+    name: "RV32IMAC",
+    rust_target: "riscv32imac-unknown-none-elf",
+    codegen: &[],
+    hardware_f32: false,
+    int8_dsp: false,
+};
+
+/// How QEMU runs a board's firmware: the program and its machine options
+/// (the rest — `-nographic`, semihosting, `-kernel`, the loaders — is the
+/// same for every board).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Qemu {
+    /// `qemu-system-arm` or `qemu-system-riscv32`.
+    pub program: &'static str,
+    /// Machine options, e.g. `-machine mps2-an386 -cpu cortex-m4`.
+    pub args: &'static [&'static str],
+}
 
 /// One board the firmware is built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +150,21 @@ pub struct Board {
     pub max_hidden: u32,
     /// Largest vocabulary V the firmware for it runs.
     pub max_vocab: u32,
+    /// Its processor.
+    pub core: Core,
+    /// Address of the WEIGHTS region (where a `.charm` file is flashed).
+    pub weights_address: u32,
+    /// Address of the PARAMS region (where a parameters record is flashed).
+    pub params_address: u32,
+    /// Address of the RAM.
+    pub ram_address: u32,
+    /// The QEMU machine that emulates it, if there is one.
+    pub qemu: Option<Qemu>,
 }
+
+/// RAM every board keeps for the stack beyond the state buffers. The
+/// firmware's measured peak is under 1.5 KiB on every core (firmware/README).
+pub const STACK_RESERVE: u32 = 8 * 1024;
 
 /// Why a model does not fit a board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,15 +246,136 @@ pub const fn state_bytes(hidden: u32, vocab: u32, state_entry_bytes: u32) -> u32
     2 * padded * state_entry_bytes + 4 * vocab
 }
 
-/// QEMU's ARM MPS2 board with the AN386 image: a Cortex-M4F (the tests run on it).
+const KIB: u32 = 1024;
+const MIB: u32 = 1024 * 1024;
+
+/// The QEMU MPS2 boards' map (AN385, AN386, AN500): the 4 MiB SSRAM1 at 0
+/// serves as flash, the 4 MiB SSRAM2/3 at 0x2000_0000 as RAM.
+const MPS2: Board = Board {
+    name: "",
+    summary: "",
+    weights_bytes: 3 * MIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 4 * MIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: CORTEX_M4F,
+    weights_address: 0x0010_0000,
+    params_address: 0x000F_F000,
+    ram_address: 0x2000_0000,
+    qemu: None,
+};
+
+/// BBC micro:bit v1 as QEMU emulates it: nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM.
+pub const MICROBIT: Board = Board {
+    name: "microbit",
+    summary: "BBC micro:bit v1, QEMU microbit (nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM)",
+    weights_bytes: 192 * KIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 16 * KIB,
+    max_hidden: 256,
+    max_vocab: 1024,
+    core: CORTEX_M0,
+    weights_address: 0x0001_0000,
+    params_address: 0x0000_F000,
+    ram_address: 0x2000_0000,
+    qemu: Some(Qemu {
+        program: "qemu-system-arm",
+        args: &["-machine", "microbit"],
+    }),
+};
+
+/// QEMU's ARM MPS2 board with the AN385 image: a Cortex-M3.
+pub const MPS2_AN385: Board = Board {
+    name: "mps2-an385",
+    summary: "QEMU mps2-an385 (Cortex-M3)",
+    core: CORTEX_M3,
+    qemu: Some(Qemu {
+        program: "qemu-system-arm",
+        args: &["-machine", "mps2-an385", "-cpu", "cortex-m3"],
+    }),
+    ..MPS2
+};
+
+/// QEMU's ARM MPS2 board with the AN386 image: a Cortex-M4F (the default build).
 pub const MPS2_AN386: Board = Board {
     name: "mps2-an386",
     summary: "QEMU mps2-an386 (Cortex-M4F)",
-    weights_bytes: 3 * 1024 * 1024,
-    params_bytes: 4 * 1024,
-    ram_bytes: 4 * 1024 * 1024,
+    core: CORTEX_M4F,
+    qemu: Some(Qemu {
+        program: "qemu-system-arm",
+        args: &["-machine", "mps2-an386", "-cpu", "cortex-m4"],
+    }),
+    ..MPS2
+};
+
+/// QEMU's ARM MPS2 board with the AN500 image: a Cortex-M7.
+pub const MPS2_AN500: Board = Board {
+    name: "mps2-an500",
+    summary: "QEMU mps2-an500 (Cortex-M7)",
+    core: CORTEX_M7,
+    qemu: Some(Qemu {
+        program: "qemu-system-arm",
+        args: &["-machine", "mps2-an500", "-cpu", "cortex-m7"],
+    }),
+    ..MPS2
+};
+
+/// QEMU's MPS2 board with the AN505 image (Arm IoT Kit): a Cortex-M33, run
+/// in the secure state, whose addresses have bit 28 set.
+pub const MPS2_AN505: Board = Board {
+    name: "mps2-an505",
+    summary: "QEMU mps2-an505 (Cortex-M33, secure state)",
+    core: CORTEX_M33,
+    weights_address: 0x1010_0000,
+    params_address: 0x100F_F000,
+    ram_address: 0x3800_0000,
+    qemu: Some(Qemu {
+        program: "qemu-system-arm",
+        args: &["-machine", "mps2-an505", "-cpu", "cortex-m33"],
+    }),
+    ..MPS2
+};
+
+/// QEMU's MPS3 board with the AN547 image (Arm Corstone SSE-300): a
+/// Cortex-M55 with Helium; code in the 512 KiB ITCM, weights in the 8 MiB
+/// QSPI flash, RAM in the 512 KiB DTCM.
+pub const MPS3_AN547: Board = Board {
+    name: "mps3-an547",
+    summary: "QEMU mps3-an547 (Cortex-M55 with Helium)",
+    weights_bytes: 8 * MIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 512 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    core: CORTEX_M55,
+    weights_address: 0x2800_0000,
+    params_address: 0x0007_F000,
+    ram_address: 0x2000_0000,
+    qemu: Some(Qemu {
+        program: "qemu-system-arm",
+        args: &["-machine", "mps3-an547", "-cpu", "cortex-m55"],
+    }),
+};
+
+/// QEMU's RISC-V `virt` machine with one RV32IMAC hart and no firmware
+/// (`-bios none`); the first 4 MiB of its RAM serve as flash.
+pub const RISCV32_VIRT: Board = Board {
+    name: "riscv32-virt",
+    summary: "QEMU riscv32 virt (RV32IMAC)",
+    weights_bytes: 3 * MIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 4 * MIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: RV32IMAC,
+    weights_address: 0x8010_0000,
+    params_address: 0x800F_F000,
+    ram_address: 0x8040_0000,
+    qemu: Some(Qemu {
+        program: "qemu-system-riscv32",
+        args: &["-machine", "virt", "-bios", "none"],
+    }),
 };
 
 /// Nordic nRF52840 (Cortex-M4F, 1 MiB flash, 256 KiB RAM): nRF52840-DK,
@@ -132,15 +383,64 @@ pub const MPS2_AN386: Board = Board {
 pub const NRF52840: Board = Board {
     name: "nrf52840",
     summary: "nRF52840 (Cortex-M4F, 1 MiB flash)",
-    weights_bytes: 896 * 1024,
-    params_bytes: 4 * 1024,
-    ram_bytes: 256 * 1024,
+    weights_bytes: 896 * KIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 256 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    core: CORTEX_M4F,
+    weights_address: 0x0002_0000,
+    params_address: 0x0001_F000,
+    ram_address: 0x2000_0000,
+    qemu: None,
 };
 
-/// Every board, in the order `charm info` lists them.
-pub const BOARDS: &[Board] = &[MPS2_AN386, NRF52840];
+/// Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB QSPI flash, 264 KiB RAM).
+pub const RP2040: Board = Board {
+    name: "rp2040",
+    summary: "Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB flash)",
+    weights_bytes: 1920 * KIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 256 * KIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: CORTEX_M0_PLUS,
+    weights_address: 0x1002_0000,
+    params_address: 0x1001_F000,
+    ram_address: 0x2000_0000,
+    qemu: None,
+};
+
+/// STM32F411CE "Black Pill" (Cortex-M4F, 512 KiB flash, 128 KiB RAM).
+pub const STM32F411: Board = Board {
+    name: "stm32f411",
+    summary: "STM32F411CE Black Pill (Cortex-M4F, 512 KiB flash)",
+    weights_bytes: 448 * KIB,
+    params_bytes: 16 * KIB,
+    ram_bytes: 128 * KIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: CORTEX_M4F,
+    weights_address: 0x0801_0000,
+    params_address: 0x0800_C000,
+    ram_address: 0x2000_0000,
+    qemu: None,
+};
+
+/// Every board, in the order `charm info` lists them: the QEMU machines
+/// from the smallest core up, then the real boards.
+pub const BOARDS: &[Board] = &[
+    MICROBIT,
+    MPS2_AN385,
+    MPS2_AN386,
+    MPS2_AN500,
+    MPS2_AN505,
+    MPS3_AN547,
+    RISCV32_VIRT,
+    NRF52840,
+    RP2040,
+    STM32F411,
+];
 
 /// The board called `name`.
 pub fn board(name: &str) -> Option<&'static Board> {

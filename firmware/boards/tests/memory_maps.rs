@@ -1,23 +1,39 @@
-//! Each board's table entry agrees with its `memory.x`.
+//! Each board's table entry agrees with its `memory.x`, and with the way
+//! `scripts/build-firmware.sh` builds for it.
 
-use charm_boards::BOARDS;
+use charm_boards::{Board, BOARDS, STACK_RESERVE};
 
-/// The LENGTH of region `name` in a memory.x, in bytes.
-fn length(memory_x: &str, name: &str) -> u32 {
+/// The `ORIGIN` and `LENGTH` of region `name` in a memory.x, in bytes.
+fn region(memory_x: &str, name: &str) -> (u32, u32) {
     let line = memory_x
         .lines()
-        .find(|l| l.trim_start().starts_with(name) && l.contains("LENGTH"))
+        .find(|l| {
+            let l = l.trim_start();
+            l.starts_with(name) && l[name.len()..].trim_start().starts_with(':')
+        })
         .unwrap_or_else(|| panic!("no {name} region"));
-    let value = line
-        .split("LENGTH")
-        .nth(1)
-        .unwrap()
-        .trim_start_matches([' ', '='])
-        .trim();
-    let (digits, unit) = value.split_at(
-        value
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(value.len()),
+    let field = |key: &str| {
+        line.split(key)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+            .trim_start_matches([' ', '='])
+            .split(',')
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    (number(&field("ORIGIN")), number(&field("LENGTH")))
+}
+
+/// `0x...`, or decimal with an optional `K` or `M`.
+fn number(text: &str) -> u32 {
+    if let Some(hex) = text.strip_prefix("0x") {
+        return u32::from_str_radix(&hex.replace('_', ""), 16).unwrap();
+    }
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
     );
     let n: u32 = digits.parse().unwrap();
     n * match unit.trim() {
@@ -28,20 +44,99 @@ fn length(memory_x: &str, name: &str) -> u32 {
     }
 }
 
+fn memory_x(b: &Board) -> String {
+    let path = format!("{}/{}/memory.x", env!("CARGO_MANIFEST_DIR"), b.name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[test]
 fn regions_match_every_memory_x() {
     for b in BOARDS {
-        let path = format!("{}/{}/memory.x", env!("CARGO_MANIFEST_DIR"), b.name);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(length(&text, "WEIGHTS"), b.weights_bytes, "{}", b.name);
-        assert_eq!(length(&text, "PARAMS"), b.params_bytes, "{}", b.name);
-        assert_eq!(length(&text, "RAM"), b.ram_bytes, "{}", b.name);
-        // The firmware's buffers and 16 KiB of stack fit the RAM.
-        assert!(
-            b.state_buffer_bytes() + 16 * 1024 <= b.ram_bytes,
+        let text = memory_x(b);
+        assert_eq!(
+            region(&text, "WEIGHTS"),
+            (b.weights_address, b.weights_bytes),
             "{}",
             b.name
         );
+        assert_eq!(
+            region(&text, "PARAMS"),
+            (b.params_address, b.params_bytes),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            region(&text, "RAM"),
+            (b.ram_address, b.ram_bytes),
+            "{}",
+            b.name
+        );
+    }
+}
+
+#[test]
+fn capacity_follows_ram() {
+    for b in BOARDS {
+        // The firmware's buffers and the stack fit the RAM.
+        assert!(
+            b.state_buffer_bytes() + STACK_RESERVE <= b.ram_bytes,
+            "{}: {} + {STACK_RESERVE} > {}",
+            b.name,
+            b.state_buffer_bytes(),
+            b.ram_bytes
+        );
+        // An int8 file holds H <= 512; no board promises more.
+        assert!(b.max_hidden <= 512, "{}", b.name);
+    }
+    let microbit = charm_boards::board("microbit").unwrap();
+    assert_eq!(microbit.state_buffer_bytes(), 7 * 1024);
+}
+
+#[test]
+fn names_are_unique_and_found() {
+    for (i, b) in BOARDS.iter().enumerate() {
+        assert_eq!(charm_boards::board(b.name), Some(b));
+        assert!(BOARDS[..i].iter().all(|o| o.name != b.name));
+    }
+    assert_eq!(charm_boards::board("no-such-board"), None);
+}
+
+/// The `--board NAME` table of scripts/build-firmware.sh:
+/// `NAME) target=T codegen="OPTION ..." qemu=Q ;;`.
+fn build_script_entry(name: &str) -> (String, String) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/build-firmware.sh"
+    );
+    let script = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let line = script
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&format!("{name})")))
+        .unwrap_or_else(|| panic!("build-firmware.sh has no entry for {name}"));
+    let value = |key: &str| {
+        let rest = line
+            .split_once(key)
+            .unwrap_or_else(|| panic!("{line:?}: no {key}"))
+            .1;
+        match rest.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next().unwrap_or_default().to_string(),
+            None => rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    };
+    (value(" target="), value(" codegen="))
+}
+
+#[test]
+fn build_script_builds_each_board_for_its_core() {
+    for b in BOARDS {
+        let (target, codegen) = build_script_entry(b.name);
+        assert_eq!(target, b.core.rust_target, "{}", b.name);
+        assert_eq!(codegen, b.core.codegen.join(" "), "{}", b.name);
     }
 }
 

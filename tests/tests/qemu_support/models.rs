@@ -97,3 +97,22 @@ pub fn quantized(model: &[u8]) -> Vec<u8> {
     )
     .expect("encode")
 }
+
+/// The largest `n` in `1..=max` for which `fits(n)` holds, given that it
+/// holds for every smaller `n` once it holds for one (file sizes grow with
+/// H and with V); `None` if it holds for none.
+pub fn largest(max: usize, fits: impl Fn(usize) -> bool) -> Option<usize> {
+    if !fits(1) {
+        return None;
+    }
+    let (mut lo, mut hi) = (1, max);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Some(lo)
+}

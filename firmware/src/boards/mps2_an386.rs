@@ -1,0 +1,15 @@
+//! QEMU's `mps2-an386`: ARM MPS2 with the AN386 image (Cortex-M4F).
+//! Console: CMSDK UART0 at 0x4000_4000.
+
+use crate::uart::cmsdk::Cmsdk;
+
+/// This board in charm-boards' table.
+pub const BOARD: charm_boards::Board = charm_boards::MPS2_AN386;
+
+/// The console's transmitter.
+pub type Uart = Cmsdk;
+
+/// UART0, clocked by the 25 MHz system clock.
+pub fn uart() -> Uart {
+    Cmsdk::new(0x4000_4000, 25_000_000)
+}
