@@ -208,9 +208,27 @@ mod tests {
         };
         let s = state(Some(best));
         assert_eq!(TrainState::from_bytes(&s.to_bytes()), Ok(s.clone()));
-        // A version-1 file: the same fields but `best`, in the same order.
+        // A version-1 file: the same fields but `best`, and a configuration
+        // without `warmup`, in the same order.
+        let c = &s.config;
+        let config_v1 = (
+            c.hidden,
+            c.seq_len,
+            c.batch,
+            c.optimizer,
+            c.lr,
+            c.schedule,
+            c.clip,
+            c.weight_decay,
+            c.dropout,
+            c.init_std,
+            c.seed,
+            c.val_fraction,
+            c.threads,
+            c.engine,
+        );
         let v1 = (
-            &s.config,
+            config_v1,
             &s.vocab,
             s.corpus_crc32,
             s.corpus_chars,
