@@ -32,6 +32,8 @@ pub mod range {
     pub const WARMUP: RangeInclusive<u64> = 0..=1_000_000_000;
     /// --clip (any positive f32).
     pub const CLIP: Real = Real::above(0.0, f32::MAX as f64);
+    /// --clip-norm (0: off).
+    pub const CLIP_NORM: Real = Real::closed(0.0, 1e6);
     /// --weight-decay.
     pub const WEIGHT_DECAY: Real = Real::closed(0.0, 10.0);
     /// --dropout.
@@ -182,12 +184,17 @@ pub struct TrainArgs {
     /// Learning-rate schedule [default: cosine; min-char-rnn: constant].
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleArg>,
-    /// Steps over which the rate rises linearly to --lr at the start [0 to 10^9; default: 0].
+    /// Steps over which the rate rises linearly to --lr at the start [0 to 10^9; default:
+    /// 500, at most a tenth of --steps; min-char-rnn: 0].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub warmup: Option<String>,
     /// Clip every gradient entry to [-F, F] [a positive number; default: 5].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub clip: Option<String>,
+    /// Scale the whole gradient down to this L2 norm when it is larger, before
+    /// the clip of each entry [0 to 10^6; 0: off; default: 50; min-char-rnn: 0].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub clip_norm: Option<String>,
     /// Decoupled weight decay of the weight matrices (Adam) [0 to 10; default: 0].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub weight_decay: Option<String>,
@@ -251,6 +258,7 @@ impl TrainArgs {
                 schedule: self.schedule.map(Into::into),
                 warmup: whole_opt("--warmup", &self.warmup, range::WARMUP)?,
                 clip: f32_opt("--clip", &self.clip, range::CLIP)?,
+                clip_norm: f32_opt("--clip-norm", &self.clip_norm, range::CLIP_NORM)?,
                 weight_decay: f32_opt("--weight-decay", &self.weight_decay, range::WEIGHT_DECAY)?,
                 dropout: f32_opt("--dropout", &self.dropout, range::DROPOUT)?,
                 init_std: real_opt("--init-std", &self.init_std, range::INIT_STD)?,

@@ -12,7 +12,7 @@
 //! session and the table gives the ratios.
 
 use crate::error::Error;
-use crate::files::memory::available_bytes;
+use crate::files::memory::check_available;
 use crate::math::engine::Engine;
 use crate::math::optim::{Hyper, Optimizer, OptimizerKind};
 use crate::math::params::Params;
@@ -219,15 +219,11 @@ fn check_memory(a: &BenchSettings, threads: usize) -> Result<(), Error> {
     let (h, v, b, t) = (a.hidden, a.vocab, a.batch, a.seq_len);
     let p = charm_core::tensor_lengths(h, v).iter().sum::<usize>() as u64;
     let needed = 16 * p + Engine::<f32>::memory_bytes(h, v, b, t, threads) + 12 * (b * t) as u64;
-    match available_bytes() {
-        Some(available) if needed > available => Err(Error::NotEnoughMemory {
-            needed,
-            available,
-            what: "this benchmark",
-            hint: "lower --hidden, --batch or --seq-len",
-        }),
-        _ => Ok(()),
-    }
+    check_available(
+        needed,
+        "this benchmark",
+        "lower --hidden, --batch or --seq-len",
+    )
 }
 
 /// The standard configurations: (H, seq-len, batch, steps per run).

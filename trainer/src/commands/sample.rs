@@ -13,9 +13,8 @@ use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
 use crate::files::console::stdout_error;
 use crate::files::model_file::ModelBytes;
 use crate::files::outputs::{self, Input, Output};
-use charm_core::{
-    GenerateError, Generator, Recurrent, SampleParams, Slices, StateElement, Vocab, Weights,
-};
+use crate::math::generate::{generate_each, Stop};
+use charm_core::{GenerateError, SampleParams, Vocab, Weights};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -57,14 +56,33 @@ pub fn run(s: &SampleSettings) -> Result<(), Error> {
         other => Error::Usage(format!("cannot sample from {}: {other}", s.model.display())),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match file.weights {
-        Weights::F32(w) => stream(w, file.vocab, s, &mut out),
-        Weights::Int8(w) => stream(w, file.vocab, s, &mut out),
+    let mut emit = |text: &str| out.write_all(text.as_bytes());
+    let streamed = match file.weights {
+        Weights::F32(w) => generate_each(
+            w,
+            file.vocab,
+            s.params,
+            s.seed,
+            (&s.prime, s.len),
+            &mut emit,
+        ),
+        Weights::Int8(w) => generate_each(
+            w,
+            file.vocab,
+            s.params,
+            s.seed,
+            (&s.prime, s.len),
+            &mut emit,
+        ),
+    };
+    match streamed {
+        Ok(()) => out
+            .write_all(b"\n")
+            .and_then(|()| out.flush())
+            .map_err(stdout_error),
+        Err(Stop::Generate(e)) => Err(err(e)),
+        Err(Stop::Emit(e)) => Err(stdout_error(e)),
     }
-    .map_err(|e| match e {
-        Streamed::Generate(e) => err(e),
-        Streamed::Write(e) => stdout_error(e),
-    })
 }
 
 /// The distinct characters of `text` outside `vocab`, in order of appearance.
@@ -76,43 +94,6 @@ fn unknown_chars(text: &str, vocab: &Vocab<'_>) -> Vec<char> {
         }
     }
     out
-}
-
-/// Why streaming stopped.
-enum Streamed {
-    Generate(GenerateError),
-    Write(std::io::Error),
-}
-
-/// The prime, then `s.len` characters from [`Generator::next_char`], then a
-/// newline, written to `out` as they are made.
-fn stream<M: Recurrent>(
-    model: M,
-    vocab: Vocab<'_>,
-    s: &SampleSettings,
-    out: &mut impl Write,
-) -> Result<(), Streamed> {
-    let n = model.state_len();
-    let zero = <M::State as StateElement>::ZERO;
-    let (mut h, mut hn, mut y) = (vec![zero; n], vec![zero; n], vec![0.0f32; model.vocab()]);
-    let slices = Slices {
-        h: &mut h,
-        h_next: &mut hn,
-        logits: &mut y,
-    };
-    let mut g =
-        Generator::new(model, vocab, s.params, s.seed, slices).map_err(Streamed::Generate)?;
-    g.prime(&s.prime).map_err(Streamed::Generate)?;
-    out.write_all(s.prime.as_bytes()).map_err(Streamed::Write)?;
-    let mut utf8 = [0u8; 4];
-    for _ in 0..s.len {
-        let c = g.next_char();
-        out.write_all(c.encode_utf8(&mut utf8).as_bytes())
-            .map_err(Streamed::Write)?;
-    }
-    out.write_all(b"\n")
-        .and_then(|()| out.flush())
-        .map_err(Streamed::Write)
 }
 
 /// The smallest PARAMS region of the boards charm knows: a record must fit it.

@@ -7,13 +7,15 @@ use crate::files::console;
 use crate::training::{self, Budget, Outcome, Report, TrainSettings};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set by the Ctrl-C handler; the run checks it before every step.
+/// Set by the Ctrl-C (and SIGTERM, SIGHUP) handler; the run checks it before every step.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Runs `charm train`; returns how the run ended.
 pub fn run(settings: &TrainSettings) -> Result<Outcome, Error> {
-    // Fails only if a handler is already installed (a second run in one
-    // process, e.g. in tests); then Ctrl-C keeps its default action.
+    // Ctrl-C, and SIGTERM and SIGHUP (`kill PID`, a closed terminal), end
+    // the run with a checkpoint and release its lock. Fails only if a
+    // handler is already installed (a second run in one process, e.g. in
+    // tests); then they keep their default action.
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     let mut report = training::train(settings, &INTERRUPTED)?;
     match report.stdout_failure.take() {

@@ -96,20 +96,25 @@ pub fn process_alive(pid: u32) -> bool {
     Path::new("/proc").join(pid.to_string()).exists()
 }
 
+/// Refuses a path that holds something other than a regular file (a link,
+/// a device, a FIFO, a directory): charm never writes over one.
+pub fn refuse_non_regular(path: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => Err(Error::NotRegular {
+            path: path.into(),
+            kind: file_kind(&m.file_type()),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file of its own in the
 /// same directory (created new, never through a link), `fsync`, rename,
 /// `fsync` of the directory. It replaces only a regular file: a link, a
 /// device, a FIFO or a directory at `path` is an error and stays as it was.
 /// On failure the temporary file is removed and `path` is untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    if let Ok(m) = std::fs::symlink_metadata(path) {
-        if !m.file_type().is_file() {
-            return Err(Error::NotRegular {
-                path: path.into(),
-                kind: file_kind(&m.file_type()),
-            });
-        }
-    }
+    refuse_non_regular(path)?;
     let tmp = temp_path(path);
     let result = (|| {
         let _ = std::fs::remove_file(&tmp); // left by an earlier process with this PID

@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::files::input::read_regular;
+use crate::files::memory::check_available;
 use std::path::{Path, PathBuf};
 
 /// The built-in corpus `charm train` uses without `--data`: charm's own source
@@ -66,17 +67,7 @@ impl Corpus {
             Some(p) => {
                 // The text, then its characters as 4-byte indices: 5 bytes a byte at most.
                 let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                match crate::files::memory::available_bytes() {
-                    Some(available) if 5 * size > available => {
-                        return Err(Error::NotEnoughMemory {
-                            needed: 5 * size,
-                            available,
-                            what: "reading this corpus",
-                            hint: "train on a shorter text",
-                        })
-                    }
-                    _ => {}
-                }
+                check_available(5 * size, "reading this corpus", "train on a shorter text")?;
                 Self::from_text(p, &read_text(p)?)
             }
             None => Self::from_text(Path::new(DEFAULT_CORPUS_NAME), DEFAULT_CORPUS),

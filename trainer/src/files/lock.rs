@@ -8,6 +8,7 @@
 //! message a second run gets. The file is removed when the run ends.
 
 use crate::error::Error;
+use crate::files::atomic::refuse_non_regular;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -34,14 +35,7 @@ impl OutputLock {
             path: path.clone(),
             source,
         };
-        if let Ok(m) = std::fs::symlink_metadata(&path) {
-            if !m.file_type().is_file() {
-                return Err(Error::NotRegular {
-                    path,
-                    kind: crate::files::atomic::file_kind(&m.file_type()),
-                });
-            }
-        }
+        refuse_non_regular(&path)?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)

@@ -1,4 +1,5 @@
-//! Reading `.charm` files: `std::fs::read`, [`charm_core::AlignedBytes`], then
+//! Reading `.charm` files: a regular file of at most 4 GiB, read into
+//! [`charm_core::AlignedBytes`], then
 //! [`charm_core::decode_any`] (f32 or int8 weights; [`charm_core::decode`] for
 //! f32 only), with every failure turned into one sentence.
 

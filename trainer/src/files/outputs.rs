@@ -15,7 +15,7 @@
 //! [`Outputs`] is the set of files one training run writes.
 
 use crate::error::Error;
-use crate::files::atomic::{check_writable, file_kind, parent_dir};
+use crate::files::atomic::{check_writable, parent_dir, refuse_non_regular};
 use crate::files::checkpoint::state_path;
 use std::path::{Path, PathBuf};
 
@@ -80,15 +80,8 @@ pub fn place(path: &Path) -> PathBuf {
 pub fn check(outputs: &[Output<'_>], inputs: &[Input<'_>]) -> Result<(), Error> {
     for (i, out) in outputs.iter().enumerate() {
         check_writable(out.path)?;
+        refuse_non_regular(out.path)?;
         let existing = std::fs::symlink_metadata(out.path).ok();
-        if let Some(m) = &existing {
-            if !m.file_type().is_file() {
-                return Err(Error::NotRegular {
-                    path: out.path.into(),
-                    kind: file_kind(&m.file_type()),
-                });
-            }
-        }
         let id = file_id(out.path);
         for input in inputs {
             if id.is_some() && id == file_id(input.path) {

@@ -72,6 +72,27 @@ pub fn warmup_factor(step: u64, warmup: u64) -> f64 {
     }
 }
 
+/// Scales the whole gradient down to L2 norm `max` when its norm is above
+/// it (Pascanu, Mikolov & Bengio 2013: a window whose gradient explodes
+/// through W_hh then moves the weights as far as an ordinary one, in the
+/// same direction). Returns the norm before scaling. Non-finite gradients
+/// are left as they are (the update reports them).
+pub fn clip_norm(grads: &mut Params<f32>, max: f32) -> f64 {
+    let norm = grads
+        .data
+        .iter()
+        .map(|&g| f64::from(g) * f64::from(g))
+        .sum::<f64>()
+        .sqrt();
+    if norm.is_finite() && norm > f64::from(max) {
+        let k = (f64::from(max) / norm) as f32;
+        for g in &mut grads.data {
+            *g *= k;
+        }
+    }
+    norm
+}
+
 /// Clips every gradient entry to `[-clip, clip]` (min-char-rnn's `np.clip(d, -5, 5)`).
 pub fn clip(grads: &mut Params<f32>, clip: f32) {
     for g in &mut grads.data {
@@ -222,6 +243,17 @@ mod tests {
         // (2⁻²⁴·0.01 each), far inside 1e-6; weight decay scales w = 0 to 0.
         assert!((p.data[0] + 0.01).abs() < 1e-6 && (p.data[1] - 0.01).abs() < 1e-6);
         assert!(p.data[2..8].iter().all(|&w| w == 0.0), "padding stays 0");
+    }
+
+    #[test]
+    fn clip_norm_scales_only_a_gradient_above_the_bound() {
+        let mut g = Params::<f32>::zeros(1, 1);
+        g.data[0] = 3.0;
+        g.data[1] = 4.0;
+        assert_eq!(clip_norm(&mut g, 10.0), 5.0);
+        assert_eq!(&g.data[..2], &[3.0, 4.0]);
+        assert_eq!(clip_norm(&mut g, 1.0), 5.0);
+        assert!((g.data[0] - 0.6).abs() < 1e-7 && (g.data[1] - 0.8).abs() < 1e-7);
     }
 
     #[test]

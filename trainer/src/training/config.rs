@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::math::optim::{warmup_factor, OptimizerKind, Schedule};
+use crate::training::cadence::Budget;
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::path::Path;
@@ -24,6 +25,17 @@ impl Display for EngineKind {
         })
     }
 }
+
+/// Warm-up steps of the default preset. Measured (3-minute-equivalent runs,
+/// 4 seeds × 2 data cuts of tinyshakespeare): without it, Adam's first
+/// steps at the full rate made 2 of 8 runs bad — a training loss that rose
+/// by 0.09 after step 500, or a run 0.25 nats/char behind the others —;
+/// with 500 steps every run's loss kept falling and the spread of the final
+/// validation losses went from 0.27 to 0.02 nats/char.
+pub const DEFAULT_WARMUP: u64 = 500;
+
+/// The global-norm bound of the default preset (see [`TrainConfig::clip_norm`]).
+pub const DEFAULT_CLIP_NORM: f32 = 50.0;
 
 /// Named sets of defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +66,8 @@ pub struct TrainConfig {
     pub warmup: u64,
     /// Gradient entries are clipped to [-clip, clip].
     pub clip: f32,
+    /// The whole gradient is scaled down to this L2 norm when above it (0: never).
+    pub clip_norm: f32,
     /// Decoupled weight decay (Adam).
     pub weight_decay: f32,
     /// Dropout probability on the hidden-to-output path.
@@ -90,6 +104,8 @@ pub struct Overrides {
     pub warmup: Option<u64>,
     /// Clipping bound.
     pub clip: Option<f32>,
+    /// Norm clipping bound.
+    pub clip_norm: Option<f32>,
     /// Weight decay.
     pub weight_decay: Option<f32>,
     /// Dropout probability.
@@ -123,8 +139,9 @@ impl TrainConfig {
                 optimizer: OptimizerKind::Adam,
                 lr: 4e-3,
                 schedule: Schedule::Cosine,
-                warmup: 0,
+                warmup: DEFAULT_WARMUP,
                 clip: 5.0,
+                clip_norm: DEFAULT_CLIP_NORM,
                 weight_decay: 0.0,
                 dropout: 0.25,
                 init_std: 0.05,
@@ -142,6 +159,7 @@ impl TrainConfig {
                 schedule: Schedule::Constant,
                 warmup: 0,
                 clip: 5.0,
+                clip_norm: 0.0,
                 weight_decay: 0.0,
                 dropout: 0.0,
                 init_std: 0.01,
@@ -151,6 +169,16 @@ impl TrainConfig {
                 engine: EngineKind::Plain,
             },
         }
+    }
+
+    /// The preset's defaults for a run of `budget`: a warm-up of at most a
+    /// tenth of a budget in steps (a 300-step run would otherwise never reach
+    /// its rate). Explicit values are applied after this, and win.
+    pub fn for_budget(mut self, budget: Budget) -> Self {
+        if let Budget::Steps(steps) = budget {
+            self.warmup = self.warmup.min(steps / 10);
+        }
+        self
     }
 
     /// `self` with the given values applied. With a resumed checkpoint
@@ -165,6 +193,7 @@ impl TrainConfig {
         set(&mut self.schedule, o.schedule, "--schedule", resumed)?;
         set(&mut self.warmup, o.warmup, "--warmup", resumed)?;
         set(&mut self.clip, o.clip, "--clip", resumed)?;
+        set(&mut self.clip_norm, o.clip_norm, "--clip-norm", resumed)?;
         set(
             &mut self.weight_decay,
             o.weight_decay,
@@ -260,4 +289,26 @@ fn set<T: PartialEq + Display + Copy>(
         *field = v;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_step_budget_shortens_the_default_warm_up_and_an_explicit_one_wins() {
+        let default = || TrainConfig::preset(Preset::Default);
+        assert_eq!(default().for_budget(Budget::Steps(300)).warmup, 30);
+        assert_eq!(default().for_budget(Budget::Steps(9)).warmup, 0);
+        let long = default().for_budget(Budget::Steps(1_000_000));
+        assert_eq!(long.warmup, DEFAULT_WARMUP);
+        let timed = default().for_budget(Budget::Minutes(0.5));
+        assert_eq!(timed.warmup, DEFAULT_WARMUP);
+        let asked = Overrides {
+            warmup: Some(200),
+            ..Overrides::default()
+        };
+        let cfg = default().for_budget(Budget::Steps(300)).with(&asked, None);
+        assert_eq!(cfg.ok().map(|c| c.warmup), Some(200));
+    }
 }

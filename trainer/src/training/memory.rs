@@ -2,7 +2,7 @@
 //! refused (with the number) when the machine does not have it.
 
 use crate::error::Error;
-use crate::files::memory::available_bytes;
+use crate::files::memory::check_available;
 use crate::math::engine::Engine;
 use crate::math::loss::VAL_STREAMS;
 use crate::training::config::{EngineKind, TrainConfig};
@@ -33,16 +33,11 @@ pub fn run_bytes(cfg: &TrainConfig, vocab: usize, chars: usize) -> u64 {
 
 /// Refuses a run that needs more than the machine's available memory.
 pub fn check(cfg: &TrainConfig, vocab: usize, chars: usize) -> Result<(), Error> {
-    let needed = run_bytes(cfg, vocab, chars);
-    match available_bytes() {
-        Some(available) if needed > available => Err(Error::NotEnoughMemory {
-            needed,
-            available,
-            what: "this run",
-            hint: "lower --hidden, --batch or --seq-len",
-        }),
-        _ => Ok(()),
-    }
+    check_available(
+        run_bytes(cfg, vocab, chars),
+        "this run",
+        "lower --hidden, --batch or --seq-len",
+    )
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::math::engine::Engine;
 use crate::math::generate::generate_with;
 use crate::math::kernels::kernels_in_use;
 use crate::math::loss::batched_loss;
-use crate::math::optim::{Hyper, Optimizer};
+use crate::math::optim::{clip_norm, Hyper, Optimizer};
 use crate::math::params::Params;
 use crate::math::reference;
 use crate::math::window::{fill_dropout_mask, Window};
@@ -99,7 +99,7 @@ impl Run {
         };
         let base = match &resumed {
             Some((_, s)) => s.config.clone(),
-            None => TrainConfig::preset(settings.preset),
+            None => TrainConfig::preset(settings.preset).for_budget(settings.budget),
         };
         let cfg = base.with(
             &settings.overrides,
@@ -211,8 +211,8 @@ impl Run {
                 val_chars
             ),
             format!(
-                "model: H {}, {} parameters; seq-len {}, batch {}, {:?} lr {}, {:?} schedule, dropout {}, \
-                 weight decay {}, {} thread(s), {}; {}",
+                "model: H {}, {} parameters; seq-len {}, batch {}, {:?} lr {}, {:?} schedule, warm-up {} \
+                 steps, clip-norm {}, dropout {}, weight decay {}, {} thread(s), {}; {}",
                 cfg.hidden,
                 Params::<f32>::count(cfg.hidden, voc),
                 cfg.seq_len,
@@ -220,6 +220,8 @@ impl Run {
                 cfg.optimizer,
                 cfg.lr,
                 cfg.schedule,
+                cfg.warmup,
+                cfg.clip_norm,
                 cfg.dropout,
                 cfg.weight_decay,
                 cfg.threads,
@@ -294,6 +296,9 @@ impl Run {
             lr,
             weight_decay: cfg.weight_decay,
         };
+        if cfg.clip_norm > 0.0 {
+            clip_norm(&mut sc.grads, cfg.clip_norm);
+        }
         let finite = self
             .opt
             .clip_update(&mut self.params, &mut sc.grads, cfg.clip, hyper);

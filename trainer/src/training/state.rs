@@ -1,8 +1,9 @@
 //! What a checkpoint's `.state` file holds: everything a resumed run needs
 //! to continue bit-identically (framed by [`crate::files::checkpoint`]).
 //!
-//! Versions: 1 (until the best-validation snapshot existed) and 2 (with it).
-//! Both are read; version 2 is written.
+//! Versions: 1 (until the best-validation snapshot existed), 2 (with it
+//! and the warm-up) and 3 (with the norm clipping bound). All are read;
+//! version 3 is written.
 
 use crate::error::Error;
 use crate::files::checkpoint;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The state format written.
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
 
 /// Everything needed to resume training exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,10 +65,10 @@ pub struct Snapshot {
     pub params: Vec<f32>,
 }
 
-/// Version 1: [`TrainState`] without `best`, [`TrainConfig`] without `warmup`.
+/// The fields of every version before 3, with that version's configuration `C`.
 #[derive(Deserialize)]
-struct StateV1 {
-    config: ConfigV1,
+struct Fields<C> {
+    config: C,
     vocab: String,
     corpus_crc32: u32,
     corpus_chars: u64,
@@ -82,7 +83,36 @@ struct StateV1 {
     history: Vec<LogRow>,
 }
 
-/// [`TrainConfig`] of version 1.
+/// Version 2: [`TrainState`] with a configuration without `clip_norm`.
+/// Postcard writes a struct as its fields in order with no framing, so this
+/// nesting reads the same bytes as the flat struct that wrote them.
+#[derive(Deserialize)]
+struct StateV2 {
+    fields: Fields<ConfigV2>,
+    best: Option<Snapshot>,
+}
+
+/// [`TrainConfig`] of version 2: without `clip_norm`.
+#[derive(Deserialize)]
+struct ConfigV2 {
+    hidden: usize,
+    seq_len: usize,
+    batch: usize,
+    optimizer: crate::math::optim::OptimizerKind,
+    lr: f32,
+    schedule: crate::math::optim::Schedule,
+    warmup: u64,
+    clip: f32,
+    weight_decay: f32,
+    dropout: f32,
+    init_std: f64,
+    seed: u64,
+    val_fraction: f64,
+    threads: usize,
+    engine: crate::training::config::EngineKind,
+}
+
+/// [`TrainConfig`] of version 1: without `warmup` and `clip_norm`.
 #[derive(Deserialize)]
 struct ConfigV1 {
     hidden: usize,
@@ -101,9 +131,34 @@ struct ConfigV1 {
     engine: crate::training::config::EngineKind,
 }
 
-impl From<ConfigV1> for TrainConfig {
-    fn from(c: ConfigV1) -> Self {
+impl From<ConfigV2> for TrainConfig {
+    /// A run of version 2 had no norm clipping.
+    fn from(c: ConfigV2) -> Self {
         Self {
+            hidden: c.hidden,
+            seq_len: c.seq_len,
+            batch: c.batch,
+            optimizer: c.optimizer,
+            lr: c.lr,
+            schedule: c.schedule,
+            warmup: c.warmup,
+            clip: c.clip,
+            clip_norm: 0.0,
+            weight_decay: c.weight_decay,
+            dropout: c.dropout,
+            init_std: c.init_std,
+            seed: c.seed,
+            val_fraction: c.val_fraction,
+            threads: c.threads,
+            engine: c.engine,
+        }
+    }
+}
+
+impl From<ConfigV1> for TrainConfig {
+    /// A run of version 1 had no warm-up and no norm clipping.
+    fn from(c: ConfigV1) -> Self {
+        ConfigV2 {
             hidden: c.hidden,
             seq_len: c.seq_len,
             batch: c.batch,
@@ -120,26 +175,28 @@ impl From<ConfigV1> for TrainConfig {
             threads: c.threads,
             engine: c.engine,
         }
+        .into()
     }
 }
 
-impl From<StateV1> for TrainState {
-    fn from(s: StateV1) -> Self {
-        Self {
-            config: s.config.into(),
-            vocab: s.vocab,
-            corpus_crc32: s.corpus_crc32,
-            corpus_chars: s.corpus_chars,
-            step: s.step,
-            chars_seen: s.chars_seen,
-            elapsed: s.elapsed,
-            smooth_loss: s.smooth_loss,
-            val_loss: s.val_loss,
-            h: s.h,
-            params: s.params,
-            optimizer: s.optimizer,
-            history: s.history,
-            best: None,
+impl<C: Into<TrainConfig>> Fields<C> {
+    /// The state of today's format, with `best` (none before version 2).
+    fn upgrade(self, best: Option<Snapshot>) -> TrainState {
+        TrainState {
+            config: self.config.into(),
+            vocab: self.vocab,
+            corpus_crc32: self.corpus_crc32,
+            corpus_chars: self.corpus_chars,
+            step: self.step,
+            chars_seen: self.chars_seen,
+            elapsed: self.elapsed,
+            smooth_loss: self.smooth_loss,
+            val_loss: self.val_loss,
+            h: self.h,
+            params: self.params,
+            optimizer: self.optimizer,
+            history: self.history,
+            best,
         }
     }
 }
@@ -154,7 +211,11 @@ impl TrainState {
     /// the reason in words.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
         match checkpoint::unframe_state(bytes)? {
-            (1, payload) => checkpoint::decode_payload::<StateV1>(payload).map(Into::into),
+            (1, payload) => checkpoint::decode_payload::<Fields<ConfigV1>>(payload)
+                .map(|fields| fields.upgrade(None)),
+            (2, payload) => {
+                checkpoint::decode_payload::<StateV2>(payload).map(|v2| v2.fields.upgrade(v2.best))
+            }
             (STATE_VERSION, payload) => checkpoint::decode_payload(payload),
             (version, _) => Err(format!(
                 "state format version {version}, this charm reads versions 1 to {STATE_VERSION}"
@@ -198,7 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn version_2_round_trips_and_version_1_still_reads() {
+    fn version_3_round_trips_and_versions_1_and_2_still_read() {
         let best = Snapshot {
             step: 10,
             chars_seen: 1000,
@@ -208,17 +269,11 @@ mod tests {
         };
         let s = state(Some(best));
         assert_eq!(TrainState::from_bytes(&s.to_bytes()), Ok(s.clone()));
-        // A version-1 file: the same fields but `best`, and a configuration
-        // without `warmup`, in the same order.
+        // Older files: the same fields in the same order, less what each
+        // version did not have; they read as runs without those features.
         let c = &s.config;
-        let config_v1 = (
-            c.hidden,
-            c.seq_len,
-            c.batch,
-            c.optimizer,
-            c.lr,
-            c.schedule,
-            c.clip,
+        let head = (c.hidden, c.seq_len, c.batch, c.optimizer, c.lr, c.schedule);
+        let tail = (
             c.weight_decay,
             c.dropout,
             c.init_std,
@@ -227,8 +282,7 @@ mod tests {
             c.threads,
             c.engine,
         );
-        let v1 = (
-            config_v1,
+        let fields = (
             &s.vocab,
             s.corpus_crc32,
             s.corpus_chars,
@@ -242,11 +296,22 @@ mod tests {
             &s.optimizer,
             &s.history,
         );
-        let old = checkpoint::encode_state(1, &v1);
-        assert_eq!(TrainState::from_bytes(&old), Ok(state(None)));
-        let newer = checkpoint::encode_state(3, &v1);
+        // Version 2: no `clip_norm`.
+        let v2 = ((head, c.warmup, c.clip, tail), fields, &s.best);
+        let mut expected = s.clone();
+        expected.config.clip_norm = 0.0;
+        let read = TrainState::from_bytes(&checkpoint::encode_state(2, &v2));
+        assert_eq!(read, Ok(expected.clone()));
+        // Version 1: no `warmup`, no `clip_norm`, no `best`.
+        let v1 = ((head, c.clip, tail), fields);
+        expected.config.warmup = 0;
+        expected.best = None;
+        let read = TrainState::from_bytes(&checkpoint::encode_state(1, &v1));
+        assert_eq!(read, Ok(expected));
+        // A newer charm's file is refused with the versions this one reads.
+        let newer = checkpoint::encode_state(4, &v1);
         assert!(TrainState::from_bytes(&newer)
             .unwrap_err()
-            .contains("version 3"));
+            .contains("version 4, this charm reads versions 1 to 3"));
     }
 }
