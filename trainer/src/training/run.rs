@@ -72,6 +72,8 @@ pub struct Run {
     /// The weights of the lowest validation loss so far: what the model
     /// file holds (the last weights when there is no validation).
     pub best: Option<Snapshot>,
+    /// Whether the default H or batch was lowered for a small corpus.
+    sized_to_corpus: bool,
     /// The lock of the output set, held for the run.
     _lock: OutputLock,
     /// Buffers reused by every step.
@@ -97,15 +99,17 @@ impl Run {
             Some(p) => Some(load_resumed(p)?),
             None => None,
         };
+        let corpus = Corpus::load(settings.data.as_deref())?;
+        let o = &settings.overrides;
         let base = match &resumed {
             Some((_, s)) => s.config.clone(),
-            None => TrainConfig::preset(settings.preset).for_budget(settings.budget),
+            None => TrainConfig::fresh(settings.preset, settings.budget, corpus.len(), o),
         };
-        let cfg = base.with(
-            &settings.overrides,
-            resumed.as_ref().map(|(p, _)| p.as_path()),
-        )?;
-        let corpus = Corpus::load(settings.data.as_deref())?;
+        let preset = TrainConfig::preset(settings.preset);
+        let sized = resumed.is_none()
+            && ((o.hidden.is_none() && base.hidden != preset.hidden)
+                || (o.batch.is_none() && base.batch != preset.batch));
+        let cfg = base.with(o, resumed.as_ref().map(|(p, _)| p.as_path()))?;
         let train_end = corpus.split_at(cfg.val_fraction);
         let plan = DataPlan::new(train_end, cfg.batch, cfg.seq_len).ok_or_else(|| {
             Error::CorpusTooShort {
@@ -140,6 +144,7 @@ impl Run {
             val: f64::NAN,
             history: Vec::new(),
             best: None,
+            sized_to_corpus: sized,
             cfg,
             corpus,
             train_end,
@@ -211,12 +216,17 @@ impl Run {
                 val_chars
             ),
             format!(
-                "model: H {}, {} parameters; seq-len {}, batch {}, {:?} lr {}, {:?} schedule, warm-up {} \
+                "model: H {}, {} parameters; seq-len {}, batch {}{}, {:?} lr {}, {:?} schedule, warm-up {} \
                  steps, clip-norm {}, dropout {}, weight decay {}, {} thread(s), {}; {}",
                 cfg.hidden,
                 Params::<f32>::count(cfg.hidden, voc),
                 cfg.seq_len,
                 cfg.batch,
+                if self.sized_to_corpus {
+                    " (sized to this corpus; --hidden and --batch choose)"
+                } else {
+                    ""
+                },
                 cfg.optimizer,
                 cfg.lr,
                 cfg.schedule,
