@@ -14,7 +14,8 @@
 //!   `matrixmultiply`, persistent worker threads);
 //! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
 //! - [`loss`]: the loss over a whole text (one stream, or batched);
-//! - [`generate`]: text from a model through charm-core's `Generator`.
+//! - [`generate`]: text from a model through charm-core's `Generator`;
+//! - [`torch`]: the same model as PyTorch's `nn.RNN` + `nn.Linear` tensors, both ways.
 
 pub mod engine;
 pub mod gemm;
@@ -27,4 +28,5 @@ pub mod pool;
 pub mod reference;
 #[cfg(test)]
 pub mod rounding;
+pub mod torch;
 pub mod window;
