@@ -20,7 +20,7 @@
 #   nRF52840, Raspberry Pi Pico and STM32F411 as compile checks), charm-core
 #   for every firmware target, and every test: cargo test --workspace
 #   --no-fail-fast without the QEMU tests, then the QEMU tests of charm-tests
-#   (140: 20 on each of seven machines, timed on their own), the trainer's tests
+#   (147: 21 on each of seven machines, timed on their own), the trainer's tests
 #   again with CHARM_PORTABLE_KERNELS=1 (the portable kernels, as on a CPU
 #   without AVX2/FMA), and the params and boards crates' tests. The summary
 #   names every failed test and counts the QEMU tests per machine.
