@@ -591,6 +591,35 @@ fn int8_matches_charm_sample_vocabulary_over_256_non_ascii(m: &Machine) {
     assert_prints(&run, &host, "int8 V>256");
 }
 
+// --------------------------------------------- charm-core's embedding example
+
+/// `core/examples/embed.rs` built for the Cortex-M4F (`$CHARM_EMBED_EXAMPLE_ELF`,
+/// which `./scripts/test.sh` sets, else cargo's default place) prints what
+/// `charm sample` prints for its model and flags.
+#[test]
+fn qemu_m4_embedding_example_prints_what_charm_sample_prints() {
+    let elf = std::env::var_os("CHARM_EMBED_EXAMPLE_ELF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/thumbv7em-none-eabihf/release/examples/embed"));
+    assert!(
+        elf.is_file(),
+        "{} does not exist: build it with `cargo rustc -p charm-core --example embed --release \
+         --target thumbv7em-none-eabihf -- -C link-arg=-Tlink.x -L native=core/examples/embed` \
+         (./scripts/test.sh does)",
+        elf.display()
+    );
+    let run = qemu_support::M4.run_elf(&elf, None, None);
+    let model = repo_root().join("core/examples/embed/tiny.charm");
+    let params = Params {
+        len: 120,
+        temperature: 0.8,
+        seed: 7,
+        top_k: 0,
+        prime: "the c",
+    };
+    assert_prints(&run, &cli_sample(&model, &params), "the embedding example");
+}
+
 // ------------------------------------------------------ one set per machine
 
 /// `qemu_<machine>_<test>` for every test above, on each machine.
