@@ -222,7 +222,7 @@ build_charm() {
 }
 
 step fmt cargo fmt --all --check
-step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware -p charm-params -p charm-boards'
+step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware'
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step clippy-params cargo clippy --manifest-path firmware/params/Cargo.toml --all-targets --features std -- -D warnings
 step clippy-boards cargo clippy --manifest-path firmware/boards/Cargo.toml --all-targets -- -D warnings

@@ -6,10 +6,10 @@
 //!
 //! - [`params`]: the parameter vector, in the layout of `ModelView`, and its initialization;
 //! - [`window`]: one window of B streams × T characters, and its dropout mask;
-//! - [`reference`]: the plain forward and backward pass through time (the seed's
+//! - [`mod@reference`]: the plain forward and backward pass through time (the seed's
 //!   equations line by line, built on `step`): the reference, generic over the float type;
 //! - [`engine`]: the fast batched forward and backward pass (matrix-matrix
-//!   products, sharded over threads), checked against [`reference`];
+//!   products, sharded over threads), checked against [`mod@reference`];
 //! - [`kernels`], [`gemm`], [`pool`]: what the engine runs on (SIMD kernels,
 //!   `matrixmultiply`, persistent worker threads);
 //! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
