@@ -182,7 +182,8 @@ build_targets=(--bins)
 [ "$examples" = 1 ] && build_targets+=(--examples)
 "${cargo[@]}" build "${cargo_args[@]}" "${build_targets[@]}"
 if [ "$clippy" = 1 ]; then
-    "${cargo[@]}" clippy "${cargo_args[@]}" --workspace --lib --bins --examples -- -D warnings
+    # The firmware alone: charm-params and charm-boards are linted in the root workspace.
+    "${cargo[@]}" clippy "${cargo_args[@]}" --workspace --bins --examples -- -D warnings
 fi
 mkdir -p "$(dirname "$out")"
 release="$CARGO_TARGET_DIR/$target/release"

@@ -18,9 +18,9 @@
 #   the params and boards crates on the host, and the firmware for every
 #   board), the firmware for every board (the seven QEMU machines, and the
 #   nRF52840, Raspberry Pi Pico and STM32F411 as compile checks), charm-core
-#   for every firmware target, and every test: cargo test --workspace
+#   for every firmware target, charm-core's embedding example for the M4F, and every test: cargo test --workspace
 #   --no-fail-fast without the QEMU tests, then the QEMU tests of charm-tests
-#   (140: 20 on each of seven machines, timed on their own), the trainer's tests
+#   (148: 21 on each of seven machines and the embedding example, timed on their own), the trainer's tests
 #   again with CHARM_PORTABLE_KERNELS=1 (the portable kernels, as on a CPU
 #   without AVX2/FMA), and the params and boards crates' tests. The summary
 #   names every failed test and counts the QEMU tests per machine.
@@ -187,6 +187,29 @@ core_for() {
     fi
 }
 
+# charm-core's embedding example (core/examples/embed.rs) for the Cortex-M4F:
+# the model linked in with include_bytes!, cortex-m-rt, semihosting output.
+# The QEMU test qemu_m4_embedding_example_* runs it.
+embed_example() {
+    local t=thumbv7em-none-eabihf out="$root/target/charm-embed-example.elf"
+    local flags=(-C link-arg=-Tlink.x -L "native=$root/core/examples/embed")
+    if [ "${route_of[$t]}" = rustup ]; then
+        cargo rustc -p charm-core --example embed --release --target "$t" -- "${flags[@]}" &&
+            cp "$root/target/$t/release/examples/embed" "$out"
+    else
+        local linker
+        linker="$(command -v rust-lld || command -v ld.lld-22 || command -v ld.lld)" || {
+            echo "no rust-lld or ld.lld-22 for the Debian route"
+            return 1
+        }
+        CARGO_TARGET_DIR="$root/target/debian" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+            /usr/bin/cargo rustc -p charm-core --example embed --release --target "$t" -Zbuild-std=core \
+            -- -C "linker=$linker" "${flags[@]}" &&
+            cp "$root/target/debian/$t/release/examples/embed" "$out"
+    fi || return 1
+    echo "embedding example: $out"
+}
+
 # The `charm` CLI the QEMU tests compare against: test profile (optimized),
 # its own executable path (not target/debug/charm, which other builds replace).
 charm_bin=""
@@ -199,7 +222,7 @@ build_charm() {
 }
 
 step fmt cargo fmt --all --check
-step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware -p charm-params -p charm-boards'
+step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware'
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step clippy-params cargo clippy --manifest-path firmware/params/Cargo.toml --all-targets --features std -- -D warnings
 step clippy-boards cargo clippy --manifest-path firmware/boards/Cargo.toml --all-targets -- -D warnings
@@ -209,6 +232,7 @@ done
 for t in "${FIRMWARE_TARGETS[@]}"; do
     step "core-${t%%-*}" core_for "$t"
 done
+step example-embed embed_example
 step charm-cli build_charm
 
 export CHARM_FIRMWARE_ELF="$root/firmware/target/charm-firmware.elf"
@@ -219,6 +243,7 @@ export CHARM_FIRMWARE_ELF_M7="$root/firmware/target/charm-firmware-mps2-an500.el
 export CHARM_FIRMWARE_ELF_M33="$root/firmware/target/charm-firmware-mps2-an505.elf"
 export CHARM_FIRMWARE_ELF_M55="$root/firmware/target/charm-firmware-mps3-an547.elf"
 export CHARM_FIRMWARE_ELF_RISCV32="$root/firmware/target/charm-firmware-riscv32-virt.elf"
+export CHARM_EMBED_EXAMPLE_ELF="$root/target/charm-embed-example.elf"
 [ -n "$charm_bin" ] && export CHARM_BIN="$charm_bin"
 step test cargo test --workspace --no-fail-fast -- --skip qemu_
 # The firmware under QEMU on every machine: timed on its own.

@@ -86,6 +86,7 @@ pub struct Header<'a> {
 }
 
 /// Why bytes are not a usable weight file. Each variant is one thing a user can fix.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FormatError {
     /// The file ends before the `needed` bytes its preamble promises.

@@ -80,6 +80,7 @@ impl Recurrent for QuantModelView<'_> {
 }
 
 /// Why generation could not start or go on.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum GenerateError {
     /// Buffers or vocabulary do not fit the model.

@@ -1,5 +1,53 @@
 //! charm-core: a character-level recurrent network that fits on a microcontroller.
 //!
+//! # In your own firmware
+//!
+//! Link a `.charm` model (from `charm train`, or `charm import` of a PyTorch
+//! `nn.RNN`) into flash, keep one [`Buffers`] in RAM, and write generated
+//! text into any [`core::fmt::Write`] — a UART driver, a display buffer, a
+//! `heapless::String`. `examples/embed.rs` is the whole program for a
+//! Cortex-M4F (cortex-m-rt, semihosting output), built for
+//! `thumbv7em-none-eabihf` and checked under QEMU against `charm sample` by
+//! the project's tests; this is its core:
+//!
+//! ```
+//! use charm_core::{decode, Buffers, Generator, SampleParams};
+//! use core::fmt::Write;
+//!
+//! /// Flash: the file as it is, 16-byte aligned so its tensors are read in place.
+//! #[repr(C, align(16))]
+//! struct Aligned<T: ?Sized>(T);
+//! static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../examples/embed/tiny.charm"));
+//!
+//! /// RAM: hidden state, next state and logits for models up to H 16, V 32:
+//! /// (2·16 + 32) · 4 = 256 bytes. No heap.
+//! type State = Buffers<16, 32>;
+//! assert_eq!(core::mem::size_of::<State>(), 256);
+//!
+//! fn generate(out: &mut impl Write, state: &mut State) -> Result<(), core::fmt::Error> {
+//!     let file = decode(&MODEL.0).map_err(|_| core::fmt::Error)?; // checks magic, CRC, shapes
+//!     let slices = state.slices_for(&file.model).map_err(|_| core::fmt::Error)?;
+//!     let params = SampleParams { temperature: 0.8, top_k: 0 };
+//!     let mut g = Generator::new(file.model, file.vocab, params, 7, slices).map_err(|_| core::fmt::Error)?;
+//!     g.prime("the c").map_err(|_| core::fmt::Error)?;
+//!     out.write_str("the c")?;
+//!     for _ in 0..120 {
+//!         out.write_char(g.next_char())?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! let mut text = String::new(); // on a device: your UART's `impl Write`
+//! generate(&mut text, &mut State::new()).unwrap();
+//! assert!(text.starts_with("the c") && text.chars().count() == 125);
+//! ```
+//!
+//! The same model, seed, temperature and prime give the same characters on
+//! every target (below); `charm sample --model M --seed 7 --temperature 0.8
+//! --len 120 --prime "the c"` prints them on the desktop.
+//!
+//! # What is inside
+//!
 //! `#![no_std]`, no allocator. This crate holds everything the trainer (a
 //! desktop) and the firmware (a Cortex-M) must agree on to the last bit:
 //!
@@ -19,7 +67,13 @@
 //!
 //! Nothing reachable from the public API panics on bad data: decoders and
 //! constructors return errors, and the hot loops are bounds-check free
-//! (`chunks_exact`, zipped iterators).
+//! (`chunks_exact`, zipped iterators). The error enums are
+//! `#[non_exhaustive]`: match them with a wildcard arm (their `Display` is
+//! one clause a front end can put in a sentence).
+//!
+//! Features: `alloc` (encoding `.charm` files, `AlignedBytes`), `std`
+//! (implies `alloc`), `dsp` (the Cortex-M4/M7/M33/M55 DSP instructions for
+//! int8 models; only for those cores).
 //!
 //! ```
 //! use charm_core::{decode, encode, AlignedBytes, Buffers, Generator, Metadata, ModelView, SampleParams, Vocab};

@@ -4,6 +4,7 @@ use crate::kernels::{matvec_bias, padded};
 use crate::Float;
 
 /// Why a set of tensors cannot form a model.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShapeError {
     /// Hidden size or vocabulary size is zero.
@@ -275,6 +276,7 @@ impl<'a, F: Float> ModelView<'a, F> {
 }
 
 /// Why a step could not run.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepError {
     /// The buffers do not fit the model.

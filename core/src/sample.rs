@@ -24,6 +24,7 @@ impl Default for SampleParams {
 }
 
 /// Why sampling parameters were refused.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SampleError {
     /// Temperature negative, NaN or infinite.

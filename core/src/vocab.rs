@@ -21,6 +21,7 @@ pub struct Vocab<'a> {
 }
 
 /// Why a text is not a vocabulary.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VocabError {
     /// The text has no characters.

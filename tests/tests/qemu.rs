@@ -409,6 +409,42 @@ fn matches_charm_sample_defaults_without_a_record(m: &Machine) {
     assert_prints(&run, &host, "no record vs `charm sample --model M`");
 }
 
+/// The PyTorch model of `tests/fixtures/pytorch/` (`nn.RNN` + `nn.Linear`,
+/// saved by `safetensors.torch.save_file`), imported with `charm import`
+/// (once per run).
+fn pytorch_model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let out = scratch().join("pytorch-tiny-rnn.charm");
+        let input = repo_root().join("tests/fixtures/pytorch/tiny_rnn.safetensors");
+        let args = ["import".as_ref(), "--model".as_ref(), input.as_os_str()];
+        let out_args = ["--out".as_ref(), out.as_os_str(), "--force".as_ref()];
+        qemu_support::host::charm(&[&args[..], &out_args[..]].concat());
+        out
+    })
+}
+
+fn matches_charm_sample_imported_pytorch_model(m: &Machine) {
+    let path = pytorch_model();
+    let model = std::fs::read(path).expect("read the model");
+    for (temperature, seed, prime) in [(1.0, 4, ""), (0.6, 5, "the café ")] {
+        let params = Params {
+            len: 200,
+            temperature,
+            seed,
+            top_k: 0,
+            prime,
+        };
+        let run = run_with(m, &model, &params);
+        let host = cli_sample(path, &params);
+        assert_prints(
+            &run,
+            &host,
+            &format!("PyTorch model T={temperature} prime={prime:?}"),
+        );
+    }
+}
+
 /// An f32 model trained by `charm train` on a 300-character
 /// Greek/Cyrillic/kana/CJK text (once per run).
 fn non_ascii_model() -> &'static Path {
@@ -555,6 +591,35 @@ fn int8_matches_charm_sample_vocabulary_over_256_non_ascii(m: &Machine) {
     assert_prints(&run, &host, "int8 V>256");
 }
 
+// --------------------------------------------- charm-core's embedding example
+
+/// `core/examples/embed.rs` built for the Cortex-M4F (`$CHARM_EMBED_EXAMPLE_ELF`,
+/// which `./scripts/test.sh` sets, else cargo's default place) prints what
+/// `charm sample` prints for its model and flags.
+#[test]
+fn qemu_m4_embedding_example_prints_what_charm_sample_prints() {
+    let elf = std::env::var_os("CHARM_EMBED_EXAMPLE_ELF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/thumbv7em-none-eabihf/release/examples/embed"));
+    assert!(
+        elf.is_file(),
+        "{} does not exist: build it with `cargo rustc -p charm-core --example embed --release \
+         --target thumbv7em-none-eabihf -- -C link-arg=-Tlink.x -L native=core/examples/embed` \
+         (./scripts/test.sh does)",
+        elf.display()
+    );
+    let run = qemu_support::M4.run_elf(&elf, None, None);
+    let model = repo_root().join("core/examples/embed/tiny.charm");
+    let params = Params {
+        len: 120,
+        temperature: 0.8,
+        seed: 7,
+        top_k: 0,
+        prime: "the c",
+    };
+    assert_prints(&run, &cli_sample(&model, &params), "the embedding example");
+}
+
 // ------------------------------------------------------ one set per machine
 
 /// `qemu_<machine>_<test>` for every test above, on each machine.
@@ -578,6 +643,7 @@ macro_rules! tests_on {
             matches_charm_sample_shakespeare_h128_temperature_1_5,
             matches_charm_sample_defaults_without_a_record,
             matches_charm_sample_vocabulary_over_256_non_ascii,
+            matches_charm_sample_imported_pytorch_model,
             int8_matches_core_generator_on_random_models,
             int8_matches_charm_sample_shakespeare_h128,
             int8_matches_charm_sample_vocabulary_over_256_non_ascii,

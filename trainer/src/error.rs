@@ -282,6 +282,23 @@ pub enum Error {
         /// The model beside it.
         model: PathBuf,
     },
+    /// A safetensors file that is not a model charm runs.
+    #[error("{}: {problem}", .path.display())]
+    Import {
+        /// The safetensors file.
+        path: PathBuf,
+        /// What was found, and what charm runs instead.
+        problem: ImportProblem,
+    },
+    /// `charm export` of an int8 model: PyTorch's nn.RNN holds f32 weights.
+    #[error(
+        "{} is an int8 model; export the f32 model it was quantized from (PyTorch's nn.RNN holds \
+         f32 weights)", .path.display()
+    )]
+    ExportInt8 {
+        /// The model given.
+        path: PathBuf,
+    },
     /// A flag value that makes no sense.
     #[error("{0}")]
     Usage(String),
@@ -358,4 +375,171 @@ pub fn model_sentence(path: &std::path::Path, e: &FormatError) -> String {
         FormatError::Misaligned => format!("{p} could not be read in place (misaligned buffer); this is a bug in charm, please report it"),
         other => format!("{p} is not a valid charm model: {other}; retrain it with `charm train`"),
     }
+}
+
+/// What charm runs, for the end of every [`ImportProblem`] sentence.
+const RUNS: &str = "charm runs nn.RNN(V, H, nonlinearity=\"tanh\", num_layers=1) followed by \
+                    nn.Linear(H, V), in float32";
+
+/// Why a safetensors file cannot be imported: each says what was found and
+/// ends with what charm runs (or what to give).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportProblem {
+    /// The bytes are not a safetensors file.
+    #[error("this is not a safetensors file ({reason}); save the model with safetensors.torch.save_file")]
+    NotSafetensors {
+        /// What the safetensors reader said.
+        reason: String,
+    },
+    /// No tensor ends in a name the model needs.
+    #[error("no tensor named *{suffix} ({what}) was found among {}; {RUNS}", list_names(.found))]
+    Missing {
+        /// The suffix looked for.
+        suffix: &'static str,
+        /// The tensor's role, in words.
+        what: &'static str,
+        /// The tensors the file has.
+        found: Vec<String>,
+    },
+    /// More than one tensor could be the one needed.
+    #[error(
+        "{} could each be {what}; keep one nn.RNN and one nn.Linear in the file \
+         (e.g. save_file(model.state_dict()) of that model alone)", list_names(.candidates)
+    )]
+    Ambiguous {
+        /// The tensor's role, in words.
+        what: &'static str,
+        /// The candidates.
+        candidates: Vec<String>,
+    },
+    /// The recurrent layer is an LSTM or a GRU (its weights have 4H or 3H rows).
+    #[error("{name} has shape {} = {gates}×H for H {hidden}: this is an {kind}; {RUNS}", shape_text(.shape))]
+    Gated {
+        /// The tensor.
+        name: String,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// Hidden size H (from `weight_hh_l0`'s columns).
+        hidden: usize,
+        /// 4 (LSTM) or 3 (GRU).
+        gates: usize,
+        /// "LSTM" or "GRU".
+        kind: &'static str,
+    },
+    /// Tensors of a second layer (`*_l1`, ...).
+    #[error("{name} belongs to layer {layer} of a stacked RNN (num_layers > 1); {RUNS}")]
+    Layers {
+        /// A tensor of the extra layer.
+        name: String,
+        /// Its layer index.
+        layer: usize,
+    },
+    /// Tensors of the reverse direction.
+    #[error("{name} belongs to the reverse direction of a bidirectional RNN; {RUNS}")]
+    Bidirectional {
+        /// A reverse-direction tensor.
+        name: String,
+    },
+    /// The metadata names a nonlinearity other than tanh.
+    #[error("the metadata says {key} = {found:?}; {RUNS}")]
+    Nonlinearity {
+        /// The metadata key.
+        key: String,
+        /// Its value.
+        found: String,
+    },
+    /// A tensor is not float32.
+    #[error("{name} is {dtype}; convert the model with model.float() before saving: {RUNS}")]
+    Dtype {
+        /// The tensor.
+        name: String,
+        /// Its element type, as safetensors names it (F16, BF16, F64, ...).
+        dtype: String,
+    },
+    /// A tensor's shape disagrees with the others.
+    #[error("{name} has shape {}, but {expected}; {RUNS}", shape_text(.shape))]
+    Shape {
+        /// The tensor.
+        name: String,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// What the other tensors imply, in words.
+        expected: String,
+    },
+    /// The model is larger than the weight format holds.
+    #[error("the model has H {hidden} and V {vocab}; a charm model holds at most H {max_hidden} and V {max_vocab}")]
+    TooLarge {
+        /// Hidden size.
+        hidden: usize,
+        /// Vocabulary size.
+        vocab: usize,
+        /// charm_core::MAX_HIDDEN.
+        max_hidden: usize,
+        /// charm_core::MAX_VOCAB.
+        max_vocab: usize,
+    },
+    /// A weight is NaN or infinite.
+    #[error("{name}[{index}] is not a finite number; charm runs finite weights only")]
+    NonFinite {
+        /// The tensor.
+        name: String,
+        /// Flat index within it.
+        index: usize,
+    },
+    /// Neither the metadata nor `--vocab` gives the characters.
+    #[error(
+        "the file has no __metadata__ entry charm.vocab; give the characters in index order with \
+         --vocab FILE, or save with save_file(..., metadata={{\"charm.vocab\": \"\".join(chars)}})"
+    )]
+    VocabMissing,
+    /// The vocabulary's length is not V.
+    #[error(
+        "the vocabulary ({source_name}) has {chars} characters but the model has V {vocab}{}",
+        if *.ends_in_newline { " (its final newline counts as a character: write the file without one unless \\n is in the vocabulary)" } else { "" }
+    )]
+    VocabLength {
+        /// Where it came from (`charm.vocab` or the --vocab file).
+        source_name: String,
+        /// Its characters.
+        chars: usize,
+        /// V.
+        vocab: usize,
+        /// Whether it ends in a newline (a likely accident in a --vocab file).
+        ends_in_newline: bool,
+    },
+    /// A character appears twice in the vocabulary.
+    #[error("the vocabulary ({source_name}) has {character:?} at indices {first} and {second}; each character must appear once")]
+    VocabRepeated {
+        /// Where it came from.
+        source_name: String,
+        /// The character.
+        character: char,
+        /// Its first index.
+        first: usize,
+        /// Its second index.
+        second: usize,
+    },
+    /// A charm.* metadata entry that does not parse.
+    #[error("the metadata entry {key} = {value:?} is not a number; remove it or write what charm export writes")]
+    BadMetadata {
+        /// The key.
+        key: String,
+        /// Its value.
+        value: String,
+    },
+}
+
+/// `a`, `a and b`, `a, b and c` (tensor names), or `no tensors`.
+fn list_names(names: &[String]) -> String {
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "no tensors".into(),
+    }
+}
+
+/// `[64, 40]`.
+fn shape_text(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("[{}]", dims.join(", "))
 }

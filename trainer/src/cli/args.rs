@@ -3,6 +3,8 @@
 
 use crate::cli::values::{real, real_opt, whole, whole_opt, Real};
 use crate::commands::bench::BenchSettings;
+use crate::commands::export::{ExportFormat, ExportSettings};
+use crate::commands::import::ImportSettings;
 use crate::commands::sample::SampleSettings;
 use crate::error::Error;
 use crate::math::optim::{OptimizerKind, Schedule};
@@ -392,6 +394,80 @@ pub struct QuantizeArgs {
     /// Replace an existing file at --out.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `charm import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The safetensors file of a PyTorch nn.RNN(V, H, nonlinearity="tanh",
+    /// num_layers=1) followed by nn.Linear(H, V), float32 (tensors found by
+    /// name suffix: weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0,
+    /// .weight, .bias).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// A UTF-8 file holding the V characters in the model's index order
+    /// (every character counts, a final newline too); default: the file's
+    /// __metadata__ entry charm.vocab.
+    #[arg(long, value_name = "FILE")]
+    pub vocab: Option<PathBuf>,
+    /// Where to write the .charm model (never an input).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace an existing file at --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl ImportArgs {
+    /// The settings of `charm import`.
+    pub fn settings(&self) -> ImportSettings {
+        ImportSettings {
+            input: self.model.clone(),
+            vocab: self.vocab.clone(),
+            output: self.out.clone(),
+            force: self.force,
+        }
+    }
+}
+
+/// `--format` of `charm export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// PyTorch: rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0,
+    /// rnn.bias_hh_l0 (zeros), fc.weight, fc.bias; the vocabulary in the
+    /// metadata entry charm.vocab.
+    Safetensors,
+}
+
+/// `charm export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The f32 .charm model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// The format to write.
+    #[arg(long, value_enum)]
+    pub format: ExportFormatArg,
+    /// Where to write it (never the model itself).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace an existing file at --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl ExportArgs {
+    /// The settings of `charm export`.
+    pub fn settings(&self) -> ExportSettings {
+        ExportSettings {
+            model: self.model.clone(),
+            format: match self.format {
+                ExportFormatArg::Safetensors => ExportFormat::Safetensors,
+            },
+            output: self.out.clone(),
+            force: self.force,
+        }
+    }
 }
 
 /// `charm bench`.

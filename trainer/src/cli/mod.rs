@@ -10,7 +10,9 @@ use crate::commands;
 use crate::error::Error;
 use crate::files::console::{print_error_line, print_line};
 use crate::training::Outcome;
-use args::{BenchArgs, EvalArgs, InfoArgs, QuantizeArgs, SampleArgs, TrainArgs};
+use args::{
+    BenchArgs, EvalArgs, ExportArgs, ImportArgs, InfoArgs, QuantizeArgs, SampleArgs, TrainArgs,
+};
 use clap::{Parser, Subcommand};
 
 /// charm: a character-level recurrent network, trained here, run on a microcontroller.
@@ -37,6 +39,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Convert an f32 model to int8 weights (4x smaller; runs on the DSP path of a Cortex-M4).
     Quantize(QuantizeArgs),
+    /// Read a PyTorch nn.RNN + nn.Linear model (safetensors) into a .charm file.
+    Import(ImportArgs),
+    /// Write a .charm model in another format (safetensors, for PyTorch).
+    Export(ExportArgs),
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
@@ -66,6 +72,16 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Quantize(a) => {
             let r = commands::quantize::run(&a.model, &a.out, a.force)?;
             print_line(&r.text(&a.model, &a.out))?;
+            Ok(0)
+        }
+        Command::Import(a) => {
+            let s = a.settings();
+            print_line(&commands::import::run(&s)?.text(&s))?;
+            Ok(0)
+        }
+        Command::Export(a) => {
+            let s = a.settings();
+            print_line(&commands::export::run(&s)?.text(&s))?;
             Ok(0)
         }
         Command::Info(a) => {

@@ -4,6 +4,8 @@
 
 pub mod bench;
 pub mod eval;
+pub mod export;
+pub mod import;
 pub mod info;
 pub mod quantize;
 pub mod sample;

@@ -11,6 +11,7 @@
 //! - [`log`]: the CSV log and the SVG loss curve;
 //! - [`memory`]: the memory the machine has for a run;
 //! - [`progress`]: the progress bar and the lines above it;
+//! - [`pytorch`]: PyTorch's `nn.RNN` + `nn.Linear` in safetensors files, read and written;
 //! - [`console`]: stdout and stderr without panics (a closed pipe is a normal end).
 
 pub mod atomic;
@@ -24,3 +25,4 @@ pub mod memory;
 pub mod model_file;
 pub mod outputs;
 pub mod progress;
+pub mod pytorch;

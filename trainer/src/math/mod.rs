@@ -6,15 +6,16 @@
 //!
 //! - [`params`]: the parameter vector, in the layout of `ModelView`, and its initialization;
 //! - [`window`]: one window of B streams × T characters, and its dropout mask;
-//! - [`reference`]: the plain forward and backward pass through time (the seed's
+//! - [`mod@reference`]: the plain forward and backward pass through time (the seed's
 //!   equations line by line, built on `step`): the reference, generic over the float type;
 //! - [`engine`]: the fast batched forward and backward pass (matrix-matrix
-//!   products, sharded over threads), checked against [`reference`];
+//!   products, sharded over threads), checked against [`mod@reference`];
 //! - [`kernels`], [`gemm`], [`pool`]: what the engine runs on (SIMD kernels,
 //!   `matrixmultiply`, persistent worker threads);
 //! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
 //! - [`loss`]: the loss over a whole text (one stream, or batched);
-//! - [`generate`]: text from a model through charm-core's `Generator`.
+//! - [`generate`]: text from a model through charm-core's `Generator`;
+//! - [`torch`]: the same model as PyTorch's `nn.RNN` + `nn.Linear` tensors, both ways.
 
 pub mod engine;
 pub mod gemm;
@@ -27,4 +28,5 @@ pub mod pool;
 pub mod reference;
 #[cfg(test)]
 pub mod rounding;
+pub mod torch;
 pub mod window;

@@ -2,7 +2,7 @@
 //!
 //! Starting a thread per window costs tens of microseconds, as much as a small
 //! window's work; these workers are started once per fast `Engine`
-//! and wait for work between windows (polling briefly first, see [`SPIN`]).
+//! and wait for work between windows (polling briefly first, see `SPIN`).
 //! [`Pool::scope`] runs borrowed jobs and returns only when every job has
 //! finished (also when one panics), which is what makes lending them to other
 //! threads sound.

@@ -1,0 +1,129 @@
+//! `charm import`: a PyTorch model (safetensors) to a `.charm` file.
+//!
+//! Reads `nn.RNN(V, H, nonlinearity="tanh", num_layers=1)` + `nn.Linear(H,
+//! V)` ([`crate::files::pytorch`]), puts its characters in charm's order
+//! (sorted by code point, the tensors following them), sets `bh = b_ih +
+//! b_hh` ([`crate::math::torch`]) and writes the f32 model atomically (never
+//! over an input; over an existing file only with `force`).
+
+use crate::commands::info;
+use crate::error::Error;
+use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
+use crate::files::input::read_regular;
+use crate::files::outputs::{self, Input, Output};
+use crate::files::pytorch::{read_torch_rnn, VocabOverride};
+use charm_core::{encode, Vocab};
+use std::path::PathBuf;
+
+/// Largest safetensors file read: the largest model the format holds is far smaller.
+const MAX_SAFETENSORS_BYTES: u64 = 4 << 30;
+/// Largest --vocab file read (65,536 characters of at most 4 bytes each).
+const MAX_VOCAB_FILE_BYTES: u64 = 4 * charm_core::MAX_VOCAB as u64;
+
+/// What `charm import` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSettings {
+    /// The safetensors file.
+    pub input: PathBuf,
+    /// A file holding the characters in index order, instead of the metadata's `charm.vocab`.
+    pub vocab: Option<PathBuf>,
+    /// The `.charm` file to write.
+    pub output: PathBuf,
+    /// Whether an existing file at `output` may be replaced.
+    pub force: bool,
+}
+
+/// What `charm import` did, for its report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Hidden size H.
+    pub hidden: usize,
+    /// Vocabulary size V.
+    pub vocab: usize,
+    /// The tensor names read, in the order W_ih, W_hh, b_ih, b_hh, W_fc, b_fc.
+    pub names: [String; 6],
+    /// Size of the written file in bytes.
+    pub out_bytes: usize,
+    /// Which boards the model fits ([`info::fit_line`]).
+    pub fit: String,
+}
+
+impl ImportReport {
+    /// The lines printed on stdout.
+    pub fn text(&self, settings: &ImportSettings) -> String {
+        format!(
+            "wrote {} (f32, H {}, V {}, {} bytes) from {}: {} and {} as nn.RNN(tanh), {} and {} as nn.Linear; bh = {} + {}\n{}",
+            settings.output.display(),
+            self.hidden,
+            self.vocab,
+            self.out_bytes,
+            settings.input.display(),
+            self.names[0],
+            self.names[1],
+            self.names[4],
+            self.names[5],
+            self.names[2],
+            self.names[3],
+            self.fit
+        )
+    }
+}
+
+/// Runs `charm import`.
+pub fn run(s: &ImportSettings) -> Result<ImportReport, Error> {
+    let out = Output {
+        path: &s.output,
+        what: "charm model",
+        flag: "--out",
+        replace: s.force,
+    };
+    let mut inputs = vec![Input {
+        path: &s.input,
+        what: "safetensors model",
+    }];
+    if let Some(v) = &s.vocab {
+        inputs.push(Input {
+            path: v,
+            what: "vocabulary file",
+        });
+    }
+    outputs::check(&[out], &inputs)?;
+
+    let bytes = read_regular(&s.input, MAX_SAFETENSORS_BYTES, "safetensors")?;
+    let vocab_text = match &s.vocab {
+        Some(path) => {
+            let raw = read_regular(path, MAX_VOCAB_FILE_BYTES, "vocabulary")?;
+            Some(String::from_utf8(raw).map_err(|e| Error::InvalidUtf8 {
+                path: path.clone(),
+                offset: e.utf8_error().valid_up_to(),
+            })?)
+        }
+        None => None,
+    };
+    let vocab_name = s.vocab.as_ref().map(|p| p.display().to_string());
+    let given = vocab_text
+        .as_deref()
+        .zip(vocab_name.as_deref())
+        .map(|(text, source_name)| VocabOverride { text, source_name });
+    let imported = read_torch_rnn(&bytes, given).map_err(|problem| Error::Import {
+        path: s.input.clone(),
+        problem,
+    })?;
+    let (params, sorted) = imported.to_charm();
+    let vocab = Vocab::new(&sorted).expect("sorted distinct characters are a vocabulary");
+    let model_error = |error| Error::Model {
+        path: s.output.clone(),
+        error,
+    };
+    let file = encode(&params.view(), &vocab, &imported.meta).map_err(model_error)?;
+    remove_stale_temps(&s.output, process_alive);
+    write_atomic(&s.output, &file)?;
+    let (hidden, v) = (params.hidden(), params.vocab());
+    Ok(ImportReport {
+        hidden,
+        vocab: v,
+        names: imported.names,
+        out_bytes: file.len(),
+        fit: info::fit_line(hidden, v, "f32", file.len()),
+    })
+}
