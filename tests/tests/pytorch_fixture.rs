@@ -385,6 +385,12 @@ fn export_then_import_gives_back_the_same_file() {
         ],
     ))
     .unwrap();
+    // An imported model has no training record, and `charm info` says so.
+    let info = String::from_utf8(ok(d, &["info", "--model", "m.charm"])).unwrap();
+    assert!(
+        info.contains("\ntraining:        none recorded in this file (made by charm import, not charm train)\non a device:"),
+        "{info}"
+    );
     assert!(report.contains("rnn.weight_ih_l0 [16, 26], rnn.weight_hh_l0 [16, 16], rnn.bias_ih_l0 [16], rnn.bias_hh_l0 [16] (zeros), fc.weight [26, 16], fc.bias [26], vocabulary in __metadata__ charm.vocab"), "{report}");
     ok(
         d,

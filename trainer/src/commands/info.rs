@@ -187,9 +187,7 @@ impl Info {
         let vocab: String = self.vocab.escape_debug().collect();
         format!(
             "file:            {} ({} bytes)\nformat version:  {} ({} weights, {} bytes of tensors)\nhidden size H:   {}\nvocabulary V:    {} characters: \"{}\"\n\
-             parameters:      {}\ntraining:        {} steps, {} characters seen, seed {}\n\
-             loss:            train {:.4} nats/char, validation {:.4} nats/char ({:.4} bits/char)\n\
-             corpus:          {} characters, CRC-32 {}",
+             parameters:      {}\n",
             self.file,
             self.file_size,
             self.format_version,
@@ -199,6 +197,21 @@ impl Info {
             self.vocab_size,
             vocab,
             self.parameters,
+        ) + &self.training_text()
+            + &self.device_text()
+    }
+
+    /// The training record, or a line saying the file has none (a model
+    /// made by `charm import` carries no steps, losses or corpus).
+    fn training_text(&self) -> String {
+        if self.steps == 0 && self.chars_seen == 0 && self.corpus_chars == 0 {
+            return "training:        none recorded in this file (made by charm import, not charm train)"
+                .into();
+        }
+        format!(
+            "training:        {} steps, {} characters seen, seed {}\n\
+             loss:            train {:.4} nats/char, validation {:.4} nats/char ({:.4} bits/char)\n\
+             corpus:          {} characters, CRC-32 {}",
             self.steps,
             self.chars_seen,
             self.seed,
@@ -207,7 +220,7 @@ impl Info {
             self.val_loss_nats_per_char / std::f64::consts::LN_2,
             self.corpus_chars,
             self.corpus_crc32
-        ) + &self.device_text()
+        )
     }
 
     fn device_text(&self) -> String {
