@@ -270,6 +270,71 @@ pub struct Instruction {
     pub mnemonic: String,
     /// The operands as printed (`r0, [r1, #4]`).
     pub operands: String,
+    /// The encoding: the halfwords as printed, the first in the high half
+    /// of a 32-bit instruction (`f006 fb42` → `0xf006_fb42`).
+    pub encoding: u32,
+}
+
+/// Thumb: a first halfword whose top five bits are 0b11101, 0b11110 or
+/// 0b11111 starts a 32-bit instruction (Arm ARM, A5.1 / C2.1).
+fn starts_32_bit_thumb(halfword: u32) -> bool {
+    matches!(halfword >> 11, 0b11101..=0b11111)
+}
+
+/// The class of a Thumb instruction that only its encoding tells: Helium
+/// (MVE) and the low-overhead loop instructions of Armv8.1-M, which the
+/// capstone disassembler of Debian's QEMU 7.2 prints as `.byte`, `ldc` or
+/// splits into two bogus 16-bit instructions.
+fn armv81m_class(encoding: u32, size: u64) -> Option<InstructionClass> {
+    if size != 4 {
+        return None;
+    }
+    let (first, second) = (encoding >> 16, encoding & 0xffff);
+    let coprocessor = (second >> 8) & 0xf;
+    // LE / LETP: 1111 0000 0ab1 1111 | 11x0 ...; DLS / DLSTP: 1111 0000 0100 Rn | 1110 0000 0000 0001
+    if first & 0xffcf == 0xf00f && second & 0xd001 == 0xc001 {
+        return Some(InstructionClass::ConditionalBranch);
+    }
+    if first & 0xffc0 == 0xf040 && second == 0xe001 {
+        return Some(InstructionClass::Alu);
+    }
+    // WLS / WLSTP: 1111 0000 01xx Rn | 1100 ... 1: branches over the loop when the count is 0
+    if first & 0xffc0 == 0xf040 && second & 0xf001 == 0xc001 {
+        return Some(InstructionClass::ConditionalBranch);
+    }
+    // Vector data processing: 111x 1111 ... (M-profile has no Neon: this is MVE).
+    if first & 0xef00 == 0xef00 {
+        return Some(InstructionClass::Vector);
+    }
+    // Coprocessor space with coprocessor 14 or 15 (1111 or 1110 in bits 11..8):
+    // MVE loads and stores (111x 110x ...) and the rest of MVE (111x 1110 ...);
+    // the FPU uses coprocessors 10 and 11.
+    if (first & 0xee00 == 0xec00 || first & 0xef00 == 0xee00) && coprocessor >= 0xe {
+        return Some(InstructionClass::Vector);
+    }
+    None
+}
+
+/// Joins the halves of 32-bit Thumb instructions that the disassembler split
+/// into two lines (it does so for encodings it does not know).
+fn join_split_thumb(block: Vec<Instruction>) -> Vec<Instruction> {
+    let mut joined: Vec<Instruction> = Vec::with_capacity(block.len());
+    let mut iter = block.into_iter().peekable();
+    while let Some(mut instruction) = iter.next() {
+        if instruction.size == 2 && starts_32_bit_thumb(instruction.encoding) {
+            let next_is_half = iter
+                .peek()
+                .is_some_and(|n| n.size == 2 && n.address == instruction.address + 2);
+            if let (true, Some(second)) = (next_is_half, iter.next_if(|_| next_is_half)) {
+                instruction.encoding = (instruction.encoding << 16) | second.encoding;
+                instruction.size = 4;
+                instruction.mnemonic = String::from(".byte");
+                instruction.operands = String::new();
+            }
+        }
+        joined.push(instruction);
+    }
+    joined
 }
 
 /// Condition-code suffixes of Arm mnemonics (B<cond>, and any instruction in an IT block).
@@ -375,6 +440,9 @@ impl Instruction {
     /// The class of an Arm (Thumb) instruction.
     pub fn arm_class(&self) -> InstructionClass {
         use InstructionClass::*;
+        if let Some(class) = armv81m_class(self.encoding, self.size) {
+            return class;
+        }
         let (base, conditional) = self.arm_base();
         let writes_pc_directly = self.operands.starts_with("pc,") || self.operands == "pc";
         if self.operands.contains('q')
@@ -567,12 +635,19 @@ fn parse_instruction(line: &str) -> Option<Instruction> {
     let address = u64::from_str_radix(address, 16).ok()?;
     let mut tokens = rest.split_whitespace().peekable();
     let mut hex_digits = 0u64;
+    let mut encoding = 0u32;
     while let Some(t) = tokens.peek() {
         let is_encoding = matches!(t.len(), 4 | 8) && t.chars().all(|c| c.is_ascii_hexdigit());
         if !is_encoding {
             break;
         }
         hex_digits += t.len() as u64;
+        let value = u32::from_str_radix(t, 16).ok()?;
+        encoding = if t.len() == 8 {
+            value
+        } else {
+            (encoding << 16) | value
+        };
         tokens.next();
     }
     let mnemonic = tokens.next()?.to_ascii_lowercase();
@@ -582,6 +657,7 @@ fn parse_instruction(line: &str) -> Option<Instruction> {
         size: hex_digits / 2,
         mnemonic,
         operands,
+        encoding,
     })
 }
 
@@ -600,8 +676,8 @@ fn parse_execution(line: &str) -> Option<(u64, u64)> {
 }
 
 impl TraceCounts {
-    /// Reads a trace made with `-d in_asm,exec,nochain`.
-    pub fn read(trace: impl BufRead) -> Result<Self, TraceError> {
+    /// Reads a trace made with `-d in_asm,exec,nochain` of code for `isa`.
+    pub fn read(trace: impl BufRead, isa: Isa) -> Result<Self, TraceError> {
         let mut counts = TraceCounts::default();
         // The block being described by an `IN:` record, waiting for its first execution.
         let mut described: Vec<Instruction> = Vec::new();
@@ -617,7 +693,12 @@ impl TraceCounts {
                 continue;
             };
             if !described.is_empty() {
-                counts.blocks.insert(host, std::mem::take(&mut described));
+                let block = std::mem::take(&mut described);
+                let block = match isa {
+                    Isa::Arm => join_split_thumb(block),
+                    Isa::RiscV => block,
+                };
+                counts.blocks.insert(host, block);
             }
             let Some(block) = counts.blocks.get(&host) else {
                 return Err(TraceError::UnknownBlock { line: number + 1 });

@@ -18,12 +18,12 @@ use std::io::BufReader;
 use std::process::ExitCode;
 
 /// Reads one trace file (or stdin for `-`).
-fn read(path: &str) -> Result<TraceCounts, String> {
+fn read(path: &str, isa: Isa) -> Result<TraceCounts, String> {
     let counts = if path == "-" {
-        TraceCounts::read(std::io::stdin().lock())
+        TraceCounts::read(std::io::stdin().lock(), isa)
     } else {
         let file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
-        TraceCounts::read(BufReader::with_capacity(1 << 20, file))
+        TraceCounts::read(BufReader::with_capacity(1 << 20, file), isa)
     };
     counts.map_err(|e| format!("{path}: {e}"))
 }
@@ -65,7 +65,7 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     match rest {
         [trace] => {
-            let counts = read(trace)?;
+            let counts = read(trace, isa)?;
             println!("core: {}", table.name);
             println!("instructions: {}", counts.instructions());
             println!("estimated cycles: {}", counts.cycles(&table, isa));
@@ -76,7 +76,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 .ok()
                 .filter(|&n| n > 0)
                 .ok_or_else(|| format!("--chars needs a positive integer, not '{n}'"))?;
-            let (short, long) = (read(short)?, read(long)?);
+            let (short, long) = (read(short, isa)?, read(long, isa)?);
             let per_char = |a: u64, b: u64| (b as f64 - a as f64) / n as f64;
             let insns = per_char(short.instructions(), long.instructions());
             let cycles = per_char(short.cycles(&table, isa), long.cycles(&table, isa));
