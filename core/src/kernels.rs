@@ -72,7 +72,7 @@ pub fn matvec_bias<F: Float>(out: &mut [F], w: &[F], stride: usize, x: &[F], bia
     if stride == 0 {
         return;
     }
-    #[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "helium")))]
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     if let (Some(out), Some(w), Some(x), Some(bias)) = (
         F::as_f32s_mut(out),
         F::as_f32s(w),
@@ -96,9 +96,9 @@ pub fn axpy<F: Float>(y: &mut [F], a: F, x: &[F]) {
     }
 }
 
-/// [`matvec_bias`] for f32 on an Arm FPU (Cortex-M4F, M7, M33: targets
-/// `*-eabihf`; the M55 keeps LLVM's Helium code, feature `helium`): the
-/// same lanes and order as [`dot`], two rows per pass, all in one asm loop.
+/// [`matvec_bias`] for f32 on an Arm FPU (Cortex-M4F, M7, M33, M55: targets
+/// `*-eabihf`): the same lanes and order as [`dot`], two rows per pass, all
+/// in one asm loop (on the M55 with Helium, feature `helium`: below).
 ///
 /// Per eight columns of two rows: one VLDM of `x[c .. c+8]` (s0–s7), then
 /// per row one VLDM of the row (s8–s15), eight VMUL.F32 `s8+i = s8+i ·
@@ -112,7 +112,14 @@ pub fn axpy<F: Float>(y: &mut [F], a: F, x: &[F]) {
 /// before. Then per row [`dot`]'s reduction `((a0+a4) + (a2+a6)) +
 /// ((a1+a5) + (a3+a7))` and `+ bias`. Rows whose length is not a multiple
 /// of 8 (a tail) and an odd last row take [`dot`] itself.
-#[cfg(all(target_arch = "arm", target_abi = "eabihf", not(feature = "helium")))]
+///
+/// On the Cortex-M55 (feature `helium`) the same with Helium on four lanes:
+/// lanes 0–3 of a row in one Q register, 4–7 in another; per eight columns
+/// of two rows two VLDRW of x, and per row two VLDRW, two VMUL.F32 and two
+/// VADD.F32 (never a fused VFMA): 14 instructions per 16 MACs, in a DLS/LE
+/// loop. The first level of the reduction, `a_i + a_{i+4}`, is one VADD.F32
+/// of the two Q registers; the rest is scalar.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 #[allow(unsafe_code)]
 mod fpu {
     use super::{dot, LANES};
@@ -129,6 +136,7 @@ mod fpu {
     /// `w` readable for `2·pairs` rows of `stride` f32s, `x` for `8·chunks`
     /// f32s with `8·chunks ≤ stride`, `chunks ≥ 1`, `pairs ≥ 1`, `out` and
     /// `bias` for `2·pairs` f32s.
+    #[cfg(not(feature = "helium"))]
     #[inline(always)]
     unsafe fn row_pairs(
         w: *const f32,
@@ -233,6 +241,98 @@ mod fpu {
                 pairs = inout(reg) pairs => _,
                 out = inout(reg) out => _,
                 bias = inout(reg) bias => _,
+            );
+        }
+    }
+
+    /// `out[2p + k] = dot(row 2p + k, x) + bias[2p + k]` for `pairs` row
+    /// pairs, on Helium: Q0–Q1 = x, Q2–Q3 = row a's lanes 0–3 and 4–7,
+    /// Q4–Q5 = row b's, Q6–Q7 = the weights (Q_n is S_4n … S_4n+3).
+    ///
+    /// # Safety
+    ///
+    /// As the FPU version: `w` readable for `2·pairs` rows of `stride`
+    /// f32s, `x` for `8·chunks` f32s with `8·chunks ≤ stride`, `chunks ≥ 1`,
+    /// `pairs ≥ 1`, `out` and `bias` for `2·pairs` f32s.
+    #[cfg(feature = "helium")]
+    #[inline(always)]
+    unsafe fn row_pairs(
+        w: *const f32,
+        stride: usize,
+        x: *const f32,
+        chunks: usize,
+        pairs: usize,
+        out: *mut f32,
+        bias: *const f32,
+    ) {
+        let row_bytes = stride * 4;
+        // after a pass each row pointer has moved 32·chunks bytes; the next pair is 2·stride f32s on
+        let skip = 2 * row_bytes - 32 * chunks;
+        // SAFETY: the caller's contract bounds the loads and the stores;
+        // the Q registers used are declared clobbered.
+        unsafe {
+            asm!(
+                "3:",
+                "vmov.i32 q2, #0",
+                "vmov.i32 q3, #0",
+                "vmov.i32 q4, #0",
+                "vmov.i32 q5, #0",
+                "mov {xp}, {x}",
+                "dls lr, {chunks}",
+                "2:",
+                "vldrw.u32 q0, [{xp}], #16",
+                "vldrw.u32 q1, [{xp}], #16",
+                "vldrw.u32 q6, [{a}], #16",
+                "vldrw.u32 q7, [{a}], #16",
+                "vmul.f32 q6, q6, q0",
+                "vmul.f32 q7, q7, q1",
+                "vadd.f32 q2, q2, q6",
+                "vadd.f32 q3, q3, q7",
+                "vldrw.u32 q6, [{b}], #16",
+                "vldrw.u32 q7, [{b}], #16",
+                "vmul.f32 q6, q6, q0",
+                "vmul.f32 q7, q7, q1",
+                "vadd.f32 q4, q4, q6",
+                "vadd.f32 q5, q5, q7",
+                "le lr, 2b",
+                // row a: q2 = (a0+a4, a1+a5, a2+a6, a3+a7) = s8..s11, then
+                // s0 = ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7))
+                "vadd.f32 q2, q2, q3",
+                "vadd.f32 s0, s8, s10",
+                "vadd.f32 s1, s9, s11",
+                "vadd.f32 s0, s0, s1",
+                // row b: q4 = s16..s19, into s1
+                "vadd.f32 q4, q4, q5",
+                "vadd.f32 s1, s16, s18",
+                "vadd.f32 s2, s17, s19",
+                "vadd.f32 s1, s1, s2",
+                // + bias, stored
+                "vldmia {bias}!, {{s4-s5}}",
+                "vadd.f32 s0, s0, s4",
+                "vadd.f32 s1, s1, s5",
+                "vstmia {out}!, {{s0-s1}}",
+                "add {a}, {a}, {skip}",
+                "add {b}, {b}, {skip}",
+                "subs {pairs}, {pairs}, #1",
+                "bne 3b",
+                x = in(reg) x,
+                xp = out(reg) _,
+                chunks = in(reg) chunks,
+                a = inout(reg) w => _,
+                b = inout(reg) w.wrapping_add(stride) => _,
+                skip = in(reg) skip,
+                pairs = inout(reg) pairs => _,
+                out = inout(reg) out => _,
+                bias = inout(reg) bias => _,
+                out("lr") _,
+                out("q0") _,
+                out("q1") _,
+                out("q2") _,
+                out("q3") _,
+                out("q4") _,
+                out("q5") _,
+                out("q6") _,
+                out("q7") _,
             );
         }
     }
