@@ -104,12 +104,12 @@ pub const CORTEX_M0_PLUS: CycleTable = CycleTable {
     ..CORTEX_M0
 };
 
-/// Cortex-M3 (Arm DDI 0337I, table 18-1): ALU 1, MUL 1, MLA 2, UMULL and
-/// kin 3–7 (taken 4), SDIV 2–12 (taken 7), LDR 2 and 1 when pipelined after
-/// a load or store, STR 2 (1 pipelined), LDM 1+n, branch taken 1 + P with
-/// P 1–3 (taken 2), IT 1. Known error: P and the divide are ±1 and ±5
-/// per instruction; stalls on dependent loads (LDR whose result feeds the
-/// next address) are not modeled.
+/// Cortex-M3 (Arm DDI 0337I, table 18-1): ALU 1, MUL 1, MLA 2 (both taken
+/// as 2), UMULL and kin 3–7 (taken 4), SDIV 2–12 (taken 7), LDR 2 and 1 when
+/// pipelined after a load or store, STR 2 (1 pipelined), LDM 1+n, branch
+/// taken 1 + P with P 1–3 (taken 2), IT 1. Known error: P and the divide are
+/// ±1 and ±5 per instruction, a MUL +1; stalls on dependent loads (LDR whose
+/// result feeds the next address) are not modeled.
 pub const CORTEX_M3: CycleTable = CycleTable {
     name: "Cortex-M3",
     alu: 1,
