@@ -116,8 +116,8 @@ pub fn axpy<F: Float>(y: &mut [F], a: F, x: &[F]) {
 /// On the Cortex-M55 (feature `helium`) the same with Helium on four lanes:
 /// lanes 0–3 of a row in one Q register, 4–7 in another; per eight columns
 /// of two rows two VLDRW of x, and per row two VLDRW, two VMUL.F32 and two
-/// VADD.F32 (never a fused VFMA): 14 instructions per 16 MACs, in a DLS/LE
-/// loop. The first level of the reduction, `a_i + a_{i+4}`, is one VADD.F32
+/// VADD.F32 (never a fused VFMA): 14 instructions per 16 MACs, and the LE
+/// of the DLS/LE loop. The first level of the reduction, `a_i + a_{i+4}`, is one VADD.F32
 /// of the two Q registers; the rest is scalar.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 #[allow(unsafe_code)]
