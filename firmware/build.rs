@@ -120,6 +120,16 @@ fn check_core(board: &Board) {
             if core.int8_dsp { "has" } else { "lacks" }
         );
     }
+    let helium = env::var_os("CARGO_FEATURE_HELIUM").is_some();
+    if helium != core.int8_helium {
+        panic!(
+            "charm-firmware: feature helium is {} but the {} of board {} {} Helium (MVE)",
+            if helium { "on" } else { "off" },
+            core.name,
+            board.name,
+            if core.int8_helium { "has" } else { "lacks" }
+        );
+    }
     println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
 }
 

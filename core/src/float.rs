@@ -42,6 +42,21 @@ pub trait Float:
     fn to_f64(self) -> f64;
     /// `true` unless the value is NaN or infinite.
     fn is_finite(self) -> bool;
+    /// The same slice as `f32`s when `Self` is `f32`: how the kernels pick
+    /// their f32-only path on an FPU core ([`crate::matvec_bias`]).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn as_f32s(values: &[Self]) -> Option<&[f32]> {
+        let _ = values;
+        None
+    }
+    /// [`Float::as_f32s`] for a mutable slice.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn as_f32s_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+        let _ = values;
+        None
+    }
 }
 
 impl Float for f32 {
@@ -70,6 +85,14 @@ impl Float for f32 {
     #[inline(always)]
     fn is_finite(self) -> bool {
         f32::is_finite(self)
+    }
+    #[inline(always)]
+    fn as_f32s(values: &[Self]) -> Option<&[f32]> {
+        Some(values)
+    }
+    #[inline(always)]
+    fn as_f32s_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+        Some(values)
     }
 }
 

@@ -47,6 +47,10 @@ const _: () = assert!(
     BOARD.core.int8_dsp == cfg!(feature = "dsp"),
     "feature dsp must be on exactly for cores with the DSP extension"
 );
+const _: () = assert!(
+    BOARD.core.int8_helium == cfg!(feature = "helium"),
+    "feature helium must be on exactly for cores with Helium (MVE)"
+);
 
 /// Largest hidden size this build runs (state buffers are sized for it).
 pub const MAX_HIDDEN: usize = BOARD.max_hidden as usize;

@@ -1,6 +1,8 @@
 //! charm-tests: end-to-end tests across the charm crates (they live in
 //! `tests/`), and what those tests share.
 
+pub mod cycle_model;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

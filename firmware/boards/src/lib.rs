@@ -44,6 +44,9 @@ pub struct Core {
     /// (charm-core feature `dsp`); otherwise its portable integer code, with
     /// the same results.
     pub int8_dsp: bool,
+    /// The int8 step's dot products on Helium (MVE) VMLADAVA.S16 (charm-core
+    /// feature `helium`), before the DSP path; the same results.
+    pub int8_helium: bool,
 }
 
 /// Arm Cortex-M0 / M0+ (Armv6-M): no FPU, no DSP.
@@ -53,6 +56,7 @@ pub const CORTEX_M0: Core = Core {
     codegen: &[],
     hardware_f32: false,
     int8_dsp: false,
+    int8_helium: false,
 };
 
 /// Arm Cortex-M0+ (Armv6-M, as Cortex-M0 for charm): no FPU, no DSP.
@@ -68,6 +72,7 @@ pub const CORTEX_M3: Core = Core {
     codegen: &[],
     hardware_f32: false,
     int8_dsp: false,
+    int8_helium: false,
 };
 
 /// Arm Cortex-M4F (Armv7E-M): single-precision FPU and DSP.
@@ -77,6 +82,7 @@ pub const CORTEX_M4F: Core = Core {
     codegen: &[],
     hardware_f32: true,
     int8_dsp: true,
+    int8_helium: false,
 };
 
 /// Arm Cortex-M7 (Armv7E-M): FPU and DSP.
@@ -86,6 +92,7 @@ pub const CORTEX_M7: Core = Core {
     codegen: &["target-cpu=cortex-m7"],
     hardware_f32: true,
     int8_dsp: true,
+    int8_helium: false,
 };
 
 /// Arm Cortex-M33 (Armv8-M mainline) with its FPU and DSP extension (both
@@ -102,6 +109,7 @@ pub const CORTEX_M33: Core = Core {
     codegen: &["target-cpu=cortex-m33"],
     hardware_f32: true,
     int8_dsp: true,
+    int8_helium: false,
 };
 
 /// Arm Cortex-M55 (Armv8.1-M mainline): FPU, DSP and Helium (MVE).
@@ -111,6 +119,7 @@ pub const CORTEX_M55: Core = Core {
     codegen: &["target-cpu=cortex-m55"],
     hardware_f32: true,
     int8_dsp: true,
+    int8_helium: true,
 };
 
 /// RISC-V RV32IMAC (ESP32-C3 is RV32IMC, the same less atomics): no FPU.
@@ -120,6 +129,7 @@ pub const RV32IMAC: Core = Core {
     codegen: &[],
     hardware_f32: false,
     int8_dsp: false,
+    int8_helium: false,
 };
 
 /// How QEMU runs a board's firmware: the program and its machine options

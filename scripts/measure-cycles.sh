@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Estimated cycles per generated character for one board under QEMU: QEMU's
+# trace of the executed instructions (-d in_asm,exec,nochain) priced by the
+# core's published instruction timings (charm-tests' cycle_model; the
+# tables: `cargo run -q -p charm-tests --bin charm-cycles -- --tables`).
+#
+#   scripts/measure-cycles.sh [--board NAME] [--core CORE] MODEL.charm [SHORT_LEN LONG_LEN]
+#
+# --board is one of the QEMU machines' boards (default mps2-an386); --core
+# prices the trace with another core's table (e.g. m0plus for the micro:bit's
+# Thumb-1 code as the RP2040 would run it). Two runs (default 2 and 12
+# characters, temperature 1, seed 1, no prime) of the firmware as the tests
+# build it; their difference divided by the difference in characters drops
+# boot, validation and the CRC:
+#   per character = (total_long - total_short) / (LONG - SHORT)
+# The trace streams through a pipe (it is 100 MB and more for a software-f32
+# core), so nothing large is written. Needs what ./scripts/test.sh installs.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+board=mps2-an386
+core=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --board) board="${2:?--board needs a name}"; shift 2 ;;
+    --core) core="${2:?--core needs a name}"; shift 2 ;;
+    *) break ;;
+    esac
+done
+model="${1:?usage: scripts/measure-cycles.sh [--board NAME] [--core CORE] MODEL.charm [SHORT_LEN LONG_LEN]}"
+short="${2:-2}"
+long="${3:-12}"
+[ -f "$model" ] || { echo "measure-cycles: no such model: $model" >&2; exit 1; }
+[ "$long" -gt "$short" ] || { echo "measure-cycles: LONG_LEN must be above SHORT_LEN" >&2; exit 1; }
+model="$(cd "$(dirname "$model")" && pwd)/$(basename "$model")"
+
+if [ -z "$core" ]; then
+    case "$board" in
+    microbit) core=m0 ;;
+    mps2-an385) core=m3 ;;
+    mps2-an386) core=m4 ;;
+    mps2-an500) core=m7 ;;
+    mps2-an505) core=m33 ;;
+    mps3-an547) core=m55 ;;
+    riscv32-virt) core=riscv32 ;;
+    *) echo "measure-cycles: QEMU does not emulate board $board" >&2; exit 1 ;;
+    esac
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$root"
+# board, core (its name), rust_target, weights_address, params_address, qemu: from charm-boards' table.
+table_core="$core"
+eval "$(cargo run -q -p charm-tests --bin charm-board -- "$board")"
+[ -n "$qemu" ] || { echo "measure-cycles: QEMU does not emulate board $board" >&2; exit 1; }
+cargo build -q --release -p charm-tests --bin charm-cycles --bin charm-params
+bin="$root/target/release"
+
+export CHARM_FIRMWARE_TARGET_DIR="${CHARM_FIRMWARE_TARGET_DIR:-$root/firmware/target/measure}"
+"$root/scripts/build-firmware.sh" --board "$board" --out "$work/firmware.elf"
+
+# totals LEN: "instructions cycles" of a run generating LEN characters.
+totals() {
+    "$bin/charm-params" --len "$1" --out "$work/params-$1.bin"
+    # QEMU writes its log to fd 3, which is the pipe; the UART output is dropped.
+    # shellcheck disable=SC2086 # $qemu is the program and its machine options
+    timeout 3600 $qemu -nographic -semihosting-config enable=on,target=native \
+        -icount shift=0 -kernel "$work/firmware.elf" \
+        -device loader,file="$model",addr="$weights_address",force-raw=on \
+        -device loader,file="$work/params-$1.bin",addr="$params_address",force-raw=on \
+        -d in_asm,exec,nochain -D /dev/fd/3 3>&1 >/dev/null 2>"$work/stderr-$1.txt" |
+        "$bin/charm-cycles" --core "$table_core" - >"$work/totals-$1.txt"
+    echo "$(sed -n 's/^instructions: //p' "$work/totals-$1.txt") $(sed -n 's/^estimated cycles: //p' "$work/totals-$1.txt")"
+}
+read -r i_short c_short < <(totals "$short")
+read -r i_long c_long < <(totals "$long")
+
+echo "board: $board ($rust_target; $qemu), cycle table: $(sed -n 's/^core: //p' "$work/totals-$long.txt")"
+echo "model: $model ($(stat -c %s "$model") bytes)"
+awk -v is="$i_short" -v il="$i_long" -v cs="$c_short" -v cl="$c_long" -v n="$((long - short))" 'BEGIN {
+    i = (il - is) / n; c = (cl - cs) / n
+    printf "runs: %s and %s instructions, %s and %s estimated cycles\n", is, il, cs, cl
+    printf "instructions per character: %.0f\nestimated cycles per character: %.0f\ncycles per instruction: %.3f\n", i, c, c / i
+}'

@@ -1,0 +1,102 @@
+//! `charm-cycles`: estimated cycles from QEMU's trace of executed
+//! instructions, by a core's published instruction timings
+//! (`charm_tests::cycle_model`).
+//!
+//! ```text
+//! charm-cycles --core CORE TRACE                  # totals of one run
+//! charm-cycles --core CORE --chars N SHORT LONG   # per character: (LONG − SHORT) / N
+//! charm-cycles --tables                           # the cycle tables, as Markdown
+//! ```
+//!
+//! A trace is QEMU's log of `-d in_asm,exec,nochain` (`-D FILE`); `-` reads
+//! it from stdin. CORE is one of m0, m0plus, m3, m4, m7, m33, m55, riscv32.
+//! `scripts/measure-cycles.sh` makes the two runs (N apart in generated
+//! characters) and calls this.
+
+use charm_tests::cycle_model::{CycleTable, Isa, TraceCounts, TABLES};
+use std::io::BufReader;
+use std::process::ExitCode;
+
+/// Reads one trace file (or stdin for `-`).
+fn read(path: &str, isa: Isa) -> Result<TraceCounts, String> {
+    let counts = if path == "-" {
+        TraceCounts::read(std::io::stdin().lock(), isa)
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
+        TraceCounts::read(BufReader::with_capacity(1 << 20, file), isa)
+    };
+    counts.map_err(|e| format!("{path}: {e}"))
+}
+
+fn print_tables() {
+    println!("| core | ALU | MUL / MLA | long MUL | DIV | load | load/store after load/store | store | LDM/STM/PUSH/POP (n words) | taken branch | BL | IT | VADD/VMUL | VMLA | VDIV | VLDR/VSTR | MVE (128-bit) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (_, t) in TABLES {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {}+n | {} | {} | {} | {} | {} | {} | {} | {} |",
+            t.name, t.alu, t.multiply, t.multiply_long, t.divide, t.load, t.load_store_pipelined,
+            t.store, t.multiple_base, 1 + t.branch_refill, t.branch_link, t.if_then, t.float_simple,
+            t.float_multiply_accumulate, t.float_divide, t.float_load_store, t.vector
+        );
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let usage = "usage: charm-cycles --core CORE [--chars N SHORT LONG | TRACE] | --tables";
+    if args == ["--tables"] {
+        print_tables();
+        return Ok(());
+    }
+    let (core, rest) = match args {
+        [flag, core, rest @ ..] if flag == "--core" => (core, rest),
+        _ => return Err(usage.into()),
+    };
+    let table: CycleTable = TABLES
+        .iter()
+        .find(|(name, _)| name == core)
+        .map(|&(_, t)| t)
+        .ok_or_else(|| {
+            format!("unknown core '{core}' (cores: m0, m0plus, m3, m4, m7, m33, m55, riscv32)")
+        })?;
+    let isa = if core == "riscv32" {
+        Isa::RiscV
+    } else {
+        Isa::Arm
+    };
+    match rest {
+        [trace] => {
+            let counts = read(trace, isa)?;
+            println!("core: {}", table.name);
+            println!("instructions: {}", counts.instructions());
+            println!("estimated cycles: {}", counts.cycles(&table, isa));
+        }
+        [flag, n, short, long] if flag == "--chars" => {
+            let n: u64 = n
+                .parse()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| format!("--chars needs a positive integer, not '{n}'"))?;
+            let (short, long) = (read(short, isa)?, read(long, isa)?);
+            let per_char = |a: u64, b: u64| (b as f64 - a as f64) / n as f64;
+            let insns = per_char(short.instructions(), long.instructions());
+            let cycles = per_char(short.cycles(&table, isa), long.cycles(&table, isa));
+            println!("core: {}", table.name);
+            println!("instructions per character: {insns:.0}");
+            println!("estimated cycles per character: {cycles:.0}");
+            println!("estimated cycles per instruction: {:.3}", cycles / insns);
+        }
+        _ => return Err(usage.into()),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("charm-cycles: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
