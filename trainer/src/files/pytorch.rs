@@ -78,7 +78,10 @@ pub struct VocabOverride<'a> {
 }
 
 /// The tensors of the file, by name: (dtype, shape).
-type Listing<'a> = Vec<(String, TensorView<'a>)>;
+type Listing<'a> = Vec<Named<'a>>;
+
+/// A tensor with its name in the file.
+type Named<'a> = (String, TensorView<'a>);
 
 /// Reads the model from the bytes of a safetensors file. `vocab`, when
 /// given, is used instead of the metadata's `charm.vocab`.
@@ -96,73 +99,9 @@ pub fn read_torch_rnn(
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     refuse_other_architectures(&tensors, &metadata)?;
 
-    // The recurrent layer: weight_hh_l0 fixes H.
-    let (hh_name, hh) = one_by_suffix(&tensors, "weight_hh_l0", "the recurrent weights W_hh")?;
-    let hidden = match hh.shape() {
-        &[_, h] => h,
-        s => {
-            return Err(shape_error(
-                &hh_name,
-                s,
-                "W_hh must be a matrix, H × H".into(),
-            ))
-        }
-    };
-    check_rows(&hh_name, hh.shape(), hidden, "H × H")?;
-    let (ih_name, ih) = one_by_suffix(&tensors, "weight_ih_l0", "the input weights W_ih")?;
-    let vocab_size = match ih.shape() {
-        &[_, v] => v,
-        s => {
-            return Err(shape_error(
-                &ih_name,
-                s,
-                format!("W_ih must be a matrix, H × V with H {hidden}"),
-            ))
-        }
-    };
-    check_rows(&ih_name, ih.shape(), hidden, "H × V")?;
-    let (bih_name, bih) = one_by_suffix(&tensors, "bias_ih_l0", "the input bias b_ih")?;
-    let (bhh_name, bhh) = one_by_suffix(&tensors, "bias_hh_l0", "the recurrent bias b_hh")?;
-    for (name, b) in [(&bih_name, &bih), (&bhh_name, &bhh)] {
-        check_rows(name, b.shape(), hidden, "H")?;
-        if b.shape().len() != 1 {
-            return Err(shape_error(
-                name,
-                b.shape(),
-                format!("a bias has shape [H] = [{hidden}]"),
-            ));
-        }
-    }
-
-    // The Linear layer: a `.weight` with H columns, and the `.bias` beside it.
-    let (fc_name, fc) = linear_weight(&tensors, hidden)?;
-    if fc.shape()[0] != vocab_size {
-        return Err(shape_error(
-            &fc_name,
-            fc.shape(),
-            format!(
-                "the RNN takes V {vocab_size} one-hot inputs (from {ih_name}), so the Linear layer must \
-                 have V × H = [{vocab_size}, {hidden}] (an nn.Embedding in front is not what charm runs)"
-            ),
-        ));
-    }
-    let fcb_name = format!("{}bias", fc_name.strip_suffix("weight").unwrap_or_default());
-    let fcb = tensors
-        .iter()
-        .find(|(n, _)| *n == fcb_name)
-        .map(|(_, t)| t.clone())
-        .ok_or_else(|| ImportProblem::Missing {
-            suffix: ".bias",
-            what: "the Linear layer's bias, beside its weight (nn.Linear(H, V, bias=True))",
-            found: tensors.iter().map(|(n, _)| n.clone()).collect(),
-        })?;
-    if fcb.shape() != [vocab_size] {
-        return Err(shape_error(
-            &fcb_name,
-            fcb.shape(),
-            format!("the Linear layer's bias has shape [V] = [{vocab_size}]"),
-        ));
-    }
+    let ([(ih_name, ih), (hh_name, hh), (bih_name, bih), (bhh_name, bhh)], hidden, vocab_size) =
+        recurrent_layer(&tensors)?;
+    let [(fc_name, fc), (fcb_name, fcb)] = linear_layer(&tensors, hidden, vocab_size, &ih_name)?;
     if hidden == 0 || vocab_size == 0 || hidden > MAX_HIDDEN || vocab_size > MAX_VOCAB {
         return Err(ImportProblem::TooLarge {
             hidden,
@@ -198,6 +137,100 @@ pub fn read_torch_rnn(
         vocab,
         meta,
     })
+}
+
+/// The recurrent layer's tensors W_ih, W_hh, b_ih, b_hh (found by suffix,
+/// their shapes checked), with H (from W_hh) and V (from W_ih).
+fn recurrent_layer<'a>(
+    tensors: &Listing<'a>,
+) -> Result<([Named<'a>; 4], usize, usize), ImportProblem> {
+    // weight_hh_l0 fixes H.
+    let (hh_name, hh) = one_by_suffix(tensors, "weight_hh_l0", "the recurrent weights W_hh")?;
+    let hidden = match hh.shape() {
+        &[_, h] => h,
+        s => {
+            return Err(shape_error(
+                &hh_name,
+                s,
+                "W_hh must be a matrix, H × H".into(),
+            ))
+        }
+    };
+    check_rows(&hh_name, hh.shape(), hidden, "H × H")?;
+    let (ih_name, ih) = one_by_suffix(tensors, "weight_ih_l0", "the input weights W_ih")?;
+    let vocab_size = match ih.shape() {
+        &[_, v] => v,
+        s => {
+            return Err(shape_error(
+                &ih_name,
+                s,
+                format!("W_ih must be a matrix, H × V with H {hidden}"),
+            ))
+        }
+    };
+    check_rows(&ih_name, ih.shape(), hidden, "H × V")?;
+    let (bih_name, bih) = one_by_suffix(tensors, "bias_ih_l0", "the input bias b_ih")?;
+    let (bhh_name, bhh) = one_by_suffix(tensors, "bias_hh_l0", "the recurrent bias b_hh")?;
+    for (name, b) in [(&bih_name, &bih), (&bhh_name, &bhh)] {
+        check_rows(name, b.shape(), hidden, "H")?;
+        if b.shape().len() != 1 {
+            return Err(shape_error(
+                name,
+                b.shape(),
+                format!("a bias has shape [H] = [{hidden}]"),
+            ));
+        }
+    }
+
+    Ok((
+        [
+            (ih_name, ih),
+            (hh_name, hh),
+            (bih_name, bih),
+            (bhh_name, bhh),
+        ],
+        hidden,
+        vocab_size,
+    ))
+}
+
+/// The Linear layer: the `.weight` with H columns (V × H) and the `.bias`
+/// beside it (V); `ih_name` names the tensor V was taken from.
+fn linear_layer<'a>(
+    tensors: &Listing<'a>,
+    hidden: usize,
+    vocab_size: usize,
+    ih_name: &str,
+) -> Result<[Named<'a>; 2], ImportProblem> {
+    let (fc_name, fc) = linear_weight(tensors, hidden)?;
+    if fc.shape()[0] != vocab_size {
+        return Err(shape_error(
+            &fc_name,
+            fc.shape(),
+            format!(
+                "the RNN takes V {vocab_size} one-hot inputs (from {ih_name}), so the Linear layer must \
+                 have V × H = [{vocab_size}, {hidden}] (an nn.Embedding in front is not what charm runs)"
+            ),
+        ));
+    }
+    let fcb_name = format!("{}bias", fc_name.strip_suffix("weight").unwrap_or_default());
+    let fcb = tensors
+        .iter()
+        .find(|(n, _)| *n == fcb_name)
+        .map(|(_, t)| t.clone())
+        .ok_or_else(|| ImportProblem::Missing {
+            suffix: ".bias",
+            what: "the Linear layer's bias, beside its weight (nn.Linear(H, V, bias=True))",
+            found: tensors.iter().map(|(n, _)| n.clone()).collect(),
+        })?;
+    if fcb.shape() != [vocab_size] {
+        return Err(shape_error(
+            &fcb_name,
+            fcb.shape(),
+            format!("the Linear layer's bias has shape [V] = [{vocab_size}]"),
+        ));
+    }
+    Ok([(fc_name, fc), (fcb_name, fcb)])
 }
 
 /// LSTM/GRU names, extra layers, the reverse direction, and a nonlinearity
