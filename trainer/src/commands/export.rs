@@ -5,7 +5,7 @@
 //! bit for bit.
 
 use crate::error::Error;
-use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
+use crate::files::atomic::write_output;
 use crate::files::model_file::ModelBytes;
 use crate::files::outputs::{self, Input, Output};
 use crate::files::pytorch::{torch_bytes, EXPORT_NAMES};
@@ -87,8 +87,7 @@ pub fn run(s: &ExportSettings) -> Result<ExportReport, Error> {
         ExportFormat::Safetensors => torch_bytes(&weights, &file.vocab, &file.meta),
     }
     .map_err(|e| write_error(&s.output, e))?;
-    remove_stale_temps(&s.output, process_alive);
-    write_atomic(&s.output, &bytes)?;
+    write_output(&s.output, &bytes)?;
     Ok(ExportReport {
         hidden: weights.hidden(),
         vocab: weights.vocab(),

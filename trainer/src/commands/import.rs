@@ -8,7 +8,7 @@
 
 use crate::commands::info;
 use crate::error::Error;
-use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
+use crate::files::atomic::write_output;
 use crate::files::input::read_regular;
 use crate::files::outputs::{self, Input, Output};
 use crate::files::pytorch::{read_torch_rnn, VocabOverride};
@@ -116,8 +116,7 @@ pub fn run(s: &ImportSettings) -> Result<ImportReport, Error> {
         error,
     };
     let file = encode(&params.view(), &vocab, &imported.meta).map_err(model_error)?;
-    remove_stale_temps(&s.output, process_alive);
-    write_atomic(&s.output, &file)?;
+    write_output(&s.output, &file)?;
     let (hidden, v) = (params.hidden(), params.vocab());
     Ok(ImportReport {
         hidden,

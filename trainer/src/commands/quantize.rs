@@ -7,7 +7,7 @@
 
 use crate::commands::info;
 use crate::error::Error;
-use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
+use crate::files::atomic::write_output;
 use crate::files::model_file::ModelBytes;
 use crate::files::outputs::{self, Input, Output};
 use charm_core::{encode_any, Weights};
@@ -70,8 +70,7 @@ pub fn run(input: &Path, output: &Path, force: bool) -> Result<QuantizeReport, E
                 error,
             }
         })?;
-    remove_stale_temps(output, process_alive);
-    write_atomic(output, &bytes)?;
+    write_output(output, &bytes)?;
     let fit = info::fit_line(model.hidden(), model.vocab(), "int8", bytes.len());
     Ok(QuantizeReport {
         in_bytes: m.size(),

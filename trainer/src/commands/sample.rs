@@ -9,7 +9,7 @@
 //! so that a record that cannot hold them is refused before any output.
 
 use crate::error::Error;
-use crate::files::atomic::{process_alive, remove_stale_temps, write_atomic};
+use crate::files::atomic::write_output;
 use crate::files::console::stdout_error;
 use crate::files::model_file::ModelBytes;
 use crate::files::outputs::{self, Input, Output};
@@ -145,6 +145,5 @@ fn write_record(path: &std::path::Path, s: &SampleSettings) -> Result<(), Error>
         what: "model",
     };
     outputs::check(&[out], &[model])?;
-    remove_stale_temps(path, process_alive);
-    write_atomic(path, &bytes)
+    write_output(path, &bytes)
 }

@@ -108,6 +108,14 @@ pub fn refuse_non_regular(path: &Path) -> Result<(), Error> {
     }
 }
 
+/// Writes the one output file of a command (`quantize`, `import`, `export`,
+/// `sample --record`): removes the temporary files dead charm processes
+/// left beside `path`, then [`write_atomic`].
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    remove_stale_temps(path, process_alive);
+    write_atomic(path, bytes)
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file of its own in the
 /// same directory (created new, never through a link), `fsync`, rename,
 /// `fsync` of the directory. It replaces only a regular file: a link, a
