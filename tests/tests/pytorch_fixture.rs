@@ -30,6 +30,25 @@ struct Recorded {
     logits: Vec<Vec<f32>>,
 }
 
+impl Recorded {
+    /// PyTorch's index of a character.
+    fn index(&self, c: char) -> usize {
+        self.vocab.iter().position(|&v| v == c).unwrap()
+    }
+
+    /// The input characters as PyTorch's indices.
+    fn inputs(&self) -> Vec<usize> {
+        self.input.chars().map(|c| self.index(c)).collect()
+    }
+
+    /// charm's logits (in charm's sorted vocabulary `vocab`) in PyTorch's order.
+    fn in_torch_order(&self, vocab: &charm_core::Vocab, logits: &[f32], out: &mut [f32]) {
+        for (k, &y) in logits.iter().enumerate() {
+            out[self.index(vocab.char_at(k).unwrap())] = y;
+        }
+    }
+}
+
 fn recorded() -> Recorded {
     let text = std::fs::read_to_string(fixture("tiny_rnn_logits.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -287,8 +306,7 @@ fn one_step_from_pytorchs_state_gives_pytorchs_state_and_logits_within_the_round
     let (bytes, torch) = imported(dir.path());
     let file = decode(&bytes).unwrap();
     let rec = recorded();
-    let torch_index = |c: char| rec.vocab.iter().position(|&v| v == c).unwrap();
-    let inputs: Vec<usize> = rec.input.chars().map(torch_index).collect();
+    let inputs = rec.inputs();
     let bounds = step_bounds(&torch, &inputs, &rec.states);
     let (h, v) = (file.model.hidden(), file.model.vocab());
     let (mut state, mut logits) = (vec![0.0f32; h], vec![0.0f32; v]);
@@ -308,9 +326,7 @@ fn one_step_from_pytorchs_state_gives_pytorchs_state_and_logits_within_the_round
                 &mut logits,
             )
             .unwrap();
-        for (k, &y) in logits.iter().enumerate() {
-            in_torch_order[torch_index(file.vocab.char_at(k).unwrap())] = y;
-        }
+        rec.in_torch_order(&file.vocab, &logits, &mut in_torch_order);
         let s = within("state", t, &state, &rec.states[t], &bounds[t].0);
         let l = within("logit", t, &in_torch_order, &rec.logits[t], &bounds[t].1);
         states = (states.0.max(s.0), states.1.max(s.1));
@@ -326,8 +342,7 @@ fn a_whole_run_from_a_zero_state_gives_pytorchs_logits_within_the_carried_bound(
     let (bytes, torch) = imported(dir.path());
     let file = decode(&bytes).unwrap();
     let rec = recorded();
-    let torch_index = |c: char| rec.vocab.iter().position(|&v| v == c).unwrap();
-    let inputs: Vec<usize> = rec.input.chars().map(torch_index).collect();
+    let inputs = rec.inputs();
     let bounds = run_bounds(&torch, &inputs);
     let (h, v) = (file.model.hidden(), file.model.vocab());
     let (mut state, mut next, mut logits) = (vec![0.0f32; h], vec![0.0f32; h], vec![0.0f32; v]);
@@ -343,9 +358,7 @@ fn a_whole_run_from_a_zero_state_gives_pytorchs_logits_within_the_carried_bound(
             )
             .unwrap();
         std::mem::swap(&mut state, &mut next);
-        for (k, &y) in logits.iter().enumerate() {
-            in_torch_order[torch_index(file.vocab.char_at(k).unwrap())] = y;
-        }
+        rec.in_torch_order(&file.vocab, &logits, &mut in_torch_order);
         let w = within("logit", t, &in_torch_order, &rec.logits[t], &bounds[t]);
         worst = (worst.0.max(w.0), worst.1.max(w.1));
     }

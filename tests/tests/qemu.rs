@@ -41,6 +41,12 @@ fn run_with(m: &Machine, model: &[u8], params: &Params<'_>) -> Run {
     m.run(Some(model), Some(&record))
 }
 
+/// Runs `model` (the bytes of the file at `path`) with `params` on the
+/// machine and asserts it prints what `charm sample` prints with the same flags.
+fn matches_charm_sample(m: &Machine, path: &Path, model: &[u8], params: &Params<'_>, what: &str) {
+    assert_prints(&run_with(m, model, params), &cli_sample(path, params), what);
+}
+
 /// Asserts that the firmware succeeded and printed exactly `expected`.
 fn assert_prints(run: &Run, expected: &[u8], what: &str) {
     assert_eq!(
@@ -378,11 +384,11 @@ fn shakespeare_at(m: &Machine, temperature: f32, seed: u64) {
             top_k: 0,
             prime,
         };
-        let run = run_with(m, &model, &params);
-        let host = cli_sample(path, &params);
-        assert_prints(
-            &run,
-            &host,
+        matches_charm_sample(
+            m,
+            path,
+            &model,
+            &params,
             &format!("shakespeare T={temperature} prime={prime:?}"),
         );
     }
@@ -435,11 +441,11 @@ fn matches_charm_sample_imported_pytorch_model(m: &Machine) {
             top_k: 0,
             prime,
         };
-        let run = run_with(m, &model, &params);
-        let host = cli_sample(path, &params);
-        assert_prints(
-            &run,
-            &host,
+        matches_charm_sample(
+            m,
+            path,
+            &model,
+            &params,
             &format!("PyTorch model T={temperature} prime={prime:?}"),
         );
     }
@@ -553,11 +559,11 @@ fn int8_matches_charm_sample_shakespeare_h128(m: &Machine) {
                 top_k: 0,
                 prime,
             };
-            let run = run_with(m, &model, &params);
-            let host = cli_sample(path, &params);
-            assert_prints(
-                &run,
-                &host,
+            matches_charm_sample(
+                m,
+                path,
+                &model,
+                &params,
                 &format!("int8 shakespeare T={temperature} prime={prime:?}"),
             );
         }
