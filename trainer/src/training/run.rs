@@ -109,7 +109,8 @@ impl Run {
         let sized = resumed.is_none()
             && ((o.hidden.is_none() && base.hidden != preset.hidden)
                 || (o.batch.is_none() && base.batch != preset.batch));
-        let cfg = base.with(o, resumed.as_ref().map(|(p, _)| p.as_path()))?;
+        let resumed_from = resumed.as_ref().map(|(p, _)| p.as_path());
+        let cfg = base.with(o, resumed_from)?;
         let train_end = corpus.split_at(cfg.val_fraction);
         let plan = DataPlan::new(train_end, cfg.batch, cfg.seq_len).ok_or_else(|| {
             Error::CorpusTooShort {
@@ -122,7 +123,6 @@ impl Run {
         })?;
         memory::check(&cfg, corpus.vocab.len(), corpus.len())?;
         let out = Outputs::beside(&settings.out_path());
-        let resumed_from = resumed.as_ref().map(|(p, _)| p.as_path());
         let lock = claim_outputs(&out, settings, corpus.file(), resumed_from)?;
         let (hid, voc, b, t) = (cfg.hidden, corpus.vocab.len(), cfg.batch, cfg.seq_len);
         let scratch = Scratch {
