@@ -11,7 +11,12 @@
 //! Why Q15 state rather than an f32 state: an f32 state would be quantized to
 //! Q15 before each product anyway (integer dot products need integer inputs),
 //! so both give bit-identical characters; storing Q15 halves the state's RAM
-//! and drops a conversion pass. An int8 state was measured worse (see README).
+//! and drops a conversion pass. Why not an int8 state: the row-pair words
+//! below need 16-bit state lanes on every core with a multiply-accumulate
+//! instruction (SMLAD, VMLADAVA.S16), so it would save no instruction there;
+//! its cost to the model is small (the state rounded to 255 levels: H 128,
+//! 1.7981 → 1.7982 nats/char on tinyshakespeare's last 10%), which matters for
+//! a future natural-row format (firmware/README.md, "Footprint and speed").
 //!
 //! # Row pairs: three instructions for four multiply-accumulates
 //!
