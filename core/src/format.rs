@@ -21,6 +21,7 @@
 use crate::crc32::crc32;
 use crate::model::{tensor_lengths, ModelView};
 use crate::quant::{quant_tensor_lengths, QuantModelView, QuantTensors, MAX_HIDDEN_INT8};
+use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::vocab::{Vocab, VocabError};
 use serde::{Deserialize, Serialize};
 
@@ -151,39 +152,61 @@ pub enum FormatError {
     RetiredInt8Layout,
 }
 
-impl core::fmt::Display for FormatError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl Explain for FormatError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
         use FormatError::*;
         match *self {
-            Truncated { needed, available } => write!(f, "it is truncated: {available} bytes of {needed}"),
-            BadMagic => write!(f, "it is not a charm weight file (bad magic bytes)"),
-            UnsupportedVersion { found, supported } => write!(
-                f,
-                "it has weight format version {found}, this build reads up to version {supported}"
-            ),
-            CrcMismatch { stored, computed } => write!(
-                f,
-                "it is corrupted: CRC-32 is {computed:08x}, the file says {stored:08x}"
-            ),
-            Malformed => write!(f, "its header is inconsistent with its size"),
-            UnsupportedElement(e) => write!(f, "it uses tensor element type {e}, which this build does not know"),
-            VocabularyTooLarge { size, max } => {
-                write!(f, "its vocabulary has {size} characters, more than the {max} allowed")
+            Truncated { needed, available } => {
+                out.fill("it is truncated: {} bytes of {}", &[available, needed])
             }
-            BadVocabulary => write!(f, "its vocabulary is not a list of distinct characters in order"),
-            ShapeMismatch { hidden, vocab, max_hidden, max_vocab } => write!(
-                f,
-                "its model (hidden {hidden}, vocabulary {vocab}) exceeds the capacity of this build \
-                 (hidden {max_hidden}, vocabulary {max_vocab})"
+            BadMagic => out.text("it is not a charm weight file (bad magic bytes)"),
+            UnsupportedVersion { found, supported } => out.fill(
+                "it has weight format version {}, this build reads up to version {}",
+                &[found.into(), supported.into()],
             ),
-            NonFinite { tensor, index } => write!(f, "weight {tensor}[{index}] is not a finite number"),
-            Misaligned => write!(f, "its bytes are not 4-byte aligned in memory"),
-            RetiredInt8Layout => write!(
-                f,
-                "it is an int8 file of format version 2, whose layout this build no longer reads; \
-                 quantize its f32 model again"
+            CrcMismatch { stored, computed } => out.fill(
+                "it is corrupted: CRC-32 is {x}, the file says {x}",
+                &[computed as usize, stored as usize],
+            ),
+            Malformed => out.text("its header is inconsistent with its size"),
+            UnsupportedElement(e) => out.fill(
+                "it uses tensor element type {}, which this build does not know",
+                &[e.into()],
+            ),
+            VocabularyTooLarge { size, max } => out.fill(
+                "its vocabulary has {} characters, more than the {} allowed",
+                &[size, max],
+            ),
+            BadVocabulary => {
+                out.text("its vocabulary is not a list of distinct characters in order")
+            }
+            ShapeMismatch {
+                hidden,
+                vocab,
+                max_hidden,
+                max_vocab,
+            } => out.fill(
+                "its model (hidden {}, vocabulary {}) exceeds the capacity of this build \
+                 (hidden {}, vocabulary {})",
+                &[hidden, vocab, max_hidden, max_vocab],
+            ),
+            NonFinite { tensor, index } => {
+                out.text("weight ");
+                out.text(tensor);
+                out.fill("[{}] is not a finite number", &[index]);
+            }
+            Misaligned => out.text("its bytes are not 4-byte aligned in memory"),
+            RetiredInt8Layout => out.text(
+                "it is an int8 file of format version 2, whose layout this build no longer \
+                 reads; quantize its f32 model again",
             ),
         }
+    }
+}
+
+impl core::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_sentence(self, f)
     }
 }
 

@@ -4,6 +4,7 @@ use crate::kernels::padded;
 use crate::model::{ModelView, ShapeError};
 use crate::quant::QuantModelView;
 use crate::sample::{sample, SampleError, SampleParams};
+use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::{Rng, Vocab};
 
 /// What a hidden state is made of: `f32` for f32 models, Q15 `i16` for int8 models.
@@ -102,28 +103,32 @@ pub enum GenerateError {
     },
 }
 
-impl core::fmt::Display for GenerateError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            GenerateError::Shape(e) => e.fmt(f),
-            GenerateError::Sample(e) => e.fmt(f),
-            GenerateError::UnknownChar(c) => {
-                write!(
-                    f,
-                    "the character {c:?} does not occur in the model's vocabulary"
-                )
-            }
+impl Explain for GenerateError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            GenerateError::Shape(e) => e.explain(out),
+            GenerateError::Sample(e) => e.explain(out),
+            GenerateError::UnknownChar(c) => out.fill(
+                "the character {c} does not occur in the model's vocabulary",
+                &[u32::from(c) as usize],
+            ),
             GenerateError::Capacity {
                 hidden,
                 vocab,
                 max_hidden,
                 max_vocab,
-            } => write!(
-                f,
-                "the model (hidden {hidden}, vocabulary {vocab}) does not fit buffers for hidden \
-                 {max_hidden}, vocabulary {max_vocab}"
+            } => out.fill(
+                "the model (hidden {}, vocabulary {}) does not fit buffers for hidden {}, \
+                 vocabulary {}",
+                &[hidden, vocab, max_hidden, max_vocab],
             ),
         }
+    }
+}
+
+impl core::fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_sentence(self, f)
     }
 }
 

@@ -1,5 +1,7 @@
 //! The vocabulary: distinct Unicode scalar values, in ascending order.
 
+use crate::sentence::{display_sentence, Explain, SentenceOut};
+
 /// A vocabulary borrowed as UTF-8 text whose characters are the symbols, each
 /// once, sorted by code point (index `i` is the `i`-th character).
 ///
@@ -33,17 +35,21 @@ pub enum VocabError {
     },
 }
 
+impl Explain for VocabError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            VocabError::Empty => out.text("the vocabulary is empty"),
+            VocabError::NotAscending { index } => out.fill(
+                "vocabulary character {} is out of order or repeated",
+                &[index],
+            ),
+        }
+    }
+}
+
 impl core::fmt::Display for VocabError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            VocabError::Empty => write!(f, "the vocabulary is empty"),
-            VocabError::NotAscending { index } => {
-                write!(
-                    f,
-                    "vocabulary character {index} is out of order or repeated"
-                )
-            }
-        }
+        display_sentence(self, f)
     }
 }
 

@@ -36,10 +36,10 @@ mod uart;
 
 use boards::{Console, BOARD};
 use charm_core::{
-    decode_any, AnyCharmFile, Generator, Recurrent, SampleParams, Slices, Vocab, Weights,
+    decode_any, AnyCharmFile, Explain, Generator, Recurrent, SampleParams, SentenceOut, Slices,
+    Vocab, Weights,
 };
 use charm_params::Params;
-use core::fmt::Write;
 use error::Error;
 
 // The int8 path follows the core: the DSP one exactly where the core has it.
@@ -109,8 +109,9 @@ fn main() -> ! {
     let status = match run(&mut uart, state) {
         Ok(()) => exit::SUCCESS,
         Err(e) => {
-            // Writing to the UART cannot fail.
-            let _ = writeln!(uart, "error: {e}");
+            uart.text("error: ");
+            e.explain(&mut uart);
+            uart.text("\n");
             e.status()
         }
     };
@@ -201,19 +202,13 @@ fn generate<'m, M: Recurrent>(
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let mut uart = boards::console();
-    match info.location() {
-        Some(at) => {
-            let _ = writeln!(
-                uart,
-                "error: firmware bug: panic at {}:{}",
-                at.file(),
-                at.line()
-            );
-        }
-        None => {
-            let _ = writeln!(uart, "error: firmware bug: panic");
-        }
+    uart.text("error: firmware bug: panic");
+    if let Some(at) = info.location() {
+        uart.text(" at ");
+        uart.text(at.file());
+        uart.fill(":{}", &[at.line() as usize]);
     }
+    uart.text("\n");
     uart.flush();
     exit::exit(exit::PANIC)
 }

@@ -43,7 +43,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
-use charm_core::{crc32, SampleError, SampleParams};
+use charm_core::{crc32, display_sentence, Explain, SampleError, SampleParams, SentenceOut};
 
 /// First four bytes of a record.
 pub const MAGIC: [u8; 4] = *b"CHSP";
@@ -124,30 +124,36 @@ pub enum ParamsError {
     BadTemperature(f32),
 }
 
+impl Explain for ParamsError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            ParamsError::BadMagic => out.text("it is not a parameters record (bad magic bytes)"),
+            ParamsError::UnsupportedVersion { found, supported } => out.fill(
+                "it has record version {}, this build reads version {}",
+                &[found.into(), supported.into()],
+            ),
+            ParamsError::Truncated { needed, available } => out.fill(
+                "it is truncated: it needs {} bytes, {} are available",
+                &[needed, available],
+            ),
+            ParamsError::CrcMismatch { stored, computed } => out.fill(
+                "it is corrupted: CRC-32 is {x}, the record says {x}",
+                &[computed as usize, stored as usize],
+            ),
+            ParamsError::PrimeNotUtf8 => out.text("its prime text is not valid UTF-8"),
+            ParamsError::PrimeTooLong { len } => out.fill(
+                "its prime text has {} bytes, more than the 65535 a record holds",
+                &[len],
+            ),
+            // charm-core's wording, which says no f32 (a device has no float formatting)
+            ParamsError::BadTemperature(t) => SampleError::BadTemperature(t).explain(out),
+        }
+    }
+}
+
 impl core::fmt::Display for ParamsError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            ParamsError::BadMagic => write!(f, "it is not a parameters record (bad magic bytes)"),
-            ParamsError::UnsupportedVersion { found, supported } => write!(
-                f,
-                "it has record version {found}, this build reads version {supported}"
-            ),
-            ParamsError::Truncated { needed, available } => write!(
-                f,
-                "it is truncated: it needs {needed} bytes, {available} are available"
-            ),
-            ParamsError::CrcMismatch { stored, computed } => write!(
-                f,
-                "it is corrupted: CRC-32 is {computed:08x}, the record says {stored:08x}"
-            ),
-            ParamsError::PrimeNotUtf8 => write!(f, "its prime text is not valid UTF-8"),
-            ParamsError::PrimeTooLong { len } => write!(
-                f,
-                "its prime text has {len} bytes, more than the 65535 a record holds"
-            ),
-            // charm-core's wording, which formats no f32 (16 KiB of code)
-            ParamsError::BadTemperature(t) => SampleError::BadTemperature(t).fmt(f),
-        }
+        display_sentence(self, f)
     }
 }
 
