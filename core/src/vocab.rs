@@ -99,7 +99,24 @@ impl<'a> Vocab<'a> {
 
     /// The character at `index`, or `None` past the end.
     pub fn char_at(&self, index: usize) -> Option<char> {
-        self.text.chars().nth(index)
+        let bytes = self.text.as_bytes();
+        // As many bytes as characters: all ASCII, and the index is the byte's.
+        if bytes.len() == self.len {
+            return bytes.get(index).map(|&b| char::from(b));
+        }
+        // Else character `index` starts at the `index`-th byte that is not a
+        // UTF-8 continuation byte (0b10xx_xxxx): counting those is shorter
+        // code than decoding every character before it.
+        let mut starts = 0;
+        for (at, &byte) in bytes.iter().enumerate() {
+            if byte & 0xC0 != 0x80 {
+                if starts == index {
+                    return self.text.get(at..)?.chars().next();
+                }
+                starts += 1;
+            }
+        }
+        None
     }
 
     /// The characters in index order.
