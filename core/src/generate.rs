@@ -270,7 +270,13 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
     pub fn reset(&mut self) {
         self.state.h.fill(M::State::ZERO);
-        self.state.logits.copy_from_slice(self.model.output_bias());
+        // Element by element, through black_box: LLVM would make a copy of
+        // the slice a call to memcpy, the only one in the firmware, and
+        // compiler-builtins' memcpy costs a Cortex-M about 1 KB of flash, for
+        // V floats copied once. (`new` checked the lengths.)
+        for (y, &b) in self.state.logits.iter_mut().zip(self.model.output_bias()) {
+            *y = core::hint::black_box(b);
+        }
     }
 
     /// Feeds one character through the step (no sampling).
