@@ -199,7 +199,17 @@ fn generate<'m, M: Recurrent>(
 }
 
 /// A bug, not bad input: say where on the UART and exit with [`exit::PANIC`].
+///
+/// Reads the location, never the message, and is inlined into core's
+/// `panic_fmt` (`#[inline(always)]`; the lint says it is ignored because the
+/// handler is an exported symbol, which it is for inlining into other crates,
+/// not for LLVM's inliner under LTO): the message argument is then unused
+/// there, and with it the formatting that core's bounds-check panics pass
+/// (`usize`'s `Display`, its digit table, `pad_integral`: about 900 bytes of
+/// flash on the M4F).
 #[panic_handler]
+#[allow(unused_attributes)]
+#[inline(always)]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let mut uart = boards::console();
     uart.text("error: firmware bug: panic");
