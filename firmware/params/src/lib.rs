@@ -157,16 +157,21 @@ impl core::fmt::Display for ParamsError {
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+// The fields of the fixed part, little-endian. Inlined: every offset is a
+// constant within FIXED_LEN, so no bounds check is left at run time.
+#[inline(always)]
+fn u16_at(fixed: &[u8; FIXED_LEN], at: usize) -> u16 {
+    u16::from_le_bytes([fixed[at], fixed[at + 1]])
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+#[inline(always)]
+fn u32_at(fixed: &[u8; FIXED_LEN], at: usize) -> u32 {
+    u32::from_le_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]])
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u32_at(b, at)) | u64::from(u32_at(b, at + 4)) << 32
+#[inline(always)]
+fn u64_at(fixed: &[u8; FIXED_LEN], at: usize) -> u64 {
+    u64::from(u32_at(fixed, at)) | u64::from(u32_at(fixed, at + 4)) << 32
 }
 
 fn check_temperature(temperature: f32) -> Result<(), ParamsError> {
@@ -196,48 +201,54 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Params<'_>>, ParamsError> {
     if is_blank(bytes) {
         return Ok(None);
     }
-    if bytes.len() < FIXED_LEN + CRC_LEN {
-        if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
-            return Err(ParamsError::BadMagic);
+    let fixed = match bytes.first_chunk::<FIXED_LEN>() {
+        Some(fixed) if bytes.len() >= FIXED_LEN + CRC_LEN => fixed,
+        _ => {
+            if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
+                return Err(ParamsError::BadMagic);
+            }
+            return Err(ParamsError::Truncated {
+                needed: FIXED_LEN + CRC_LEN,
+                available: bytes.len(),
+            });
         }
-        return Err(ParamsError::Truncated {
-            needed: FIXED_LEN + CRC_LEN,
-            available: bytes.len(),
-        });
-    }
-    if bytes[..MAGIC.len()] != MAGIC {
+    };
+    if fixed[..MAGIC.len()] != MAGIC {
         return Err(ParamsError::BadMagic);
     }
-    let version = u16_at(bytes, 4);
+    let version = u16_at(fixed, 4);
     if version != VERSION {
         return Err(ParamsError::UnsupportedVersion {
             found: version,
             supported: VERSION,
         });
     }
-    let prime_len = usize::from(u16_at(bytes, 6));
+    let prime_len = usize::from(u16_at(fixed, 6));
     let body_len = FIXED_LEN + prime_len;
     let needed = body_len + CRC_LEN;
-    if bytes.len() < needed {
+    let Some((body, stored)) = bytes
+        .get(..needed)
+        .and_then(|record| record.split_last_chunk::<CRC_LEN>())
+    else {
         return Err(ParamsError::Truncated {
             needed,
             available: bytes.len(),
         });
-    }
-    let stored = u32_at(bytes, body_len);
-    let computed = crc32(&bytes[..body_len]);
+    };
+    let stored = u32::from_le_bytes(*stored);
+    let computed = crc32(body);
     if stored != computed {
         return Err(ParamsError::CrcMismatch { stored, computed });
     }
-    let temperature = f32::from_bits(u32_at(bytes, 12));
+    let temperature = f32::from_bits(u32_at(fixed, 12));
     check_temperature(temperature)?;
-    let prime =
-        core::str::from_utf8(&bytes[FIXED_LEN..body_len]).map_err(|_| ParamsError::PrimeNotUtf8)?;
+    let prime = core::str::from_utf8(body.get(FIXED_LEN..).unwrap_or_default())
+        .map_err(|_| ParamsError::PrimeNotUtf8)?;
     Ok(Some(Params {
-        len: u32_at(bytes, 8),
+        len: u32_at(fixed, 8),
         temperature,
-        seed: u64_at(bytes, 16),
-        top_k: u32_at(bytes, 24),
+        seed: u64_at(fixed, 16),
+        top_k: u32_at(fixed, 24),
         prime,
     }))
 }
