@@ -25,6 +25,8 @@
 //! assert_eq!(line.0, e.to_string());
 //! ```
 
+use core::num::NonZeroUsize;
+
 /// Where sentences are written: a UART, a string, a `core::fmt::Formatter`.
 pub trait SentenceOut {
     /// Appends `text` as it is.
@@ -154,14 +156,19 @@ fn put_digit(out: &mut (impl SentenceOut + ?Sized), d: usize, digits: &'static s
 
 /// `n` in decimal, most significant digit first.
 fn put_decimal(out: &mut (impl SentenceOut + ?Sized), n: usize) {
-    // The largest power of ten not above n (1 for n < 10); p·10 ≤ n, so no overflow.
-    let mut p = 1;
-    while n / p >= 10 {
-        p *= 10;
+    const TEN: NonZeroUsize = NonZeroUsize::MIN.saturating_add(9);
+    // The largest power of ten not above n (1 for n < 10); a NonZero, so the
+    // divisions below need no check for zero.
+    let mut p = NonZeroUsize::MIN;
+    while let Some(next) = p.checked_mul(TEN).filter(|q| q.get() <= n) {
+        p = next;
     }
-    while p > 0 {
+    loop {
         put_digit(out, n / p % 10, LOWER_HEX);
-        p /= 10;
+        match NonZeroUsize::new(p.get() / 10) {
+            Some(q) => p = q,
+            None => return,
+        }
     }
 }
 
