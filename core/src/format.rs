@@ -603,20 +603,22 @@ fn f32_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<ModelView<'_, f
             ("by", n_by),
         ],
     )?;
-    let (wxh, data) = data.split_at(n_wxh);
-    let (whh, data) = data.split_at(n_whh);
-    let (bh, data) = data.split_at(n_bh);
-    let (why, by) = data.split_at(n_why);
+    let (wxh, data) = data.split_at_checked(n_wxh).ok_or(FormatError::Malformed)?;
+    let (whh, data) = data.split_at_checked(n_whh).ok_or(FormatError::Malformed)?;
+    let (bh, data) = data.split_at_checked(n_bh).ok_or(FormatError::Malformed)?;
+    let (why, by) = data.split_at_checked(n_why).ok_or(FormatError::Malformed)?;
     ModelView::new(hidden, vocab, wxh, whh, bh, why, by).map_err(|_| FormatError::Malformed)
 }
 
 fn int8_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<QuantModelView<'_>, FormatError> {
     let ([n_wxh, n_whh, n_why], [n_sx, n_sh, n_sy, n_bh, n_by]) =
         quant_tensor_lengths(hidden, vocab);
-    let (int8, floats) = data.split_at(n_wxh + n_whh + n_why);
+    let (int8, floats) = data
+        .split_at_checked(n_wxh + n_whh + n_why)
+        .ok_or(FormatError::Malformed)?;
     let int8: &[i8] = bytemuck::cast_slice(int8);
-    let (wxh, int8) = int8.split_at(n_wxh);
-    let (whh, why) = int8.split_at(n_whh);
+    let (wxh, int8) = int8.split_at_checked(n_wxh).ok_or(FormatError::Malformed)?;
+    let (whh, why) = int8.split_at_checked(n_whh).ok_or(FormatError::Malformed)?;
     let floats: &[f32] = bytemuck::try_cast_slice(floats).map_err(|_| FormatError::Misaligned)?;
     check_finite(
         floats,
@@ -628,10 +630,18 @@ fn int8_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<QuantModelView
             ("by", n_by),
         ],
     )?;
-    let (sx, floats) = floats.split_at(n_sx);
-    let (sh, floats) = floats.split_at(n_sh);
-    let (sy, floats) = floats.split_at(n_sy);
-    let (bh, by) = floats.split_at(n_bh);
+    let (sx, floats) = floats
+        .split_at_checked(n_sx)
+        .ok_or(FormatError::Malformed)?;
+    let (sh, floats) = floats
+        .split_at_checked(n_sh)
+        .ok_or(FormatError::Malformed)?;
+    let (sy, floats) = floats
+        .split_at_checked(n_sy)
+        .ok_or(FormatError::Malformed)?;
+    let (bh, by) = floats
+        .split_at_checked(n_bh)
+        .ok_or(FormatError::Malformed)?;
     let t = QuantTensors {
         int8: [wxh, whh, why],
         f32: [sx, sh, sy, bh, by],
