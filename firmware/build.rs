@@ -47,6 +47,10 @@ fn main() {
         &manifest.join("charm-regions.x"),
         &out.join("charm-regions.x"),
     );
+    // cortex-m-rt's feature `device` includes device.x, a device crate's list
+    // of interrupt handler names; the firmware handles no interrupt
+    // (src/cpu/vector_table.rs).
+    write(&out.join("device.x"), "");
     println!("cargo:rustc-link-search={}", out.display());
     // cortex-m-rt's link.x includes memory.x itself; riscv-rt's expects it first.
     if board.core.rust_target.starts_with("riscv") {
@@ -63,7 +67,7 @@ fn main() {
                  pub const LINKED_MODEL_PATH: Option<&str> = None;\n"
             .to_string(),
     };
-    fs::write(out.join("linked_model.rs"), linked).expect("write OUT_DIR/linked_model.rs");
+    write(&out.join("linked_model.rs"), &linked);
 }
 
 fn board_names() -> String {
@@ -152,6 +156,12 @@ fn target_options(encoded_rustflags: &str) -> Vec<&str> {
         after_c = flag == "-C";
     }
     options
+}
+
+fn write(path: &Path, contents: &str) {
+    if let Err(e) = fs::write(path, contents) {
+        panic!("charm-firmware: cannot write {}: {e}", path.display());
+    }
 }
 
 fn copy(from: &Path, to: &Path) {

@@ -21,6 +21,7 @@
 use crate::crc32::crc32;
 use crate::model::{tensor_lengths, ModelView};
 use crate::quant::{quant_tensor_lengths, QuantModelView, QuantTensors, MAX_HIDDEN_INT8};
+use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::vocab::{Vocab, VocabError};
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +84,102 @@ pub struct Header<'a> {
     pub vocab: &'a str,
     /// Training metadata.
     pub meta: Metadata,
+}
+
+impl<'a> Header<'a> {
+    /// Reads a header at the start of `bytes` as `postcard::take_from_bytes`
+    /// does (the same values, the same bytes left over, and `None` where it
+    /// fails), without serde: LEB128 varints for the integers (at most
+    /// ⌈bits/7⌉ bytes, the last one within the type's remaining bits), one
+    /// byte for `element`, four little-endian bytes for each f32, and the
+    /// vocabulary as a varint length (a `usize`) and that many bytes of UTF-8
+    /// ([postcard's wire format](https://postcard.jamesmunns.com/wire-format)).
+    /// Returns the header and the bytes after it.
+    ///
+    /// ```
+    /// use charm_core::{Header, Metadata};
+    /// let header = Header { hidden: 300, vocab_size: 2, element: 0, vocab: "ab", meta: Metadata::default() };
+    /// let mut bytes = postcard::to_allocvec(&header).unwrap();
+    /// bytes.push(7);
+    /// assert_eq!(Header::from_postcard(&bytes), Some((header, &[7u8][..])));
+    /// ```
+    pub fn from_postcard(bytes: &'a [u8]) -> Option<(Self, &'a [u8])> {
+        let mut r = PostcardReader { bytes };
+        let hidden = r.varint(u32::BITS)? as u32;
+        let vocab_size = r.varint(u32::BITS)? as u32;
+        let element = r.byte()?;
+        let vocab_len = usize::try_from(r.varint(usize::BITS)?).ok()?;
+        let vocab = core::str::from_utf8(r.take(vocab_len)?).ok()?;
+        let steps = r.varint(u64::BITS)?;
+        let chars_seen = r.varint(u64::BITS)?;
+        let train_loss = r.f32()?;
+        let val_loss = r.f32()?;
+        let corpus_crc32 = r.varint(u32::BITS)? as u32;
+        let corpus_chars = r.varint(u64::BITS)?;
+        let seed = r.varint(u64::BITS)?;
+        let meta = Metadata {
+            steps,
+            chars_seen,
+            train_loss,
+            val_loss,
+            corpus_crc32,
+            corpus_chars,
+            seed,
+        };
+        let header = Header {
+            hidden,
+            vocab_size,
+            element,
+            vocab,
+            meta,
+        };
+        Some((header, r.bytes))
+    }
+}
+
+/// Takes postcard's encodings of the header's types off the front of bytes.
+struct PostcardReader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> PostcardReader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&first, rest) = self.bytes.split_first()?;
+        self.bytes = rest;
+        Some(first)
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.bytes.split_at_checked(n)?;
+        self.bytes = rest;
+        Some(taken)
+    }
+
+    fn f32(&mut self) -> Option<f32> {
+        let b = self.take(4)?;
+        Some(f32::from_bits(u32_at(b, 0)))
+    }
+
+    /// An unsigned integer of `bits` bits (32 or 64) as postcard's
+    /// `try_take_varint_u32`/`_u64` read it: seven bits a byte, least
+    /// significant first, the high bit set on all but the last byte; at
+    /// most ⌈bits/7⌉ bytes, and a last byte in that position within the
+    /// `bits % 7` bits left.
+    // One copy for all seven fields (flash), not one unrolled per field.
+    #[inline(never)]
+    fn varint(&mut self, bits: u32) -> Option<u64> {
+        let max_len = bits.div_ceil(7);
+        let mut value = 0u64;
+        for i in 0..max_len {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7F) << (7 * i);
+            if byte & 0x80 == 0 {
+                let fits = i + 1 < max_len || u32::from(byte) < 1 << (bits % 7);
+                return fits.then_some(value);
+            }
+        }
+        None
+    }
 }
 
 /// Why bytes are not a usable weight file. Each variant is one thing a user can fix.
@@ -151,39 +248,61 @@ pub enum FormatError {
     RetiredInt8Layout,
 }
 
-impl core::fmt::Display for FormatError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl Explain for FormatError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
         use FormatError::*;
         match *self {
-            Truncated { needed, available } => write!(f, "it is truncated: {available} bytes of {needed}"),
-            BadMagic => write!(f, "it is not a charm weight file (bad magic bytes)"),
-            UnsupportedVersion { found, supported } => write!(
-                f,
-                "it has weight format version {found}, this build reads up to version {supported}"
-            ),
-            CrcMismatch { stored, computed } => write!(
-                f,
-                "it is corrupted: CRC-32 is {computed:08x}, the file says {stored:08x}"
-            ),
-            Malformed => write!(f, "its header is inconsistent with its size"),
-            UnsupportedElement(e) => write!(f, "it uses tensor element type {e}, which this build does not know"),
-            VocabularyTooLarge { size, max } => {
-                write!(f, "its vocabulary has {size} characters, more than the {max} allowed")
+            Truncated { needed, available } => {
+                out.fill("it is truncated: {} bytes of {}", &[available, needed])
             }
-            BadVocabulary => write!(f, "its vocabulary is not a list of distinct characters in order"),
-            ShapeMismatch { hidden, vocab, max_hidden, max_vocab } => write!(
-                f,
-                "its model (hidden {hidden}, vocabulary {vocab}) exceeds the capacity of this build \
-                 (hidden {max_hidden}, vocabulary {max_vocab})"
+            BadMagic => out.text("it is not a charm weight file (bad magic bytes)"),
+            UnsupportedVersion { found, supported } => out.fill(
+                "it has weight format version {}, this build reads up to version {}",
+                &[found.into(), supported.into()],
             ),
-            NonFinite { tensor, index } => write!(f, "weight {tensor}[{index}] is not a finite number"),
-            Misaligned => write!(f, "its bytes are not 4-byte aligned in memory"),
-            RetiredInt8Layout => write!(
-                f,
-                "it is an int8 file of format version 2, whose layout this build no longer reads; \
-                 quantize its f32 model again"
+            CrcMismatch { stored, computed } => out.fill(
+                "it is corrupted: CRC-32 is {x}, the file says {x}",
+                &[computed as usize, stored as usize],
+            ),
+            Malformed => out.text("its header is inconsistent with its size"),
+            UnsupportedElement(e) => out.fill(
+                "it uses tensor element type {}, which this build does not know",
+                &[e.into()],
+            ),
+            VocabularyTooLarge { size, max } => out.fill(
+                "its vocabulary has {} characters, more than the {} allowed",
+                &[size, max],
+            ),
+            BadVocabulary => {
+                out.text("its vocabulary is not a list of distinct characters in order")
+            }
+            ShapeMismatch {
+                hidden,
+                vocab,
+                max_hidden,
+                max_vocab,
+            } => out.fill(
+                "its model (hidden {}, vocabulary {}) exceeds the capacity of this build \
+                 (hidden {}, vocabulary {})",
+                &[hidden, vocab, max_hidden, max_vocab],
+            ),
+            NonFinite { tensor, index } => {
+                out.text("weight ");
+                out.text(tensor);
+                out.fill("[{}] is not a finite number", &[index]);
+            }
+            Misaligned => out.text("its bytes are not 4-byte aligned in memory"),
+            RetiredInt8Layout => out.text(
+                "it is an int8 file of format version 2, whose layout this build no longer \
+                 reads; quantize its f32 model again",
             ),
         }
+    }
+}
+
+impl core::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_sentence(self, f)
     }
 }
 
@@ -320,13 +439,21 @@ fn block_len(element: u8, hidden: usize, vocab: usize) -> usize {
     }
 }
 
-fn check_finite(tensors: &[(&'static str, &[f32])]) -> Result<(), FormatError> {
-    for &(tensor, t) in tensors {
-        if let Some(index) = t.iter().position(|w| !w.is_finite()) {
+/// The first weight of `floats` that is NaN or infinite, as
+/// [`FormatError::NonFinite`]: `floats` holds the `tensors` (name, length)
+/// one after another, as a file does.
+fn check_finite(floats: &[f32], tensors: &[(&'static str, usize)]) -> Result<(), FormatError> {
+    let Some(mut index) = floats.iter().position(|w| !w.is_finite()) else {
+        return Ok(());
+    };
+    for &(tensor, len) in tensors {
+        if index < len {
             return Err(FormatError::NonFinite { tensor, index });
         }
+        index -= len;
     }
-    Ok(())
+    // Past the tensors named: the caller's lengths do not add up.
+    Err(FormatError::Malformed)
 }
 
 /// A file whose CRC does not match and whose last [`BLANK_TAIL`] bytes or
@@ -412,8 +539,8 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     if u16_at(bytes, 6) != 0 {
         return Err(FormatError::Malformed);
     }
-    let (header, rest) = postcard::take_from_bytes::<Header<'_>>(&body[PREAMBLE_LEN..])
-        .map_err(|_| FormatError::Malformed)?;
+    let (header, rest) =
+        Header::from_postcard(&body[PREAMBLE_LEN..]).ok_or(FormatError::Malformed)?;
     match (header.element, version) {
         (ELEMENT_F32, _) | (ELEMENT_INT8, 3..) => {}
         (ELEMENT_INT8, 2) => return Err(FormatError::RetiredInt8Layout),
@@ -465,39 +592,56 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
 
 fn f32_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<ModelView<'_, f32>, FormatError> {
     let data: &[f32] = bytemuck::try_cast_slice(data).map_err(|_| FormatError::Misaligned)?;
-    let [n_wxh, n_whh, n_bh, n_why, _] = tensor_lengths(hidden, vocab);
-    let (wxh, data) = data.split_at(n_wxh);
-    let (whh, data) = data.split_at(n_whh);
-    let (bh, data) = data.split_at(n_bh);
-    let (why, by) = data.split_at(n_why);
-    check_finite(&[
-        ("wxh", wxh),
-        ("whh", whh),
-        ("bh", bh),
-        ("why", why),
-        ("by", by),
-    ])?;
+    let [n_wxh, n_whh, n_bh, n_why, n_by] = tensor_lengths(hidden, vocab);
+    check_finite(
+        data,
+        &[
+            ("wxh", n_wxh),
+            ("whh", n_whh),
+            ("bh", n_bh),
+            ("why", n_why),
+            ("by", n_by),
+        ],
+    )?;
+    let (wxh, data) = data.split_at_checked(n_wxh).ok_or(FormatError::Malformed)?;
+    let (whh, data) = data.split_at_checked(n_whh).ok_or(FormatError::Malformed)?;
+    let (bh, data) = data.split_at_checked(n_bh).ok_or(FormatError::Malformed)?;
+    let (why, by) = data.split_at_checked(n_why).ok_or(FormatError::Malformed)?;
     ModelView::new(hidden, vocab, wxh, whh, bh, why, by).map_err(|_| FormatError::Malformed)
 }
 
 fn int8_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<QuantModelView<'_>, FormatError> {
-    let ([n_wxh, n_whh, n_why], [n_sx, n_sh, n_sy, n_bh, _]) = quant_tensor_lengths(hidden, vocab);
-    let (int8, floats) = data.split_at(n_wxh + n_whh + n_why);
+    let ([n_wxh, n_whh, n_why], [n_sx, n_sh, n_sy, n_bh, n_by]) =
+        quant_tensor_lengths(hidden, vocab);
+    let (int8, floats) = data
+        .split_at_checked(n_wxh + n_whh + n_why)
+        .ok_or(FormatError::Malformed)?;
     let int8: &[i8] = bytemuck::cast_slice(int8);
-    let (wxh, int8) = int8.split_at(n_wxh);
-    let (whh, why) = int8.split_at(n_whh);
+    let (wxh, int8) = int8.split_at_checked(n_wxh).ok_or(FormatError::Malformed)?;
+    let (whh, why) = int8.split_at_checked(n_whh).ok_or(FormatError::Malformed)?;
     let floats: &[f32] = bytemuck::try_cast_slice(floats).map_err(|_| FormatError::Misaligned)?;
-    let (sx, floats) = floats.split_at(n_sx);
-    let (sh, floats) = floats.split_at(n_sh);
-    let (sy, floats) = floats.split_at(n_sy);
-    let (bh, by) = floats.split_at(n_bh);
-    check_finite(&[
-        ("wxh_scale", sx),
-        ("whh_scale", sh),
-        ("why_scale", sy),
-        ("bh", bh),
-        ("by", by),
-    ])?;
+    check_finite(
+        floats,
+        &[
+            ("wxh_scale", n_sx),
+            ("whh_scale", n_sh),
+            ("why_scale", n_sy),
+            ("bh", n_bh),
+            ("by", n_by),
+        ],
+    )?;
+    let (sx, floats) = floats
+        .split_at_checked(n_sx)
+        .ok_or(FormatError::Malformed)?;
+    let (sh, floats) = floats
+        .split_at_checked(n_sh)
+        .ok_or(FormatError::Malformed)?;
+    let (sy, floats) = floats
+        .split_at_checked(n_sy)
+        .ok_or(FormatError::Malformed)?;
+    let (bh, by) = floats
+        .split_at_checked(n_bh)
+        .ok_or(FormatError::Malformed)?;
     let t = QuantTensors {
         int8: [wxh, whh, why],
         f32: [sx, sh, sy, bh, by],
@@ -576,24 +720,30 @@ pub fn encode_any(
     }
     let (version, element) = match weights {
         Weights::F32(m) => {
-            check_finite(&[
+            let tensors = [
                 ("wxh", m.wxh()),
                 ("whh", m.whh()),
                 ("bh", m.bh()),
                 ("why", m.why()),
                 ("by", m.by()),
-            ])?;
+            ];
+            for (name, t) in tensors {
+                check_finite(t, &[(name, t.len())])?;
+            }
             (VERSION_F32, ELEMENT_F32)
         }
         Weights::Int8(m) => {
             let [sx, sh, sy, bh, by] = m.tensors().f32;
-            check_finite(&[
+            let tensors = [
                 ("wxh_scale", sx),
                 ("whh_scale", sh),
                 ("why_scale", sy),
                 ("bh", bh),
                 ("by", by),
-            ])?;
+            ];
+            for (name, t) in tensors {
+                check_finite(t, &[(name, t.len())])?;
+            }
             (VERSION, ELEMENT_INT8)
         }
     };

@@ -4,6 +4,7 @@ use crate::kernels::padded;
 use crate::model::{ModelView, ShapeError};
 use crate::quant::QuantModelView;
 use crate::sample::{sample, SampleError, SampleParams};
+use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::{Rng, Vocab};
 
 /// What a hidden state is made of: `f32` for f32 models, Q15 `i16` for int8 models.
@@ -102,28 +103,32 @@ pub enum GenerateError {
     },
 }
 
-impl core::fmt::Display for GenerateError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            GenerateError::Shape(e) => e.fmt(f),
-            GenerateError::Sample(e) => e.fmt(f),
-            GenerateError::UnknownChar(c) => {
-                write!(
-                    f,
-                    "the character {c:?} does not occur in the model's vocabulary"
-                )
-            }
+impl Explain for GenerateError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            GenerateError::Shape(e) => e.explain(out),
+            GenerateError::Sample(e) => e.explain(out),
+            GenerateError::UnknownChar(c) => out.fill(
+                "the character {c} does not occur in the model's vocabulary",
+                &[u32::from(c) as usize],
+            ),
             GenerateError::Capacity {
                 hidden,
                 vocab,
                 max_hidden,
                 max_vocab,
-            } => write!(
-                f,
-                "the model (hidden {hidden}, vocabulary {vocab}) does not fit buffers for hidden \
-                 {max_hidden}, vocabulary {max_vocab}"
+            } => out.fill(
+                "the model (hidden {}, vocabulary {}) does not fit buffers for hidden {}, \
+                 vocabulary {}",
+                &[hidden, vocab, max_hidden, max_vocab],
             ),
         }
+    }
+}
+
+impl core::fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_sentence(self, f)
     }
 }
 
@@ -265,7 +270,13 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
     pub fn reset(&mut self) {
         self.state.h.fill(M::State::ZERO);
-        self.state.logits.copy_from_slice(self.model.output_bias());
+        // Element by element, through black_box: LLVM would make a copy of
+        // the slice a call to memcpy, the only one in the firmware, and
+        // compiler-builtins' memcpy costs a Cortex-M about 1 KB of flash, for
+        // V floats copied once. (`new` checked the lengths.)
+        for (y, &b) in self.state.logits.iter_mut().zip(self.model.output_bias()) {
+            *y = core::hint::black_box(b);
+        }
     }
 
     /// Feeds one character through the step (no sampling).

@@ -61,6 +61,8 @@
 //! - [`softmax`], [`sample`] with a seeded [`Rng`], and [`Generator`], the
 //!   sampling loop shared by `charm sample` and the firmware.
 //! - [`Vocab`]: Unicode scalar values, char ↔ index without allocation.
+//! - Error sentences without `core::fmt` ([`Explain`], [`SentenceOut`]): every
+//!   error's `Display` and the firmware's UART lines are the same rendering.
 //! - The `.charm` weight file ([`decode`], and `encode` with feature `alloc`):
 //!   postcard header, aligned tensors read in place, CRC-32 trailer, and a
 //!   typed [`FormatError`] for every way a file can be wrong.
@@ -112,6 +114,7 @@ mod model;
 mod quant;
 mod rng;
 mod sample;
+mod sentence;
 mod softmax;
 mod tanh;
 mod tanh_q15;
@@ -141,6 +144,7 @@ pub use quant::{
 };
 pub use rng::Rng;
 pub use sample::{sample, SampleError, SampleParams};
+pub use sentence::{display_sentence, Explain, SentenceOut};
 pub use softmax::{exp_shifted, log_softmax_at, softmax};
 pub use tanh::tanh_f32;
 pub use tanh_q15::tanh_q15;

@@ -1,6 +1,7 @@
 //! The model's weights (borrowed) and the one forward step.
 
 use crate::kernels::{matvec_bias, padded};
+use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::Float;
 
 /// Why a set of tensors cannot form a model.
@@ -29,31 +30,35 @@ pub enum ShapeError {
     },
 }
 
-impl core::fmt::Display for ShapeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ShapeError::Empty => write!(f, "hidden size and vocabulary size must be at least 1"),
+impl Explain for ShapeError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            ShapeError::Empty => out.text("hidden size and vocabulary size must be at least 1"),
             ShapeError::TensorLength {
                 tensor,
                 expected,
                 found,
             } => {
-                write!(
-                    f,
-                    "tensor {tensor} has {found} elements, the shape needs {expected}"
-                )
+                out.text("tensor ");
+                out.text(tensor);
+                out.fill(" has {} elements, the shape needs {}", &[found, expected]);
             }
             ShapeError::BufferLength {
                 buffer,
                 expected,
                 found,
             } => {
-                write!(
-                    f,
-                    "buffer {buffer} has {found} elements, the model needs {expected}"
-                )
+                out.text("buffer ");
+                out.text(buffer);
+                out.fill(" has {} elements, the model needs {}", &[found, expected]);
             }
         }
+    }
+}
+
+impl core::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_sentence(self, f)
     }
 }
 
@@ -290,16 +295,20 @@ pub enum StepError {
     },
 }
 
+impl Explain for StepError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            StepError::Shape(e) => e.explain(out),
+            StepError::InputOutOfRange { index, vocab } => out.fill(
+                "input index {} is outside the vocabulary of {}",
+                &[index, vocab],
+            ),
+        }
+    }
+}
+
 impl core::fmt::Display for StepError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            StepError::Shape(e) => e.fmt(f),
-            StepError::InputOutOfRange { index, vocab } => {
-                write!(
-                    f,
-                    "input index {index} is outside the vocabulary of {vocab}"
-                )
-            }
-        }
+        display_sentence(self, f)
     }
 }

@@ -1,6 +1,7 @@
 //! Drawing a character index from logits: temperature, top-k, a seeded RNG.
 
 use crate::exp_f32::exp_f32;
+use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::Rng;
 
 /// How to turn logits into a choice.
@@ -33,23 +34,29 @@ pub enum SampleError {
     Empty,
 }
 
-impl core::fmt::Display for SampleError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            // Described without `{}` on the f32: a firmware that prints this
-            // message would otherwise link float formatting (16 KiB).
+impl Explain for SampleError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            // Said without the number: a device has no float formatting.
             SampleError::BadTemperature(t) => {
-                let what = if t.is_nan() {
+                out.text("the temperature is ");
+                out.text(if t.is_nan() {
                     "NaN"
                 } else if t.is_infinite() {
                     "infinite"
                 } else {
                     "negative"
-                };
-                write!(f, "the temperature is {what}, not a finite number >= 0")
+                });
+                out.text(", not a finite number >= 0");
             }
-            SampleError::Empty => write!(f, "there are no logits to sample from"),
+            SampleError::Empty => out.text("there are no logits to sample from"),
         }
+    }
+}
+
+impl core::fmt::Display for SampleError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_sentence(self, f)
     }
 }
 

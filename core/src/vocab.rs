@@ -1,5 +1,7 @@
 //! The vocabulary: distinct Unicode scalar values, in ascending order.
 
+use crate::sentence::{display_sentence, Explain, SentenceOut};
+
 /// A vocabulary borrowed as UTF-8 text whose characters are the symbols, each
 /// once, sorted by code point (index `i` is the `i`-th character).
 ///
@@ -33,17 +35,21 @@ pub enum VocabError {
     },
 }
 
+impl Explain for VocabError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
+        match *self {
+            VocabError::Empty => out.text("the vocabulary is empty"),
+            VocabError::NotAscending { index } => out.fill(
+                "vocabulary character {} is out of order or repeated",
+                &[index],
+            ),
+        }
+    }
+}
+
 impl core::fmt::Display for VocabError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            VocabError::Empty => write!(f, "the vocabulary is empty"),
-            VocabError::NotAscending { index } => {
-                write!(
-                    f,
-                    "vocabulary character {index} is out of order or repeated"
-                )
-            }
-        }
+        display_sentence(self, f)
     }
 }
 
@@ -93,7 +99,24 @@ impl<'a> Vocab<'a> {
 
     /// The character at `index`, or `None` past the end.
     pub fn char_at(&self, index: usize) -> Option<char> {
-        self.text.chars().nth(index)
+        let bytes = self.text.as_bytes();
+        // As many bytes as characters: all ASCII, and the index is the byte's.
+        if bytes.len() == self.len {
+            return bytes.get(index).map(|&b| char::from(b));
+        }
+        // Else character `index` starts at the `index`-th byte that is not a
+        // UTF-8 continuation byte (0b10xx_xxxx): counting those is shorter
+        // code than decoding every character before it.
+        let mut starts = 0;
+        for (at, &byte) in bytes.iter().enumerate() {
+            if byte & 0xC0 != 0x80 {
+                if starts == index {
+                    return self.text.get(at..)?.chars().next();
+                }
+                starts += 1;
+            }
+        }
+        None
     }
 
     /// The characters in index order.

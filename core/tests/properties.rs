@@ -1,13 +1,36 @@
-//! Property tests: kernels, tanh, softmax and sampling over varied inputs.
+//! Property tests: kernels, tanh, softmax, sampling and the CRC over varied inputs.
 
-use charm_core::{dot, matvec_bias, padded, sample, softmax, tanh_f32, Rng, SampleParams};
+use charm_core::{crc32, dot, matvec_bias, padded, sample, softmax, tanh_f32, Rng, SampleParams};
 use proptest::prelude::*;
 
 fn vec_f32(max_len: usize) -> impl Strategy<Value = Vec<f32>> {
     prop::collection::vec(-4.0f32..4.0, 0..max_len)
 }
 
+/// CRC-32 (IEEE) one bit at a time, straight from its definition: the
+/// reflected polynomial 0xEDB88320, initial value and final xor 0xFFFFFFFF.
+fn crc32_bitwise(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 proptest! {
+    /// The table-driven CRC equals the bit-by-bit definition.
+    #[test]
+    fn crc32_is_the_bitwise_definition(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        prop_assert_eq!(crc32(&bytes), crc32_bitwise(&bytes));
+    }
+
     /// dot agrees with an f64 sum within the standard forward error bound
     /// n·eps·Σ|a_i b_i| (Higham, Accuracy and Stability, §3.1), for any length.
     #[test]

@@ -4,6 +4,11 @@
 #![no_std]
 #![no_main]
 
+// The firmware's one-entry device part of the vector table.
+#[cfg(target_arch = "arm")]
+#[path = "../src/cpu/vector_table.rs"]
+mod vector_table;
+
 #[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
 #[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
 fn main() -> ! {

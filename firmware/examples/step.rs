@@ -5,6 +5,11 @@
 #![no_std]
 #![no_main]
 
+// The firmware's one-entry device part of the vector table.
+#[cfg(target_arch = "arm")]
+#[path = "../src/cpu/vector_table.rs"]
+mod vector_table;
+
 use charm_core::{tensor_lengths, ModelView};
 use core::ptr::{read_volatile, write_volatile};
 

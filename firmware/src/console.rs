@@ -75,9 +75,10 @@ impl<T: Transmitter> Console<T> {
     }
 }
 
-impl<T: Transmitter> core::fmt::Write for Console<T> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.write_bytes(s.as_bytes());
-        Ok(())
+/// Error lines go straight to the UART, piece by piece (charm-core's
+/// `sentence` module: no `core::fmt`).
+impl<T: Transmitter> charm_core::SentenceOut for Console<T> {
+    fn text(&mut self, text: &str) {
+        self.write_bytes(text.as_bytes());
     }
 }

@@ -2,7 +2,7 @@
 //! exit status.
 
 use crate::{exit, flash};
-use charm_core::{FormatError, GenerateError};
+use charm_core::{Explain, FormatError, GenerateError, SentenceOut};
 use charm_params::ParamsError;
 
 /// Everything that can stop the firmware before or while it generates.
@@ -29,29 +29,38 @@ impl Error {
     }
 }
 
-/// The message, without the `error: ` prefix and the newline.
-impl core::fmt::Display for Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+/// The message, without the `error: ` prefix and the newline: the
+/// region's address as `{:#010x}` would print it, then charm-core's or
+/// charm-params' clause, which the host prints too.
+impl Explain for Error {
+    fn explain(&self, out: &mut dyn SentenceOut) {
         match self {
-            Error::BlankWeights => write!(
-                f,
-                "no weights in flash (blank): write a .charm file to {:#010x}",
-                flash::weights_address()
+            Error::BlankWeights => out.fill(
+                "no weights in flash (blank): write a .charm file to 0x{x}",
+                &[flash::weights_address()],
             ),
-            Error::Weights(e) => match flash::linked_model() {
-                Some(path) => write!(f, "the weights linked in from {path} cannot be used: {e}"),
-                None => write!(
-                    f,
-                    "the weights in flash at {:#010x} cannot be used: {e}",
-                    flash::weights_address()
-                ),
-            },
-            Error::Params(e) => write!(
-                f,
-                "the sampling parameters record in flash at {:#010x} cannot be used: {e}",
-                flash::params_address()
-            ),
-            Error::Generate(e) => write!(f, "cannot generate: {e}"),
+            Error::Weights(e) => {
+                match flash::linked_model() {
+                    Some(path) => {
+                        out.text("the weights linked in from ");
+                        out.text(path);
+                    }
+                    None => out.fill("the weights in flash at 0x{x}", &[flash::weights_address()]),
+                }
+                out.text(" cannot be used: ");
+                e.explain(out);
+            }
+            Error::Params(e) => {
+                out.fill(
+                    "the sampling parameters record in flash at 0x{x} cannot be used: ",
+                    &[flash::params_address()],
+                );
+                e.explain(out);
+            }
+            Error::Generate(e) => {
+                out.text("cannot generate: ");
+                e.explain(out);
+            }
         }
     }
 }

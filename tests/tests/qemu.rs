@@ -270,7 +270,7 @@ fn refuses_prime_outside_vocabulary(m: &Machine) {
     assert_refused(
         &run,
         EXIT_CANNOT_GENERATE,
-        "error: cannot generate: the character '!' does not occur in the model's vocabulary",
+        "error: cannot generate: the character '!' (U+0021) does not occur in the model's vocabulary",
     );
 }
 

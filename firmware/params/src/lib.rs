@@ -43,7 +43,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
-use charm_core::{crc32, SampleError, SampleParams};
+use charm_core::{crc32, display_sentence, Explain, SampleError, SampleParams, SentenceOut};
 
 /// First four bytes of a record.
 pub const MAGIC: [u8; 4] = *b"CHSP";
@@ -124,43 +124,54 @@ pub enum ParamsError {
     BadTemperature(f32),
 }
 
-impl core::fmt::Display for ParamsError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl Explain for ParamsError {
+    fn explain(&self, out: &mut dyn SentenceOut) {
         match *self {
-            ParamsError::BadMagic => write!(f, "it is not a parameters record (bad magic bytes)"),
-            ParamsError::UnsupportedVersion { found, supported } => write!(
-                f,
-                "it has record version {found}, this build reads version {supported}"
+            ParamsError::BadMagic => out.text("it is not a parameters record (bad magic bytes)"),
+            ParamsError::UnsupportedVersion { found, supported } => out.fill(
+                "it has record version {}, this build reads version {}",
+                &[found.into(), supported.into()],
             ),
-            ParamsError::Truncated { needed, available } => write!(
-                f,
-                "it is truncated: it needs {needed} bytes, {available} are available"
+            ParamsError::Truncated { needed, available } => out.fill(
+                "it is truncated: it needs {} bytes, {} are available",
+                &[needed, available],
             ),
-            ParamsError::CrcMismatch { stored, computed } => write!(
-                f,
-                "it is corrupted: CRC-32 is {computed:08x}, the record says {stored:08x}"
+            ParamsError::CrcMismatch { stored, computed } => out.fill(
+                "it is corrupted: CRC-32 is {x}, the record says {x}",
+                &[computed as usize, stored as usize],
             ),
-            ParamsError::PrimeNotUtf8 => write!(f, "its prime text is not valid UTF-8"),
-            ParamsError::PrimeTooLong { len } => write!(
-                f,
-                "its prime text has {len} bytes, more than the 65535 a record holds"
+            ParamsError::PrimeNotUtf8 => out.text("its prime text is not valid UTF-8"),
+            ParamsError::PrimeTooLong { len } => out.fill(
+                "its prime text has {} bytes, more than the 65535 a record holds",
+                &[len],
             ),
-            // charm-core's wording, which formats no f32 (16 KiB of code)
-            ParamsError::BadTemperature(t) => SampleError::BadTemperature(t).fmt(f),
+            // charm-core's wording, which says no f32 (a device has no float formatting)
+            ParamsError::BadTemperature(t) => SampleError::BadTemperature(t).explain(out),
         }
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+impl core::fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        display_sentence(self, f)
+    }
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+// The fields of the fixed part, little-endian. Inlined: every offset is a
+// constant within FIXED_LEN, so no bounds check is left at run time.
+#[inline(always)]
+fn u16_at(fixed: &[u8; FIXED_LEN], at: usize) -> u16 {
+    u16::from_le_bytes([fixed[at], fixed[at + 1]])
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u32_at(b, at)) | u64::from(u32_at(b, at + 4)) << 32
+#[inline(always)]
+fn u32_at(fixed: &[u8; FIXED_LEN], at: usize) -> u32 {
+    u32::from_le_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]])
+}
+
+#[inline(always)]
+fn u64_at(fixed: &[u8; FIXED_LEN], at: usize) -> u64 {
+    u64::from(u32_at(fixed, at)) | u64::from(u32_at(fixed, at + 4)) << 32
 }
 
 fn check_temperature(temperature: f32) -> Result<(), ParamsError> {
@@ -190,48 +201,54 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Params<'_>>, ParamsError> {
     if is_blank(bytes) {
         return Ok(None);
     }
-    if bytes.len() < FIXED_LEN + CRC_LEN {
-        if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
-            return Err(ParamsError::BadMagic);
+    let fixed = match bytes.first_chunk::<FIXED_LEN>() {
+        Some(fixed) if bytes.len() >= FIXED_LEN + CRC_LEN => fixed,
+        _ => {
+            if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
+                return Err(ParamsError::BadMagic);
+            }
+            return Err(ParamsError::Truncated {
+                needed: FIXED_LEN + CRC_LEN,
+                available: bytes.len(),
+            });
         }
-        return Err(ParamsError::Truncated {
-            needed: FIXED_LEN + CRC_LEN,
-            available: bytes.len(),
-        });
-    }
-    if bytes[..MAGIC.len()] != MAGIC {
+    };
+    if fixed[..MAGIC.len()] != MAGIC {
         return Err(ParamsError::BadMagic);
     }
-    let version = u16_at(bytes, 4);
+    let version = u16_at(fixed, 4);
     if version != VERSION {
         return Err(ParamsError::UnsupportedVersion {
             found: version,
             supported: VERSION,
         });
     }
-    let prime_len = usize::from(u16_at(bytes, 6));
+    let prime_len = usize::from(u16_at(fixed, 6));
     let body_len = FIXED_LEN + prime_len;
     let needed = body_len + CRC_LEN;
-    if bytes.len() < needed {
+    let Some((body, stored)) = bytes
+        .get(..needed)
+        .and_then(|record| record.split_last_chunk::<CRC_LEN>())
+    else {
         return Err(ParamsError::Truncated {
             needed,
             available: bytes.len(),
         });
-    }
-    let stored = u32_at(bytes, body_len);
-    let computed = crc32(&bytes[..body_len]);
+    };
+    let stored = u32::from_le_bytes(*stored);
+    let computed = crc32(body);
     if stored != computed {
         return Err(ParamsError::CrcMismatch { stored, computed });
     }
-    let temperature = f32::from_bits(u32_at(bytes, 12));
+    let temperature = f32::from_bits(u32_at(fixed, 12));
     check_temperature(temperature)?;
-    let prime =
-        core::str::from_utf8(&bytes[FIXED_LEN..body_len]).map_err(|_| ParamsError::PrimeNotUtf8)?;
+    let prime = core::str::from_utf8(body.get(FIXED_LEN..).unwrap_or_default())
+        .map_err(|_| ParamsError::PrimeNotUtf8)?;
     Ok(Some(Params {
-        len: u32_at(bytes, 8),
+        len: u32_at(fixed, 8),
         temperature,
-        seed: u64_at(bytes, 16),
-        top_k: u32_at(bytes, 24),
+        seed: u64_at(fixed, 16),
+        top_k: u32_at(fixed, 24),
         prime,
     }))
 }

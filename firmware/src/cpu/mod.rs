@@ -7,6 +7,8 @@
 mod cortex_m;
 #[cfg(target_arch = "arm")]
 pub use self::cortex_m::*;
+#[cfg(target_arch = "arm")]
+mod vector_table;
 
 #[cfg(target_arch = "riscv32")]
 mod riscv;
