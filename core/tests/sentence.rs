@@ -173,3 +173,20 @@ fn display_stops_at_the_first_write_error() {
     assert!(std::fmt::write(&mut short, format_args!("{Two}")).is_err());
     assert_eq!(short.0, 3, "no write after the failed one");
 }
+
+proptest::proptest! {
+    /// Any number, in any of the three placeholders, as `core::fmt` or the
+    /// documented form prints it, and the text around it kept.
+    #[test]
+    fn any_value_fills_as_documented(n in proptest::prelude::any::<usize>(), code in 0u32..0x11_0000) {
+        proptest::prop_assert_eq!(filled("a{}b", &[n]), format!("a{n}b"));
+        proptest::prop_assert_eq!(filled("{x}", &[n]), format!("{:08x}", n as u32));
+        let expected = match char::from_u32(code) {
+            Some(c) if !(c.is_control() || c == '\u{2028}' || c == '\u{2029}') => {
+                format!("'{c}' (U+{code:04X})")
+            }
+            _ => format!("U+{code:04X}"),
+        };
+        proptest::prop_assert_eq!(filled("{c}", &[code as usize]), expected);
+    }
+}
