@@ -48,7 +48,7 @@ board_settings() {
     mps2-an386) target=thumbv7em-none-eabihf codegen="" qemu=1 ;;
     mps2-an500) target=thumbv7em-none-eabihf codegen="target-cpu=cortex-m7" qemu=1 ;;
     mps2-an505) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" qemu=1 ;;
-    mps3-an547) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55" qemu=1 opt_level=3 ;;
+    mps3-an547) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55 target-feature=-mve.fp" qemu=1 opt_level=3 ;;
     riscv32-virt) target=riscv32imac-unknown-none-elf codegen="" qemu=1 ;;
     nrf52840) target=thumbv7em-none-eabihf codegen="" qemu=0 ;;
     rp2040) target=thumbv6m-none-eabi codegen="" qemu=0 ;;

@@ -118,7 +118,13 @@ pub fn axpy<F: Float>(y: &mut [F], a: F, x: &[F]) {
 /// of two rows two VLDRW of x, and per row two VLDRW, two VMUL.F32 and two
 /// VADD.F32 (never a fused VFMA): 14 instructions per 16 MACs, and the LE
 /// of the DLS/LE loop. The first level of the reduction, `a_i + a_{i+4}`, is one VADD.F32
-/// of the two Q registers; the rest is scalar.
+/// of the two Q registers; the rest is scalar. Helium's f32 instructions
+/// compute with the standard FPSCR value, which flushes subnormal inputs
+/// and results to zero where the scalar FPU (FZ = 0) and the host keep
+/// them: the kernel clears FPSCR's IDC and UFC flags first, and if either
+/// is set afterwards it computes the same rows again with [`dot`], so the
+/// bits are IEEE-754's for any model (a QEMU test,
+/// `matches_core_generator_on_subnormal_models`, drives both paths).
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 #[allow(unsafe_code)]
 mod fpu {
@@ -272,6 +278,10 @@ mod fpu {
         // the Q registers used are declared clobbered.
         unsafe {
             asm!(
+                // The build leaves Helium's floating point to this kernel
+                // alone (charm-boards' CORTEX_M55: `-mve.fp`), so the
+                // assembler is told here that the core has it.
+                ".arch_extension mve.fp",
                 "3:",
                 "vmov.i32 q2, #0",
                 "vmov.i32 q3, #0",
@@ -337,12 +347,52 @@ mod fpu {
         }
     }
 
+    /// FPSCR's cumulative flags of a flush to zero: IDC (bit 7, a subnormal
+    /// input read as zero) and UFC (bit 3, a result below the normal range;
+    /// flushed to zero by Helium, which computes with the standard FPSCR
+    /// value, FZ = 1; scalar VFP code sets it too, for tiny inexact results).
+    #[cfg(feature = "helium")]
+    const FLUSH_FLAGS: u32 = (1 << 7) | (1 << 3);
+
+    /// Clears [`FLUSH_FLAGS`] in FPSCR.
+    #[cfg(feature = "helium")]
+    #[inline(always)]
+    fn clear_flush_flags() {
+        // SAFETY: reads and writes FPSCR's cumulative exception flags only;
+        // the rounding and flush modes, which code generation assumes, stay.
+        unsafe {
+            asm!(
+                "vmrs {t}, fpscr",
+                "bic {t}, {t}, #{flags}",
+                "vmsr fpscr, {t}",
+                t = out(reg) _,
+                flags = const FLUSH_FLAGS,
+                options(nomem, nostack),
+            );
+        }
+    }
+
+    /// Whether a flush flag was set since [`clear_flush_flags`]: then the
+    /// Helium kernel's sums may differ from IEEE-754 ones.
+    #[cfg(feature = "helium")]
+    #[inline(always)]
+    fn helium_flushed() -> bool {
+        let fpscr: u32;
+        // SAFETY: reads FPSCR.
+        unsafe { asm!("vmrs {t}, fpscr", t = out(reg) fpscr, options(nomem, nostack)) };
+        fpscr & FLUSH_FLAGS != 0
+    }
+
     /// [`super::matvec_bias`] for f32: `out[r] = dot(w[r·stride ..], x) + bias[r]`.
     pub fn matvec_bias(out: &mut [f32], w: &[f32], stride: usize, x: &[f32], bias: &[f32]) {
         let n = x.len().min(stride);
         let x = &x[..n];
         let rows = out.len().min(w.len() / stride).min(bias.len());
         let pairs = if n % LANES == 0 && n > 0 { rows / 2 } else { 0 };
+        #[cfg(feature = "helium")]
+        if pairs > 0 {
+            clear_flush_flags();
+        }
         if pairs > 0 {
             // SAFETY: 2·pairs ≤ rows rows of w, out and bias; x holds n = 8·(n/8) ≤ stride f32s.
             unsafe {
@@ -356,6 +406,16 @@ mod fpu {
                     bias.as_ptr(),
                 )
             };
+        }
+        #[cfg(feature = "helium")]
+        if pairs > 0 && helium_flushed() {
+            // Some input or result was subnormal, which Helium's f32
+            // instructions flush to zero: those rows again, in IEEE-754
+            // arithmetic, the order being the same.
+            let again = out[..2 * pairs].iter_mut().zip(w.chunks_exact(stride));
+            for ((o, row), &b) in again.zip(bias) {
+                *o = dot(row, x) + b;
+            }
         }
         let done = 2 * pairs;
         let rest = out[done..rows]

@@ -29,7 +29,9 @@ mod qemu_support;
 
 use charm_params::Params;
 use qemu_support::host::{cli_sample, cli_train, core_sample};
-use qemu_support::models::{alphabet, corpus, largest, quantized, random_model, tinyshakespeare};
+use qemu_support::models::{
+    alphabet, corpus, largest, quantized, random_model, scaled_model, tinyshakespeare,
+};
 use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
 use std::path::{Path, PathBuf};
@@ -309,6 +311,31 @@ fn matches_core_generator_on_random_models(m: &Machine) {
         let run = run_with(m, &model, &params);
         let what = format!("H={hidden} V={vocab} T={temperature} top_k={top_k} prime={prime:?}");
         assert_prints(&run, &core_sample(&model, &params), &what);
+    }
+}
+
+/// Subnormal weights, sums and states: the device computes IEEE-754 bits
+/// there too (no flush to zero), f32 and int8, greedy and sampled.
+fn matches_core_generator_on_subnormal_models(m: &Machine) {
+    // 1e-36: normal weights whose products are subnormal; 2e-38 and 1e-39:
+    // weights and states around and below f32::MIN_POSITIVE; 1e-44: a few
+    // units of the last place of zero.
+    for (i, factor) in [1e-36f32, 2e-38, 1e-39, 1e-44].into_iter().enumerate() {
+        let f32_model = scaled_model(32, &alphabet(28), 300 + i as u64, factor);
+        for (kind, model) in [("f32", f32_model.clone()), ("int8", quantized(&f32_model))] {
+            for temperature in [0.0, 1.0] {
+                let params = Params {
+                    len: 40,
+                    temperature,
+                    seed: 9,
+                    top_k: 0,
+                    prime: "abc",
+                };
+                let run = run_with(m, &model, &params);
+                let what = format!("{kind} weights × {factor:e}, T={temperature}");
+                assert_prints(&run, &core_sample(&model, &params), &what);
+            }
+        }
     }
 }
 
@@ -642,6 +669,7 @@ macro_rules! tests_on {
             refuses_corrupted_params_record,
             refuses_prime_outside_vocabulary,
             matches_core_generator_on_random_models,
+            matches_core_generator_on_subnormal_models,
             uses_default_params_without_a_record,
             runs_a_model_linked_into_the_image,
             matches_charm_sample_shakespeare_h128_temperature_0_5,

@@ -113,10 +113,16 @@ pub const CORTEX_M33: Core = Core {
 };
 
 /// Arm Cortex-M55 (Armv8.1-M mainline): FPU, DSP and Helium (MVE).
+///
+/// Built without Helium's floating point (`-mve.fp`; integer MVE stays):
+/// its vector f32 instructions flush subnormals to zero, so LLVM's
+/// vectorized f32 code would print other characters than the host for a
+/// model whose sums or states reach below `f32::MIN_POSITIVE`. rustc warns
+/// that `mve.fp` is not a feature it knows; it passes it to LLVM all the same.
 pub const CORTEX_M55: Core = Core {
     name: "Cortex-M55",
     rust_target: "thumbv8m.main-none-eabihf",
-    codegen: &["target-cpu=cortex-m55"],
+    codegen: &["target-cpu=cortex-m55", "target-feature=-mve.fp"],
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: true,

@@ -116,3 +116,25 @@ pub fn largest(max: usize, fits: impl Fn(usize) -> bool) -> Option<usize> {
     }
     Some(lo)
 }
+
+/// [`random_model`] with every weight and bias multiplied by `factor`: with
+/// a factor near `f32::MIN_POSITIVE` (1.18e-38) the weights, the sums and the
+/// states are partly subnormal, where an operation that flushes subnormals
+/// to zero (as Helium's floating-point instructions do) gives other bits
+/// than IEEE-754 arithmetic.
+pub fn scaled_model(hidden: usize, vocab: &str, seed: u64, factor: f32) -> Vec<u8> {
+    let bytes = charm_core::AlignedBytes::from(&random_model(hidden, vocab, seed, 0.5)[..]);
+    let file = charm_core::decode(&bytes).expect("a model");
+    let m = &file.model;
+    let scaled = |t: &[f32]| -> Vec<f32> { t.iter().map(|&w| w * factor).collect() };
+    let (wxh, whh, bh, why, by) = (
+        scaled(m.wxh()),
+        scaled(m.whh()),
+        scaled(m.bh()),
+        scaled(m.why()),
+        scaled(m.by()),
+    );
+    let model =
+        ModelView::new(hidden, file.vocab.len(), &wxh, &whh, &bh, &why, &by).expect("shapes");
+    encode(&model, &file.vocab, &Metadata::default()).expect("encode")
+}
