@@ -211,12 +211,24 @@ impl<'a> QuantModelView<'a> {
         while r < hidden {
             let n = pair_dots_summed(&self.whh[r * s..], s, hq_prev, sum, &mut dots);
             let end = hidden.min(r + 2 * n);
+            // the full pairs' rows four at a time on Helium, the rest here
+            #[cfg(all(feature = "helium", target_arch = "arm"))]
+            let done = helium::hidden_rows(
+                dots[..(end - r) / 2].as_flattened(),
+                &self.whh_scale[r..end],
+                &bh[r..end],
+                &column[r..end],
+                sx,
+                &mut out[r..end],
+            );
+            #[cfg(not(all(feature = "helium", target_arch = "arm")))]
+            let done = 0;
             let rows = out[r..end]
                 .chunks_exact_mut(2)
                 .zip(self.whh_scale[r..end].chunks_exact(2))
                 .zip(bh[r..end].chunks_exact(2))
                 .zip(column[r..end].chunks_exact(2));
-            for ((((h, scale), bias), wx), &[a, b]) in rows.zip(&dots) {
+            for ((((h, scale), bias), wx), &[a, b]) in rows.zip(&dots).skip(done / 2) {
                 h[0] = unit(a, scale[0], bias[0], wx[0]);
                 h[1] = unit(b, scale[1], bias[1], wx[1]);
             }
@@ -240,11 +252,20 @@ impl<'a> QuantModelView<'a> {
         while j < vocab {
             let n = pair_dots_summed(&self.why[j * s..], s, hq_next, sum, &mut dots);
             let end = vocab.min(j + 2 * n);
+            #[cfg(all(feature = "helium", target_arch = "arm"))]
+            let done = helium::logit_rows(
+                dots[..(end - j) / 2].as_flattened(),
+                &self.why_scale[j..end],
+                &self.by[j..end],
+                &mut logits[j..end],
+            );
+            #[cfg(not(all(feature = "helium", target_arch = "arm")))]
+            let done = 0;
             let rows = logits[j..end]
                 .chunks_exact_mut(2)
                 .zip(self.why_scale[j..end].chunks_exact(2))
                 .zip(self.by[j..end].chunks_exact(2));
-            for (((y, scale), bias), &[a, b]) in rows.zip(&dots) {
+            for (((y, scale), bias), &[a, b]) in rows.zip(&dots).skip(done / 2) {
                 y[0] = logit(a, scale[0], bias[0]);
                 y[1] = logit(b, scale[1], bias[1]);
             }
@@ -644,10 +665,208 @@ mod dsp {
 /// Rows are padded to a multiple of 8 entries ([`padded`]), so every block
 /// is whole vectors and no tail predication is needed; an odd number of
 /// pairs ends with one pair alone.
+///
+/// The rows after the dot products, scale, bias and `tanh_q15`, run four at
+/// a time on Helium's f32 and integer lanes too (`hidden_rows`,
+/// `logit_rows`); Helium's f32 instructions flush subnormals to zero, so
+/// those check FPSCR's flush flags and leave the rows to the scalar code
+/// when one was raised.
 #[cfg(all(feature = "helium", target_arch = "arm"))]
 #[allow(unsafe_code)]
 mod helium {
     use core::arch::asm;
+
+    /// FPSCR's flush flags, IDC (bit 7) and UFC (bit 3): Helium's f32
+    /// instructions compute with the standard FPSCR value and flush
+    /// subnormal inputs and results to zero, setting one of these.
+    const FLUSH_FLAGS: u32 = (1 << 7) | (1 << 3);
+
+    /// Clears [`FLUSH_FLAGS`].
+    #[inline(always)]
+    fn clear_flush_flags() {
+        // SAFETY: writes FPSCR's cumulative flags only.
+        unsafe {
+            asm!(
+                "vmrs {t}, fpscr",
+                "bic {t}, {t}, #{flags}",
+                "vmsr fpscr, {t}",
+                t = out(reg) _,
+                flags = const FLUSH_FLAGS,
+                options(nomem, nostack),
+            );
+        }
+    }
+
+    /// Whether a flush flag was set since [`clear_flush_flags`].
+    #[inline(always)]
+    fn flushed() -> bool {
+        let fpscr: u32;
+        // SAFETY: reads FPSCR.
+        unsafe { asm!("vmrs {t}, fpscr", t = out(reg) fpscr, options(nomem, nostack)) };
+        fpscr & FLUSH_FLAGS != 0
+    }
+
+    /// The int8 step's hidden rows four at a time, on Helium lanes:
+    ///
+    /// ```text
+    /// u    = ((acc as f32 · scale) / 32767 + bias) + (wx as f32) · sx      (lanes; the division scalar)
+    /// hq   = tanh_q15(u)                                                   (lanes; table by gathers)
+    /// ```
+    ///
+    /// each lane the same operations in the same order as the scalar
+    /// `unit` of [`super::QuantModelView::step`] and [`crate::tanh_q15`]
+    /// (VCVT rounds to nearest and truncates like `as`, saturating, NaN to
+    /// 0; the interpolation's `+ 2¹² >> 13` is VRSHR). Returns how many rows
+    /// it wrote, a multiple of 4, and 0 when a subnormal was flushed (the
+    /// caller then computes every row), so the bits are IEEE-754's.
+    pub fn hidden_rows(
+        acc: &[i32],
+        scale: &[f32],
+        bias: &[f32],
+        wx: &[i8],
+        sx: f32,
+        out: &mut [i16],
+    ) -> usize {
+        let n = acc
+            .len()
+            .min(scale.len())
+            .min(bias.len())
+            .min(wx.len())
+            .min(out.len())
+            / 4
+            * 4;
+        if n == 0 {
+            return 0;
+        }
+        clear_flush_flags();
+        // SAFETY: reads n entries of acc, scale, bias and wx and writes n of
+        // out, all in bounds; the gathers read TABLE at min(i, 767) and one
+        // after (769 entries). Q4–Q7 are declared clobbered (saved by the
+        // caller as AAPCS's s16–s31).
+        unsafe {
+            asm!(
+                ".arch_extension mve.fp",
+                "vmov s16, {q15_one}",
+                "dls lr, {quads}",
+                "2:",
+                "vldrw.u32 q0, [{acc}], #16",
+                "vcvt.f32.s32 q0, q0",
+                "vldrw.u32 q1, [{scale}], #16",
+                "vmul.f32 q0, q0, q1",
+                "vdiv.f32 s0, s0, s16",
+                "vdiv.f32 s1, s1, s16",
+                "vdiv.f32 s2, s2, s16",
+                "vdiv.f32 s3, s3, s16",
+                "vldrw.u32 q1, [{bias}], #16",
+                "vadd.f32 q0, q0, q1",
+                "vldrb.s32 q1, [r3], #4",
+                "vcvt.f32.s32 q1, q1",
+                "vmul.f32 q1, q1, {sx}",
+                "vadd.f32 q0, q0, q1",
+                // fixed = (u·2²⁰) as i32, m = |fixed|, i = m >> 13, w = m − (i << 13)
+                "vmul.f32 q0, q0, {two20}",
+                "vcvt.s32.f32 q0, q0",
+                "vabs.s32 q1, q0",
+                "vshr.u32 q2, q1, #13",
+                "vshl.i32 q3, q2, #13",
+                "vsub.i32 q3, q1, q3",
+                // y0 = T[min(i, 767)], y1 = T[min(i, 767) + 1]
+                "vmov.i32 q7, #0x2ff",
+                "vmin.u32 q7, q7, q2",
+                "vldrh.s32 q5, [{table}, q7, uxtw #1]",
+                "vmov.i32 q6, #1",
+                "vadd.i32 q6, q6, q7",
+                "vldrh.s32 q1, [{table}, q6, uxtw #1]",
+                // y = y0 + ((y1 − y0)·w + 2¹²) >> 13, 32767 where i > 767
+                "vsub.i32 q1, q1, q5",
+                "vmul.i32 q1, q1, q3",
+                "vrshr.s32 q1, q1, #13",
+                "vadd.i32 q5, q5, q1",
+                "vpt.u32 hi, q2, q7",
+                "vmovt.i32 q5, #0x7fff",
+                // the sign of fixed: (y ^ s) − s with s = fixed >> 31
+                "vshr.s32 q1, q0, #31",
+                "veor q5, q5, q1",
+                "vsub.i32 q5, q5, q1",
+                "vstrh.32 q5, [r2], #8",
+                "le lr, 2b",
+                q15_one = in(reg) super::Q15_ONE.to_bits(),
+                quads = in(reg) n / 4,
+                acc = inout(reg) acc.as_ptr() => _,
+                scale = inout(reg) scale.as_ptr() => _,
+                bias = inout(reg) bias.as_ptr() => _,
+                // the widening load and the narrowing store take r0–r7
+                inout("r3") wx.as_ptr() => _,
+                sx = in(reg) sx.to_bits(),
+                two20 = in(reg) ((1u32 << 20) as f32).to_bits(),
+                table = in(reg) crate::tanh_q15::TABLE.as_ptr(),
+                inout("r2") out.as_mut_ptr() => _,
+                out("lr") _,
+                out("q0") _,
+                out("q1") _,
+                out("q2") _,
+                out("q3") _,
+                out("q4") _,
+                out("q5") _,
+                out("q6") _,
+                out("q7") _,
+                options(nostack),
+            );
+        }
+        if flushed() {
+            0
+        } else {
+            n
+        }
+    }
+
+    /// The int8 step's logits four at a time on Helium lanes, `y = (acc as
+    /// f32 · scale) / 32767 + bias` (the division scalar); as
+    /// [`hidden_rows`], the rows written or 0 after a flush.
+    pub fn logit_rows(acc: &[i32], scale: &[f32], bias: &[f32], out: &mut [f32]) -> usize {
+        let n = acc.len().min(scale.len()).min(bias.len()).min(out.len()) / 4 * 4;
+        if n == 0 {
+            return 0;
+        }
+        clear_flush_flags();
+        // SAFETY: reads n entries of acc, scale and bias, writes n of out.
+        unsafe {
+            asm!(
+                ".arch_extension mve.fp",
+                "vmov s16, {q15_one}",
+                "dls lr, {quads}",
+                "2:",
+                "vldrw.u32 q0, [{acc}], #16",
+                "vcvt.f32.s32 q0, q0",
+                "vldrw.u32 q1, [{scale}], #16",
+                "vmul.f32 q0, q0, q1",
+                "vdiv.f32 s0, s0, s16",
+                "vdiv.f32 s1, s1, s16",
+                "vdiv.f32 s2, s2, s16",
+                "vdiv.f32 s3, s3, s16",
+                "vldrw.u32 q1, [{bias}], #16",
+                "vadd.f32 q0, q0, q1",
+                "vstrw.32 q0, [{out}], #16",
+                "le lr, 2b",
+                q15_one = in(reg) super::Q15_ONE.to_bits(),
+                quads = in(reg) n / 4,
+                acc = inout(reg) acc.as_ptr() => _,
+                scale = inout(reg) scale.as_ptr() => _,
+                bias = inout(reg) bias.as_ptr() => _,
+                out = inout(reg) out.as_mut_ptr() => _,
+                out("lr") _,
+                out("q0") _,
+                out("q1") _,
+                out("q4") _,
+                options(nostack),
+            );
+        }
+        if flushed() {
+            0
+        } else {
+            n
+        }
+    }
 
     /// `A = R − 256·B − 128·Σh` (mod 2³², exact because the true `A` fits an i32).
     #[inline(always)]
