@@ -347,77 +347,36 @@ mod fpu {
         }
     }
 
-    /// FPSCR's cumulative flags of a flush to zero: IDC (bit 7, a subnormal
-    /// input read as zero) and UFC (bit 3, a result below the normal range;
-    /// flushed to zero by Helium, which computes with the standard FPSCR
-    /// value, FZ = 1; scalar VFP code sets it too, for tiny inexact results).
-    #[cfg(feature = "helium")]
-    const FLUSH_FLAGS: u32 = (1 << 7) | (1 << 3);
-
-    /// Clears [`FLUSH_FLAGS`] in FPSCR.
-    #[cfg(feature = "helium")]
-    #[inline(always)]
-    fn clear_flush_flags() {
-        // SAFETY: reads and writes FPSCR's cumulative exception flags only;
-        // the rounding and flush modes, which code generation assumes, stay.
-        unsafe {
-            asm!(
-                "vmrs {t}, fpscr",
-                "bic {t}, {t}, #{flags}",
-                "vmsr fpscr, {t}",
-                t = out(reg) _,
-                flags = const FLUSH_FLAGS,
-                options(nomem, nostack),
-            );
-        }
-    }
-
-    /// Whether a flush flag was set since [`clear_flush_flags`]: then the
-    /// Helium kernel's sums may differ from IEEE-754 ones.
-    #[cfg(feature = "helium")]
-    #[inline(always)]
-    fn helium_flushed() -> bool {
-        let fpscr: u32;
-        // SAFETY: reads FPSCR.
-        unsafe { asm!("vmrs {t}, fpscr", t = out(reg) fpscr, options(nomem, nostack)) };
-        fpscr & FLUSH_FLAGS != 0
-    }
-
     /// [`super::matvec_bias`] for f32: `out[r] = dot(w[r·stride ..], x) + bias[r]`.
     pub fn matvec_bias(out: &mut [f32], w: &[f32], stride: usize, x: &[f32], bias: &[f32]) {
         let n = x.len().min(stride);
         let x = &x[..n];
         let rows = out.len().min(w.len() / stride).min(bias.len());
         let pairs = if n % LANES == 0 && n > 0 { rows / 2 } else { 0 };
+        let out_ptr = out.as_mut_ptr();
+        // SAFETY (called only for pairs ≥ 1): 2·pairs ≤ rows rows of w, out
+        // and bias; x holds n = 8·(n/8) ≤ stride f32s.
+        let run = || unsafe {
+            row_pairs(
+                w.as_ptr(),
+                stride,
+                x.as_ptr(),
+                n / LANES,
+                pairs,
+                out_ptr,
+                bias.as_ptr(),
+            )
+        };
+        // On Helium, rows computed with a subnormal flushed to zero go to
+        // the `dot` loop below, in IEEE-754 arithmetic (crate::helium_float).
         #[cfg(feature = "helium")]
-        if pairs > 0 {
-            clear_flush_flags();
-        }
-        if pairs > 0 {
-            // SAFETY: 2·pairs ≤ rows rows of w, out and bias; x holds n = 8·(n/8) ≤ stride f32s.
-            unsafe {
-                row_pairs(
-                    w.as_ptr(),
-                    stride,
-                    x.as_ptr(),
-                    n / LANES,
-                    pairs,
-                    out.as_mut_ptr(),
-                    bias.as_ptr(),
-                )
-            };
-        }
-        #[cfg(feature = "helium")]
-        if pairs > 0 && helium_flushed() {
-            // Some input or result was subnormal, which Helium's f32
-            // instructions flush to zero: those rows again, in IEEE-754
-            // arithmetic, the order being the same.
-            let again = out[..2 * pairs].iter_mut().zip(w.chunks_exact(stride));
-            for ((o, row), &b) in again.zip(bias) {
-                *o = dot(row, x) + b;
-            }
-        }
-        let done = 2 * pairs;
+        let exact = pairs > 0 && crate::helium_float::without_flush(run);
+        #[cfg(not(feature = "helium"))]
+        let exact = pairs > 0 && {
+            run();
+            true
+        };
+        let done = if exact { 2 * pairs } else { 0 };
         let rest = out[done..rows]
             .iter_mut()
             .zip(w[done * stride..].chunks_exact(stride));

@@ -109,6 +109,9 @@ mod exp_f32;
 mod float;
 mod format;
 mod generate;
+#[cfg(all(feature = "helium", target_arch = "arm"))]
+#[allow(unsafe_code)]
+mod helium_float;
 mod kernels;
 mod model;
 mod quant;

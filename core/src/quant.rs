@@ -676,34 +676,29 @@ mod dsp {
 mod helium {
     use core::arch::asm;
 
-    /// FPSCR's flush flags, IDC (bit 7) and UFC (bit 3): Helium's f32
-    /// instructions compute with the standard FPSCR value and flush
-    /// subnormal inputs and results to zero, setting one of these.
-    const FLUSH_FLAGS: u32 = (1 << 7) | (1 << 3);
-
-    /// Clears [`FLUSH_FLAGS`].
-    #[inline(always)]
-    fn clear_flush_flags() {
-        // SAFETY: writes FPSCR's cumulative flags only.
-        unsafe {
-            asm!(
-                "vmrs {t}, fpscr",
-                "bic {t}, {t}, #{flags}",
-                "vmsr fpscr, {t}",
-                t = out(reg) _,
-                flags = const FLUSH_FLAGS,
-                options(nomem, nostack),
-            );
-        }
-    }
-
-    /// Whether a flush flag was set since [`clear_flush_flags`].
-    #[inline(always)]
-    fn flushed() -> bool {
-        let fpscr: u32;
-        // SAFETY: reads FPSCR.
-        unsafe { asm!("vmrs {t}, fpscr", t = out(reg) fpscr, options(nomem, nostack)) };
-        fpscr & FLUSH_FLAGS != 0
+    /// The loop head shared by [`hidden_rows`] and [`logit_rows`]: per four
+    /// rows, `q0 = (acc as f32 · scale) / 32767 + bias` (the division in
+    /// four scalar VDIVs, Helium having none), `acc`, `scale` and `bias`
+    /// advanced; operands `q15_one`, `quads`, `acc`, `scale`, `bias`.
+    macro_rules! scaled_rows_loop_head {
+        () => {
+            concat!(
+                ".arch_extension mve.fp\n",
+                "vmov s16, {q15_one}\n",
+                "dls lr, {quads}\n",
+                "2:\n",
+                "vldrw.u32 q0, [{acc}], #16\n",
+                "vcvt.f32.s32 q0, q0\n",
+                "vldrw.u32 q1, [{scale}], #16\n",
+                "vmul.f32 q0, q0, q1\n",
+                "vdiv.f32 s0, s0, s16\n",
+                "vdiv.f32 s1, s1, s16\n",
+                "vdiv.f32 s2, s2, s16\n",
+                "vdiv.f32 s3, s3, s16\n",
+                "vldrw.u32 q1, [{bias}], #16\n",
+                "vadd.f32 q0, q0, q1",
+            )
+        };
     }
 
     /// The int8 step's hidden rows four at a time, on Helium lanes:
@@ -735,30 +730,13 @@ mod helium {
             .min(out.len())
             / 4
             * 4;
-        if n == 0 {
-            return 0;
-        }
-        clear_flush_flags();
-        // SAFETY: reads n entries of acc, scale, bias and wx and writes n of
-        // out, all in bounds; the gathers read TABLE at min(i, 767) and one
-        // after (769 entries). Q4–Q7 are declared clobbered (saved by the
-        // caller as AAPCS's s16–s31).
-        unsafe {
+        // SAFETY (called only for n ≥ 4): reads n entries of acc, scale,
+        // bias and wx and writes n of out, all in bounds; the gathers read
+        // TABLE at min(i, 767) and one after (769 entries). Q4–Q7 are
+        // declared clobbered (saved by the caller as AAPCS's s16–s31).
+        let run = || unsafe {
             asm!(
-                ".arch_extension mve.fp",
-                "vmov s16, {q15_one}",
-                "dls lr, {quads}",
-                "2:",
-                "vldrw.u32 q0, [{acc}], #16",
-                "vcvt.f32.s32 q0, q0",
-                "vldrw.u32 q1, [{scale}], #16",
-                "vmul.f32 q0, q0, q1",
-                "vdiv.f32 s0, s0, s16",
-                "vdiv.f32 s1, s1, s16",
-                "vdiv.f32 s2, s2, s16",
-                "vdiv.f32 s3, s3, s16",
-                "vldrw.u32 q1, [{bias}], #16",
-                "vadd.f32 q0, q0, q1",
+                scaled_rows_loop_head!(),
                 "vldrb.s32 q1, [r3], #4",
                 "vcvt.f32.s32 q1, q1",
                 "vmul.f32 q1, q1, {sx}",
@@ -812,11 +790,11 @@ mod helium {
                 out("q7") _,
                 options(nostack),
             );
-        }
-        if flushed() {
-            0
-        } else {
+        };
+        if n > 0 && crate::helium_float::without_flush(run) {
             n
+        } else {
+            0
         }
     }
 
@@ -825,27 +803,11 @@ mod helium {
     /// [`hidden_rows`], the rows written or 0 after a flush.
     pub fn logit_rows(acc: &[i32], scale: &[f32], bias: &[f32], out: &mut [f32]) -> usize {
         let n = acc.len().min(scale.len()).min(bias.len()).min(out.len()) / 4 * 4;
-        if n == 0 {
-            return 0;
-        }
-        clear_flush_flags();
-        // SAFETY: reads n entries of acc, scale and bias, writes n of out.
-        unsafe {
+        // SAFETY (called only for n ≥ 4): reads n entries of acc, scale and
+        // bias, writes n of out.
+        let run = || unsafe {
             asm!(
-                ".arch_extension mve.fp",
-                "vmov s16, {q15_one}",
-                "dls lr, {quads}",
-                "2:",
-                "vldrw.u32 q0, [{acc}], #16",
-                "vcvt.f32.s32 q0, q0",
-                "vldrw.u32 q1, [{scale}], #16",
-                "vmul.f32 q0, q0, q1",
-                "vdiv.f32 s0, s0, s16",
-                "vdiv.f32 s1, s1, s16",
-                "vdiv.f32 s2, s2, s16",
-                "vdiv.f32 s3, s3, s16",
-                "vldrw.u32 q1, [{bias}], #16",
-                "vadd.f32 q0, q0, q1",
+                scaled_rows_loop_head!(),
                 "vstrw.32 q0, [{out}], #16",
                 "le lr, 2b",
                 q15_one = in(reg) super::Q15_ONE.to_bits(),
@@ -860,11 +822,11 @@ mod helium {
                 out("q4") _,
                 options(nostack),
             );
-        }
-        if flushed() {
-            0
-        } else {
+        };
+        if n > 0 && crate::helium_float::without_flush(run) {
             n
+        } else {
+            0
         }
     }
 
