@@ -5,12 +5,12 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `b"CHRM"` |
-//! | 4 | 2 | format version, u16: 1 for f32 models, 3 for int8 (2 is a retired int8 layout) |
+//! | 4 | 2 | format version, u16: 1 for f32 models, 3 for int8 row pairs, 4 for int8 tiles (2 is a retired int8 layout) |
 //! | 6 | 2 | reserved, 0 |
 //! | 8 | 4 | total file length in bytes, u32, CRC trailer included |
 //! | 12 | n | header, [postcard](https://postcard.jamesmunns.com/wire-format): [`Header`] |
 //! | 12+n | 0..15 | zero padding, so the tensors start at a multiple of 16 |
-//! | d | … | tensors: element type 0 (f32) in order wxh, whh, bh, why, by ([`crate::ModelView`]); element type 1 (int8) as in [`crate::QuantModelView`] |
+//! | d | … | tensors: element type 0 (f32) in order wxh, whh, bh, why, by ([`crate::ModelView`]); element type 1 (int8 row pairs) as in [`crate::QuantModelView`]; element type 2 (int8 tiles) as in [`crate::TiledModelView`] |
 //! | len-4 | 4 | CRC-32 (IEEE) of bytes `0 .. len-4` |
 //!
 //! The preamble is fixed-width so that a reader can tell "not a charm file",
@@ -22,18 +22,22 @@ use crate::crc32::crc32;
 use crate::model::{tensor_lengths, ModelView};
 use crate::quant::{quant_tensor_lengths, QuantModelView, QuantTensors, MAX_HIDDEN_INT8};
 use crate::sentence::{display_sentence, Explain, SentenceOut};
+use crate::tiles::{tile_tensor_lengths, TiledModelView};
 use crate::vocab::{Vocab, VocabError};
 use serde::{Deserialize, Serialize};
 
 /// First four bytes of every weight file.
 pub const MAGIC: [u8; 4] = *b"CHRM";
-/// The newest format version this crate reads (and writes for int8 models).
+/// The newest format version this crate reads (and writes for int8 tile models).
 /// Version 1 has f32 tensors only; version 2 added int8 with a permuted
-/// layout that version 3 replaced by row pairs ([`crate::QuantModelView`]).
-/// f32 models are still written as version 1, so that older readers keep
-/// loading them; version-2 int8 files are refused with
-/// [`FormatError::RetiredInt8Layout`].
-pub const VERSION: u16 = 3;
+/// layout that version 3 replaced by row pairs ([`crate::QuantModelView`]);
+/// version 4 added int8 tiles ([`crate::TiledModelView`]). Each element type
+/// is written with the oldest version that has it (f32 1, int8 row pairs 3,
+/// int8 tiles 4), so that older readers keep loading what they can;
+/// version-2 int8 files are refused with [`FormatError::RetiredInt8Layout`].
+pub const VERSION: u16 = 4;
+/// The version written for int8 row-pair models.
+pub const VERSION_INT8: u16 = 3;
 /// The version written for f32 models.
 pub const VERSION_F32: u16 = 1;
 /// Largest vocabulary the format allows.
@@ -50,6 +54,8 @@ pub const ELEMENT_F32: u8 = 0;
 /// Element type code for int8 tensors with per-row f32 scales (version 3;
 /// version 2 had the retired permuted layout).
 pub const ELEMENT_INT8: u8 = 1;
+/// Element type code for int8 tiles with an int8 state (version 4).
+pub const ELEMENT_INT8_TILES: u8 = 2;
 
 /// How the model was trained: kept in the file for `charm info` and provenance.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -332,8 +338,10 @@ pub struct CharmFile<'a> {
 pub enum Weights<'a> {
     /// f32 tensors (element type 0).
     F32(ModelView<'a, f32>),
-    /// int8 tensors with per-row scales (element type 1).
+    /// int8 tensors with per-row scales as row pairs, Q15 state (element type 1).
     Int8(QuantModelView<'a>),
+    /// int8 tensors with per-row scales as tiles, int8 state (element type 2).
+    Int8Tiles(TiledModelView<'a>),
 }
 
 impl Weights<'_> {
@@ -342,6 +350,7 @@ impl Weights<'_> {
         match self {
             Weights::F32(m) => m.hidden(),
             Weights::Int8(m) => m.hidden(),
+            Weights::Int8Tiles(m) => m.hidden(),
         }
     }
     /// Vocabulary size V.
@@ -349,22 +358,36 @@ impl Weights<'_> {
         match self {
             Weights::F32(m) => m.vocab(),
             Weights::Int8(m) => m.vocab(),
+            Weights::Int8Tiles(m) => m.vocab(),
         }
     }
-    /// `"f32"` or `"int8"`.
+    /// `"f32"`, `"int8"` (row pairs) or `"int8 tiles"`.
     pub fn element_name(&self) -> &'static str {
         match self {
             Weights::F32(_) => "f32",
             Weights::Int8(_) => "int8",
+            Weights::Int8Tiles(_) => "int8 tiles",
+        }
+    }
+    /// The tensors of an int8 model (row pairs or tiles); `None` for f32.
+    pub fn int8_tensors(&self) -> Option<QuantTensors<'_>> {
+        match self {
+            Weights::F32(_) => None,
+            Weights::Int8(m) => Some(m.tensors()),
+            Weights::Int8Tiles(m) => Some(m.tensors()),
+        }
+    }
+    /// The element type code in the file.
+    pub fn element(&self) -> u8 {
+        match self {
+            Weights::F32(_) => ELEMENT_F32,
+            Weights::Int8(_) => ELEMENT_INT8,
+            Weights::Int8Tiles(_) => ELEMENT_INT8_TILES,
         }
     }
     /// Bytes of tensor data.
     pub fn tensor_bytes(&self) -> usize {
-        let element = match self {
-            Weights::F32(_) => ELEMENT_F32,
-            Weights::Int8(_) => ELEMENT_INT8,
-        };
-        block_len(element, self.hidden(), self.vocab())
+        block_len(self.element(), self.hidden(), self.vocab())
     }
 }
 
@@ -431,12 +454,12 @@ fn tensor_block_len(element: u8, hidden: usize, vocab: usize) -> Option<usize> {
 
 /// Bytes of the tensor block of a shape: f32 tensors, or int8 tensors then f32 ones.
 fn block_len(element: u8, hidden: usize, vocab: usize) -> usize {
-    if element == ELEMENT_F32 {
-        4 * tensor_lengths(hidden, vocab).iter().sum::<usize>()
-    } else {
-        let (n8, n32) = quant_tensor_lengths(hidden, vocab);
-        n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>()
-    }
+    let (n8, n32) = match element {
+        ELEMENT_F32 => return 4 * tensor_lengths(hidden, vocab).iter().sum::<usize>(),
+        ELEMENT_INT8 => quant_tensor_lengths(hidden, vocab),
+        _ => tile_tensor_lengths(hidden, vocab),
+    };
+    n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>()
 }
 
 /// The first weight of `floats` that is NaN or infinite, as
@@ -542,7 +565,7 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     let (header, rest) =
         Header::from_postcard(&body[PREAMBLE_LEN..]).ok_or(FormatError::Malformed)?;
     match (header.element, version) {
-        (ELEMENT_F32, _) | (ELEMENT_INT8, 3..) => {}
+        (ELEMENT_F32, _) | (ELEMENT_INT8, 3..) | (ELEMENT_INT8_TILES, 4..) => {}
         (ELEMENT_INT8, 2) => return Err(FormatError::RetiredInt8Layout),
         (other, _) => return Err(FormatError::UnsupportedElement(other)),
     }
@@ -568,18 +591,30 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
         return Err(FormatError::Malformed);
     }
     let data = &body[data_start..];
-    let weights = if header.element == ELEMENT_F32 {
-        Weights::F32(f32_model(hidden, vocab_size, data)?)
-    } else {
-        if hidden > MAX_HIDDEN_INT8 {
-            return Err(FormatError::ShapeMismatch {
-                hidden,
-                vocab: vocab_size,
-                max_hidden: MAX_HIDDEN_INT8,
-                max_vocab: MAX_VOCAB,
-            });
+    let weights = match header.element {
+        ELEMENT_F32 => Weights::F32(f32_model(hidden, vocab_size, data)?),
+        ELEMENT_INT8 => {
+            if hidden > MAX_HIDDEN_INT8 {
+                return Err(FormatError::ShapeMismatch {
+                    hidden,
+                    vocab: vocab_size,
+                    max_hidden: MAX_HIDDEN_INT8,
+                    max_vocab: MAX_VOCAB,
+                });
+            }
+            let t = int8_tensors(data, quant_tensor_lengths(hidden, vocab_size))?;
+            Weights::Int8(
+                QuantModelView::new(hidden, vocab_size, t).map_err(|_| FormatError::Malformed)?,
+            )
         }
-        Weights::Int8(int8_model(hidden, vocab_size, data)?)
+        #[cfg(feature = "tiles")]
+        ELEMENT_INT8_TILES => {
+            let t = int8_tensors(data, tile_tensor_lengths(hidden, vocab_size))?;
+            let view =
+                TiledModelView::new(hidden, vocab_size, t).map_err(|_| FormatError::Malformed)?;
+            Weights::Int8Tiles(view)
+        }
+        other => return Err(FormatError::UnsupportedElement(other)),
     };
     Ok(AnyCharmFile {
         version,
@@ -610,9 +645,13 @@ fn f32_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<ModelView<'_, f
     ModelView::new(hidden, vocab, wxh, whh, bh, why, by).map_err(|_| FormatError::Malformed)
 }
 
-fn int8_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<QuantModelView<'_>, FormatError> {
-    let ([n_wxh, n_whh, n_why], [n_sx, n_sh, n_sy, n_bh, n_by]) =
-        quant_tensor_lengths(hidden, vocab);
+/// The three int8 tensors and five f32 ones of an int8 file of the given
+/// lengths, the floats checked finite.
+fn int8_tensors(
+    data: &[u8],
+    lengths: ([usize; 3], [usize; 5]),
+) -> Result<QuantTensors<'_>, FormatError> {
+    let ([n_wxh, n_whh, n_why], [n_sx, n_sh, n_sy, n_bh, n_by]) = lengths;
     let (int8, floats) = data
         .split_at_checked(n_wxh + n_whh + n_why)
         .ok_or(FormatError::Malformed)?;
@@ -642,11 +681,10 @@ fn int8_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<QuantModelView
     let (bh, by) = floats
         .split_at_checked(n_bh)
         .ok_or(FormatError::Malformed)?;
-    let t = QuantTensors {
+    Ok(QuantTensors {
         int8: [wxh, whh, why],
         f32: [sx, sh, sy, bh, by],
-    };
-    QuantModelView::new(hidden, vocab, t).map_err(|_| FormatError::Malformed)
+    })
 }
 
 /// Decodes an f32 weight file in place (see [`decode_any`] for the checks);
@@ -667,7 +705,9 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
             model,
             len: file.len,
         }),
-        Weights::Int8(_) => Err(FormatError::UnsupportedElement(ELEMENT_INT8)),
+        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+            Err(FormatError::UnsupportedElement(file.weights.element()))
+        }
     }
 }
 
@@ -697,7 +737,8 @@ pub fn encode(
     encode_any(&Weights::F32(*model), vocab, meta)
 }
 
-/// Encodes a model of either element type: f32 as version 1, int8 as version 3.
+/// Encodes a model of any element type: f32 as version 1, int8 row pairs as
+/// version 3, int8 tiles as version 4.
 #[cfg(feature = "alloc")]
 pub fn encode_any(
     weights: &Weights<'_>,
@@ -732,8 +773,8 @@ pub fn encode_any(
             }
             (VERSION_F32, ELEMENT_F32)
         }
-        Weights::Int8(m) => {
-            let [sx, sh, sy, bh, by] = m.tensors().f32;
+        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+            let [sx, sh, sy, bh, by] = weights.int8_tensors().map_or([&[][..]; 5], |t| t.f32);
             let tensors = [
                 ("wxh_scale", sx),
                 ("whh_scale", sh),
@@ -744,7 +785,10 @@ pub fn encode_any(
             for (name, t) in tensors {
                 check_finite(t, &[(name, t.len())])?;
             }
-            (VERSION, ELEMENT_INT8)
+            match weights {
+                Weights::Int8(_) => (VERSION_INT8, ELEMENT_INT8),
+                _ => (VERSION, ELEMENT_INT8_TILES),
+            }
         }
     };
     let header = Header {
@@ -764,8 +808,10 @@ pub fn encode_any(
     out.resize(out.len().next_multiple_of(TENSOR_ALIGN), 0);
     let floats: [&[f32]; 5] = match weights {
         Weights::F32(m) => [m.wxh(), m.whh(), m.bh(), m.why(), m.by()],
-        Weights::Int8(m) => {
-            let t = m.tensors();
+        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+            let Some(t) = weights.int8_tensors() else {
+                return Err(FormatError::Malformed);
+            };
             for q in t.int8 {
                 out.extend(q.iter().map(|&b| b as u8));
             }

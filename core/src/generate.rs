@@ -5,9 +5,11 @@ use crate::model::{ModelView, ShapeError};
 use crate::quant::QuantModelView;
 use crate::sample::{sample, SampleError, SampleParams};
 use crate::sentence::{display_sentence, Explain, SentenceOut};
+use crate::tiles::{tile_stride, TiledModelView};
 use crate::{Rng, Vocab};
 
-/// What a hidden state is made of: `f32` for f32 models, Q15 `i16` for int8 models.
+/// What a hidden state is made of: `f32` for f32 models, Q15 `i16` for int8
+/// row-pair models, `i8` for int8 tile models.
 pub trait StateElement: Copy + core::fmt::Debug + 'static {
     /// The zero state.
     const ZERO: Self;
@@ -18,9 +20,12 @@ impl StateElement for f32 {
 impl StateElement for i16 {
     const ZERO: Self = 0;
 }
+impl StateElement for i8 {
+    const ZERO: Self = 0;
+}
 
-/// A model that can be stepped by the [`Generator`]: f32 ([`ModelView`]) or
-/// int8 ([`QuantModelView`]).
+/// A model that can be stepped by the [`Generator`]: f32 ([`ModelView`]),
+/// int8 row pairs ([`QuantModelView`]) or int8 tiles ([`TiledModelView`]).
 pub trait Recurrent {
     /// Element of the hidden state.
     type State: StateElement;
@@ -28,7 +33,8 @@ pub trait Recurrent {
     fn hidden(&self) -> usize;
     /// Vocabulary size V.
     fn vocab(&self) -> usize;
-    /// Length of the state buffer: H for f32, `padded(H)` for Q15.
+    /// Length of the state buffer: H for f32, `padded(H)` for Q15,
+    /// `tile_stride(H)` for int8.
     fn state_len(&self) -> usize;
     /// b_y: the logits of the zero state.
     fn output_bias(&self) -> &[f32];
@@ -76,6 +82,25 @@ impl Recurrent for QuantModelView<'_> {
         self.by()
     }
     fn step_state(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
+        self.step(h_prev, x, h_next, logits);
+    }
+}
+
+impl Recurrent for TiledModelView<'_> {
+    type State = i8;
+    fn hidden(&self) -> usize {
+        TiledModelView::hidden(self)
+    }
+    fn vocab(&self) -> usize {
+        TiledModelView::vocab(self)
+    }
+    fn state_len(&self) -> usize {
+        tile_stride(TiledModelView::hidden(self))
+    }
+    fn output_bias(&self) -> &[f32] {
+        self.by()
+    }
+    fn step_state(&self, h_prev: &[i8], x: usize, h_next: &mut [i8], logits: &mut [f32]) {
         self.step(h_prev, x, h_next, logits);
     }
 }

@@ -120,7 +120,9 @@ mod sample;
 mod sentence;
 mod softmax;
 mod tanh;
+mod tanh_i8;
 mod tanh_q15;
+mod tiles;
 mod vocab;
 
 #[cfg(feature = "alloc")]
@@ -130,8 +132,8 @@ pub use exp_f32::exp_f32;
 pub use float::Float;
 pub use format::{
     decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
-    BLANK_TAIL, ELEMENT_F32, ELEMENT_INT8, MAGIC, MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN,
-    TENSOR_ALIGN, VERSION, VERSION_F32,
+    BLANK_TAIL, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB,
+    PREAMBLE_LEN, TENSOR_ALIGN, VERSION, VERSION_F32, VERSION_INT8,
 };
 #[cfg(feature = "alloc")]
 pub use format::{encode, encode_any};
@@ -150,5 +152,11 @@ pub use sample::{sample, SampleError, SampleParams};
 pub use sentence::{display_sentence, Explain, SentenceOut};
 pub use softmax::{exp_shifted, log_softmax_at, softmax};
 pub use tanh::tanh_f32;
+pub use tanh_i8::{tanh_i8, TANH_I8_STEPS};
 pub use tanh_q15::tanh_q15;
+#[cfg(feature = "alloc")]
+pub use tiles::{pack_tiles, quantize_tiles, TiledModel};
+pub use tiles::{
+    tile_stride, tile_tensor_lengths, TiledModelView, I8_ONE, TILE_COLUMNS, TILE_ROWS,
+};
 pub use vocab::{Vocab, VocabError};

@@ -19,6 +19,12 @@ pub enum ShapeError {
         /// The length given.
         found: usize,
     },
+    /// A padding weight of a tiled int8 tensor (a column from H on, or a
+    /// row from H or V on) is not zero.
+    NonzeroPadding {
+        /// Which tensor.
+        tensor: &'static str,
+    },
     /// A state or logits buffer has the wrong length.
     BufferLength {
         /// Which buffer.
@@ -42,6 +48,11 @@ impl Explain for ShapeError {
                 out.text("tensor ");
                 out.text(tensor);
                 out.fill(" has {} elements, the shape needs {}", &[found, expected]);
+            }
+            ShapeError::NonzeroPadding { tensor } => {
+                out.text("tensor ");
+                out.text(tensor);
+                out.text(" has a padding weight that is not zero");
             }
             ShapeError::BufferLength {
                 buffer,

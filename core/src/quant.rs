@@ -1020,38 +1020,47 @@ pub fn pack_row_pairs(rows: &[i8], stride: usize) -> alloc::vec::Vec<i8> {
     out
 }
 
+/// Rows of `stride` f32 weights (the first `hidden` real, the rest padding)
+/// as int8 rows in natural order and one scale per row:
+/// `s = max|w_row| / 127`, `q = round(w / s)`, padding 0.
+#[cfg(feature = "alloc")]
+pub(crate) fn quantize_rows(
+    w: &[f32],
+    stride: usize,
+    hidden: usize,
+) -> (alloc::vec::Vec<i8>, alloc::vec::Vec<f32>) {
+    let mut q = alloc::vec::Vec::with_capacity(w.len());
+    let mut scales = alloc::vec::Vec::with_capacity(w.len() / stride.max(1));
+    for row in w.chunks_exact(stride.max(1)) {
+        let max = row[..hidden.min(row.len())]
+            .iter()
+            .fold(0.0f32, |m, &v| m.max(v.abs()));
+        let scale = max / 127.0;
+        q.extend(row.iter().enumerate().map(|(col, &v)| {
+            if col < hidden && scale > 0.0 {
+                libm::roundf(v / scale).clamp(-127.0, 127.0) as i8
+            } else {
+                0
+            }
+        }));
+        scales.push(scale);
+    }
+    (q, scales)
+}
+
 /// Quantizes an f32 model to int8 with one symmetric scale per row
 /// (`s = max|w_row| / 127`, `q = round(w / s)`); biases are kept as f32, and
 /// `whh` and `why` are stored as row pairs ([`pack_row_pairs`]).
 #[cfg(feature = "alloc")]
 pub fn quantize(model: &crate::ModelView<'_, f32>) -> Result<QuantModel, QuantizeError> {
-    use alloc::vec::Vec;
     let (hidden, vocab) = (model.hidden(), model.vocab());
     if hidden > MAX_HIDDEN_INT8 {
         return Err(QuantizeError::HiddenTooLarge { hidden });
     }
     let s = padded(hidden);
-    // Returns (int8 rows in natural order, one scale per row).
-    let quantize_rows = |w: &[f32]| -> (Vec<i8>, Vec<f32>) {
-        let mut q = Vec::with_capacity(w.len());
-        let mut scales = Vec::with_capacity(w.len() / s);
-        for row in w.chunks_exact(s) {
-            let max = row[..hidden].iter().fold(0.0f32, |m, &v| m.max(v.abs()));
-            let scale = max / 127.0;
-            q.extend(row.iter().enumerate().map(|(col, &v)| {
-                if col < hidden && scale > 0.0 {
-                    libm::roundf(v / scale).clamp(-127.0, 127.0) as i8
-                } else {
-                    0
-                }
-            }));
-            scales.push(scale);
-        }
-        (q, scales)
-    };
-    let (wxh, wxh_scale) = quantize_rows(model.wxh());
-    let (whh, whh_scale) = quantize_rows(model.whh());
-    let (why, why_scale) = quantize_rows(model.why());
+    let (wxh, wxh_scale) = quantize_rows(model.wxh(), s, hidden);
+    let (whh, whh_scale) = quantize_rows(model.whh(), s, hidden);
+    let (why, why_scale) = quantize_rows(model.why(), s, hidden);
     Ok(QuantModel {
         hidden,
         vocab,

@@ -12,6 +12,8 @@ pub enum Error {
     BlankWeights,
     /// The WEIGHTS region holds something that is not a usable model.
     Weights(FormatError),
+    /// The model is int8 tiles, which only the Helium (Cortex-M55) build runs.
+    TilesWithoutHelium,
     /// The PARAMS region holds something that is not a usable record.
     Params(ParamsError),
     /// The parameters do not fit the model.
@@ -22,7 +24,9 @@ impl Error {
     /// The exit status reported over semihosting.
     pub fn status(&self) -> u32 {
         match self {
-            Error::BlankWeights | Error::Weights(_) => exit::BAD_WEIGHTS,
+            Error::BlankWeights | Error::Weights(_) | Error::TilesWithoutHelium => {
+                exit::BAD_WEIGHTS
+            }
             Error::Params(_) => exit::BAD_PARAMS,
             Error::Generate(_) => exit::CANNOT_GENERATE,
         }
@@ -50,6 +54,10 @@ impl Explain for Error {
                 out.text(" cannot be used: ");
                 e.explain(out);
             }
+            Error::TilesWithoutHelium => out.text(
+                "the weights are int8 tiles, which only the Cortex-M55 (Helium) firmware runs: \
+                 quantize the f32 model with `charm quantize --layout pairs` for this core",
+            ),
             Error::Params(e) => {
                 out.fill(
                     "the sampling parameters record in flash at 0x{x} cannot be used: ",

@@ -10,7 +10,10 @@
 //! f32 and int8 models both run, on every core: f32 on the FPU where there is
 //! one and in software elsewhere; int8 with the DSP instructions SXTB16 and
 //! SMLAD where the core has them (charm-core feature `dsp`) and with portable
-//! integer code elsewhere. Both give the same bits.
+//! integer code elsewhere. Both give the same bits. The Cortex-M55 build
+//! (feature `helium`) also runs int8 tiles (`charm quantize --layout tiles`),
+//! at one Helium VMLADAVA.S8 per 16 multiply-accumulates; the other builds
+//! refuse them with one sentence.
 //!
 //! On bad input it prints one line `error: ...` and exits non-zero. RAM holds
 //! only the state buffers ([`StateRam`]) and the stack; the weights stay in flash.
@@ -36,8 +39,8 @@ mod uart;
 
 use boards::{Console, BOARD};
 use charm_core::{
-    decode_any, AnyCharmFile, Explain, Generator, Recurrent, SampleParams, SentenceOut, Slices,
-    Vocab, Weights,
+    decode_any, AnyCharmFile, Explain, FormatError, Generator, Recurrent, SampleParams,
+    SentenceOut, Slices, Vocab, Weights,
 };
 use charm_params::Params;
 use error::Error;
@@ -57,8 +60,9 @@ pub const MAX_HIDDEN: usize = BOARD.max_hidden as usize;
 /// Largest vocabulary this build runs.
 pub const MAX_VOCAB: usize = BOARD.max_vocab as usize;
 
-/// The state buffers, for either kind of model: logits (f32), and the hidden
-/// state and next hidden state as f32 (f32 models) or Q15 (int8 models).
+/// The state buffers, for each kind of model: logits (f32), and the hidden
+/// state and next hidden state as f32 (f32 models), Q15 (int8 row pairs) or,
+/// on the Cortex-M55, int8 (int8 tiles: 2·MAX_HIDDEN bytes more).
 /// `MAX_VOCAB·4 + 2·MAX_HIDDEN·4 + 2·MAX_HIDDEN·2` bytes of RAM
 /// ([`charm_boards::Board::state_buffer_bytes`]: 10 KiB for H 512, V 1024).
 /// It lives in `.bss` ([`STATE`]).
@@ -66,6 +70,8 @@ pub struct StateRam {
     logits: [f32; MAX_VOCAB],
     h_f32: [[f32; MAX_HIDDEN]; 2],
     h_q15: [[i16; MAX_HIDDEN]; 2],
+    #[cfg(feature = "helium")]
+    h_i8: [[i8; MAX_HIDDEN]; 2],
 }
 
 impl StateRam {
@@ -74,6 +80,8 @@ impl StateRam {
             logits: [0.0; MAX_VOCAB],
             h_f32: [[0.0; MAX_HIDDEN]; 2],
             h_q15: [[0; MAX_HIDDEN]; 2],
+            #[cfg(feature = "helium")]
+            h_i8: [[0; MAX_HIDDEN]; 2],
         }
     }
 }
@@ -129,7 +137,13 @@ fn load_weights() -> Result<AnyCharmFile<'static>, Error> {
     if blank(0xFF) || blank(0x00) {
         return Err(Error::BlankWeights);
     }
-    let file = decode_any(bytes).map_err(Error::Weights)?;
+    let file = decode_any(bytes).map_err(|e| match e {
+        // charm-core leaves int8 tiles out of builds without Helium (feature tiles)
+        FormatError::UnsupportedElement(charm_core::ELEMENT_INT8_TILES) => {
+            Error::TilesWithoutHelium
+        }
+        e => Error::Weights(e),
+    })?;
     file.check_capacity(MAX_HIDDEN, MAX_VOCAB)
         .map_err(Error::Weights)?;
     Ok(file)
@@ -164,6 +178,15 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
             let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(capacity)?;
             generate(uart, model, file.vocab, &params, s)
         }
+        #[cfg(feature = "helium")]
+        Weights::Int8Tiles(model) => {
+            let n = model.state_len();
+            let s = slices(&mut state.h_i8, &mut state.logits, n, vocab).ok_or(capacity)?;
+            generate(uart, model, file.vocab, &params, s)
+        }
+        // decoded only with charm-core's feature tiles, which helium turns on
+        #[cfg(not(feature = "helium"))]
+        Weights::Int8Tiles(_) => Err(Error::TilesWithoutHelium),
     }
 }
 

@@ -30,7 +30,7 @@ mod qemu_support;
 use charm_params::Params;
 use qemu_support::host::{cli_sample, cli_train, core_sample};
 use qemu_support::models::{
-    alphabet, corpus, largest, quantized, random_model, scaled_model, tinyshakespeare,
+    alphabet, corpus, largest, quantized, random_model, scaled_model, tiled, tinyshakespeare,
 };
 use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
@@ -524,17 +524,26 @@ fn matches_charm_sample_vocabulary_over_256_non_ascii(m: &Machine) {
 
 /// `charm quantize` of an f32 model file, written beside it as `NAME-int8.charm`.
 fn cli_quantize(f32_model: &Path) -> PathBuf {
+    cli_quantize_layout(f32_model, "pairs")
+}
+
+/// `charm quantize --layout LAYOUT` of an f32 model file, written beside it
+/// as `NAME-int8.charm` (pairs) or `NAME-tiles.charm`.
+fn cli_quantize_layout(f32_model: &Path, layout: &str) -> PathBuf {
     let stem = f32_model
         .file_stem()
         .expect("a file name")
         .to_string_lossy();
-    let out = f32_model.with_file_name(format!("{stem}-int8.charm"));
+    let suffix = if layout == "pairs" { "int8" } else { layout };
+    let out = f32_model.with_file_name(format!("{stem}-{suffix}.charm"));
     qemu_support::host::charm(&[
         "quantize".as_ref(),
         "--model".as_ref(),
         f32_model.as_os_str(),
         "--out".as_ref(),
         out.as_os_str(),
+        "--layout".as_ref(),
+        layout.as_ref(),
         "--force".as_ref(), // the scratch directory keeps earlier runs' files
     ]);
     out
@@ -624,6 +633,91 @@ fn int8_matches_charm_sample_vocabulary_over_256_non_ascii(m: &Machine) {
     assert_prints(&run, &host, "int8 V>256");
 }
 
+// -------------------------------------------------------- int8 tile models
+
+/// The one line a core without Helium answers an int8 tile model with.
+const TILES_REFUSED: &str = "error: the weights are int8 tiles, which only the Cortex-M55 \
+     (Helium) firmware runs: quantize the f32 model with `charm quantize --layout pairs` for \
+     this core\n";
+
+/// Runs an int8 tile `model`: on a core with Helium it must print what
+/// charm-core's generator prints on the host, elsewhere refuse it in one line.
+fn tiles_match_or_are_refused(m: &Machine, model: &[u8], params: &Params<'_>, what: &str) {
+    assert_eq!(model[4], 4, "format version 4 (int8 tiles)");
+    let run = run_with(m, model, params);
+    if m.board.core.int8_helium {
+        assert_prints(&run, &core_sample(model, params), what);
+    } else {
+        assert_refused(&run, EXIT_BAD_WEIGHTS, "error: the weights are int8 tiles");
+        assert_eq!(run.text(), TILES_REFUSED, "{what}");
+    }
+}
+
+fn tiles_match_core_generator_on_random_models(m: &Machine) {
+    let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
+    // H and V that are not multiples of 16 and 4 exercise the tiles' padding
+    // and the tail-predicated rows of the Helium epilogue.
+    let cases: [(usize, usize, f32, &str, u32); 4] = [
+        (1, 2, 1.0, "", 40),
+        (13, 28, 0.8, "abc", 100),
+        (100, 300, 1.2, "Αβγ", 120),
+        (max_hidden, max_vocab, 1.0, "", 25),
+    ];
+    for (i, &(hidden, vocab, temperature, prime, len)) in cases.iter().enumerate() {
+        let seed = 400 + i as u64;
+        let (hidden, vocab, model) = fitted(m, hidden, vocab, Keep::Hidden, |h, v| {
+            tiled(&random_model(h, &alphabet(v), seed, 0.4))
+        });
+        let params = Params {
+            len,
+            temperature,
+            seed: 17 + i as u64,
+            top_k: 0,
+            prime,
+        };
+        tiles_match_or_are_refused(m, &model, &params, &format!("tiles H={hidden} V={vocab}"));
+    }
+    // Subnormal scales, sums and logits: IEEE-754 bits on Helium too (its
+    // f32 lanes flush subnormals; the step then computes the rows in scalar).
+    for (i, factor) in [1e-36f32, 2e-38, 1e-39, 1e-44].into_iter().enumerate() {
+        let model = tiled(&scaled_model(32, &alphabet(28), 500 + i as u64, factor));
+        for temperature in [0.0, 1.0] {
+            let params = Params {
+                len: 40,
+                temperature,
+                seed: 9,
+                top_k: 0,
+                prime: "abc",
+            };
+            let what = format!("tiles weights × {factor:e}, T={temperature}");
+            tiles_match_or_are_refused(m, &model, &params, &what);
+        }
+    }
+}
+
+fn tiles_match_charm_sample_shakespeare_h128(m: &Machine) {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    let path = MODEL.get_or_init(|| cli_quantize_layout(shakespeare_model(), "tiles"));
+    let model = std::fs::read(path).expect("read the int8 tile model");
+    for (temperature, seed) in [(0.5, 1), (1.0, 2), (1.5, 3)] {
+        for prime in ["", "ROMEO:\nWhat say"] {
+            let params = Params {
+                len: 300,
+                temperature,
+                seed,
+                top_k: 0,
+                prime,
+            };
+            let what = format!("tiles shakespeare T={temperature} prime={prime:?}");
+            if m.board.core.int8_helium {
+                matches_charm_sample(m, path, &model, &params, &what);
+            } else {
+                tiles_match_or_are_refused(m, &model, &params, &what);
+            }
+        }
+    }
+}
+
 // --------------------------------------------- charm-core's embedding example
 
 /// `core/examples/embed.rs` built for the Cortex-M4F (`$CHARM_EMBED_EXAMPLE_ELF`,
@@ -681,6 +775,8 @@ macro_rules! tests_on {
             int8_matches_core_generator_on_random_models,
             int8_matches_charm_sample_shakespeare_h128,
             int8_matches_charm_sample_vocabulary_over_256_non_ascii,
+            tiles_match_core_generator_on_random_models,
+            tiles_match_charm_sample_shakespeare_h128,
         );)*
     };
     (@one $machine:ident, $constant:ident, $($test:ident),* $(,)?) => {

@@ -98,6 +98,20 @@ pub fn quantized(model: &[u8]) -> Vec<u8> {
     .expect("encode")
 }
 
+/// The int8 tile form of an f32 `.charm` file, as `charm quantize --layout
+/// tiles` writes it.
+pub fn tiled(model: &[u8]) -> Vec<u8> {
+    let bytes = charm_core::AlignedBytes::from(model);
+    let file = charm_core::decode(&bytes).expect("an f32 model");
+    let q = charm_core::quantize_tiles(&file.model);
+    charm_core::encode_any(
+        &charm_core::Weights::Int8Tiles(q.view()),
+        &file.vocab,
+        &file.meta,
+    )
+    .expect("encode")
+}
+
 /// The largest `n` in `1..=max` for which `fits(n)` holds, given that it
 /// holds for every smaller `n` once it holds for one (file sizes grow with
 /// H and with V); `None` if it holds for none.

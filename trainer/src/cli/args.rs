@@ -391,9 +391,32 @@ pub struct QuantizeArgs {
     /// Where to write the int8 model (never the f32 model itself).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// How the int8 weights are laid out, for the core that runs them.
+    #[arg(long, value_enum, default_value = "pairs")]
+    pub layout: LayoutArg,
     /// Replace an existing file at --out.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `--layout` of `charm quantize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// Row pairs and a Q15 state (format version 3): the fastest on
+    /// Cortex-M4/M7/M33 (SMLAD) and the layout every firmware runs.
+    Pairs,
+    /// 4×16 tiles and an int8 state (format version 4): the fastest on the
+    /// Cortex-M55 (Helium VMLADAVA.S8); run by the host and the M55 firmware.
+    Tiles,
+}
+
+impl From<LayoutArg> for crate::commands::quantize::Layout {
+    fn from(a: LayoutArg) -> Self {
+        match a {
+            LayoutArg::Pairs => Self::RowPairs,
+            LayoutArg::Tiles => Self::Tiles,
+        }
+    }
 }
 
 /// `charm import`.

@@ -70,7 +70,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Quantize(a) => {
-            let r = commands::quantize::run(&a.model, &a.out, a.force)?;
+            let r = commands::quantize::run(&a.model, &a.out, a.layout.into(), a.force)?;
             print_line(&r.text(&a.model, &a.out))?;
             Ok(0)
         }

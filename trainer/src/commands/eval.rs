@@ -46,6 +46,7 @@ pub fn run(model_path: &Path, data: &Path) -> Result<EvalReport, Error> {
     let (total, n, unknown) = match file.weights {
         Weights::F32(m) => stream_loss(&m, &file.vocab, &text),
         Weights::Int8(m) => stream_loss(&m, &file.vocab, &text),
+        Weights::Int8Tiles(m) => stream_loss(&m, &file.vocab, &text),
     };
     if n == 0 {
         return Err(Error::Usage(format!(

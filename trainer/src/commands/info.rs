@@ -91,13 +91,14 @@ pub fn device_needs(
         .sum::<usize>();
     let (n8, n32) = charm_core::quant_tensor_lengths(hidden, vocab);
     let int8_block = n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>();
-    // The two files differ only in their tensor blocks (same header length).
-    let header = file_bytes
-        - if element == "f32" {
-            f32_block
-        } else {
-            int8_block
-        };
+    let (t8, t32) = charm_core::tile_tensor_lengths(hidden, vocab);
+    let tiles_block = t8.iter().sum::<usize>() + 4 * t32.iter().sum::<usize>();
+    // The files differ only in their tensor blocks (same header length).
+    let header = file_bytes.saturating_sub(match element {
+        "f32" => f32_block,
+        "int8 tiles" => tiles_block,
+        _ => int8_block,
+    });
     let (h, v) = (hidden as u32, vocab as u32);
     [
         DeviceNeeds {
@@ -144,8 +145,14 @@ pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -
             (Some(why), Some(_)) => format!("not {} ({why})", f.board),
         })
         .collect();
+    let tiles = if element == "int8 tiles" {
+        "; int8 tiles run on the Cortex-M55 firmware (board mps3-an547) and the host, \
+         `--layout pairs` on every board"
+    } else {
+        ""
+    };
     format!(
-        "fits: {}; flash {} bytes as f32, {} as int8 (see `charm info --model M`)",
+        "fits: {}; flash {} bytes as f32, {} as int8 (see `charm info --model M`){tiles}",
         each.join(", "),
         needs[0].flash_bytes,
         needs[1].flash_bytes

@@ -1,9 +1,12 @@
 //! `charm quantize`: an f32 model to int8 weights, 4× smaller.
 //!
 //! Each weight row gets one symmetric scale (`s = max|w_row| / 127`,
-//! `q = round(w / s)`); biases stay f32; the file becomes format version 3
-//! with element type int8 ([`charm_core::quantize`]). `charm sample`, `charm
-//! eval` and the firmware run int8 files with charm-core's integer step.
+//! `q = round(w / s)`); biases stay f32. [`Layout::RowPairs`] writes format
+//! version 3, element type int8 ([`charm_core::quantize`]), which every
+//! firmware runs; [`Layout::Tiles`] writes version 4, element type int8
+//! tiles with an int8 state ([`charm_core::quantize_tiles`]), the Cortex-M55's
+//! layout. `charm sample` and `charm eval` run both with charm-core's integer
+//! steps.
 
 use crate::commands::info;
 use crate::error::Error;
@@ -13,6 +16,15 @@ use crate::files::outputs::{self, Input, Output};
 use charm_core::{encode_any, Weights};
 use std::path::Path;
 
+/// The int8 layout to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Row pairs, Q15 state ([`charm_core::QuantModelView`]).
+    RowPairs,
+    /// 4×16 tiles, int8 state ([`charm_core::TiledModelView`]).
+    Tiles,
+}
+
 /// What `charm quantize` did, for its one-line report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuantizeReport {
@@ -20,6 +32,8 @@ pub struct QuantizeReport {
     pub in_bytes: usize,
     /// Size of the int8 file in bytes.
     pub out_bytes: usize,
+    /// `"int8"` or `"int8 tiles"`.
+    pub element: &'static str,
     /// Which boards the model fits ([`crate::commands::info::fit_line`]).
     pub fit: String,
 }
@@ -28,8 +42,9 @@ impl QuantizeReport {
     /// The line printed on stdout.
     pub fn text(&self, input: &Path, output: &Path) -> String {
         format!(
-            "wrote {} (int8, {} bytes) from {} (f32, {} bytes): {:.2}x smaller",
+            "wrote {} ({}, {} bytes) from {} (f32, {} bytes): {:.2}x smaller",
             output.display(),
+            self.element,
             self.out_bytes,
             input.display(),
             self.in_bytes,
@@ -41,7 +56,12 @@ impl QuantizeReport {
 
 /// Reads an f32 model, quantizes it and writes `output` atomically (never
 /// over the input; over an existing file only with `force`).
-pub fn run(input: &Path, output: &Path, force: bool) -> Result<QuantizeReport, Error> {
+pub fn run(
+    input: &Path,
+    output: &Path,
+    layout: Layout,
+    force: bool,
+) -> Result<QuantizeReport, Error> {
     let out = Output {
         path: output,
         what: "int8 model",
@@ -61,20 +81,32 @@ pub fn run(input: &Path, output: &Path, force: bool) -> Result<QuantizeReport, E
             input.display()
         )));
     };
-    let quantized = charm_core::quantize(&model)
-        .map_err(|e| Error::Usage(format!("cannot quantize {}: {e}", input.display())))?;
-    let bytes =
-        encode_any(&Weights::Int8(quantized.view()), &file.vocab, &file.meta).map_err(|error| {
-            Error::Model {
-                path: output.into(),
-                error,
-            }
-        })?;
+    let encode = |weights: &Weights<'_>| {
+        encode_any(weights, &file.vocab, &file.meta).map_err(|error| Error::Model {
+            path: output.into(),
+            error,
+        })
+    };
+    let bytes = match layout {
+        Layout::RowPairs => {
+            let quantized = charm_core::quantize(&model)
+                .map_err(|e| Error::Usage(format!("cannot quantize {}: {e}", input.display())))?;
+            encode(&Weights::Int8(quantized.view()))?
+        }
+        Layout::Tiles => encode(&Weights::Int8Tiles(
+            charm_core::quantize_tiles(&model).view(),
+        ))?,
+    };
     write_output(output, &bytes)?;
-    let fit = info::fit_line(model.hidden(), model.vocab(), "int8", bytes.len());
+    let element = match layout {
+        Layout::RowPairs => "int8",
+        Layout::Tiles => "int8 tiles",
+    };
+    let fit = info::fit_line(model.hidden(), model.vocab(), element, bytes.len());
     Ok(QuantizeReport {
         in_bytes: m.size(),
         out_bytes: bytes.len(),
+        element,
         fit,
     })
 }
