@@ -103,3 +103,63 @@ fn cli_quantize_refuses_an_int8_input_and_leaves_no_file() {
         .contains("missing.charm"));
     assert_eq!(files(d), before);
 }
+
+#[test]
+fn cli_quantize_layout_tiles_writes_version_4_close_in_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = train_tiny(d, "300");
+    ok(d, &["quantize", "--model", "m.charm", "--out", "q.charm"]);
+    let report = String::from_utf8(ok(
+        d,
+        &[
+            "quantize", "--model", "m.charm", "--out", "t.charm", "--layout", "tiles",
+        ],
+    ))
+    .unwrap();
+    assert!(report.contains("(int8 tiles, "), "{report}");
+    assert!(report.contains("Cortex-M55"), "{report}");
+
+    let info: serde_json::Value =
+        serde_json::from_slice(&ok(d, &["info", "--model", "t.charm", "--json"])).unwrap();
+    assert_eq!(info["format_version"].as_u64(), Some(4), "{info}");
+    assert_eq!(info["element"].as_str(), Some("int8 tiles"), "{info}");
+
+    // The int8 state's 255 levels cost about as much as the int8 weights:
+    // both quantized models within 2% of the f32 loss (the row-pair test's bound).
+    let loss = |m: &str| {
+        eval_json(d, m, &data)["loss_nats_per_char"]
+            .as_f64()
+            .unwrap()
+    };
+    let (lf, lt) = (loss("m.charm"), loss("t.charm"));
+    assert!(
+        (lt - lf).abs() <= 0.02 * lf,
+        "tiles loss {lt} vs f32 loss {lf}"
+    );
+
+    let sample = || {
+        ok(
+            d,
+            &["sample", "--model", "t.charm", "--len", "80", "--seed", "3"],
+        )
+    };
+    let a = sample();
+    assert_eq!(a, sample());
+    assert_eq!(String::from_utf8(a).unwrap().chars().count(), 80 + 1);
+
+    // An int8 model of either layout is refused as input, and nothing is written.
+    let before = files(d);
+    for input in ["q.charm", "t.charm"] {
+        let out = run(
+            d,
+            &[
+                "quantize", "--model", input, "--out", "x.charm", "--layout", "tiles",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("already an int8 model"), "{err}");
+    }
+    assert_eq!(files(d), before);
+}

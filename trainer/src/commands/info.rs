@@ -22,7 +22,7 @@ pub struct Info {
     pub file_size: usize,
     /// Weight format version.
     pub format_version: u16,
-    /// Tensor element type: "f32" or "int8".
+    /// Tensor element type: "f32", "int8" or "int8 tiles".
     pub element: String,
     /// Bytes of tensor data.
     pub tensor_bytes: usize,
@@ -235,6 +235,9 @@ impl Info {
         for (i, n) in self.device.iter().enumerate() {
             let origin = if n.element == self.element {
                 "this file"
+            } else if n.element == "int8" && self.element == "int8 tiles" {
+                "as row pairs, after charm quantize --layout pairs; this file's int8 tiles \
+                 run on the Cortex-M55 firmware"
             } else if n.element == "int8" {
                 "after charm quantize"
             } else {
