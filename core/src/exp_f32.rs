@@ -1,18 +1,18 @@
 //! Fast `exp` for `f32`, for the sampler.
 
 /// `1.5·2²³`: adding it rounds an f32 of magnitude < 2²² to an integer.
-const ROUNDER: f32 = 12_582_912.0;
+pub(crate) const ROUNDER: f32 = 12_582_912.0;
 /// log2(e).
-const LOG2_E: f32 = core::f32::consts::LOG2_E;
+pub(crate) const LOG2_E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 split in two (Cody–Waite): `LN2_HI` has few bits, so `n·LN2_HI` is exact.
-const LN2_HI: f32 = 0.693_145_75;
-const LN2_LO: f32 = 1.428_606_8e-6;
+pub(crate) const LN2_HI: f32 = 0.693_145_75;
+pub(crate) const LN2_LO: f32 = 1.428_606_8e-6;
 // Taylor coefficients 1/k! of e^r on |r| ≤ ln2/2, degree 6.
-const C2: f32 = 0.5;
-const C3: f32 = 1.666_666_7e-1;
-const C4: f32 = 4.166_666_8e-2;
-const C5: f32 = 8.333_334e-3;
-const C6: f32 = 1.388_889e-3;
+pub(crate) const C2: f32 = 0.5;
+pub(crate) const C3: f32 = 1.666_666_7e-1;
+pub(crate) const C4: f32 = 4.166_666_8e-2;
+pub(crate) const C5: f32 = 8.333_334e-3;
+pub(crate) const C6: f32 = 1.388_889e-3;
 
 /// e^x for `f32`, with only `+`, `*` and integer bit operations.
 ///
@@ -38,20 +38,40 @@ pub fn exp_f32(x: f32) -> f32 {
     // ends are fixed up at the end. NaN fails both and stays NaN.
     let c = if x < -87.0 { -87.0 } else { x };
     let c = if c > 88.0 { 88.0 } else { c };
-    // n = round(c·log2 e), exactly, as an f32 and as an integer
-    let t = c * LOG2_E + ROUNDER;
-    let n = t - ROUNDER;
-    let n_int = t.to_bits() as i32 - ROUNDER.to_bits() as i32;
-    // r = x − n·ln 2, |r| ≤ ln2/2 (plus rounding)
-    let r = (c - n * LN2_HI) - n * LN2_LO;
-    let p = ((((C6 * r + C5) * r + C4) * r + C3) * r + C2) * r * r + r + 1.0;
-    // 2ⁿ·p, n ∈ [-126, 127] (a NaN c gives some n; p is NaN)
-    let y = f32::from_bits(((n_int + 127) as u32 & 0xFF) << 23) * p;
+    let y = exp_f32_clamped(c);
     if x < -87.0 {
         0.0
     } else if x > 88.0 {
         f32::INFINITY
     } else {
         y
+    }
+}
+
+/// [`exp_f32`]'s formula without its clamps and end cases: e^c for `c` in
+/// [−87, 88]. At `c = −88` it is exactly `+0.0` (`n = −127`, so the
+/// exponent bits `(n + 127) << 23` are 0 and `2ⁿ·p` is `+0·p`), which the
+/// sampler's Helium lanes use for the arguments below −87.
+#[inline(always)]
+pub(crate) fn exp_f32_clamped(c: f32) -> f32 {
+    // n = round(c·log2 e), exactly, as an f32 and as an integer
+    let t = c * LOG2_E + ROUNDER;
+    let n = t - ROUNDER;
+    let n_int = t.to_bits() as i32 - ROUNDER.to_bits() as i32;
+    // r = c − n·ln 2, |r| ≤ ln2/2 (plus rounding)
+    let r = (c - n * LN2_HI) - n * LN2_LO;
+    let p = ((((C6 * r + C5) * r + C4) * r + C3) * r + C2) * r * r + r + 1.0;
+    // 2ⁿ·p, n ∈ [-126, 127] (−127 at c = −88; a NaN c gives some n; p is NaN)
+    f32::from_bits(((n_int + 127) as u32 & 0xFF) << 23) * p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_f32_clamped;
+
+    /// The value the sampler's Helium lanes rely on for arguments below −87.
+    #[test]
+    fn the_formula_at_minus_88_is_plus_zero() {
+        assert_eq!(exp_f32_clamped(-88.0).to_bits(), 0);
     }
 }

@@ -339,6 +339,48 @@ fn matches_core_generator_on_subnormal_models(m: &Machine) {
     }
 }
 
+/// The sampler's corner cases, against the host: vocabularies that leave
+/// 0–3 entries after the last whole vector of four (the M55 computes four at
+/// a time), ties (all logits ±0), temperatures that send every weight but
+/// the largest below exp's range or every argument to a subnormal (1e30,
+/// a subnormal temperature), logits of ±1e3 and logits that overflow to ±inf
+/// and NaN, top-k, and an int8 model.
+fn matches_core_generator_on_sampling_corner_cases(m: &Machine) {
+    let cases: [(usize, usize, f32, f32, u32, bool); 10] = [
+        // (hidden, vocab, weight scale, temperature, top_k, int8)
+        (8, 2, 0.4, 1.0, 0, false),
+        (8, 3, 0.4, 1e-30, 0, false),
+        (8, 5, 1e3, 1.0, 0, false),
+        (8, 6, 0.4, 1e30, 0, false),
+        (8, 7, 30.0, 0.5, 0, false),
+        (8, 9, 0.0, 1.0, 0, false),
+        (8, 13, 0.4, 1e-40, 0, false),
+        (16, 20, 1e38, 1.0, 0, false),
+        (8, 16, 0.4, 0.3, 3, false),
+        (32, 65, 2.0, 0.8, 0, true),
+    ];
+    for (i, &(hidden, vocab, scale, temperature, top_k, int8)) in cases.iter().enumerate() {
+        let f32_model = random_model(hidden, &alphabet(vocab), 500 + i as u64, scale);
+        let model = if int8 {
+            quantized(&f32_model)
+        } else {
+            f32_model
+        };
+        let params = Params {
+            len: 60,
+            temperature,
+            seed: 11 + i as u64,
+            top_k,
+            prime: "",
+        };
+        let run = run_with(m, &model, &params);
+        let what = format!(
+            "H={hidden} V={vocab} scale {scale:e} T={temperature:e} top_k={top_k} int8={int8}"
+        );
+        assert_prints(&run, &core_sample(&model, &params), &what);
+    }
+}
+
 fn uses_default_params_without_a_record(m: &Machine) {
     let model = random_model(32, &alphabet(40), 9, 0.5);
     let run = m.run(Some(&model), None);
@@ -764,6 +806,7 @@ macro_rules! tests_on {
             refuses_prime_outside_vocabulary,
             matches_core_generator_on_random_models,
             matches_core_generator_on_subnormal_models,
+            matches_core_generator_on_sampling_corner_cases,
             uses_default_params_without_a_record,
             runs_a_model_linked_into_the_image,
             matches_charm_sample_shakespeare_h128_temperature_0_5,
