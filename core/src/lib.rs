@@ -73,9 +73,17 @@
 //! `#[non_exhaustive]`: match them with a wildcard arm (their `Display` is
 //! one clause a front end can put in a sentence).
 //!
+//! - int8 models: [`QuantModelView`] (row pairs, a Q15 state; every core) and
+//!   [`TiledModelView`] (4 × 16 tiles, an int8 state; the Cortex-M55's
+//!   layout), each an exact integer step whose few f32 operations have a
+//!   fixed order.
+//!
 //! Features: `alloc` (encoding `.charm` files, `AlignedBytes`), `std`
-//! (implies `alloc`), `dsp` (the Cortex-M4/M7/M33/M55 DSP instructions for
-//! int8 models; only for those cores).
+//! (implies `alloc` and `tiles`), `tiles` (decoding int8 tile models; a
+//! firmware for a core without Helium leaves it out), `dsp` (the
+//! Cortex-M4/M7/M33/M55 DSP instructions for int8 models; only for those
+//! cores), `helium` (the Cortex-M55's MVE for int8 and the sampler; implies
+//! `tiles`; built with `-C target-cpu=cortex-m55 -C target-feature=-mve.fp`).
 //!
 //! ```
 //! use charm_core::{decode, encode, AlignedBytes, Buffers, Generator, Metadata, ModelView, SampleParams, Vocab};
