@@ -944,28 +944,42 @@ mod helium {
     }
 }
 
+/// The tensors of an int8 model, owned: what [`quantize`] and
+/// [`crate::quantize_tiles`] make (feature `alloc`).
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OwnedTensors {
+    pub(crate) hidden: usize,
+    pub(crate) vocab: usize,
+    pub(crate) int8: [alloc::vec::Vec<i8>; 3],
+    pub(crate) f32: [alloc::vec::Vec<f32>; 5],
+}
+
+#[cfg(feature = "alloc")]
+impl OwnedTensors {
+    /// The tensors, borrowed.
+    pub(crate) fn tensors(&self) -> QuantTensors<'_> {
+        let [a, b, c] = &self.int8;
+        let [d, e, f, g, h] = &self.f32;
+        QuantTensors {
+            int8: [a, b, c],
+            f32: [d, e, f, g, h],
+        }
+    }
+}
+
 /// Owned int8 tensors, made by [`quantize`] (feature `alloc`).
 #[cfg(feature = "alloc")]
 #[derive(Debug, Clone, PartialEq)]
-pub struct QuantModel {
-    hidden: usize,
-    vocab: usize,
-    int8: [alloc::vec::Vec<i8>; 3],
-    f32: [alloc::vec::Vec<f32>; 5],
-}
+pub struct QuantModel(OwnedTensors);
 
 #[cfg(feature = "alloc")]
 impl QuantModel {
     /// A borrowed view, for stepping and encoding.
     pub fn view(&self) -> QuantModelView<'_> {
-        let [a, b, c] = &self.int8;
-        let [d, e, f, g, h] = &self.f32;
-        let t = QuantTensors {
-            int8: [a, b, c],
-            f32: [d, e, f, g, h],
-        };
+        let m = &self.0;
         // The shapes were made by `quantize` from a checked view.
-        QuantModelView::new(self.hidden, self.vocab, t).unwrap_or_else(|_| unreachable!())
+        QuantModelView::new(m.hidden, m.vocab, m.tensors()).unwrap_or_else(|_| unreachable!())
     }
 }
 
@@ -1061,7 +1075,7 @@ pub fn quantize(model: &crate::ModelView<'_, f32>) -> Result<QuantModel, Quantiz
     let (wxh, wxh_scale) = quantize_rows(model.wxh(), s, hidden);
     let (whh, whh_scale) = quantize_rows(model.whh(), s, hidden);
     let (why, why_scale) = quantize_rows(model.why(), s, hidden);
-    Ok(QuantModel {
+    Ok(QuantModel(OwnedTensors {
         hidden,
         vocab,
         int8: [wxh, pack_row_pairs(&whh, s), pack_row_pairs(&why, s)],
@@ -1072,7 +1086,7 @@ pub fn quantize(model: &crate::ModelView<'_, f32>) -> Result<QuantModel, Quantiz
             model.bh().to_vec(),
             model.by().to_vec(),
         ],
-    })
+    }))
 }
 
 #[cfg(all(test, feature = "alloc"))]

@@ -353,6 +353,25 @@ mod helium {
         }
     }
 
+    /// The loop head shared by [`hidden_rows`] and [`logit_rows`]: a
+    /// tail-predicated loop over `n` rows, four a pass, with
+    /// `q0 = acc as f32 · m + b` and `acc`, `m`, `b` advanced.
+    macro_rules! rows_loop_head {
+        () => {
+            concat!(
+                ".arch_extension mve.fp\n",
+                "dlstp.32 lr, {n}\n",
+                "2:\n",
+                "vldrw.u32 q0, [{acc}], #16\n",
+                "vcvt.f32.s32 q0, q0\n",
+                "vldrw.u32 q1, [{m}], #16\n",
+                "vmul.f32 q0, q0, q1\n",
+                "vldrw.u32 q1, [{b}], #16\n",
+                "vadd.f32 q0, q0, q1",
+            )
+        };
+    }
+
     /// The hidden rows four at a time on Helium lanes, each lane the scalar
     /// step's operations in its order:
     ///
@@ -386,17 +405,9 @@ mod helium {
         // middle (801 entries).
         let run = || unsafe {
             asm!(
-                ".arch_extension mve.fp",
                 "vdup.32 q6, {lo}",
                 "vdup.32 q7, {hi}",
-                "dlstp.32 lr, {n}",
-                "2:",
-                "vldrw.u32 q0, [{acc}], #16",
-                "vcvt.f32.s32 q0, q0",
-                "vldrw.u32 q1, [{m}], #16",
-                "vmul.f32 q0, q0, q1",
-                "vldrw.u32 q1, [{b}], #16",
-                "vadd.f32 q0, q0, q1",
+                rows_loop_head!(),
                 "vldrb.s32 q1, [r1], #4",
                 "vcvt.f32.s32 q1, q1",
                 "vmul.f32 q1, q1, {sx}",
@@ -441,15 +452,7 @@ mod helium {
         // and writes n of out.
         let run = || unsafe {
             asm!(
-                ".arch_extension mve.fp",
-                "dlstp.32 lr, {n}",
-                "2:",
-                "vldrw.u32 q0, [{acc}], #16",
-                "vcvt.f32.s32 q0, q0",
-                "vldrw.u32 q1, [{m}], #16",
-                "vmul.f32 q0, q0, q1",
-                "vldrw.u32 q1, [{b}], #16",
-                "vadd.f32 q0, q0, q1",
+                rows_loop_head!(),
                 "vstrw.32 q0, [{out}], #16",
                 "letp lr, 2b",
                 n = in(reg) n,
@@ -474,25 +477,15 @@ mod helium {
 /// Owned int8 tile tensors, made by [`quantize_tiles`] (feature `alloc`).
 #[cfg(feature = "alloc")]
 #[derive(Debug, Clone, PartialEq)]
-pub struct TiledModel {
-    hidden: usize,
-    vocab: usize,
-    int8: [alloc::vec::Vec<i8>; 3],
-    f32: [alloc::vec::Vec<f32>; 5],
-}
+pub struct TiledModel(crate::quant::OwnedTensors);
 
 #[cfg(feature = "alloc")]
 impl TiledModel {
     /// A borrowed view, for stepping and encoding.
     pub fn view(&self) -> TiledModelView<'_> {
-        let [a, b, c] = &self.int8;
-        let [d, e, f, g, h] = &self.f32;
-        let t = QuantTensors {
-            int8: [a, b, c],
-            f32: [d, e, f, g, h],
-        };
+        let m = &self.0;
         // The shapes and zero padding were made by `quantize_tiles`.
-        TiledModelView::new(self.hidden, self.vocab, t).unwrap_or_else(|_| unreachable!())
+        TiledModelView::new(m.hidden, m.vocab, m.tensors()).unwrap_or_else(|_| unreachable!())
     }
 }
 
@@ -537,7 +530,7 @@ pub fn quantize_tiles(model: &crate::ModelView<'_, f32>) -> TiledModel {
         .chunks_exact(stride)
         .flat_map(|row| (0..s).map(move |c| if c < hidden { row[c] } else { 0 }))
         .collect();
-    TiledModel {
+    TiledModel(crate::quant::OwnedTensors {
         hidden,
         vocab,
         int8: [
@@ -552,5 +545,5 @@ pub fn quantize_tiles(model: &crate::ModelView<'_, f32>) -> TiledModel {
             model.bh()[..hidden].to_vec(),
             model.by().to_vec(),
         ],
-    }
+    })
 }

@@ -7,7 +7,7 @@ use charm_core::{
     paired_len, quantize, AlignedBytes, AnyCharmFile, Buffers, FormatError, Generator, Metadata,
     SampleParams, Vocab, Weights,
 };
-use common_model::{vocab_text, OwnedModel};
+use common_model::{assert_every_truncation_and_bit_flip_is_an_error, vocab_text, OwnedModel};
 use proptest::prelude::*;
 
 fn decode_owned(bytes: &AlignedBytes) -> AnyCharmFile<'_> {
@@ -167,23 +167,7 @@ fn int8_file_every_truncation_and_bit_flip_is_an_error() {
         &Metadata::default(),
     )
     .unwrap();
-    for n in 0..bytes.len() {
-        assert!(
-            decode_any(&AlignedBytes::from(&bytes[..n])).is_err(),
-            "length {n}"
-        );
-    }
-    let mut flipped = bytes.clone();
-    for byte in 0..bytes.len() {
-        for bit in 0..8 {
-            flipped[byte] ^= 1 << bit;
-            assert!(
-                decode_any(&AlignedBytes::from(&flipped[..])).is_err(),
-                "byte {byte} bit {bit}"
-            );
-            flipped[byte] ^= 1 << bit;
-        }
-    }
+    assert_every_truncation_and_bit_flip_is_an_error(&bytes);
 }
 
 #[test]

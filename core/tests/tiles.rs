@@ -9,7 +9,7 @@ use charm_core::{
     QuantTensors, Rng, SampleParams, ShapeError, TiledModelView, Vocab, Weights,
     ELEMENT_INT8_TILES, VERSION,
 };
-use common_model::{vocab_text, OwnedModel};
+use common_model::{assert_every_truncation_and_bit_flip_is_an_error, vocab_text, OwnedModel};
 use proptest::prelude::*;
 
 /// Random int8 tile tensors of a shape: weights over the whole byte range
@@ -304,23 +304,7 @@ fn tiles_file_every_truncation_and_bit_flip_is_an_error() {
         &Metadata::default(),
     )
     .unwrap();
-    for n in 0..bytes.len() {
-        assert!(
-            decode_any(&AlignedBytes::from(&bytes[..n])).is_err(),
-            "length {n}"
-        );
-    }
-    let mut flipped = bytes.clone();
-    for byte in 0..bytes.len() {
-        for bit in 0..8 {
-            flipped[byte] ^= 1 << bit;
-            assert!(
-                decode_any(&AlignedBytes::from(&flipped[..])).is_err(),
-                "byte {byte} bit {bit}"
-            );
-            flipped[byte] ^= 1 << bit;
-        }
-    }
+    assert_every_truncation_and_bit_flip_is_an_error(&bytes);
 }
 
 #[test]

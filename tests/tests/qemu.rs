@@ -591,35 +591,47 @@ fn cli_quantize_layout(f32_model: &Path, layout: &str) -> PathBuf {
     out
 }
 
-fn int8_matches_core_generator_on_random_models(m: &Machine) {
+/// The random int8 models of the tests, made by `layout` from random f32
+/// models: H and V that are not multiples of 2, 4, 8 or 16 (the row pairs'
+/// odd last row, the tiles' padding, the tail-predicated Helium rows) and
+/// the machine's capacity, each fitted to its WEIGHTS region; with a name
+/// and the sampling parameters to run it with.
+fn int8_random_models(
+    m: &Machine,
+    seed: u64,
+    layout: impl Fn(&[u8]) -> Vec<u8>,
+) -> Vec<(String, Vec<u8>, Params<'static>)> {
     let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
-    // Hidden sizes that are not multiples of 8 or of 2 exercise the padding
-    // and the odd last row of the two-rows-at-a-time DSP kernel.
     let cases: [(usize, usize, f32, &str, u32); 4] = [
         (1, 2, 1.0, "", 40),
         (13, 28, 0.8, "abc", 100),
         (100, 300, 1.2, "Αβγ", 120),
         (max_hidden, max_vocab, 1.0, "", 25),
     ];
-    for (i, &(hidden, vocab, temperature, prime, len)) in cases.iter().enumerate() {
-        let seed = 200 + i as u64;
-        let (hidden, vocab, model) = fitted(m, hidden, vocab, Keep::Hidden, |h, v| {
-            quantized(&random_model(h, &alphabet(v), seed, 0.4))
-        });
+    let models = cases.iter().enumerate();
+    models
+        .map(|(i, &(hidden, vocab, temperature, prime, len))| {
+            let seed = seed + i as u64;
+            let (hidden, vocab, model) = fitted(m, hidden, vocab, Keep::Hidden, |h, v| {
+                layout(&random_model(h, &alphabet(v), seed, 0.4))
+            });
+            let params = Params {
+                len,
+                temperature,
+                seed: 7 + seed % 100,
+                top_k: 0,
+                prime,
+            };
+            (format!("H={hidden} V={vocab}"), model, params)
+        })
+        .collect()
+}
+
+fn int8_matches_core_generator_on_random_models(m: &Machine) {
+    for (what, model, params) in int8_random_models(m, 200, quantized) {
         assert_eq!(model[4], 3, "format version 3 (int8)");
-        let params = Params {
-            len,
-            temperature,
-            seed: 7 + i as u64,
-            top_k: 0,
-            prime,
-        };
         let run = run_with(m, &model, &params);
-        assert_prints(
-            &run,
-            &core_sample(&model, &params),
-            &format!("int8 H={hidden} V={vocab}"),
-        );
+        assert_prints(&run, &core_sample(&model, &params), &format!("int8 {what}"));
     }
 }
 
@@ -696,28 +708,8 @@ fn tiles_match_or_are_refused(m: &Machine, model: &[u8], params: &Params<'_>, wh
 }
 
 fn tiles_match_core_generator_on_random_models(m: &Machine) {
-    let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
-    // H and V that are not multiples of 16 and 4 exercise the tiles' padding
-    // and the tail-predicated rows of the Helium epilogue.
-    let cases: [(usize, usize, f32, &str, u32); 4] = [
-        (1, 2, 1.0, "", 40),
-        (13, 28, 0.8, "abc", 100),
-        (100, 300, 1.2, "Αβγ", 120),
-        (max_hidden, max_vocab, 1.0, "", 25),
-    ];
-    for (i, &(hidden, vocab, temperature, prime, len)) in cases.iter().enumerate() {
-        let seed = 400 + i as u64;
-        let (hidden, vocab, model) = fitted(m, hidden, vocab, Keep::Hidden, |h, v| {
-            tiled(&random_model(h, &alphabet(v), seed, 0.4))
-        });
-        let params = Params {
-            len,
-            temperature,
-            seed: 17 + i as u64,
-            top_k: 0,
-            prime,
-        };
-        tiles_match_or_are_refused(m, &model, &params, &format!("tiles H={hidden} V={vocab}"));
+    for (what, model, params) in int8_random_models(m, 400, tiled) {
+        tiles_match_or_are_refused(m, &model, &params, &format!("tiles {what}"));
     }
     // Subnormal scales, sums and logits: IEEE-754 bits on Helium too (its
     // f32 lanes flush subnormals; the step then computes the rows in scalar).

@@ -58,3 +58,26 @@ impl OwnedModel<f32> {
 pub fn vocab_text(n: usize, first: u32) -> String {
     (first..).filter_map(char::from_u32).take(n).collect()
 }
+
+/// Every truncation of a file's `bytes` and every single-bit flip in them is
+/// a decoding error (the CRC, the length or the preamble catches each).
+pub fn assert_every_truncation_and_bit_flip_is_an_error(bytes: &[u8]) {
+    use charm_core::{decode_any, AlignedBytes};
+    for n in 0..bytes.len() {
+        assert!(
+            decode_any(&AlignedBytes::from(&bytes[..n])).is_err(),
+            "length {n}"
+        );
+    }
+    let mut flipped = bytes.to_vec();
+    for byte in 0..bytes.len() {
+        for bit in 0..8 {
+            flipped[byte] ^= 1 << bit;
+            assert!(
+                decode_any(&AlignedBytes::from(&flipped[..])).is_err(),
+                "byte {byte} bit {bit}"
+            );
+            flipped[byte] ^= 1 << bit;
+        }
+    }
+}
