@@ -115,16 +115,21 @@ pub struct QuantTensors<'a> {
     pub f32: [&'a [f32]; 5],
 }
 
-impl<'a> QuantModelView<'a> {
-    /// Checks the tensor lengths against `hidden` and `vocab`.
-    pub fn new(hidden: usize, vocab: usize, t: QuantTensors<'a>) -> Result<Self, ShapeError> {
+impl QuantTensors<'_> {
+    /// Checks that the shape is not empty and the tensors have `lengths`
+    /// (`[wxh, whh, why]`, `[wxh_scale, whh_scale, why_scale, bh, by]`).
+    pub(crate) fn check(
+        &self,
+        hidden: usize,
+        vocab: usize,
+        lengths: ([usize; 3], [usize; 5]),
+    ) -> Result<(), ShapeError> {
         if hidden == 0 || vocab == 0 {
             return Err(ShapeError::Empty);
         }
-        let (n8, n32) = quant_tensor_lengths(hidden, vocab);
-        let [wxh, whh, why] = t.int8;
-        let [wxh_scale, whh_scale, why_scale, bh, by] = t.f32;
-        check_lengths(&[("wxh", wxh), ("whh", whh), ("why", why)], &n8)?;
+        let [wxh, whh, why] = self.int8;
+        let [wxh_scale, whh_scale, why_scale, bh, by] = self.f32;
+        check_lengths(&[("wxh", wxh), ("whh", whh), ("why", why)], &lengths.0)?;
         let floats = [
             ("wxh_scale", wxh_scale),
             ("whh_scale", whh_scale),
@@ -132,7 +137,16 @@ impl<'a> QuantModelView<'a> {
             ("bh", bh),
             ("by", by),
         ];
-        check_lengths(&floats, &n32)?;
+        check_lengths(&floats, &lengths.1)
+    }
+}
+
+impl<'a> QuantModelView<'a> {
+    /// Checks the tensor lengths against `hidden` and `vocab`.
+    pub fn new(hidden: usize, vocab: usize, t: QuantTensors<'a>) -> Result<Self, ShapeError> {
+        t.check(hidden, vocab, quant_tensor_lengths(hidden, vocab))?;
+        let [wxh, whh, why] = t.int8;
+        let [wxh_scale, whh_scale, why_scale, bh, by] = t.f32;
         Ok(Self {
             hidden,
             vocab,

@@ -28,7 +28,7 @@
 //! integers portably everywhere else; padding is checked to be zero when a
 //! view is made, so the sums never depend on what a state's padding holds.
 
-use crate::model::{check_lengths, ShapeError};
+use crate::model::ShapeError;
 use crate::quant::QuantTensors;
 use crate::tanh_i8::tanh_i8;
 use core::mem::MaybeUninit;
@@ -86,21 +86,8 @@ impl<'a> TiledModelView<'a> {
     /// Checks the tensor lengths against `hidden` and `vocab`, and that every
     /// padding weight (columns from H on, rows from H or V on) is zero.
     pub fn new(hidden: usize, vocab: usize, t: QuantTensors<'a>) -> Result<Self, ShapeError> {
-        if hidden == 0 || vocab == 0 {
-            return Err(ShapeError::Empty);
-        }
-        let (n8, n32) = tile_tensor_lengths(hidden, vocab);
+        t.check(hidden, vocab, tile_tensor_lengths(hidden, vocab))?;
         let [wxh, whh, why] = t.int8;
-        let [wxh_scale, whh_scale, why_scale, bh, by] = t.f32;
-        check_lengths(&[("wxh", wxh), ("whh", whh), ("why", why)], &n8)?;
-        let floats = [
-            ("wxh_scale", wxh_scale),
-            ("whh_scale", whh_scale),
-            ("why_scale", why_scale),
-            ("bh", bh),
-            ("by", by),
-        ];
-        check_lengths(&floats, &n32)?;
         let s = tile_stride(hidden);
         let natural_padding = wxh
             .chunks_exact(s)

@@ -4,10 +4,11 @@
 mod common_model;
 use charm_core::{
     decode, decode_any, encode, encode_any, pack_row_pairs, padded, pair_dot_portable, pair_dots,
-    paired_len, quantize, AlignedBytes, AnyCharmFile, Buffers, FormatError, Generator, Metadata,
-    SampleParams, Vocab, Weights,
+    paired_len, quantize, AlignedBytes, AnyCharmFile, FormatError, Metadata, Vocab, Weights,
 };
-use common_model::{assert_every_truncation_and_bit_flip_is_an_error, vocab_text, OwnedModel};
+use common_model::{
+    assert_every_truncation_and_bit_flip_is_an_error, generate_200, vocab_text, OwnedModel,
+};
 use proptest::prelude::*;
 
 fn decode_owned(bytes: &AlignedBytes) -> AnyCharmFile<'_> {
@@ -176,21 +177,7 @@ fn generator_runs_int8_models_reproducibly() {
     let m = OwnedModel::random(hidden, vocab, 0.6, 5);
     let q = quantize(&m.view()).unwrap();
     let text = vocab_text(vocab, 'a' as u32);
-    let run = || {
-        let mut buffers = Buffers::<32, 32, i16>::new();
-        let view = q.view();
-        let slices = buffers.slices_for(&view).unwrap();
-        let mut g = Generator::new(
-            view,
-            Vocab::new(&text).unwrap(),
-            SampleParams::default(),
-            7,
-            slices,
-        )
-        .unwrap();
-        g.prime("abc").unwrap();
-        (0..200).map(|_| g.next_char()).collect::<String>()
-    };
+    let run = || generate_200(q.view(), &text);
     let a = run();
     assert_eq!(a, run());
     assert_eq!(a.chars().count(), 200);

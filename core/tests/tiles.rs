@@ -5,11 +5,12 @@
 mod common_model;
 use charm_core::{
     decode, decode_any, encode, encode_any, pack_tiles, quantize_tiles, tanh_i8, tile_stride,
-    tile_tensor_lengths, AlignedBytes, AnyCharmFile, Buffers, FormatError, Generator, Metadata,
-    QuantTensors, Rng, SampleParams, ShapeError, TiledModelView, Vocab, Weights,
-    ELEMENT_INT8_TILES, VERSION,
+    tile_tensor_lengths, AlignedBytes, AnyCharmFile, FormatError, Metadata, QuantTensors, Rng,
+    ShapeError, TiledModelView, Vocab, Weights, ELEMENT_INT8_TILES, VERSION,
 };
-use common_model::{assert_every_truncation_and_bit_flip_is_an_error, vocab_text, OwnedModel};
+use common_model::{
+    assert_every_truncation_and_bit_flip_is_an_error, generate_200, vocab_text, OwnedModel,
+};
 use proptest::prelude::*;
 
 /// Random int8 tile tensors of a shape: weights over the whole byte range
@@ -313,21 +314,7 @@ fn generator_runs_tile_models_reproducibly() {
     let m = OwnedModel::random(hidden, vocab, 0.6, 5);
     let q = quantize_tiles(&m.view());
     let text = vocab_text(vocab, 'a' as u32);
-    let run = || {
-        let mut buffers = Buffers::<32, 32, i8>::new();
-        let view = q.view();
-        let slices = buffers.slices_for(&view).unwrap();
-        let mut g = Generator::new(
-            view,
-            Vocab::new(&text).unwrap(),
-            SampleParams::default(),
-            7,
-            slices,
-        )
-        .unwrap();
-        g.prime("abc").unwrap();
-        (0..200).map(|_| g.next_char()).collect::<String>()
-    };
+    let run = || generate_200(q.view(), &text);
     let a = run();
     assert_eq!(a, run());
     assert_eq!(a.chars().count(), 200);

@@ -635,28 +635,36 @@ fn int8_matches_core_generator_on_random_models(m: &Machine) {
     }
 }
 
+/// The runs of the int8 Shakespeare tests: three temperatures, with and
+/// without a prime, 300 characters each; with a name.
+fn shakespeare_int8_runs() -> Vec<(String, Params<'static>)> {
+    let runs = [(0.5, 1), (1.0, 2), (1.5, 3)]
+        .into_iter()
+        .flat_map(|(temperature, seed)| {
+            ["", "ROMEO:\nWhat say"].map(|prime| {
+                let params = Params {
+                    len: 300,
+                    temperature,
+                    seed,
+                    top_k: 0,
+                    prime,
+                };
+                (
+                    format!("shakespeare T={temperature} prime={prime:?}"),
+                    params,
+                )
+            })
+        });
+    runs.collect()
+}
+
 fn int8_matches_charm_sample_shakespeare_h128(m: &Machine) {
     static MODEL: OnceLock<PathBuf> = OnceLock::new();
     let path = MODEL.get_or_init(|| cli_quantize(shakespeare_model()));
     let model = std::fs::read(path).expect("read the int8 model");
     assert_eq!(model[4], 3, "charm quantize writes format version 3");
-    for (temperature, seed) in [(0.5, 1), (1.0, 2), (1.5, 3)] {
-        for prime in ["", "ROMEO:\nWhat say"] {
-            let params = Params {
-                len: 300,
-                temperature,
-                seed,
-                top_k: 0,
-                prime,
-            };
-            matches_charm_sample(
-                m,
-                path,
-                &model,
-                &params,
-                &format!("int8 shakespeare T={temperature} prime={prime:?}"),
-            );
-        }
+    for (what, params) in shakespeare_int8_runs() {
+        matches_charm_sample(m, path, &model, &params, &format!("int8 {what}"));
     }
 }
 
@@ -733,21 +741,12 @@ fn tiles_match_charm_sample_shakespeare_h128(m: &Machine) {
     static MODEL: OnceLock<PathBuf> = OnceLock::new();
     let path = MODEL.get_or_init(|| cli_quantize_layout(shakespeare_model(), "tiles"));
     let model = std::fs::read(path).expect("read the int8 tile model");
-    for (temperature, seed) in [(0.5, 1), (1.0, 2), (1.5, 3)] {
-        for prime in ["", "ROMEO:\nWhat say"] {
-            let params = Params {
-                len: 300,
-                temperature,
-                seed,
-                top_k: 0,
-                prime,
-            };
-            let what = format!("tiles shakespeare T={temperature} prime={prime:?}");
-            if m.board.core.int8_helium {
-                matches_charm_sample(m, path, &model, &params, &what);
-            } else {
-                tiles_match_or_are_refused(m, &model, &params, &what);
-            }
+    for (what, params) in shakespeare_int8_runs() {
+        let what = format!("tiles {what}");
+        if m.board.core.int8_helium {
+            matches_charm_sample(m, path, &model, &params, &what);
+        } else {
+            tiles_match_or_are_refused(m, &model, &params, &what);
         }
     }
 }

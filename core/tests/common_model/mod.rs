@@ -81,3 +81,15 @@ pub fn assert_every_truncation_and_bit_flip_is_an_error(bytes: &[u8]) {
         }
     }
 }
+
+/// 200 characters generated from `model` after the prime "abc" (seed 7,
+/// default sampling) in state buffers for H and V up to 32.
+pub fn generate_200<M: charm_core::Recurrent + Copy>(model: M, vocab: &str) -> String {
+    use charm_core::{Buffers, Generator, SampleParams, Vocab};
+    let mut buffers = Buffers::<32, 32, M::State>::new();
+    let slices = buffers.slices_for(&model).unwrap();
+    let vocab = Vocab::new(vocab).unwrap();
+    let mut g = Generator::new(model, vocab, SampleParams::default(), 7, slices).unwrap();
+    g.prime("abc").unwrap();
+    (0..200).map(|_| g.next_char()).collect()
+}
