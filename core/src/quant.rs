@@ -13,10 +13,9 @@
 //! so both give bit-identical characters; storing Q15 halves the state's RAM
 //! and drops a conversion pass. Why not an int8 state: the row-pair words
 //! below need 16-bit state lanes on every core with a multiply-accumulate
-//! instruction (SMLAD, VMLADAVA.S16), so it would save no instruction there;
-//! its cost to the model is small (the state rounded to 255 levels: H 128,
-//! 1.7981 → 1.7982 nats/char on tinyshakespeare's last 10%), which matters for
-//! a future natural-row format (firmware/README.md, "Footprint and speed").
+//! instruction (SMLAD, VMLADAVA.S16), so it would save no instruction there.
+//! The int8 tiles of [`crate::TiledModelView`] have one, for Helium's
+//! VMLADAVA.S8.
 //!
 //! # Row pairs: three instructions for four multiply-accumulates
 //!

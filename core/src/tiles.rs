@@ -6,9 +6,9 @@
 //! too: `h ≈ hq / 127`, `hq ∈ [-127, 127]`. A row of `W_hh·h` is then
 //! `s_r/127 · Σ_c q_rc·hq_c`, an exact i32 sum (|Σ| ≤ 16384·127·127 < 2³¹),
 //! and the file stores `m_r = s_r / 127` so that the step multiplies once.
-//! The state's 255 levels cost the model almost nothing: on tinyshakespeare's
-//! last 10%, H 128 scores 1.7981 nats/char with the Q15 state of row pairs
-//! and 1.7982 with it rounded to 255 levels (firmware/README.md).
+//! The state's 255 levels cost the model almost nothing: `charm eval` on
+//! tinyshakespeare's last 111,539 characters scores an H 128 model 1.7980
+//! nats/char as f32, 1.7981 as row pairs (Q15 state) and 1.7982 as tiles.
 //!
 //! # Tiles: sixteen MACs an instruction
 //!
