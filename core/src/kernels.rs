@@ -352,7 +352,11 @@ mod fpu {
         let n = x.len().min(stride);
         let x = &x[..n];
         let rows = out.len().min(w.len() / stride).min(bias.len());
-        let pairs = if n % LANES == 0 && n > 0 { rows / 2 } else { 0 };
+        let pairs = if n.is_multiple_of(LANES) && n > 0 {
+            rows / 2
+        } else {
+            0
+        };
         let out_ptr = out.as_mut_ptr();
         // SAFETY (called only for pairs ≥ 1): 2·pairs ≤ rows rows of w, out
         // and bias; x holds n = 8·(n/8) ≤ stride f32s.

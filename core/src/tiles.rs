@@ -119,14 +119,6 @@ impl<'a> TiledModelView<'a> {
     pub fn by(&self) -> &'a [f32] {
         self.t.f32[4]
     }
-    /// The weight of row `r`, column `c` of `whh` (`which` 0) or `why` (1).
-    pub fn weight(&self, which: usize, r: usize, c: usize) -> i8 {
-        let w = self.t.int8[1 + which.min(1)];
-        w.get(tile_offset(r, c, tile_stride(self.hidden)))
-            .copied()
-            .unwrap_or(0)
-    }
-
     /// The int8-tile forward step, state int8 (length `S`, padding set to 0):
     ///
     /// ```text
@@ -197,6 +189,7 @@ impl<'a> TiledModelView<'a> {
 }
 
 /// Where row `r`, column `c` of a tiled matrix of stride `s` is stored.
+#[cfg(feature = "alloc")]
 const fn tile_offset(r: usize, c: usize, s: usize) -> usize {
     let (group, row) = (r / TILE_ROWS, r % TILE_ROWS);
     let (chunk, column) = (c / TILE_COLUMNS, c % TILE_COLUMNS);

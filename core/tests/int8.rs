@@ -3,11 +3,12 @@
 
 mod common_model;
 use charm_core::{
-    decode, decode_any, encode, encode_any, pack_row_pairs, padded, pair_dot_portable, pair_dots,
+    decode, decode_any, encode, encode_any, pack_row_pairs, pair_dot_portable, pair_dots,
     paired_len, quantize, AlignedBytes, AnyCharmFile, FormatError, Metadata, Vocab, Weights,
 };
 use common_model::{
-    assert_every_truncation_and_bit_flip_is_an_error, generate_200, vocab_text, OwnedModel,
+    assert_every_truncation_and_bit_flip_is_an_error, generate_200, max_logit_difference,
+    vocab_text, OwnedModel,
 };
 use proptest::prelude::*;
 
@@ -85,21 +86,8 @@ fn int8_step_tracks_the_f32_step() {
     let (hidden, vocab) = (128, 65);
     let m = OwnedModel::random(hidden, vocab, 1.5 / (hidden as f32).sqrt(), 4);
     let q = quantize(&m.view()).unwrap();
-    let (qv, fv) = (q.view(), m.view());
-    let s = padded(hidden);
-    let (mut hq, mut hq_next, mut yq) = (vec![0i16; s], vec![0i16; s], vec![0f32; vocab]);
-    let (mut h, mut h_next, mut y) = (vec![0f32; hidden], vec![0f32; hidden], vec![0f32; vocab]);
-    let mut worst = 0.0f32;
-    for t in 0..50 {
-        let x = (t * 7) % vocab;
-        qv.step(&hq, x, &mut hq_next, &mut yq);
-        fv.step(&h, x, &mut h_next, &mut y).unwrap();
-        std::mem::swap(&mut hq, &mut hq_next);
-        std::mem::swap(&mut h, &mut h_next);
-        for (a, b) in yq.iter().zip(&y) {
-            worst = worst.max((a - b).abs());
-        }
-    }
+    let (worst, hq) = max_logit_difference(&q.view(), &m.view());
+    println!("int8: max logit difference {worst:.4}");
     // Logits are O(1); per-row int8 rounding gives errors of a few 1e-2.
     assert!(worst < 0.1, "max logit difference {worst}");
     assert!(

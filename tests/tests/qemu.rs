@@ -314,27 +314,37 @@ fn matches_core_generator_on_random_models(m: &Machine) {
     }
 }
 
+/// The subnormal-model runs: random f32 models (H 32, V 28) scaled by 1e-36
+/// (normal weights whose products are subnormal), 2e-38 and 1e-39 (weights
+/// and states around and below f32::MIN_POSITIVE) and 1e-44 (a few units of
+/// the last place of zero), each greedy and at T = 1; with a name.
+fn subnormal_runs(seed: u64) -> Vec<(String, Vec<u8>, Params<'static>)> {
+    let factors = [1e-36f32, 2e-38, 1e-39, 1e-44].into_iter().enumerate();
+    let runs = factors.flat_map(|(i, factor)| {
+        let model = scaled_model(32, &alphabet(28), seed + i as u64, factor);
+        [0.0, 1.0].map(|temperature| {
+            let params = Params {
+                len: 40,
+                temperature,
+                seed: 9,
+                top_k: 0,
+                prime: "abc",
+            };
+            let what = format!("weights × {factor:e}, T={temperature}");
+            (what, model.clone(), params)
+        })
+    });
+    runs.collect()
+}
+
 /// Subnormal weights, sums and states: the device computes IEEE-754 bits
 /// there too (no flush to zero), f32 and int8, greedy and sampled.
 fn matches_core_generator_on_subnormal_models(m: &Machine) {
-    // 1e-36: normal weights whose products are subnormal; 2e-38 and 1e-39:
-    // weights and states around and below f32::MIN_POSITIVE; 1e-44: a few
-    // units of the last place of zero.
-    for (i, factor) in [1e-36f32, 2e-38, 1e-39, 1e-44].into_iter().enumerate() {
-        let f32_model = scaled_model(32, &alphabet(28), 300 + i as u64, factor);
+    for (what, f32_model, params) in subnormal_runs(300) {
         for (kind, model) in [("f32", f32_model.clone()), ("int8", quantized(&f32_model))] {
-            for temperature in [0.0, 1.0] {
-                let params = Params {
-                    len: 40,
-                    temperature,
-                    seed: 9,
-                    top_k: 0,
-                    prime: "abc",
-                };
-                let run = run_with(m, &model, &params);
-                let what = format!("{kind} weights × {factor:e}, T={temperature}");
-                assert_prints(&run, &core_sample(&model, &params), &what);
-            }
+            let run = run_with(m, &model, &params);
+            let what = format!("{kind} {what}");
+            assert_prints(&run, &core_sample(&model, &params), &what);
         }
     }
 }
@@ -721,19 +731,9 @@ fn tiles_match_core_generator_on_random_models(m: &Machine) {
     }
     // Subnormal scales, sums and logits: IEEE-754 bits on Helium too (its
     // f32 lanes flush subnormals; the step then computes the rows in scalar).
-    for (i, factor) in [1e-36f32, 2e-38, 1e-39, 1e-44].into_iter().enumerate() {
-        let model = tiled(&scaled_model(32, &alphabet(28), 500 + i as u64, factor));
-        for temperature in [0.0, 1.0] {
-            let params = Params {
-                len: 40,
-                temperature,
-                seed: 9,
-                top_k: 0,
-                prime: "abc",
-            };
-            let what = format!("tiles weights × {factor:e}, T={temperature}");
-            tiles_match_or_are_refused(m, &model, &params, &what);
-        }
+    for (what, f32_model, params) in subnormal_runs(500) {
+        let what = format!("tiles {what}");
+        tiles_match_or_are_refused(m, &tiled(&f32_model), &params, &what);
     }
 }
 

@@ -93,3 +93,30 @@ pub fn generate_200<M: charm_core::Recurrent + Copy>(model: M, vocab: &str) -> S
     g.prime("abc").unwrap();
     (0..200).map(|_| g.next_char()).collect()
 }
+
+/// The largest difference between the logits of `quantized` and those of the
+/// f32 `model` it came from over 50 steps from the zero state (inputs `x =
+/// 7t mod V`), and `quantized`'s state after them.
+pub fn max_logit_difference<M: charm_core::Recurrent>(
+    quantized: &M,
+    model: &ModelView<'_, f32>,
+) -> (f32, Vec<M::State>) {
+    use charm_core::StateElement;
+    let (hidden, vocab) = (model.hidden(), model.vocab());
+    let n = quantized.state_len();
+    let (mut hq, mut hq_next) = (vec![M::State::ZERO; n], vec![M::State::ZERO; n]);
+    let (mut h, mut h_next) = (vec![0f32; hidden], vec![0f32; hidden]);
+    let (mut yq, mut y) = (vec![0f32; vocab], vec![0f32; vocab]);
+    let mut worst = 0.0f32;
+    for t in 0..50 {
+        let x = (t * 7) % vocab;
+        quantized.step_state(&hq, x, &mut hq_next, &mut yq);
+        model.step(&h, x, &mut h_next, &mut y).unwrap();
+        std::mem::swap(&mut hq, &mut hq_next);
+        std::mem::swap(&mut h, &mut h_next);
+        for (a, b) in yq.iter().zip(&y) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    (worst, hq)
+}
