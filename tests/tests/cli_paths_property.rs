@@ -5,7 +5,10 @@
 //!
 //! Each case builds a directory with a corpus, a trained model and its side
 //! files, links (symbolic and hard) to them, an unrelated file, a FIFO, a
-//! directory and (when not root) a read-only directory, then runs `charm
+//! directory, (when not root) a read-only directory, a user's file at a
+//! lock's name (`notes.lock`), the lock file of a run in progress
+//! (`busy.lock`, locked by the test while the command runs) and that of a
+//! killed run (`old.lock`), then runs `charm
 //! train`, `quantize` or `sample --record` with paths drawn from that
 //! directory (and /dev/null) for every path flag.
 //! (`cargo test -p charm-tests --test cli_paths_property`)
@@ -30,6 +33,10 @@ const PATHS: &[&str] = &[
     "m.csv",
     "notes.charm",
     "notes.csv",
+    "notes.lock",
+    "busy.charm",
+    "busy.model",
+    "old.charm",
     "new.charm",
     "fifo",
     "dir",
@@ -79,6 +86,9 @@ fn setup(d: &Path) {
         std::fs::copy(template().join(f), d.join(f)).unwrap();
     }
     write(d, "notes.csv", "my own spreadsheet, not charm's");
+    write(d, "notes.lock", "my own notes, not charm's");
+    write(d, "busy.lock", "charm train lock\nprocess 1\n");
+    write(d, "old.lock", "charm train lock\nprocess 4000000000\n");
     std::os::unix::fs::symlink("c.txt", d.join("link.txt")).unwrap();
     std::os::unix::fs::symlink("m.charm", d.join("mlink.charm")).unwrap();
     std::fs::hard_link(d.join("c.txt"), d.join("hard.txt")).unwrap();
@@ -241,7 +251,11 @@ proptest! {
         let input_ids: BTreeSet<_> = inputs.iter().filter_map(|p| id(&d.join(p))).collect();
         // Identities before the run (a rename frees an inode the next file may reuse).
         let output_ids: Vec<_> = outputs.iter().map(|o| id(&d.join(o))).collect();
+        // A run in progress holds busy.lock: its output set (busy.*) is taken.
+        let busy = std::fs::File::open(d.join("busy.lock")).unwrap();
+        busy.try_lock().unwrap();
         let out = cmd(d, &args).output().unwrap();
+        drop(busy);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         prop_assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{args:?}: {stderr}");
         if !out.status.success() {
@@ -269,6 +283,24 @@ proptest! {
                 }
             }
         }
+        let stem = c.output.rsplit_once('.').map_or(c.output, |(a, _)| a);
+        if c.command == 0 {
+            // The overlapping output set of the run in progress is refused,
+            // and so is a user's file at the lock's name.
+            prop_assert!(
+                !(out.status.success() && (stem == "busy" || stem == "notes")),
+                "{:?} ran on an output set it does not own",
+                args
+            );
+            // A killed run's lock file is charm's: taken over and removed
+            // by a run on its output set (also one that fails after taking
+            // the lock), never rewritten.
+            if stem == "old" {
+                let after = std::fs::read(d.join("old.lock")).ok();
+                prop_assert!(after.is_none_or(|b| b == b"charm train lock\nprocess 4000000000\n"));
+                allowed.insert(PathBuf::from("old.lock"));
+            }
+        }
         let after = snapshot(d);
         for (path, entry) in &before {
             if !allowed.contains(path) {
@@ -278,7 +310,8 @@ proptest! {
         for path in after.keys() {
             prop_assert!(before.contains_key(path) || allowed.contains(path), "{:?} left {:?}", args, path);
             let name = path.to_string_lossy();
-            prop_assert!(!name.contains(".charm-tmp.") && !name.ends_with(".lock"), "{:?} left {:?}", args, path);
+            let new_lock = name.ends_with(".lock") && !before.contains_key(path);
+            prop_assert!(!name.contains(".charm-tmp.") && !new_lock, "{:?} left {:?}", args, path);
         }
         // /dev/null is still a character device.
         prop_assert!(std::os::unix::fs::FileTypeExt::is_char_device(

@@ -43,6 +43,14 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Entry> {
         .collect()
 }
 
+/// [`snapshot`] without the files of a run in progress (names starting with
+/// `busy`), which it may write at any time.
+fn snapshot_except(dir: &Path, busy: &str) -> BTreeMap<String, Entry> {
+    let mut s = snapshot(dir);
+    s.retain(|name, _| !name.starts_with(busy));
+    s
+}
+
 /// Asserts that the command failed with status 1 and one `error:` line with
 /// every needle, and that `dir` is exactly as `before`.
 fn refused(
@@ -286,21 +294,31 @@ fn cli_safety_5_existing_runs_are_kept_and_one_run_holds_the_outputs() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let lock = d.join("busy.charm.lock");
+    let lock = d.join("busy.lock");
     for _ in 0..200 {
         if lock.exists() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(lock.exists(), "the first run holds busy.charm.lock");
-    let second = run(d, &train_args("small.txt", "busy.charm", &["--force"]));
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert_eq!(second.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("another charm train") && stderr.contains(&first.id().to_string()),
-        "{stderr}"
-    );
+    assert!(lock.exists(), "the first run holds busy.lock");
+    // Its output set, under any model name that shares its side files
+    // (busy.state, busy.csv, busy.svg): refused, nothing changed.
+    for out in ["busy.charm", "busy.model", "busy"] {
+        let before = snapshot_except(d, "busy");
+        let second = run(d, &train_args("small.txt", out, &["--force"]));
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        assert_eq!(second.status.code(), Some(1), "{out}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "error: another charm train (process {}) is writing {out} and its side files; \
+                 wait for it to end, or choose another --out",
+                first.id()
+            )
+        );
+        assert_eq!(snapshot_except(d, "busy"), before, "{out}");
+    }
     first.kill().unwrap();
     first.wait().unwrap();
     // The killed run's lock does not block the next one.
@@ -518,4 +536,447 @@ fn cli_safety_8_every_number_and_input_is_bounded() {
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(0), "--len {len}");
     }
+}
+
+/// `charm ARGS` in `dir` under the shell limits `limits` (e.g. `ulimit -v
+/// 3000000`: setrlimit in the child, before charm starts), SIGXFSZ ignored
+/// so that a file-size limit fails a write with EFBIG, as a full disk does.
+fn run_limited(dir: &Path, limits: &str, args: &[&str]) -> Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{limits}; trap '' XFSZ; exec \"$0\" \"$@\""))
+        .arg(charm_tests::charm_bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// Asserts status 1 and exactly the one line `error: SENTENCE`.
+fn one_error(out: &Output, sentence: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, format!("error: {sentence}\n"));
+}
+
+// 9. The lock file is an output like the others: never an input, never a
+//    file charm did not create, never left half-written.
+#[test]
+fn cli_safety_9_the_lock_file_is_an_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = small_text().repeat(12); // ~100 KB, a user's notes
+    write(d, "notes.charm.lock", &corpus);
+    write(d, "notes.lock", &corpus);
+    let before = snapshot(d);
+    // The corpus at the lock's name (notes.charm -> notes.lock).
+    let line = refused(
+        d,
+        &[
+            "train",
+            "--data",
+            "notes.lock",
+            "--hidden",
+            "32",
+            "--steps",
+            "20",
+            "-q",
+            "--out",
+            "notes.charm",
+        ],
+        &before,
+        &[],
+    );
+    assert_eq!(
+        line,
+        "error: notes.lock is the corpus this command reads; writing the lock file there would \
+         destroy it: choose another --out"
+    );
+    // A file of the user's at the lock's name, with --force: refused, kept.
+    write(d, "mine.lock", "my notes\n");
+    let before = snapshot(d);
+    let line = refused(
+        d,
+        &[
+            "train",
+            "--data",
+            "notes.charm.lock",
+            "--hidden",
+            "32",
+            "--steps",
+            "20",
+            "-q",
+            "--out",
+            "mine.charm",
+            "--force",
+        ],
+        &before,
+        &[],
+    );
+    assert_eq!(
+        line,
+        "error: mine.lock exists and is not a charm lock file, but charm train locks the run \
+         writing mine.charm and its side files with a file of that name; move it away, or choose \
+         another --out"
+    );
+    // The old name of the lock is any file now: a run on essay.charm reads
+    // essay.charm.lock as its corpus and keeps it.
+    write(d, "essay.charm.lock", &corpus);
+    ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "essay.charm.lock",
+            "--hidden",
+            "32",
+            "--steps",
+            "20",
+            "-q",
+            "--out",
+            "essay.charm",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(d.join("essay.charm.lock")).unwrap(),
+        corpus.as_bytes()
+    );
+    assert!(!d.join("essay.lock").exists(), "the lock goes with the run");
+    // --resume with the corpus at the lock's name: refused before anything.
+    std::fs::copy(d.join("essay.charm.lock"), d.join("more.txt")).unwrap();
+    write(d, "essay.lock", &corpus);
+    let before = snapshot(d);
+    refused(
+        d,
+        &[
+            "train",
+            "--resume",
+            "essay.state",
+            "--data",
+            "essay.lock",
+            "--steps",
+            "30",
+            "-q",
+        ],
+        &before,
+        &["essay.lock is the corpus this command reads; writing the lock file there"],
+    );
+    // A killed run's lock file (charm's, no process holds it) is taken over and removed.
+    write(d, "stale.lock", "charm train lock\nprocess 4000000000\n");
+    ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "more.txt",
+            "--hidden",
+            "32",
+            "--steps",
+            "3",
+            "-q",
+            "--out",
+            "stale.charm",
+        ],
+    );
+    assert!(!d.join("stale.lock").exists());
+    // The lock cannot be written (a 0-block file-size limit fails every
+    // write, as a full disk does): one sentence, nothing left behind.
+    let before = snapshot(d);
+    let out = run_limited(
+        d,
+        "ulimit -f 0",
+        &[
+            "train",
+            "--data",
+            "more.txt",
+            "--hidden",
+            "32",
+            "--steps",
+            "3",
+            "-q",
+            "--out",
+            "full.charm",
+        ],
+    );
+    one_error(&out, "cannot write full.lock: File too large (os error 27)");
+    assert_eq!(snapshot(d), before);
+    // Every file that was there before is byte-identical.
+    assert_eq!(
+        std::fs::read(d.join("notes.lock")).unwrap(),
+        corpus.as_bytes()
+    );
+    assert_eq!(std::fs::read(d.join("mine.lock")).unwrap(), b"my notes\n");
+}
+
+// 10. A run that needs more memory than the process's own limits allow is
+//     refused before it allocates, with the numbers.
+#[test]
+fn cli_safety_10_memory_limits_of_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "small.txt", small_text());
+    let before = snapshot(d);
+    // RLIMIT_AS 8,000,000 KiB: H 16384's θ alone (W_hh: 2^28 f32, 1 GiB)
+    // with its gradient, moments and snapshot is ~15 GiB.
+    let out = run_limited(
+        d,
+        "ulimit -v 8000000",
+        &[
+            "train",
+            "--data",
+            "small.txt",
+            "--hidden",
+            "16384",
+            "--batch",
+            "1",
+            "--seq-len",
+            "2",
+            "--steps",
+            "1",
+            "-q",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: this run needs about 15.")
+            && stderr.contains(" GiB of memory, more than the 7.")
+            && stderr.ends_with(
+                " GiB this process's address-space limit (ulimit -v) leaves it; lower --hidden, \
+                 --batch or --seq-len\n"
+            ),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(d), before, "no lock or output left");
+    let out = run_limited(
+        d,
+        "ulimit -v 3000000",
+        &[
+            "bench",
+            "--hidden",
+            "16384",
+            "--batch",
+            "1",
+            "--seq-len",
+            "1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: this benchmark needs about 7.0 GiB of memory, more than the 2.")
+            && stderr.contains("ulimit -v"),
+        "{stderr}"
+    );
+    // An allocation that fails all the same (the estimate, ~1 GiB for H
+    // 4096 with batch 1, is under this 1.19 GiB limit; the run's first
+    // large buffers are not): charm's one line and status 1, not an abort,
+    // and its lock file removed.
+    let out = run_limited(
+        d,
+        "ulimit -v 1250000",
+        &[
+            "train",
+            "--data",
+            "small.txt",
+            "--hidden",
+            "4096",
+            "--batch",
+            "1",
+            "--seq-len",
+            "2",
+            "--steps",
+            "1",
+            "-q",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: out of memory: an allocation of ")
+            && stderr.ends_with(
+                " bytes failed (the machine's memory, or this process's limit: ulimit -v, ulimit \
+                 -d or its cgroup's); lower --hidden, --batch or --seq-len, or give the run more \
+                 memory\n"
+            )
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(snapshot(d), before, "no lock or output left");
+}
+
+/// `file` (a safetensors file) with its JSON header replaced by `edit` of it.
+fn edit_header(file: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+    let len = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&file[8..8 + len]).unwrap();
+    let new = edit(header);
+    let mut out = (new.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(new.as_bytes());
+    out.extend_from_slice(&file[8 + len..]);
+    out
+}
+
+// 11. charm import refuses losses that are no loss and names given twice.
+#[test]
+fn cli_safety_11_import_refuses_nonsense_metadata_and_duplicate_names() {
+    let dir = workspace();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "export",
+            "--model",
+            "m.charm",
+            "--format",
+            "safetensors",
+            "--out",
+            "m.safetensors",
+        ],
+    );
+    let good = std::fs::read(d.join("m.safetensors")).unwrap();
+    let text = String::from_utf8_lossy(&good).into_owned();
+    let val = text
+        .split("\"charm.val_loss\":\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("charm export writes charm.val_loss")
+        .to_string();
+    for bad in ["-1", "inf", "1e400", "-0.5"] {
+        let f = edit_header(&good, |h| {
+            h.replace(
+                &format!("\"charm.val_loss\":\"{val}\""),
+                &format!("\"charm.val_loss\":\"{bad}\""),
+            )
+        });
+        write(d, "bad.safetensors", &f);
+        let before = snapshot(d);
+        let line = refused(
+            d,
+            &["import", "--model", "bad.safetensors", "--out", "i.charm"],
+            &before,
+            &[],
+        );
+        assert!(
+            line.ends_with(&format!(
+                "the metadata entry charm.val_loss = \"{bad}\" is no loss: a loss in nats/char \
+                 is a finite number of at least 0 (or NaN, unknown); remove it or write what \
+                 charm export writes"
+            )),
+            "{line}"
+        );
+    }
+    // A metadata entry, then a tensor, named twice.
+    let twice = edit_header(&good, |h| {
+        h.replace(
+            "\"__metadata__\":{",
+            "\"__metadata__\":{\"charm.seed\":\"1\",",
+        )
+    });
+    let tensor = edit_header(&good, |h| {
+        let fc_bias = h.split("\"fc.bias\":").nth(1).unwrap();
+        let value = &fc_bias[..=fc_bias.find('}').unwrap()];
+        format!("{{\"fc.bias\":{value},{}", &h[1..])
+    });
+    for (file, key) in [(twice, "charm.seed"), (tensor, "fc.bias")] {
+        write(d, "twice.safetensors", &file);
+        let before = snapshot(d);
+        let line = refused(
+            d,
+            &["import", "--model", "twice.safetensors", "--out", "i.charm"],
+            &before,
+            &[],
+        );
+        assert!(
+            line.ends_with(&format!(
+                "the header names \"{key}\" twice, and readers keep different ones of the two; \
+                 write the file again with safetensors.torch.save_file, which writes each name once"
+            )),
+            "{line}"
+        );
+    }
+}
+
+// 12. Help and version are output like any other: a full stdout is an error.
+#[test]
+fn cli_safety_12_help_and_version_to_a_full_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["sample", "--help"],
+        &["help"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = with_stdout(dir.path(), args, Stdio::from(full));
+        one_error(
+            &out,
+            "cannot write to standard output: No space left on device (os error 28)",
+        );
+    }
+    let out = with_stdout(dir.path(), &["--version"], Stdio::piped());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        out.stdout,
+        format!("charm {}\n", env!("CARGO_PKG_VERSION")).into_bytes()
+    );
+}
+
+// 13. Sentences that say what is there: a text file with a state's name, a
+//     directory with a side file's name, a later checkpoint that fails.
+#[test]
+fn cli_safety_13_messages_name_what_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "small.txt", small_text());
+    write(d, "c.state", "a text of mine\n");
+    std::fs::create_dir(d.join("x.state")).unwrap();
+    let before = snapshot(d);
+    let line = refused(d, &train_args("small.txt", "c.charm", &[]), &before, &[]);
+    assert_eq!(
+        line,
+        "error: c.state exists and charm replaces a file only when asked: choose another --out, \
+         or add --force to replace it with the training state"
+    );
+    let line = refused(
+        d,
+        &train_args("small.txt", "x.charm", &["--force"]),
+        &before,
+        &[],
+    );
+    assert_eq!(
+        line,
+        "error: x.state is a directory, and this run would write its training state there; charm \
+         never replaces a directory: choose another --out"
+    );
+    // A checkpoint after the first fails (a 1 KiB file-size limit: the
+    // state, some KB, cannot be written): the earlier one is whole.
+    ok(d, &train_args("small.txt", "m.charm", &[]));
+    let before = snapshot(d);
+    let out = run_limited(
+        d,
+        "ulimit -f 1",
+        &train_args(
+            "small.txt",
+            "m.charm",
+            &["--resume", "m.state", "--steps", "6"],
+        ),
+    );
+    one_error(
+        &out,
+        "cannot write m.state: File too large (os error 27); the checkpoint of step 3 in m.state \
+         is whole and nothing was lost: free some space (or mend the cause) and continue with the \
+         same flags and --resume m.state",
+    );
+    assert_eq!(snapshot(d), before);
+    ok(
+        d,
+        &train_args(
+            "small.txt",
+            "m.charm",
+            &["--resume", "m.state", "--steps", "6"],
+        ),
+    );
 }

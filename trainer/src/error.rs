@@ -48,16 +48,18 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
-    /// A run needs more memory than the machine has available.
+    /// A run needs more memory than the process may allocate.
     #[error(
-        "{what} needs about {:.1} GiB of memory, more than the {:.1} GiB this machine has \
-         available; {hint}", *.needed as f64 / 1073741824.0, *.available as f64 / 1073741824.0
+        "{what} needs about {} of memory, more than the {} {}; {hint}",
+        gib(*.needed), gib(*.available), .bound.clause()
     )]
     NotEnoughMemory {
         /// Bytes needed (estimated).
         needed: u64,
         /// Bytes available.
         available: u64,
+        /// The bound that gives `available`.
+        bound: crate::files::memory::MemorySource,
         /// What needs it.
         what: &'static str,
         /// What to change.
@@ -171,6 +173,19 @@ pub enum Error {
         /// Its directory.
         dir: PathBuf,
     },
+    /// A directory has the name of a file the command derives from a flag.
+    #[error(
+        "{} is a directory, and this run would write its {what} there; charm never replaces a \
+         directory: choose another {flag}", .path.display()
+    )]
+    SideFileIsDirectory {
+        /// The path.
+        path: PathBuf,
+        /// What would be written.
+        what: &'static str,
+        /// The flag its name comes from.
+        flag: &'static str,
+    },
     /// An output path names something that is not a regular file.
     #[error(
         "{} is a {kind}, not a regular file; charm writes only regular files, which it replaces \
@@ -239,6 +254,18 @@ pub enum Error {
         /// The process that holds it, if the lock file says.
         owner: Option<u32>,
     },
+    /// A file that is not charm's lock file has the lock's name.
+    #[error(
+        "{} exists and is not a charm lock file, but charm train locks the run writing {} and its \
+         side files with a file of that name; move it away, or choose another --out",
+        .path.display(), .model.display()
+    )]
+    LockNameTaken {
+        /// The lock's path.
+        path: PathBuf,
+        /// The model of the output set.
+        model: PathBuf,
+    },
     /// A fresh run would replace the files of an earlier one.
     #[error(
         "{} holds the training state of an earlier run, which this run would replace with its \
@@ -248,6 +275,21 @@ pub enum Error {
     RunExists {
         /// The state file.
         state: PathBuf,
+    },
+    /// A checkpoint after the first could not be written; the state of an
+    /// earlier (or this) one is whole on disk.
+    #[error(
+        "{cause}; the checkpoint of step {step} in {} is whole and nothing was lost: free some \
+         space (or mend the cause) and continue with the same flags and --resume {}",
+        .state.display(), .state.display()
+    )]
+    CheckpointFailed {
+        /// Why a file of the checkpoint could not be written.
+        cause: Box<Error>,
+        /// The training state on disk.
+        state: PathBuf,
+        /// Its step.
+        step: u64,
     },
     /// The loss became NaN or infinite.
     #[error("training diverged at step {step}: {}; {}", diverged_what(*.loss), diverged_hint(.checkpoint))]
@@ -309,6 +351,16 @@ pub enum Error {
     /// Standard output cannot be written (a full disk, an I/O error).
     #[error("cannot write to standard output: {}", io_reason(.0))]
     Stdout(std::io::Error),
+}
+
+/// Bytes in GiB with one decimal, or in MiB below one GiB (where one decimal
+/// of a GiB would read 0.0).
+fn gib(bytes: u64) -> String {
+    if bytes >= 1 << 30 {
+        format!("{:.1} GiB", bytes as f64 / 1073741824.0)
+    } else {
+        format!("{:.0} MiB", (bytes as f64 / 1048576.0).ceil())
+    }
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -526,6 +578,26 @@ pub enum ImportProblem {
         key: String,
         /// Its value.
         value: String,
+    },
+    /// A charm.* loss entry that is a number, but no loss.
+    #[error(
+        "the metadata entry {key} = {value:?} is no loss: a loss in nats/char is a finite number \
+         of at least 0 (or NaN, unknown); remove it or write what charm export writes"
+    )]
+    BadLoss {
+        /// The key.
+        key: String,
+        /// Its value.
+        value: String,
+    },
+    /// A tensor or metadata entry named twice in the header.
+    #[error(
+        "the header names {key:?} twice, and readers keep different ones of the two; write the \
+         file again with safetensors.torch.save_file, which writes each name once"
+    )]
+    DuplicateKey {
+        /// The name.
+        key: String,
     },
 }
 

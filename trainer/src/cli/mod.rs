@@ -4,6 +4,7 @@
 //! usage errors exit 2).
 
 pub mod args;
+pub mod out_of_memory;
 pub mod values;
 
 use crate::commands;
@@ -95,13 +96,40 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 /// The entry point of the binary: parses, runs, prints `error: ...`, returns
 /// the exit status. A closed stdout pipe ends a command normally (status 0).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_failure(e),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(Error::ClosedPipe) => 0,
         Err(e) => {
             print_error_line(&format!("error: {e}"));
             1
+        }
+    }
+}
+
+/// What clap's parse "error" means: `--help` and `--version` are output
+/// like any other, so a failure to write them (`charm --help > /dev/full`)
+/// is an `error:` line and status 1, not a silent 0; a usage error is
+/// clap's message on stderr and status 2.
+fn parse_failure(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let text = e.render().to_string();
+            match print_line(text.trim_end_matches('\n')) {
+                Ok(()) | Err(Error::ClosedPipe) => 0,
+                Err(e) => {
+                    print_error_line(&format!("error: {e}"));
+                    1
+                }
+            }
+        }
+        _ => {
+            let _ = e.print();
+            e.exit_code()
         }
     }
 }

@@ -152,8 +152,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Writes each file with [`write_atomic`], in order. If one fails and
 /// `all_or_none` is set, the files of the set written before it are removed
 /// again (a first checkpoint leaves all its files or none); otherwise they
-/// stay (a later checkpoint: each file is whole, old or new).
-pub fn write_set(files: &[(&Path, &[u8])], all_or_none: bool) -> Result<(), Error> {
+/// stay (a later checkpoint: each file is whole, old or new). The error
+/// comes with the index of the file that failed: the files before it are
+/// new, it and those after it are as they were.
+pub fn write_set(files: &[(&Path, &[u8])], all_or_none: bool) -> Result<(), (usize, Error)> {
     for (i, &(path, bytes)) in files.iter().enumerate() {
         if let Err(e) = write_atomic(path, bytes) {
             if all_or_none {
@@ -161,7 +163,7 @@ pub fn write_set(files: &[(&Path, &[u8])], all_or_none: bool) -> Result<(), Erro
                     let _ = std::fs::remove_file(written);
                 }
             }
-            return Err(e);
+            return Err((i, e));
         }
     }
     Ok(())

@@ -29,6 +29,16 @@ pub fn state_path(model: &Path) -> PathBuf {
     model.with_extension("state")
 }
 
+/// Whether the file at `path` starts as a training state does
+/// ([`STATE_MAGIC`]): a file of that name that does not is someone else's.
+pub fn is_state_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == STATE_MAGIC)
+}
+
 /// Frames a state: magic, `version`, the postcard encoding of `state`, CRC.
 pub fn encode_state<T: Serialize>(version: u32, state: &T) -> Vec<u8> {
     let mut out = STATE_MAGIC.to_vec();

@@ -9,9 +9,10 @@
 //! - [`outputs`]: where a command may write (checked against its inputs and other outputs), and the set of files one training run writes;
 //! - [`lock`]: one training run per set of output files;
 //! - [`log`]: the CSV log and the SVG loss curve;
-//! - [`memory`]: the memory the machine has for a run;
+//! - [`memory`]: the memory a command may still allocate (the machine's, the process's limits, its cgroup's);
 //! - [`progress`]: the progress bar and the lines above it;
 //! - [`pytorch`]: PyTorch's `nn.RNN` + `nn.Linear` in safetensors files, read and written;
+//! - [`safetensors_header`]: a name given twice in a safetensors header, which charm refuses;
 //! - [`console`]: stdout and stderr without panics (a closed pipe is a normal end).
 
 pub mod atomic;
@@ -26,3 +27,4 @@ pub mod model_file;
 pub mod outputs;
 pub mod progress;
 pub mod pytorch;
+pub mod safetensors_header;

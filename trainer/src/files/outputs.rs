@@ -12,11 +12,13 @@
 //!   (`--force`) or the file belongs to the run it continues (`--resume`);
 //! - its directory exists and takes a new file.
 //!
-//! [`Outputs`] is the set of files one training run writes.
+//! [`Outputs`] is the set of files one training run writes, its lock file
+//! included.
 
 use crate::error::Error;
 use crate::files::atomic::{check_writable, parent_dir, refuse_non_regular};
 use crate::files::checkpoint::state_path;
+use crate::files::lock::lock_path;
 use std::path::{Path, PathBuf};
 
 /// A file a command reads.
@@ -79,6 +81,16 @@ pub fn place(path: &Path) -> PathBuf {
 /// (see the module docs).
 pub fn check(outputs: &[Output<'_>], inputs: &[Input<'_>]) -> Result<(), Error> {
     for (i, out) in outputs.iter().enumerate() {
+        // A directory where a side file goes: its name comes from --out, so
+        // that is what to change (check_writable's "give a file name, e.g.
+        // DIR/model.charm" fits only the path the user typed).
+        if out.path.is_dir() && out.what != "model" {
+            return Err(Error::SideFileIsDirectory {
+                path: out.path.into(),
+                what: out.what,
+                flag: out.flag,
+            });
+        }
         check_writable(out.path)?;
         refuse_non_regular(out.path)?;
         let existing = std::fs::symlink_metadata(out.path).ok();
@@ -125,6 +137,9 @@ pub struct Outputs {
     pub csv: PathBuf,
     /// The loss curve (`.svg`).
     pub svg: PathBuf,
+    /// The lock held while the run writes the others (`.lock`, see
+    /// [`crate::files::lock`]).
+    pub lock: PathBuf,
 }
 
 impl Outputs {
@@ -135,24 +150,41 @@ impl Outputs {
             state: state_path(model),
             csv: model.with_extension("csv"),
             svg: model.with_extension("svg"),
+            lock: lock_path(model),
         }
     }
 
-    /// The four files as [`Output`]s named by `--out`, which may replace
-    /// existing files when `replace` is set.
-    pub fn as_outputs(&self, replace: bool) -> [Output<'_>; 4] {
-        let whats = ["model", "training state", "CSV log", "loss curve"];
-        let [a, b, c, d] = self.paths();
-        [(a, whats[0]), (b, whats[1]), (c, whats[2]), (d, whats[3])].map(|(path, what)| Output {
+    /// The five files as [`Output`]s named by `--out`; the first four may
+    /// replace existing files when `replace` is set. The lock file is
+    /// checked like the others (never an input, never another output), but
+    /// an existing one is for [`crate::files::lock::OutputLock`] to judge:
+    /// it takes over only charm's own lock file of a run that has ended.
+    pub fn as_outputs(&self, replace: bool) -> [Output<'_>; 5] {
+        let whats = [
+            "model",
+            "training state",
+            "CSV log",
+            "loss curve",
+            "lock file",
+        ];
+        let [a, b, c, d, e] = self.paths();
+        [
+            (a, whats[0]),
+            (b, whats[1]),
+            (c, whats[2]),
+            (d, whats[3]),
+            (e, whats[4]),
+        ]
+        .map(|(path, what)| Output {
             path,
             what,
             flag: "--out",
-            replace,
+            replace: replace || path == self.lock.as_path(),
         })
     }
 
-    /// The four paths.
-    pub fn paths(&self) -> [&Path; 4] {
-        [&self.model, &self.state, &self.csv, &self.svg]
+    /// The five paths, the lock last.
+    pub fn paths(&self) -> [&Path; 5] {
+        [&self.model, &self.state, &self.csv, &self.svg, &self.lock]
     }
 }

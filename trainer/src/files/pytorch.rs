@@ -19,6 +19,7 @@
 //! candidates for one tensor) is an [`ImportProblem`].
 
 use crate::error::ImportProblem;
+use crate::files::safetensors_header::duplicate_key;
 use crate::math::params::Params;
 use crate::math::torch::TorchRnn;
 use charm_core::{Metadata, ModelView, Vocab, MAX_HIDDEN, MAX_VOCAB};
@@ -94,6 +95,9 @@ pub fn read_torch_rnn(
     };
     let file = SafeTensors::deserialize(bytes).map_err(not_safetensors)?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
+    if let Some(key) = duplicate_key(bytes) {
+        return Err(ImportProblem::DuplicateKey { key });
+    }
     let metadata = header.metadata().clone().unwrap_or_default();
     let mut tensors: Listing<'_> = file.tensors();
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
@@ -443,12 +447,25 @@ fn training_metadata(metadata: &HashMap<String, String>) -> Result<Metadata, Imp
             }),
         }
     }
+    /// A loss in nats/char: NaN (unknown, as `charm export` writes it),
+    /// or finite and not negative (−ln p ≥ 0 for every p ≤ 1).
+    fn loss(m: &HashMap<String, String>, key: &str) -> Result<f32, ImportProblem> {
+        let value: f32 = parse(m, key, f32::NAN)?;
+        if value.is_nan() || (value.is_finite() && value >= 0.0) {
+            Ok(value)
+        } else {
+            Err(ImportProblem::BadLoss {
+                key: key.into(),
+                value: m.get(key).cloned().unwrap_or_default(),
+            })
+        }
+    }
     let [steps, chars_seen, train_loss, val_loss, crc, corpus_chars, seed] = META_KEYS;
     Ok(Metadata {
         steps: parse(metadata, steps, 0)?,
         chars_seen: parse(metadata, chars_seen, 0)?,
-        train_loss: parse(metadata, train_loss, f32::NAN)?,
-        val_loss: parse(metadata, val_loss, f32::NAN)?,
+        train_loss: loss(metadata, train_loss)?,
+        val_loss: loss(metadata, val_loss)?,
         corpus_crc32: parse(metadata, crc, 0)?,
         corpus_chars: parse(metadata, corpus_chars, 0)?,
         seed: parse(metadata, seed, 0)?,

@@ -49,6 +49,8 @@ pub struct Run {
     pub resumed: bool,
     /// Whether a checkpoint of this run exists on disk (a resumed one does).
     pub wrote_checkpoint: bool,
+    /// The step of the training state on disk, once one is.
+    state_step: u64,
     /// The size of the model file the last checkpoint of this process wrote.
     pub model_bytes: Option<usize>,
     /// θ: the weights and biases.
@@ -153,6 +155,7 @@ impl Run {
             out,
             resumed: false,
             wrote_checkpoint: false,
+            state_step: 0,
             model_bytes: None,
             _lock: lock,
             scratch,
@@ -199,6 +202,7 @@ impl Run {
         self.best = s.best;
         self.resumed = true;
         self.wrote_checkpoint = true;
+        self.state_step = self.step;
         Ok(())
     }
 
@@ -416,8 +420,26 @@ impl Run {
             (&self.out.csv, csv.as_bytes()),
             (&self.out.svg, svg.as_bytes()),
         ];
-        write_set(&files, !self.wrote_checkpoint)?;
+        match write_set(&files, !self.wrote_checkpoint) {
+            Ok(()) => {}
+            // The first checkpoint leaves nothing: there is nothing to resume.
+            Err((_, e)) if !self.wrote_checkpoint => return Err(e),
+            // A later one: the state on disk is whole, this checkpoint's if
+            // it was written (it goes first), else the one before.
+            Err((failed, cause)) => {
+                return Err(Error::CheckpointFailed {
+                    cause: Box::new(cause),
+                    state: self.out.state.clone(),
+                    step: if failed == 0 {
+                        self.state_step
+                    } else {
+                        self.step
+                    },
+                })
+            }
+        }
         self.wrote_checkpoint = true;
+        self.state_step = self.step;
         self.model_bytes = Some(model.len());
         Ok(())
     }
@@ -479,13 +501,16 @@ impl Run {
     }
 }
 
-/// Checks the run's four output paths (against the corpus, the checkpoint it
-/// resumes, each other and what is there: see [`crate::files::outputs`]),
-/// takes their lock, and removes temporary files a killed run left of them.
+/// Checks the run's output paths, its lock file included (against the
+/// corpus, the checkpoint it resumes, each other and what is there: see
+/// [`crate::files::outputs`]), takes the lock, and removes temporary files a
+/// killed run left of them.
 ///
-/// Existing files are replaced only with `--force`, or when the run resumes
-/// in place (its state is the one `--resume` read); a fresh run onto the
-/// files of an earlier one is refused with the way to continue it.
+/// The lock is taken as soon as its own path is known to be safe, so that a
+/// second run on an output set in use hears that first, whatever else is
+/// there. Existing files are replaced only with `--force`, or when the run
+/// resumes in place (its state is the one `--resume` read); a fresh run onto
+/// the files of an earlier one is refused with the way to continue it.
 fn claim_outputs(
     out: &Outputs,
     settings: &TrainSettings,
@@ -494,11 +519,6 @@ fn claim_outputs(
 ) -> Result<OutputLock, Error> {
     let in_place = resumed_from.is_some_and(|r| place(r) == place(&out.state));
     let replace = settings.force || in_place;
-    if resumed_from.is_none() && !settings.force && out.state.is_file() {
-        return Err(Error::RunExists {
-            state: out.state.clone(),
-        });
-    }
     let mut inputs = Vec::new();
     if let Some(path) = corpus {
         inputs.push(Input {
@@ -512,8 +532,24 @@ fn claim_outputs(
             what: "training state resumed",
         });
     }
-    outputs::check(&out.as_outputs(replace), &inputs)?;
+    // Places first (no output is an input, a link or another output), then
+    // the lock, then what is at the places.
+    outputs::check(&out.as_outputs(true), &inputs)?;
     let lock = OutputLock::acquire(&out.model)?;
+    if resumed_from.is_none() && !settings.force && out.state.is_file() {
+        return Err(if checkpoint::is_state_file(&out.state) {
+            Error::RunExists {
+                state: out.state.clone(),
+            }
+        } else {
+            Error::OutputExists {
+                path: out.state.clone(),
+                what: "training state",
+                flag: "--out",
+            }
+        });
+    }
+    outputs::check(&out.as_outputs(replace), &inputs)?;
     for path in out.paths() {
         remove_stale_temps(path, process_alive);
     }
