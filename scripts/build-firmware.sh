@@ -160,10 +160,19 @@ unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET
 # One target directory per set of options, so that building for one board does
 # not invalidate the build for another (the boards of one target share theirs).
 target_dir="${CHARM_FIRMWARE_TARGET_DIR:-$root/firmware/target}"
+# The panic messages in the image name charm-core's source files, which rustc
+# writes as absolute paths (core is a path dependency outside firmware/):
+# remapped to charm/core/…, so that the image, and its size, do not depend on
+# where the checkout is. (Encoded flags: the path may hold spaces.)
+rustflags=("--remap-path-prefix=$root=charm")
 if [ -n "$codegen" ]; then
-    export RUSTFLAGS="-C ${codegen// / -C }"
+    for option in $codegen; do
+        rustflags+=(-C "$option")
+    done
     target_dir="$target_dir/${codegen// /,}"
 fi
+CARGO_ENCODED_RUSTFLAGS="$(IFS=$'\x1f' && printf '%s' "${rustflags[*]}")"
+export CARGO_ENCODED_RUSTFLAGS
 export CARGO_TARGET_DIR="$target_dir"
 if [ -n "$opt_level" ]; then
     export CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt_level"

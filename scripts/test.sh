@@ -4,6 +4,7 @@
 # Idempotent. On a fresh Debian machine with rustup (as root) it first installs
 # what is missing:
 #   - QEMU: qemu-system-arm and qemu-system-misc (for qemu-system-riscv32), by apt-get;
+#   - llvm-size (Debian's llvm), for the firmware's flash footprint check;
 #   - the firmware targets thumbv6m-none-eabi, thumbv7m-none-eabi,
 #     thumbv7em-none-eabihf, thumbv8m.main-none-eabihf and
 #     riscv32imac-unknown-none-elf: each by `rustup target add` where that
@@ -18,7 +19,9 @@
 #   the params and boards crates on the host, and the firmware for every
 #   board), the firmware for every board (the seven QEMU machines, and the
 #   nRF52840, Raspberry Pi Pico and STM32F411 as compile checks), charm-core
-#   for every firmware target, charm-core's embedding example for the M4F, and every test: cargo test --workspace
+#   for every firmware target, charm-core's embedding example for the M4F, the
+#   firmware's flash footprint against each board's FLASH region and the
+#   Cortex-M4F's 16 KiB budget, and every test: cargo test --workspace
 #   --no-fail-fast without the QEMU tests, then the QEMU tests of charm-tests
 #   (148: 21 on each of seven machines and the embedding example, timed on their own), the trainer's tests
 #   again with CHARM_PORTABLE_KERNELS=1 (the portable kernels, as on a CPU
@@ -99,6 +102,13 @@ command -v qemu-system-arm >/dev/null 2>&1 || die "qemu-system-arm is still miss
 command -v qemu-system-riscv32 >/dev/null 2>&1 || apt_install qemu-system-misc
 command -v qemu-system-riscv32 >/dev/null 2>&1 || die "qemu-system-riscv32 is still missing after apt-get install qemu-system-misc"
 
+# llvm-size, for the flash footprint of the firmware.
+find_size_tool() { command -v llvm-size || ls /usr/lib/llvm-*/bin/llvm-size 2>/dev/null | tail -n 1; }
+size_tool="$(find_size_tool || true)"
+[ -n "$size_tool" ] || apt_install llvm
+size_tool="$(find_size_tool || true)"
+[ -n "$size_tool" ] || die "llvm-size is still missing after apt-get install llvm"
+
 # Firmware toolchain: which route works here, target by target?
 sysroot="$(rustc --print sysroot)"
 rustup_has() { [ -d "$sysroot/lib/rustlib/$1/lib" ]; }
@@ -177,6 +187,71 @@ step() {
     fi
 }
 
+# The flash budget of the firmware without weights: text (code and read-only
+# data) on the Cortex-M4F boards, whose firmware must stay within 16 KiB.
+M4F_BOARDS=(mps2-an386 nrf52840 stm32f411)
+M4F_TEXT_BUDGET=$((16 * 1024))
+
+# The firmware ELF test.sh builds for a board (the M4F's is the default one).
+firmware_elf() {
+    if [ "$1" = mps2-an386 ]; then
+        echo "$root/firmware/target/charm-firmware.elf"
+    else
+        echo "$root/firmware/target/charm-firmware-$1.elf"
+    fi
+}
+
+# Bytes of the FLASH region in a board's memory.x (LENGTH = 124K - 0x100 and the like).
+flash_region_bytes() {
+    local length
+    length="$(sed -n 's/^ *FLASH *: *ORIGIN *= *[0-9a-fA-Fx]* *, *LENGTH *= *\([^ ].*[^ ]\) *$/\1/p' \
+        "$root/firmware/boards/$1/memory.x")"
+    [ -n "$length" ] || return 1
+    length="$(printf '%s' "$length" | sed 's/\([0-9][0-9]*\)K/(\1*1024)/g; s/\([0-9][0-9]*\)M/(\1*1048576)/g')"
+    echo $((length))
+}
+
+# The firmware's footprint without weights, board by board: text + data (both
+# sit in flash) must fit the board's FLASH region, and on the Cortex-M4F
+# boards text must stay within M4F_TEXT_BUDGET; data + bss is static RAM.
+footprint() {
+    local board elf text data bss flash status=0 note
+    echo "firmware footprint without weights, bytes (text = flash; data + bss = static RAM, plus the stack):"
+    for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
+        elf="$(firmware_elf "$board")"
+        if [ ! -f "$elf" ]; then
+            echo "  $board: no firmware at $elf"
+            status=1
+            continue
+        fi
+        # Berkeley text and data; bss is the .bss section alone (riscv-rt
+        # also marks the stack and heap area as NOBITS).
+        read -r text data _ < <("$size_tool" "$elf" | sed -n 2p)
+        bss="$("$size_tool" -A "$elf" | awk '$1 == ".bss" { print $2 }')"
+        flash="$(flash_region_bytes "$board")" || {
+            echo "  $board: no FLASH region in firmware/boards/$board/memory.x"
+            status=1
+            continue
+        }
+        note="FLASH region $flash"
+        if [ $((text + data)) -gt "$flash" ]; then
+            note="$note: OVER by $((text + data - flash))"
+            status=1
+        fi
+        if [[ " ${M4F_BOARDS[*]} " == *" $board "* ]]; then
+            note="$note; M4F text budget $M4F_TEXT_BUDGET"
+            if [ "$text" -gt "$M4F_TEXT_BUDGET" ]; then
+                note="$note: OVER by $((text - M4F_TEXT_BUDGET))"
+                status=1
+            else
+                note="$note, $((M4F_TEXT_BUDGET - text)) to spare"
+            fi
+        fi
+        printf '  %-14s text %6s   data+bss %6s   (%s)\n' "$board" "$text" "$((data + ${bss:-0}))" "$note"
+    done
+    return "$status"
+}
+
 # charm-core for a bare-metal target, by the route chosen above for it.
 core_for() {
     if [ "${route_of[$1]}" = rustup ]; then
@@ -229,6 +304,7 @@ step clippy-boards cargo clippy --manifest-path firmware/boards/Cargo.toml --all
 for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
     step "firmware-$board" scripts/build-firmware.sh --board "$board" --clippy
 done
+step footprint footprint
 for t in "${FIRMWARE_TARGETS[@]}"; do
     step "core-${t%%-*}" core_for "$t"
 done
@@ -270,20 +346,7 @@ for i in "${!names[@]}"; do
 done
 echo "  QEMU part: ${firmware_seconds}s building and checking the firmware for ${#QEMU_BOARDS[@]} + ${#REAL_BOARDS[@]} boards, ${qemu_seconds}s of QEMU tests"
 
-size_tool="$(command -v llvm-size || ls /usr/lib/llvm-*/bin/llvm-size 2>/dev/null | tail -n 1 || true)"
-if [ -n "$size_tool" ]; then
-    echo "  firmware footprint without weights, bytes (text = flash; data + bss = static RAM, plus the stack):"
-    for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
-        elf="$root/firmware/target/charm-firmware-$board.elf"
-        [ "$board" = mps2-an386 ] && elf="$CHARM_FIRMWARE_ELF"
-        [ -f "$elf" ] || continue
-        # Berkeley text and data; bss is the .bss section alone (riscv-rt
-        # also marks the stack and heap area as NOBITS).
-        read -r text data _ < <("$size_tool" "$elf" | sed -n 2p)
-        bss="$("$size_tool" -A "$elf" | awk '$1 == ".bss" { print $2 }')"
-        printf '    %-14s text %6s   data+bss %6s\n' "$board" "$text" "$((data + ${bss:-0}))"
-    done
-fi
+sed 's/^/  /' "$LOG_DIR/footprint.log"
 
 passed_tests=0
 failed_tests=0

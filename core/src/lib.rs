@@ -101,6 +101,11 @@
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::missing_safety_doc,
+    clippy::undocumented_unsafe_blocks
+)]
 
 #[cfg(target_endian = "big")]
 compile_error!(

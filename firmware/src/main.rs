@@ -24,7 +24,11 @@
 #![no_std]
 #![no_main]
 #![deny(missing_docs)]
-#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::missing_safety_doc,
+    clippy::undocumented_unsafe_blocks
+)]
 
 #[cfg(feature = "bench")]
 mod bench;

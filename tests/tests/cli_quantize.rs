@@ -6,6 +6,19 @@ mod cli_support;
 
 use cli_support::{eval_json, files, ok, run, small_text, write, TINY};
 
+/// How far the int8 models' loss on the small text may sit from the f32
+/// model's, in nats per character. The difference is one deterministic
+/// number: the training run is seeded, and the AVX2 and the portable kernels
+/// train models whose losses agree to 2e-10 nats (they differ in rounding
+/// only). Measured (`charm train --data small.txt --steps 300 --hidden 32
+/// --seq-len 16 --batch 4`, then `charm quantize [--layout tiles]` and `charm
+/// eval --json`, with and without CHARM_PORTABLE_KERNELS=1): f32 0.753327,
+/// row pairs +1.295e-4, tiles +6.56e-5. The bound is about 4× the larger: it
+/// leaves room for the trained model to change with the trainer's defaults
+/// (which moves the per-row scales and so the rounding of each weight, within
+/// s/2 whatever the model), and is 30× tighter than 2% of the loss (0.015 nats).
+const INT8_LOSS_BOUND: f64 = 5e-4;
+
 /// Trains `m.charm` in `dir` on the small text for `steps` steps; returns the text's path.
 fn train_tiny(dir: &std::path::Path, steps: &str) -> std::path::PathBuf {
     let data = write(dir, "small.txt", small_text());
@@ -57,8 +70,9 @@ fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
         lf["loss_nats_per_char"].as_f64().unwrap(),
         lq["loss_nats_per_char"].as_f64().unwrap(),
     );
+    println!("f32 loss {lf}, int8 {lq} ({:+e})", lq - lf);
     assert!(
-        (lq - lf).abs() <= 0.02 * lf,
+        (lq - lf).abs() <= INT8_LOSS_BOUND,
         "int8 loss {lq} vs f32 loss {lf}"
     );
 
@@ -126,15 +140,16 @@ fn cli_quantize_layout_tiles_writes_version_4_close_in_loss() {
     assert_eq!(info["element"].as_str(), Some("int8 tiles"), "{info}");
 
     // The int8 state's 255 levels cost about as much as the int8 weights:
-    // both quantized models within 2% of the f32 loss (the row-pair test's bound).
+    // both quantized models within INT8_LOSS_BOUND of the f32 loss.
     let loss = |m: &str| {
         eval_json(d, m, &data)["loss_nats_per_char"]
             .as_f64()
             .unwrap()
     };
     let (lf, lt) = (loss("m.charm"), loss("t.charm"));
+    println!("f32 loss {lf}, int8 tiles {lt} ({:+e})", lt - lf);
     assert!(
-        (lt - lf).abs() <= 0.02 * lf,
+        (lt - lf).abs() <= INT8_LOSS_BOUND,
         "tiles loss {lt} vs f32 loss {lf}"
     );
 

@@ -22,6 +22,11 @@
 //! | [`commands`] | one file per subcommand | `charm eval` is [`commands::eval`], `charm train` is [`commands::train`], … |
 //! | [`cli`] | the flags (clap) | parsing, settings, reporting |
 #![deny(missing_docs)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::missing_safety_doc,
+    clippy::undocumented_unsafe_blocks
+)]
 
 pub mod math;
 

@@ -11,5 +11,6 @@ pub type Uart = Cmsdk;
 
 /// UART0, clocked by the 25 MHz system clock.
 pub fn uart() -> Uart {
-    Cmsdk::new(0x4000_4000, 25_000_000)
+    // SAFETY: UART0 of the MPS2 (AN500) is a CMSDK UART at 0x4000_4000.
+    unsafe { Cmsdk::new(0x4000_4000, 25_000_000) }
 }

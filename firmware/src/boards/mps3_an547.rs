@@ -11,5 +11,6 @@ pub type Uart = Cmsdk;
 
 /// UART0, clocked by the 32 MHz system clock.
 pub fn uart() -> Uart {
-    Cmsdk::new(0x4930_3000, 32_000_000)
+    // SAFETY: UART0 of the MPS3 (AN547) is a CMSDK UART at 0x4930_3000.
+    unsafe { Cmsdk::new(0x4930_3000, 32_000_000) }
 }

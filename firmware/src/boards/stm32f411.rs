@@ -13,15 +13,19 @@ pub type Uart = Usart;
 
 const RCC: usize = 0x4002_3800;
 /// RCC_AHB1ENR bit 0: GPIOA clock.
-const RCC_AHB1ENR: Reg = Reg::at(RCC, 0x30);
+// SAFETY: a register of the RCC at 0x4002_3800 (RM0383) (`Reg::at`).
+const RCC_AHB1ENR: Reg = unsafe { Reg::at(RCC, 0x30) };
 const GPIOA_EN: u32 = 1 << 0;
 /// RCC_APB2ENR bit 4: USART1 clock.
-const RCC_APB2ENR: Reg = Reg::at(RCC, 0x44);
+// SAFETY: a register of the RCC at 0x4002_3800 (RM0383) (`Reg::at`).
+const RCC_APB2ENR: Reg = unsafe { Reg::at(RCC, 0x44) };
 const USART1_EN: u32 = 1 << 4;
 
 const GPIOA: usize = 0x4002_0000;
-const GPIOA_MODER: Reg = Reg::at(GPIOA, 0x00);
-const GPIOA_AFRH: Reg = Reg::at(GPIOA, 0x24);
+// SAFETY: a register of GPIOA at 0x4002_0000 (RM0383) (`Reg::at`).
+const GPIOA_MODER: Reg = unsafe { Reg::at(GPIOA, 0x00) };
+// SAFETY: a register of GPIOA at 0x4002_0000 (RM0383) (`Reg::at`).
+const GPIOA_AFRH: Reg = unsafe { Reg::at(GPIOA, 0x24) };
 /// The TX pin, PA9: MODER field 9 = 0b10 (alternate function), AFRH field
 /// 9 − 8 = 7 (USART1).
 const TX_PIN: u32 = 9;
@@ -40,5 +44,6 @@ pub fn uart() -> Uart {
     GPIOA_AFRH.set_bits(AF_USART1 << (4 * (TX_PIN - 8)));
     GPIOA_MODER.clear_bits(0b11 << (2 * TX_PIN));
     GPIOA_MODER.set_bits(MODE_ALTERNATE << (2 * TX_PIN));
-    Usart::new(USART1, APB2_HZ)
+    // SAFETY: USART1 of the STM32F411 is at 0x4001_1000 (RM0383).
+    unsafe { Usart::new(USART1, APB2_HZ) }
 }

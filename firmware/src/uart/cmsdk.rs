@@ -13,29 +13,38 @@ const STATE_TX_FULL: u32 = 1 << 0;
 /// CTRL bit: transmitter enabled.
 const CTRL_TX_ENABLE: u32 = 1 << 0;
 
-/// A CMSDK UART's transmitter.
+/// A CMSDK UART's transmitter: its data and state registers.
 pub struct Cmsdk {
-    base: usize,
+    data: Reg,
+    state: Reg,
 }
 
 impl Cmsdk {
     /// Enables the transmitter of the UART at `base` at 115200 baud from a
     /// `clock_hz` peripheral clock (QEMU ignores the rate, but the divisor
-    /// must be at least 16). Safe to call again (the panic handler does).
-    pub fn new(base: usize, clock_hz: u32) -> Self {
-        Reg::at(base, BAUDDIV).write(clock_hz / 115_200);
-        Reg::at(base, CTRL).write(CTRL_TX_ENABLE);
-        Self { base }
+    /// must be at least 16). Fine to call again (the panic handler does).
+    ///
+    /// # Safety
+    ///
+    /// `base` is the address of a CMSDK APB UART of the board (its registers
+    /// meet [`Reg::at`]'s contract).
+    pub unsafe fn new(base: usize, clock_hz: u32) -> Self {
+        // SAFETY: registers of the UART at `base`, by this function's contract.
+        let [data, state, ctrl, bauddiv] =
+            [DATA, STATE, CTRL, BAUDDIV].map(|offset| unsafe { Reg::at(base, offset) });
+        bauddiv.write(clock_hz / 115_200);
+        ctrl.write(CTRL_TX_ENABLE);
+        Self { data, state }
     }
 }
 
 impl Transmitter for Cmsdk {
     fn ready(&self) -> bool {
-        Reg::at(self.base, STATE).read() & STATE_TX_FULL == 0
+        self.state.read() & STATE_TX_FULL == 0
     }
 
     fn send(&mut self, byte: u8) {
-        Reg::at(self.base, DATA).write(u32::from(byte));
+        self.data.write(u32::from(byte));
     }
 
     fn idle(&self) -> bool {

@@ -5,19 +5,28 @@ use crate::console::Transmitter;
 use crate::mmio::Reg;
 
 const UART0: usize = 0x4000_2000;
-const TASKS_STARTTX: Reg = Reg::at(UART0, 0x008);
-const EVENTS_TXDRDY: Reg = Reg::at(UART0, 0x11C);
-const ENABLE: Reg = Reg::at(UART0, 0x500);
-const PSEL_TXD: Reg = Reg::at(UART0, 0x50C);
-const TXD: Reg = Reg::at(UART0, 0x51C);
-const BAUDRATE: Reg = Reg::at(UART0, 0x524);
-const CONFIG: Reg = Reg::at(UART0, 0x56C);
+// SAFETY: a register of UART0 at 0x4000_2000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const TASKS_STARTTX: Reg = unsafe { Reg::at(UART0, 0x008) };
+// SAFETY: a register of UART0 at 0x4000_2000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const EVENTS_TXDRDY: Reg = unsafe { Reg::at(UART0, 0x11C) };
+// SAFETY: a register of UART0 at 0x4000_2000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const ENABLE: Reg = unsafe { Reg::at(UART0, 0x500) };
+// SAFETY: a register of UART0 at 0x4000_2000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const PSEL_TXD: Reg = unsafe { Reg::at(UART0, 0x50C) };
+// SAFETY: a register of UART0 at 0x4000_2000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const TXD: Reg = unsafe { Reg::at(UART0, 0x51C) };
+// SAFETY: a register of UART0 at 0x4000_2000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const BAUDRATE: Reg = unsafe { Reg::at(UART0, 0x524) };
+// SAFETY: a register of UART0 at 0x4000_2000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const CONFIG: Reg = unsafe { Reg::at(UART0, 0x56C) };
 const ENABLE_UART: u32 = 4;
 const BAUD_115200: u32 = 0x01D7_E000;
 /// GPIO port 0 (P0).
 const P0: usize = 0x5000_0000;
-const P0_OUTSET: Reg = Reg::at(P0, 0x508);
-const P0_DIRSET: Reg = Reg::at(P0, 0x518);
+// SAFETY: a register of GPIO port 0 at 0x5000_0000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const P0_OUTSET: Reg = unsafe { Reg::at(P0, 0x508) };
+// SAFETY: a register of GPIO port 0 at 0x5000_0000 (nRF51/nRF52 reference manuals) (`Reg::at`).
+const P0_DIRSET: Reg = unsafe { Reg::at(P0, 0x518) };
 
 /// UART0's transmitter: a byte is taken when the previous one has gone
 /// (event TXDRDY).

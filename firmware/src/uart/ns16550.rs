@@ -22,15 +22,21 @@ pub struct Ns16550 {
 
 impl Ns16550 {
     /// Sets the UART at `base` to 8N1 (the baud rate is the reset value,
-    /// which QEMU ignores). Safe to call again.
-    pub fn new(base: usize) -> Self {
+    /// which QEMU ignores). Fine to call again.
+    ///
+    /// # Safety
+    ///
+    /// `base` is the address of an NS16550 of the board: its byte-wide
+    /// registers at `base + offset` are always mapped, and reads and writes
+    /// of them change no memory the program uses.
+    pub unsafe fn new(base: usize) -> Self {
         let uart = Self { base };
         uart.write(LCR, LCR_8N1);
         uart
     }
 
     fn read(&self, offset: usize) -> u8 {
-        // SAFETY: a register of the UART at `base`, always mapped.
+        // SAFETY: a register of the NS16550 at `base` (`new`'s contract).
         unsafe { read_volatile((self.base + offset) as *const u8) }
     }
 

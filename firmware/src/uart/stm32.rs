@@ -16,32 +16,40 @@ const SR_TC: u32 = 1 << 6;
 const CR1_UE: u32 = 1 << 13;
 const CR1_TE: u32 = 1 << 3;
 
-/// A USART's transmitter.
+/// A USART's transmitter: its status and data registers.
 pub struct Usart {
-    base: usize,
+    sr: Reg,
+    dr: Reg,
 }
 
 impl Usart {
     /// Enables the transmitter of the USART at `base` at 115200 baud, 8N1,
     /// from a `clock_hz` bus clock (oversampling by 16: BRR = clock / baud,
-    /// rounded). Safe to call again.
-    pub fn new(base: usize, clock_hz: u32) -> Self {
-        Reg::at(base, BRR).write((clock_hz + 115_200 / 2) / 115_200);
-        Reg::at(base, CR1).write(CR1_UE | CR1_TE);
-        Self { base }
+    /// rounded). Fine to call again.
+    ///
+    /// # Safety
+    ///
+    /// `base` is the address of an STM32F4 USART of the board (its registers
+    /// meet [`Reg::at`]'s contract).
+    pub unsafe fn new(base: usize, clock_hz: u32) -> Self {
+        // SAFETY: registers of the USART at `base`, by this function's contract.
+        let [sr, dr, brr, cr1] = [SR, DR, BRR, CR1].map(|offset| unsafe { Reg::at(base, offset) });
+        brr.write((clock_hz + 115_200 / 2) / 115_200);
+        cr1.write(CR1_UE | CR1_TE);
+        Self { sr, dr }
     }
 }
 
 impl Transmitter for Usart {
     fn ready(&self) -> bool {
-        Reg::at(self.base, SR).read() & SR_TXE != 0
+        self.sr.read() & SR_TXE != 0
     }
 
     fn send(&mut self, byte: u8) {
-        Reg::at(self.base, DR).write(u32::from(byte));
+        self.dr.write(u32::from(byte));
     }
 
     fn idle(&self) -> bool {
-        Reg::at(self.base, SR).read() & SR_TC != 0
+        self.sr.read() & SR_TC != 0
     }
 }

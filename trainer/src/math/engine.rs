@@ -108,6 +108,10 @@ pub fn shard_pass<F: Kernels>(
 /// [`shard_pass`] compiled for AVX2: the element-wise loops (tanh, tanh',
 /// dropout, bias sums) are vectorized 8 lanes wide. Rust never fuses `a·b + c`
 /// on its own, so they compute the same bits as the baseline build.
+///
+/// # Safety
+///
+/// The CPU has AVX2 and FMA (code compiled for them runs here).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]

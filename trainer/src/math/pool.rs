@@ -13,6 +13,51 @@
 //! costs nothing: the caller runs that job itself instead of waiting for the
 //! worker to be scheduled again, which can take milliseconds. What a job
 //! computes does not depend on the thread that runs it.
+//!
+//! # Why lending borrowed jobs is sound
+//!
+//! A pool holds one batch at a time (its `jobs`, `next` and `left`). Were two
+//! `scope` calls to overlap on one pool, from two threads or from a job
+//! calling `scope` again, the second would replace the first's batch and
+//! reset `left`, and the first could return, ending the borrows of its
+//! closures, while a worker still ran one of them. [`Pool::scope`] therefore
+//! takes `&mut self`: the borrow checker lets at most one call run on a pool
+//! at a time, and a job cannot reach the pool it runs on (the pool is
+//! mutably borrowed by the call that lent the job). This costs nothing at run
+//! time; the two cases that would break it do not compile:
+//!
+//! Two threads sharing a pool (`&Pool` gives no `scope`):
+//!
+//! ```compile_fail,E0596
+//! use charm_trainer::math::pool::Pool;
+//! let pool = Pool::new(1);
+//! std::thread::scope(|s| {
+//!     for _ in 0..2 {
+//!         let pool = &pool;
+//!         s.spawn(move || pool.scope(&mut [&mut || {}]));
+//!     }
+//! });
+//! ```
+//!
+//! A job that calls `scope` on the pool running it:
+//!
+//! ```compile_fail,E0499
+//! use charm_trainer::math::pool::Pool;
+//! let mut pool = Pool::new(1);
+//! let mut nested = || {};
+//! let mut job = || pool.scope(&mut [&mut nested]);
+//! pool.scope(&mut [&mut job]);
+//! ```
+//!
+//! while lending borrowed, mutable state is what it is for:
+//!
+//! ```
+//! use charm_trainer::math::pool::Pool;
+//! let mut pool = Pool::new(1);
+//! let (mut a, mut b) = (0, 0);
+//! pool.scope(&mut [&mut || a += 1, &mut || b += 2]);
+//! assert_eq!((a, b), (1, 2));
+//! ```
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -104,8 +149,10 @@ impl Shared {
                 task
             };
             // SAFETY: `scope` lent this pointer to a live closure and waits
-            // until `left` reaches 0 before the closure's borrow ends; the
-            // claim above gave it to this thread alone.
+            // until `left` reaches 0 before the closure's borrow ends; no
+            // other `scope` call can replace the batch or reset `left`
+            // meanwhile (it takes `&mut Pool`); the claim above gave the job
+            // to this thread alone.
             let ok = catch_unwind(AssertUnwindSafe(|| unsafe { (*task.0)() })).is_ok();
             if !ok {
                 self.lock().panicked = true;
@@ -188,7 +235,10 @@ impl Pool {
     /// Runs every job once, on the calling thread and the workers (whichever
     /// claims a job first runs it), and returns when all have finished.
     /// Panics if a job panicked, after all have finished.
-    pub fn scope(&self, jobs: &mut [&mut (dyn FnMut() + Send)]) {
+    ///
+    /// `&mut self` makes this call the only one on this pool until it returns
+    /// (see the module docs): the batch it lends is not replaced under it.
+    pub fn scope(&mut self, jobs: &mut [&mut (dyn FnMut() + Send)]) {
         let sh = &*self.shared;
         {
             let mut st = sh.lock();
@@ -198,7 +248,8 @@ impl Pool {
                 // SAFETY: only the lifetime is erased; this function does not
                 // return (nor unwind: job panics are caught) before `left`
                 // is 0, that is before every claimed job has finished, and
-                // it takes the jobs back before it returns.
+                // it takes the jobs back before it returns. `&mut self`
+                // keeps any other call from touching this batch meanwhile.
                 let ptr: *mut (dyn FnMut() + Send + 'static) = unsafe { std::mem::transmute(ptr) };
                 Task(ptr)
             }));
@@ -244,7 +295,7 @@ mod tests {
 
     #[test]
     fn runs_borrowed_jobs_and_reports_panics() {
-        let pool = Pool::new(2);
+        let mut pool = Pool::new(2);
         let mut out = [0u64; 3];
         for round in 0..50u64 {
             let (a, rest) = out.split_at_mut(1);
