@@ -19,7 +19,7 @@
 //! branch was taken.
 //!
 //! The tables and what they leave out (their known error) are on
-//! [`CycleTable`]'s constants; `firmware/README.md` prints them.
+//! [`CycleTable`]'s constants; `docs/performance.md` shows them (`scripts/tables.sh cycle-tables`).
 
 use std::collections::HashMap;
 use std::io::BufRead;

@@ -157,7 +157,7 @@ pub struct Board {
 }
 
 /// RAM every board keeps for the stack beyond the state buffers. The
-/// firmware's measured peak is under 1.5 KiB on every core (firmware/README).
+/// firmware's measured peak is under 1.5 KiB on every core (docs/performance.md).
 pub const STACK_RESERVE: u32 = 8 * 1024;
 
 /// Why a model does not fit a board.

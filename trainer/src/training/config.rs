@@ -57,7 +57,7 @@ pub fn hidden_for_corpus(train_chars: usize) -> usize {
 /// Named sets of defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
-    /// What trains best in a few minutes on two cores (see README).
+    /// What trains best in a few minutes on two cores (see docs/training.md).
     Default,
     /// min-char-rnn exactly: H 100, seq-len 25, batch 1, Adagrad lr 0.1, clip 5,
     /// N(0, 0.01²) init, no dropout, no decay, constant rate, plain engine.
