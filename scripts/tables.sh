@@ -3,6 +3,7 @@
 # by hand.
 #
 #   scripts/tables.sh measure [MODEL.charm]   measure every QEMU board (slow: ~30 min on 2 cores)
+#   scripts/tables.sh measure-formats [MODEL] only the file sizes and losses of the formats table
 #   scripts/tables.sh per-core                print docs/performance.md's per-core table
 #   scripts/tables.sh boards                  print README.md's boards table (chars/s)
 #   scripts/tables.sh formats                 print the f32 / int8 / tiles table (size, loss)
@@ -37,7 +38,7 @@ tsv="$out_dir/measurements.tsv"
 corpus="$root/data/tinyshakespeare.txt"
 
 usage() {
-    sed -n '6,12p' "$0"| sed 's/^# \{0,1\}//'
+    sed -n '5,12p' "$0"| sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -120,9 +121,16 @@ measure() {
         done < <(rows)
     } >"$tmp"
     mv "$tmp" "$tsv"
-    # The file sizes and the loss on the held-out last 10% of the corpus (as
-    # charm train holds it out), for the formats table.
-    local n val
+    measure_formats "$model"
+    echo "tables.sh: wrote $tsv and $out_dir/formats.tsv" >&2
+}
+
+# measure_formats MODEL: the file sizes of the three forms and their loss on
+# the held-out last 10% of the corpus (as charm train holds it out).
+measure_formats() {
+    local model="$1" n val
+    [ -n "${charm:-}" ] || find_charm
+    [ -n "${work:-}" ] || { work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT; }
     n="$(wc -m <"$corpus")"
     val="$work/val.txt"
     # tinyshakespeare is ASCII: the last floor(n/10) characters are as many bytes.
@@ -132,10 +140,9 @@ measure() {
         for kind in f32:"$model" int8:"$out_dir/h128-int8.charm" tiles:"$out_dir/h128-tiles.charm"; do
             local file="${kind#*:}"
             printf '%s\t%s\t%s\n' "${kind%%:*}" "$(stat -c %s "$file")" \
-                "$("$charm" eval --model "$file" --data "$val" --json | sed 's/.*"loss_nats_per_char":\([0-9.e+-]*\).*/\1/')"
+                "$("$charm" eval --model "$file" --data "$val" --json | sed -n 's/.*"loss_nats_per_char": *\([0-9.e+-]*\).*/\1/p')"
         done
     } >"$out_dir/formats.tsv"
-    echo "tables.sh: wrote $tsv and $out_dir/formats.tsv" >&2
 }
 
 need_tsv() {
@@ -249,6 +256,7 @@ check() {
 
 case "${1:-}" in
 measure) shift; measure "$@" ;;
+measure-formats) shift; measure_formats "${1:-$out_dir/h128.charm}" ;;
 per-core | boards | formats) "${1//-/_}" ;;
 cycle-tables) cycle_tables ;;
 update | check) cmd="$1"; shift; "$cmd" "$@" ;;
