@@ -194,9 +194,9 @@ formats() {
     [ -f "$out_dir/formats.tsv" ] || { echo "tables.sh: no formats.tsv: run scripts/tables.sh measure" >&2; exit 1; }
     echo '| H=128 model as | file bytes | loss on the held-out 10%, nats/char |'
     echo '|---|---|---|'
-    awk -F '\t' 'FNR > 1 {
+    awk -F '\t' "$AWK_LIB"'FNR > 1 {
         name = $1 == "f32" ? "f32 (`charm train`)" : $1 == "int8" ? "int8 row pairs (`charm quantize`)" : "int8 tiles (`charm quantize --layout tiles`)"
-        printf "| %s | %s | %.4f |\n", name, $2, $3
+        printf "| %s | %s | %.4f |\n", name, commas($2), $3
     }' "$out_dir/formats.tsv"
 }
 
