@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures the firmware for one board under QEMU: instructions per generated
-# character, peak stack, and the flash/RAM footprint (firmware/README.md shows
+# character, peak stack, and the flash/RAM footprint (docs/performance.md shows
 # the figures).
 #
 #   scripts/measure-firmware.sh [--board NAME] MODEL.charm [SHORT_LEN LONG_LEN]

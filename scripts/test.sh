@@ -17,16 +17,18 @@
 # Then it runs, and reports in a summary at the end:
 #   cargo fmt --check (workspace and firmware), clippy -D warnings (workspace,
 #   the params and boards crates on the host, and the firmware for every
-#   board), the firmware for every board (the seven QEMU machines, and the
-#   nRF52840, Raspberry Pi Pico and STM32F411 as compile checks), charm-core
-#   for every firmware target, charm-core's embedding example for the M4F, the
-#   firmware's flash footprint against each board's FLASH region and the
-#   Cortex-M4F's 16 KiB budget, and every test: cargo test --workspace
+#   board), cargo doc with warnings denied, the firmware for every board (the
+#   seven QEMU machines, and the nRF52840, Raspberry Pi Pico and STM32F411 as
+#   compile checks), charm-core for every firmware target, charm-core's
+#   embedding example for the M4F, the firmware's flash footprint against each
+#   board's FLASH region and the Cortex-M4F's 16 KiB budget, and every test: cargo test --workspace
 #   --no-fail-fast without the QEMU tests, then the QEMU tests of charm-tests
-#   (148: 21 on each of seven machines and the embedding example, timed on their own), the trainer's tests
-#   again with CHARM_PORTABLE_KERNELS=1 (the portable kernels, as on a CPU
-#   without AVX2/FMA), and the params and boards crates' tests. The summary
-#   names every failed test and counts the QEMU tests per machine.
+#   (one set on each of seven machines and the embedding example, timed on
+#   their own), the trainer's tests again with CHARM_PORTABLE_KERNELS=1 (the
+#   portable kernels, as on a CPU without AVX2/FMA), the params and boards
+#   crates' tests, and a check that the cycle tables pasted in
+#   docs/performance.md are what the code prints. The summary names every
+#   failed test and counts the QEMU tests per machine (docs/testing.md).
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -301,6 +303,7 @@ step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware'
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step clippy-params cargo clippy --manifest-path firmware/params/Cargo.toml --all-targets --features std -- -D warnings
 step clippy-boards cargo clippy --manifest-path firmware/boards/Cargo.toml --all-targets -- -D warnings
+step doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
     step "firmware-$board" scripts/build-firmware.sh --board "$board" --clippy
 done
@@ -328,6 +331,8 @@ step test-qemu cargo test -p charm-tests --test qemu --no-fail-fast
 step test-portable env CHARM_PORTABLE_KERNELS=1 cargo test -p charm-trainer --no-fail-fast
 step test-params cargo test --manifest-path firmware/params/Cargo.toml --features std --no-fail-fast
 step test-boards cargo test --manifest-path firmware/boards/Cargo.toml --no-fail-fast
+# The tables the docs paste from a script, where the script needs no measurement.
+step docs-tables scripts/tables.sh check cycle-tables
 
 # ------------------------------------------------------------------ summary
 

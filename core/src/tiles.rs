@@ -7,8 +7,10 @@
 //! `s_r/127 · Σ_c q_rc·hq_c`, an exact i32 sum (|Σ| ≤ 16384·127·127 < 2³¹),
 //! and the file stores `m_r = s_r / 127` so that the step multiplies once.
 //! The state's 255 levels cost the model almost nothing: `charm eval` on
-//! tinyshakespeare's last 111,539 characters scores an H 128 model 1.7980
-//! nats/char as f32, 1.7981 as row pairs (Q15 state) and 1.7982 as tiles.
+//! tinyshakespeare's last 111,539 characters scores the H 128 model of the
+//! repository's docs/int8.md 2.1369 nats/char as f32, 2.1370 as row pairs
+//! (Q15 state) and 2.1372 as tiles (`scripts/tables.sh measure`, then
+//! `scripts/tables.sh formats`).
 //!
 //! # Tiles: sixteen MACs an instruction
 //!

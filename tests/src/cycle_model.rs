@@ -19,7 +19,7 @@
 //! branch was taken.
 //!
 //! The tables and what they leave out (their known error) are on
-//! [`CycleTable`]'s constants; `firmware/README.md` prints them.
+//! [`CycleTable`]'s constants; `docs/performance.md` shows them (`scripts/tables.sh cycle-tables`).
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -216,8 +216,9 @@ pub const TABLES: [(&str, CycleTable); 8] = [
     ("riscv32", RV32IMAC),
 ];
 
-/// What an instruction costs, by kind; [`Instruction::class`] decides it from
-/// the mnemonic and operands QEMU's disassembler prints.
+/// What an instruction costs, by kind; [`Instruction::arm_class`] and
+/// [`Instruction::riscv_class`] decide it from the mnemonic and operands
+/// QEMU's disassembler prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstructionClass {
     /// Data processing and anything not listed.
@@ -239,7 +240,7 @@ pub enum InstructionClass {
         /// The list includes the PC (a return).
         writes_pc: bool,
     },
-    /// A branch that may fall through (B<cond>, CBZ, BEQ on RISC-V, LE).
+    /// A branch that may fall through (`B<cond>`, CBZ, BEQ on RISC-V, LE).
     ConditionalBranch,
     /// A branch that always branches: B, BX, J, JR, RET, MOV pc.
     Branch,

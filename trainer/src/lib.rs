@@ -1,13 +1,14 @@
-//! charm-trainer: the desktop side of charm.
+#![doc = include_str!("../README.md")]
 //!
-//! Training (full backpropagation through time of the vanilla tanh RNN of
-//! `../shared/DESIGN.md`), sampling, evaluation and inspection of `.charm`
-//! weight files. The forward step is charm-core's [`charm_core::ModelView::step`];
-//! the parameters live in exactly the layout of [`charm_core::ModelView`], so a
-//! view over the trainer's vectors *is* the model and `charm_core::encode`
-//! writes it unchanged.
+//! # The library
 //!
-//! # Layers
+//! The `charm` command is this library's [`cli`]. The forward step is
+//! charm-core's [`charm_core::ModelView::step`]; the parameters live in
+//! exactly the layout of [`charm_core::ModelView`], so a view over the
+//! trainer's vectors *is* the model and `charm_core::encode` writes it
+//! unchanged.
+//!
+//! ## Layers
 //!
 //! Each folder is a layer; a module imports only from its own layer and the
 //! layers listed before it (checked by `tests/layers.rs`), and the modules of

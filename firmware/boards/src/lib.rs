@@ -1,26 +1,4 @@
-//! The boards the charm firmware runs on, in one table.
-//!
-//! Each board has a folder beside this crate's `src/` holding its linker
-//! memory map (`NAME/memory.x`); this table gives what the rest of charm
-//! needs to know of it: its processor [`Core`], where its WEIGHTS and PARAMS
-//! regions are and how large a `.charm` file and a parameters record they
-//! hold, its RAM, the largest model (H, V) the firmware built for it runs,
-//! and, for the boards QEMU emulates, the QEMU command that runs it. The
-//! firmware sizes its state buffers from [`Board::max_hidden`] and
-//! [`Board::max_vocab`]; `charm info` uses the same numbers to say, before
-//! anyone flashes, which boards a model fits. A test checks the regions
-//! against each `memory.x`.
-//!
-//! Capacity follows RAM: the state buffers ([`Board::state_buffer_bytes`])
-//! and [`STACK_RESERVE`] bytes of stack must fit. Every board with 128 KiB of
-//! RAM or more runs H ≤ 512 (the largest an int8 file holds) and V ≤ 1024
-//! (10 KiB of buffers); the micro:bit's 16 KiB take H ≤ 256, V ≤ 1024 (7 KiB).
-//!
-//! ```
-//! let b = charm_boards::board("mps2-an386").unwrap();
-//! assert!(b.fits(384, 65, 800_000).is_ok());
-//! assert_eq!(b.core.name, "Cortex-M4F");
-//! ```
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -179,7 +157,7 @@ pub struct Board {
 }
 
 /// RAM every board keeps for the stack beyond the state buffers. The
-/// firmware's measured peak is under 1.5 KiB on every core (firmware/README).
+/// firmware's measured peak is under 1.5 KiB on every core (docs/performance.md).
 pub const STACK_RESERVE: u32 = 8 * 1024;
 
 /// Why a model does not fit a board.

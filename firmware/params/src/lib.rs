@@ -1,41 +1,4 @@
-//! The sampling-parameters record of the charm firmware.
-//!
-//! The firmware takes its sampling parameters (how many characters, the
-//! temperature, the seed, top-k and the prime text) from a small record
-//! flashed beside the weights, so one image runs with any parameters without
-//! a rebuild. This crate parses the record in place (`no_std`, no allocation:
-//! the firmware's side) and writes it (the host's side: the tests and the
-//! `charm-params` tool of the charm-tests crate).
-//!
-//! Byte layout, version 1 (all integers little-endian):
-//!
-//! | offset | size | field |
-//! |---|---|---|
-//! | 0 | 4 | magic `b"CHSP"` |
-//! | 4 | 2 | record version, u16 = 1 |
-//! | 6 | 2 | `n`: length of the prime text in bytes, u16 |
-//! | 8 | 4 | characters to generate, u32 |
-//! | 12 | 4 | temperature, f32 (IEEE 754 bits); finite, ≥ 0; 0 = greedy |
-//! | 16 | 8 | seed, u64 |
-//! | 24 | 4 | top-k, u32; 0 = keep all characters |
-//! | 28 | n | prime text, UTF-8 |
-//! | 28+n | 4 | CRC-32 (IEEE, [`charm_core::crc32`]) of bytes `0 .. 28+n` |
-//!
-//! Bytes after the record are ignored (a flash region goes on). A region whose
-//! first four bytes are all `0xFF` (erased flash) or all `0x00` (QEMU's memory
-//! before anything is loaded) holds no record: [`parse`] returns `Ok(None)` and
-//! the firmware uses [`Params::default`], which are also the defaults of
-//! `charm sample`: 200 characters, temperature 1.0, seed 1, top-k 0, no prime.
-//!
-//! ```
-//! use charm_params::{parse, Params};
-//! let p = Params { len: 50, temperature: 0.5, seed: 7, top_k: 0, prime: "ROMEO:" };
-//! let mut buf = [0u8; 64];
-//! let n = p.encode_into(&mut buf).unwrap();
-//! assert_eq!(n, p.encoded_len());
-//! assert_eq!(parse(&buf).unwrap(), Some(p));
-//! assert_eq!(parse(&[0xFF; 16]).unwrap(), None);
-//! ```
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

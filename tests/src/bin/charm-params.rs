@@ -1,6 +1,6 @@
 //! `charm-params`: writes the sampling-parameters record the charm firmware
 //! reads from its PARAMS flash region (format: firmware/params/src/lib.rs and
-//! firmware/README.md).
+//! docs/file-format.md).
 //!
 //! ```text
 //! cargo run -p charm-tests --bin charm-params -- \

@@ -67,7 +67,7 @@ pub mod range {
 /// `--preset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PresetArg {
-    /// What trains best in a few minutes on two cores (see README).
+    /// What trains best in a few minutes on two cores (see docs/training.md).
     Default,
     /// min-char-rnn exactly: H 100, seq-len 25, batch 1, Adagrad lr 0.1, clip 5,
     /// N(0, 0.01²) init, no dropout, no decay, constant rate, plain engine.

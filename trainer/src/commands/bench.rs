@@ -4,11 +4,11 @@
 //! Each run takes `--steps` optimizer steps (forward, backward, clipping and an
 //! update) on random windows over V characters, after one untimed warm-up step.
 //!
-//! `charm bench --suite` measures the standard table (issue 5): batch 1 and
+//! `charm bench --suite` measures the standard table: batch 1 and
 //! batch 32 at H 100, seq-len 25, and H ∈ {100, 256, 512, 1024} at seq-len 100,
 //! batch 32, all with Adagrad. Each configuration runs in a child process of
 //! its own, so that its peak memory (VmHWM) is its own. With `--numpy CORPUS`
-//! the numpy reference (`../shared/bench/ref_numpy_rnn.py`) runs in the same
+//! the numpy reference (`--numpy-script`) runs in the same
 //! session and the table gives the ratios.
 
 use crate::error::Error;

@@ -41,14 +41,13 @@ pub const DEFAULT_CLIP_NORM: f32 = 50.0;
 /// The default H for a corpus of `train_chars` training characters:
 /// 384 · (n / 10⁶)^(1/3) down to a multiple of 32, from 128 to 384.
 ///
-/// Measured with the default 3 minutes on this machine: on tinyshakespeare
-/// (1.0 M training characters) H 384 is best and stays; on the built-in
-/// corpus (156,509 training characters) the best validation losses were
-/// H 384: 1.7423, 256: 1.7186, 192: 1.7095, 128: 1.7561 nats/char, and the
-/// rule gives 192. A smaller H takes more steps in the same time and
-/// overfits a small text later; its file also fits more boards. Rounding
-/// down keeps the built-in corpus (charm's sources, which grow) at 192 from
-/// 125,000 to 198,000 training characters, away from a step of the rule.
+/// Chosen with the default 3 minutes on a 2-core machine: on tinyshakespeare
+/// (1.0 M training characters) H 384 was best; on a 157,000-character corpus
+/// (the built-in one of that time) H 192 beat 128, 256 and 384. A smaller H
+/// takes more steps in the same time and overfits a small text later; its
+/// file also fits more boards. The built-in corpus (charm's sources, which
+/// grow) has about 207,000 training characters today: H 224, which the rule
+/// keeps from about 198,500 to 296,300.
 pub fn hidden_for_corpus(train_chars: usize) -> usize {
     let h = 384.0 * (train_chars as f64 / 1e6).cbrt();
     ((h / 32.0).floor() as usize * 32).clamp(128, 384)
@@ -57,7 +56,7 @@ pub fn hidden_for_corpus(train_chars: usize) -> usize {
 /// Named sets of defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
-    /// What trains best in a few minutes on two cores (see README).
+    /// What trains best in a few minutes on two cores (see docs/training.md).
     Default,
     /// min-char-rnn exactly: H 100, seq-len 25, batch 1, Adagrad lr 0.1, clip 5,
     /// N(0, 0.01²) init, no dropout, no decay, constant rate, plain engine.

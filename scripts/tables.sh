@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# The tables of measured figures in the docs, made by measurement instead of
+# by hand.
+#
+#   scripts/tables.sh measure [MODEL.charm]   measure every QEMU board (slow: ~30 min on 2 cores)
+#   scripts/tables.sh measure-formats [MODEL] only the file sizes and losses of the formats table
+#   scripts/tables.sh per-core                print docs/performance.md's per-core table
+#   scripts/tables.sh boards                  print README.md's boards table (chars/s)
+#   scripts/tables.sh formats                 print the f32 / int8 / tiles table (size, loss)
+#   scripts/tables.sh cycle-tables            print the cycle model's tables (no measurement)
+#   scripts/tables.sh update [NAME...]        paste the tables into the docs
+#   scripts/tables.sh check [NAME...]         exit 1 if a pasted table differs from its script output
+#
+# `measure` trains the model every row runs (unless MODEL.charm is given):
+#   charm train --data data/tinyshakespeare.txt --hidden 128 --steps 1000 --batch 16 \
+#       --seed 1 --engine plain --threads 2
+# (the plain engine is charm-core's step, whose operation order is fixed, and
+# the threads fix how the batch is cut, so the training steps do not depend on
+# the CPU's kernels; the validation loss that picks the kept weights does, by
+# rounding, which matters only if two evaluations tie to the last bits), quantizes it to int8 row
+# pairs and int8 tiles, and runs scripts/measure-cycles.sh for each QEMU
+# board and each model; `text` is llvm-size of the same firmware. The
+# results go to target/tables/measurements.tsv, which the other commands
+# read. QEMU's instruction counts (-icount) and the cycle model are
+# deterministic for a given model and firmware build, so `check` after
+# `measure` on another machine fails only when the code, the compiler or
+# the model changed. The docs hold no wall-clock figure of this script.
+#
+# Pasted tables sit between the marker comments
+#   <!-- tables.sh NAME -->  and  <!-- end tables.sh NAME -->
+# in README.md, docs/performance.md and docs/int8.md.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+out_dir="$root/target/tables"
+tsv="$out_dir/measurements.tsv"
+corpus="$root/data/tinyshakespeare.txt"
+
+usage() {
+    sed -n '5,12p' "$0"| sed 's/^# \{0,1\}//'
+    exit 2
+}
+
+# The board each QEMU machine stands for in the chars/s columns: name and
+# clock in MHz (chars/s = clock / estimated cycles per character, at zero
+# wait states). The RP2040 runs the micro:bit's Thumb-1 code, priced by the
+# Cortex-M0+ table.
+# row: key board core-option(- for the board's own) label clock-label clocks(MHz, space-separated)
+rows() {
+    cat <<'EOF'
+m0	microbit	-	Cortex-M0 (`microbit`)	micro:bit (nRF51) 16 MHz	16
+m0plus	microbit	m0plus	Cortex-M0+ (the M0 code; RP2040)	Raspberry Pi Pico 133 MHz	133
+m3	mps2-an385	-	Cortex-M3 (`mps2-an385`)	STM32F103 72 MHz	72
+m4	mps2-an386	-	Cortex-M4F (`mps2-an386`)	nRF52840 64 MHz / STM32F411 100 MHz	64 100
+m7	mps2-an500	-	Cortex-M7 (`mps2-an500`)	STM32F746 216 MHz	216
+m33	mps2-an505	-	Cortex-M33 (`mps2-an505`)	nRF5340 128 MHz	128
+m55	mps3-an547	-	Cortex-M55 (`mps3-an547`)	Alif Ensemble E3 HP core 400 MHz	400
+riscv32	riscv32-virt	-	RV32IMAC (`virt`)	GD32VF103 108 MHz	108
+EOF
+}
+
+# f32 in software costs millions of instructions a character: fewer characters.
+lengths_for() {
+    case "$1" in
+    microbit | mps2-an385 | riscv32-virt) echo "1 3" ;;
+    *) echo "2 12" ;;
+    esac
+}
+
+find_charm() {
+    cargo build -q --release -p charm-trainer --bin charm
+    charm="$root/target/release/charm"
+}
+
+size_tool() {
+    command -v llvm-size || ls /usr/lib/llvm-*/bin/llvm-size 2>/dev/null | tail -n 1 ||
+        { echo "tables.sh: llvm-size not found (apt-get install llvm)" >&2; exit 1; }
+}
+
+# measure_one BOARD CORE MODEL: "instructions cycles" per character.
+measure_one() {
+    local board="$1" core="$2" model="$3" log
+    [ "$core" = - ] && core=""
+    # shellcheck disable=SC2046 # the two lengths
+    # stdin from /dev/null: QEMU's console would read the rows of the loop.
+    log="$("$root/scripts/measure-cycles.sh" --board "$board" ${core:+--core "$core"} "$model" $(lengths_for "$board") </dev/null)"
+    printf '%s\n' "$log" >&2
+    echo "$(printf '%s\n' "$log" | sed -n 's/^instructions per character: //p') $(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
+}
+
+measure() {
+    mkdir -p "$out_dir"
+    find_charm
+    local model="${1:-}"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    if [ -z "$model" ]; then
+        [ -f "$corpus" ] || { echo "tables.sh: $corpus is missing" >&2; exit 1; }
+        model="$out_dir/h128.charm"
+        "$charm" train --data "$corpus" --hidden 128 --steps 1000 --batch 16 --seed 1 --engine plain \
+            --threads 2 --quiet --force --out "$model"
+    fi
+    "$charm" quantize --model "$model" --out "$out_dir/h128-int8.charm" --force >&2
+    "$charm" quantize --model "$model" --out "$out_dir/h128-tiles.charm" --layout tiles --force >&2
+    local size
+    size="$(size_tool)"
+    local tmp="$tsv.tmp"
+    {
+        printf 'key\tboard\ttext\tf32_instr\tf32_cycles\tint8_instr\tint8_cycles\ttiles_instr\ttiles_cycles\n'
+        while IFS=$'\t' read -r key board core _ _ _; do
+            echo "tables.sh: measuring $key ($board)" >&2
+            local elf="$work/$board.elf" text f32 int8 tiles="- -"
+            CHARM_FIRMWARE_TARGET_DIR="$root/firmware/target/measure" \
+                "$root/scripts/build-firmware.sh" --board "$board" --out "$elf" </dev/null >&2
+            text="$("$size" "$elf" | awk 'NR == 2 { print $1 }')"
+            f32="$(measure_one "$board" "$core" "$model")"
+            int8="$(measure_one "$board" "$core" "$out_dir/h128-int8.charm")"
+            [ "$board" = mps3-an547 ] && tiles="$(measure_one "$board" "$core" "$out_dir/h128-tiles.charm")"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$board" "$text" "${f32// /$'\t'}" "${int8// /$'\t'}" "${tiles// /$'\t'}"
+        done < <(rows)
+    } >"$tmp"
+    mv "$tmp" "$tsv"
+    measure_formats "$model"
+    echo "tables.sh: wrote $tsv and $out_dir/formats.tsv" >&2
+}
+
+# measure_formats MODEL: the file sizes of the three forms and their loss on
+# the held-out last 10% of the corpus (as charm train holds it out).
+measure_formats() {
+    local model="$1" n val
+    [ -n "${charm:-}" ] || find_charm
+    [ -n "${work:-}" ] || { work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT; }
+    n="$(wc -m <"$corpus")"
+    val="$work/val.txt"
+    # tinyshakespeare is ASCII: the last floor(n/10) characters are as many bytes.
+    tail -c "$((n / 10))" "$corpus" >"$val"
+    {
+        printf 'format\tbytes\tnats\n'
+        for kind in f32:"$model" int8:"$out_dir/h128-int8.charm" tiles:"$out_dir/h128-tiles.charm"; do
+            local file="${kind#*:}"
+            printf '%s\t%s\t%s\n' "${kind%%:*}" "$(stat -c %s "$file")" \
+                "$("$charm" eval --model "$file" --data "$val" --json | sed -n 's/.*"loss_nats_per_char": *\([0-9.e+-]*\).*/\1/p')"
+        done
+    } >"$out_dir/formats.tsv"
+}
+
+need_tsv() {
+    [ -f "$tsv" ] || { echo "tables.sh: no measurements yet: run scripts/tables.sh measure" >&2; exit 1; }
+}
+
+# awk helpers: thousands separators, per-MAC ratios, chars/s.
+AWK_LIB='
+function commas(n,   s, r) { s = sprintf("%d", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } return s r }
+function per_mac(n,   x) { x = n / MACS; return x >= 100 ? sprintf("%d", x + 0.5) : x >= 10 ? sprintf("%.1f", x) : x >= 1 ? sprintf("%.2f", x) : sprintf("%.3f", x) }
+function rate(mhz, cycles,   r) { r = mhz * 1e6 / cycles; return r >= 100 ? commas(int(r + 0.5)) : r >= 10 ? sprintf("%.1f", r) : sprintf("%.2f", r) }
+function rates(clocks, cycles,   c, n, i, s) { n = split(clocks, c, " "); s = ""; for (i = 1; i <= n; i++) s = s (i > 1 ? " / " : "") rate(c[i], cycles); return s }
+'
+# A character of the H=128, V=65 model: H·H + V·H multiply-accumulates.
+MACS=$((128 * 128 + 65 * 128))
+
+per_core() {
+    need_tsv
+    echo '| core (QEMU machine) | clock for chars/s | flash: `text` | f32: instructions / char (per MAC) | f32: est. cycles / char (per MAC) | f32 chars/s | int8: instructions / char (per MAC) | int8: est. cycles / char (per MAC) | int8 chars/s |'
+    echo '|---|---|---|---|---|---|---|---|---|'
+    rows | awk -F '\t' -v MACS="$MACS" "$AWK_LIB"'
+        NR == FNR { if (FNR > 1) { text[$1] = $3; fi[$1] = $4; fc[$1] = $5; ii[$1] = $6; ic[$1] = $7; ti[$1] = $8; tc[$1] = $9 } next }
+        {
+            k = $1
+            printf "| %s | %s | %s | %s (%s) | %s (%s) | %s | %s (%s) | %s (%s) | **%s** |\n", $4, $5, commas(text[k]),
+                commas(fi[k]), per_mac(fi[k]), commas(fc[k]), per_mac(fc[k]), rates($6, fc[k]),
+                commas(ii[k]), per_mac(ii[k]), commas(ic[k]), per_mac(ic[k]), rates($6, ic[k])
+            if (ti[k] != "-")
+                printf "| Cortex-M55, int8 tiles | the same | the same | – | – | – | %s (%s) | %s (%s) | **%s** |\n",
+                    commas(ti[k]), per_mac(ti[k]), commas(tc[k]), per_mac(tc[k]), rates($6, tc[k])
+        }' "$tsv" -
+}
+
+boards() {
+    need_tsv
+    echo '| core, board and clock | int8 chars/s | f32 chars/s |'
+    echo '|---|---|---|'
+    rows | awk -F '\t' -v MACS="$MACS" "$AWK_LIB"'
+        NR == FNR { if (FNR > 1) { fc[$1] = $5; ic[$1] = $7; tc[$1] = $9 } next }
+        {
+            k = $1; name = $4; sub(/ \(.*/, "", name)
+            tiles = tc[k] != "-" ? "; **" rates($6, tc[k]) "** as int8 tiles" : ""
+            printf "| %s, %s | %s%s | %s |\n", name, $5, rates($6, ic[k]), tiles, rates($6, fc[k])
+        }' "$tsv" -
+}
+
+formats() {
+    need_tsv
+    [ -f "$out_dir/formats.tsv" ] || { echo "tables.sh: no formats.tsv: run scripts/tables.sh measure" >&2; exit 1; }
+    echo '| H=128 model as | file bytes | loss on the held-out 10%, nats/char |'
+    echo '|---|---|---|'
+    awk -F '\t' "$AWK_LIB"'FNR > 1 {
+        name = $1 == "f32" ? "f32 (`charm train`)" : $1 == "int8" ? "int8 row pairs (`charm quantize`)" : "int8 tiles (`charm quantize --layout tiles`)"
+        printf "| %s | %s | %.4f |\n", name, commas($2), $3
+    }' "$out_dir/formats.tsv"
+}
+
+# The cycle model's tables: charm-cycles prints them from its own constants.
+cycle_tables() {
+    cargo run -q -p charm-tests --bin charm-cycles -- --tables
+}
+
+# The files and tables that carry pasted output: FILE NAME.
+pasted() {
+    printf '%s\n' "README.md boards" "docs/performance.md per-core" "docs/int8.md formats" \
+        "docs/performance.md cycle-tables"
+}
+
+# pasted_named NAME...: the pasted tables of those names (all without a name).
+pasted_named() {
+    if [ $# = 0 ]; then
+        pasted
+        return
+    fi
+    local want
+    for want in "$@"; do
+        pasted | awk -v n="$want" '$2 == n'
+    done
+}
+
+# splice FILE NAME: FILE with the block between NAME's markers replaced by the table.
+splice() {
+    local file="$1" name="$2" table
+    table="$("${name//-/_}")"
+    awk -v name="$name" -v table="$table" '
+        $0 == "<!-- tables.sh " name " -->" { print; print table; skip = 1; next }
+        $0 == "<!-- end tables.sh " name " -->" { skip = 0 }
+        !skip { print }' "$file"
+}
+
+update() {
+    while read -r file name; do
+        grep -qx "<!-- tables.sh $name -->" "$file" || continue
+        splice "$file" "$name" >"$file.tmp" && mv "$file.tmp" "$file"
+        echo "tables.sh: updated $name in $file"
+    done < <(pasted_named "$@")
+}
+
+check() {
+    local differ=0
+    while read -r file name; do
+        grep -qx "<!-- tables.sh $name -->" "$file" || continue
+        if ! diff -u "$file" <(splice "$file" "$name") >&2; then
+            echo "tables.sh: $file's $name table differs from scripts/tables.sh $name" >&2
+            differ=1
+        fi
+    done < <(pasted_named "$@")
+    [ "$differ" = 0 ] && echo "tables.sh: the pasted tables match their scripts"
+    return "$differ"
+}
+
+case "${1:-}" in
+measure) shift; measure "$@" ;;
+measure-formats) shift; measure_formats "${1:-$out_dir/h128.charm}" ;;
+per-core | boards | formats) "${1//-/_}" ;;
+cycle-tables) cycle_tables ;;
+update | check) cmd="$1"; shift; "$cmd" "$@" ;;
+*) usage ;;
+esac
