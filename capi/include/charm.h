@@ -124,7 +124,7 @@ typedef struct charm_error {
 } charm_error;
 
 /**
- * What a model is: see `charm_model_info()`.
+ * What a model is: see `charm_model_get_info()`.
  */
 typedef struct charm_model_info {
   /**
@@ -451,9 +451,9 @@ charm_status charm_model_init(struct charm_model *model,
  * points to a writable `charm_model_info` (any alignment); `error` is null
  * or points to a writable `charm_error`.
  */
-charm_status charm_model_info(const struct charm_model *model,
-                              struct charm_model_info *info,
-                              struct charm_error *error);
+charm_status charm_model_get_info(const struct charm_model *model,
+                                  struct charm_model_info *info,
+                                  struct charm_error *error);
 
 /**
  * Writes charm's sentence for `*error`: the clause the `charm` CLI prints

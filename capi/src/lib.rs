@@ -65,7 +65,7 @@ pub use generator::{
     CHARM_UTF8_MAX,
 };
 pub use model::{
-    charm_model_info, charm_model_init, CharmModel, CharmModelInfo, CHARM_ELEMENT_F32,
+    charm_model_get_info, charm_model_init, CharmModel, CharmModelInfo, CHARM_ELEMENT_F32,
     CHARM_ELEMENT_INT8, CHARM_ELEMENT_INT8_TILES, CHARM_MODEL_WORDS,
 };
 pub use status::*;

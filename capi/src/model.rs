@@ -25,7 +25,7 @@ pub struct CharmModel {
     opaque: [usize; CHARM_MODEL_WORDS],
 }
 
-/// What a model is: see `charm_model_info()`.
+/// What a model is: see `charm_model_get_info()`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CharmModelInfo {
@@ -152,7 +152,7 @@ unsafe fn init(model: *mut CharmModel, bytes: *const u8, length: usize) -> Resul
 /// points to a writable `charm_model_info` (any alignment); `error` is null
 /// or points to a writable `charm_error`.
 #[no_mangle]
-pub unsafe extern "C" fn charm_model_info(
+pub unsafe extern "C" fn charm_model_get_info(
     model: *const CharmModel,
     info: *mut CharmModelInfo,
     error: *mut CharmError,

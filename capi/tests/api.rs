@@ -374,11 +374,11 @@ fn null_pointers_are_a_code() {
             CHARM_ERR_NULL_POINTER
         );
         assert_eq!(
-            charm_model_info(null(), &mut core::mem::zeroed(), &mut e),
+            charm_model_get_info(null(), &mut core::mem::zeroed(), &mut e),
             CHARM_ERR_NULL_POINTER
         );
         assert_eq!(
-            charm_model_info(&*m.model, null_mut(), &mut e),
+            charm_model_get_info(&*m.model, null_mut(), &mut e),
             CHARM_ERR_NULL_POINTER
         );
         assert_eq!(charm_generator_size(null()), 0);
@@ -787,7 +787,7 @@ fn model_info_says_what_the_file_is() {
             file_length: 0,
         };
         assert_eq!(
-            unsafe { charm_model_info(&*m.model, &mut info, null_mut()) },
+            unsafe { charm_model_get_info(&*m.model, &mut info, null_mut()) },
             CHARM_OK
         );
         assert_eq!(info.element, element);
