@@ -243,10 +243,10 @@ where
 ///
 /// # Safety
 ///
-/// `generator` is null or a handle written by `charm_generator_init` (or
-/// any pointer to readable memory of `CHARM_GENERATOR_ALIGN` ... bytes that
-/// charm does not own, which then has no tag), used by no one else while the
-/// result lives.
+/// `generator` is null, or points to readable memory at least as large as
+/// the header: a handle written by `charm_generator_init` (or memory charm
+/// never set up, which has no tag), used by no one else while the result
+/// lives.
 unsafe fn generator_at<'a>(
     generator: *mut CharmGenerator,
 ) -> Result<&'a mut AnyGenerator, Failure> {
