@@ -5,6 +5,7 @@
 # what is missing:
 #   - QEMU: qemu-system-arm and qemu-system-misc (for qemu-system-riscv32), by apt-get;
 #   - llvm-size (Debian's llvm), for the firmware's flash footprint check;
+#   - gcc-arm-none-eabi, by apt-get, for the C API's example (examples/c);
 #   - the firmware targets thumbv6m-none-eabi, thumbv7m-none-eabi,
 #     thumbv7em-none-eabihf, thumbv8m.main-none-eabihf and
 #     riscv32imac-unknown-none-elf: each by `rustup target add` where that
@@ -110,6 +111,9 @@ size_tool="$(find_size_tool || true)"
 [ -n "$size_tool" ] || apt_install llvm
 size_tool="$(find_size_tool || true)"
 [ -n "$size_tool" ] || die "llvm-size is still missing after apt-get install llvm"
+# The C API's example (examples/c) is built by Debian's arm-none-eabi-gcc.
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || apt_install gcc-arm-none-eabi
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || die "arm-none-eabi-gcc is still missing after apt-get install gcc-arm-none-eabi"
 
 # Firmware toolchain: which route works here, target by target?
 sysroot="$(rustc --print sysroot)"
@@ -312,6 +316,8 @@ for t in "${FIRMWARE_TARGETS[@]}"; do
     step "core-${t%%-*}" core_for "$t"
 done
 step example-embed embed_example
+# libcharm.a, the C API, for every core (scripts/build-capi.sh; sizes in its log).
+step capi-libraries scripts/build-capi.sh
 step charm-cli build_charm
 
 export CHARM_FIRMWARE_ELF="$root/firmware/target/charm-firmware.elf"
@@ -327,6 +333,8 @@ export CHARM_EMBED_EXAMPLE_ELF="$root/target/charm-embed-example.elf"
 step test cargo test --workspace --no-fail-fast -- --skip qemu_
 # The firmware under QEMU on every machine: timed on its own.
 step test-qemu cargo test -p charm-tests --test qemu --no-fail-fast
+# The C example against libcharm.a under QEMU (M4F, M0), compared with charm sample.
+step test-capi-qemu cargo test -p charm-tests --test capi_qemu --no-fail-fast
 # The trainer once more on its portable kernels, as on a CPU without AVX2/FMA.
 step test-portable env CHARM_PORTABLE_KERNELS=1 cargo test -p charm-trainer --no-fail-fast
 step test-params cargo test --manifest-path firmware/params/Cargo.toml --features std --no-fail-fast
@@ -356,7 +364,7 @@ sed 's/^/  /' "$LOG_DIR/footprint.log"
 passed_tests=0
 failed_tests=0
 failed_names=()
-for log in "$LOG_DIR/test.log" "$LOG_DIR/test-qemu.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-params.log" "$LOG_DIR/test-boards.log"; do
+for log in "$LOG_DIR/test.log" "$LOG_DIR/test-qemu.log" "$LOG_DIR/test-capi-qemu.log" "$LOG_DIR/test-portable.log" "$LOG_DIR/test-params.log" "$LOG_DIR/test-boards.log"; do
     [ -f "$log" ] || continue
     while read -r p f; do
         passed_tests=$((passed_tests + p))

@@ -345,4 +345,40 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     pub fn hidden_state(&self) -> &[M::State] {
         self.state.h
     }
+
+    /// Temperature and top-k for the characters from now on; the state and
+    /// the random sequence go on. Refuses (and keeps the old ones) what
+    /// [`Generator::new`] refuses.
+    ///
+    /// ```
+    /// use charm_core::{Buffers, GenerateError, Generator, ModelView, SampleError, SampleParams, Vocab};
+    /// # let (wxh, whh, bh, why, by) = ([0.0f32; 16], [0.0f32; 8], [0.0f32; 8], [0.0f32; 16], [0.0f32, 5.0]);
+    /// # let model = ModelView::new(1, 2, &wxh, &whh, &bh, &why, &by).unwrap();
+    /// # let mut buffers = Buffers::<8, 4>::new();
+    /// # let slices = buffers.slices_for(&model).unwrap();
+    /// let mut g = Generator::new(model, Vocab::new("ab").unwrap(), SampleParams::default(), 1, slices).unwrap();
+    /// let greedy = SampleParams { temperature: 0.0, top_k: 0 };
+    /// g.set_params(greedy).unwrap();
+    /// assert_eq!(g.next_char(), 'b'); // b_y prefers 'b'
+    /// let bad = SampleParams { temperature: -1.0, top_k: 0 };
+    /// assert_eq!(g.set_params(bad), Err(GenerateError::Sample(SampleError::BadTemperature(-1.0))));
+    /// assert_eq!(g.params(), greedy);
+    /// ```
+    pub fn set_params(&mut self, params: SampleParams) -> Result<(), GenerateError> {
+        params.validate().map_err(GenerateError::Sample)?;
+        self.params = params;
+        Ok(())
+    }
+
+    /// The sampling parameters in use.
+    pub fn params(&self) -> SampleParams {
+        self.params
+    }
+
+    /// Restarts the random sequence from `seed`, as [`Generator::new`] starts
+    /// it; the state is kept (with [`Generator::reset`] too, the generator
+    /// draws what a new one with this seed draws).
+    pub fn set_seed(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
+    }
 }

@@ -1,0 +1,462 @@
+//! The generator in the caller's memory: `charm_generator`.
+//!
+//! Memory layout (from an 8-byte aligned address): the header (the charm-core
+//! [`Generator`], rounded up to [`CHARM_GENERATOR_ALIGN`] bytes), then the
+//! logits y (V f32), then the hidden state h_{t-1} and the next one h_t
+//! (`state_len` elements each: f32 for f32 models, Q15 `i16` for int8 row
+//! pairs, `i8` for int8 tiles; [`Recurrent::state_len`]).
+
+use crate::handle::{check_pointer, tag_of};
+use crate::model::{decoded, CharmModel};
+use crate::status::{finish, CharmError, CharmStatus, Failure};
+use charm_core::{
+    Generator, ModelView, QuantModelView, Recurrent, SampleParams, Slices, StateElement,
+    TiledModelView, Vocab, Weights,
+};
+use core::ffi::{c_char, c_void};
+use core::mem::{align_of, size_of};
+
+/// Alignment the generator's memory needs (a `uint64_t` array has it).
+pub const CHARM_GENERATOR_ALIGN: usize = 8;
+/// Bytes of the generator's header, at most, on any target (64-bit hosts
+/// included); `CHARM_GENERATOR_BYTES_MAX()` adds the buffers to it.
+pub const CHARM_GENERATOR_HEADER_MAX: usize = 256;
+/// Bytes of a character in UTF-8, at most: the smallest buffer
+/// `charm_generator_next()` takes.
+pub const CHARM_UTF8_MAX: usize = 4;
+
+/// A generator: lives in memory the caller gives to `charm_generator_init()`
+/// and never moves; the handle is that memory's address.
+pub struct CharmGenerator {
+    _opaque: [u8; 0],
+}
+
+/// The generator for each element type.
+enum AnyGenerator {
+    F32(Generator<'static, 'static, ModelView<'static, f32>>),
+    Int8(Generator<'static, 'static, QuantModelView<'static>>),
+    Tiles(Generator<'static, 'static, TiledModelView<'static>>),
+}
+
+/// Calls `$body` with `$g` bound to the generator, whichever its type.
+macro_rules! with_generator {
+    ($any:expr, $g:ident => $body:expr) => {
+        match $any {
+            AnyGenerator::F32($g) => $body,
+            AnyGenerator::Int8($g) => $body,
+            AnyGenerator::Tiles($g) => $body,
+        }
+    };
+}
+
+/// The start of the generator's memory.
+#[repr(C)]
+struct Header {
+    /// [`GENERATOR_TAG`].
+    tag: usize,
+    generator: AnyGenerator,
+}
+
+/// The tag of an initialized generator ("CHRMgnrt" folded into a word).
+const GENERATOR_TAG: usize = 0x676E_7274 ^ 0x4348_524D;
+
+/// The header's bytes, rounded up so that the buffers after it are aligned.
+const HEADER_BYTES: usize = size_of::<Header>().next_multiple_of(CHARM_GENERATOR_ALIGN);
+
+const _: () = {
+    assert!(align_of::<Header>() <= CHARM_GENERATOR_ALIGN);
+    assert!(HEADER_BYTES <= CHARM_GENERATOR_HEADER_MAX);
+    // The buffers after the header: f32 logits, then state elements of at
+    // most f32's alignment.
+    assert!(HEADER_BYTES.is_multiple_of(align_of::<f32>()));
+    assert!(align_of::<i16>() <= align_of::<f32>() && align_of::<i8>() <= align_of::<f32>());
+};
+
+/// Bytes of a generator for a model with `vocab` characters and a state of
+/// `state_len` elements `S`: header, V logits, two states.
+fn bytes_for<S>(vocab: usize, state_len: usize) -> Option<usize> {
+    let logits = vocab.checked_mul(size_of::<f32>())?;
+    let states = state_len.checked_mul(2 * size_of::<S>())?;
+    HEADER_BYTES.checked_add(logits)?.checked_add(states)
+}
+
+/// Bytes of a generator for `weights`.
+fn bytes_for_weights(weights: &Weights<'_>) -> Option<usize> {
+    match weights {
+        Weights::F32(m) => bytes_for::<f32>(m.vocab(), m.state_len()),
+        Weights::Int8(m) => bytes_for::<i16>(m.vocab(), m.state_len()),
+        Weights::Int8Tiles(m) => bytes_for::<i8>(m.vocab(), m.state_len()),
+    }
+}
+
+/// Bytes of memory a generator for `*model` needs (at an address aligned to
+/// `CHARM_GENERATOR_ALIGN`): a header and the state buffers, for this model's
+/// H, V and element type. 0 if `model` is null, misaligned or not
+/// initialized (`charm_generator_init()` then says which).
+///
+/// # Safety
+///
+/// `model` is null or points to a readable `charm_model`.
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_size(model: *const CharmModel) -> usize {
+    // SAFETY: as the caller's contract says.
+    match unsafe { decoded(model) } {
+        Ok(m) => bytes_for_weights(&m.weights).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// Borrows the state buffers of a generator for `model` from `memory`.
+///
+/// # Safety
+///
+/// `memory` is aligned to [`CHARM_GENERATOR_ALIGN`], valid for reads and
+/// writes of `bytes_for::<M::State>(model.vocab(), model.state_len())`
+/// bytes, which nothing else uses while the slices live, and zeroed.
+unsafe fn slices_in<M: Recurrent>(model: &M, memory: *mut u8) -> Slices<'static, M::State> {
+    let (vocab, n) = (model.vocab(), model.state_len());
+    // SAFETY: inside the memory by the caller's contract (its size is
+    // `bytes_for`: header, logits, two states), aligned (the assertions on
+    // HEADER_BYTES and the alignments), zeroed (valid f32, i16, i8), and
+    // the three slices do not overlap.
+    unsafe {
+        let logits = memory.add(HEADER_BYTES);
+        let h = logits.add(vocab * size_of::<f32>());
+        let h_next = h.add(n * size_of::<M::State>());
+        Slices {
+            logits: core::slice::from_raw_parts_mut(logits.cast::<f32>(), vocab),
+            h: core::slice::from_raw_parts_mut(h.cast::<M::State>(), n),
+            h_next: core::slice::from_raw_parts_mut(h_next.cast::<M::State>(), n),
+        }
+    }
+}
+
+/// Sets up a generator for `*model` in `memory[0..memory_length]` and writes
+/// its handle (`memory`) to `*generator`. It starts as `charm sample` does:
+/// state h_0 = 0, temperature 1, top-k 0 (all characters), seed 1.
+///
+/// `memory` must be aligned to `CHARM_GENERATOR_ALIGN` and hold
+/// `charm_generator_size(model)` bytes (`CHARM_GENERATOR_WORDS_MAX(H, V)`
+/// `uint64_t` words are enough for any model of up to H hidden units and V
+/// characters). The generator keeps what it needs of `*model`, not `*model`
+/// itself; the model's file bytes must stay.
+///
+/// Returns `CHARM_OK`, `CHARM_ERR_NULL_POINTER`, `CHARM_ERR_MISALIGNED`,
+/// `CHARM_ERR_MEMORY_TOO_SMALL` or `CHARM_ERR_MODEL_NOT_INITIALIZED`.
+///
+/// # Safety
+///
+/// `generator` is null or points to a writable `charm_generator *` (any
+/// alignment); `memory` is null or valid for reads and writes of
+/// `memory_length` bytes, used by nothing else and not moved while the
+/// generator is used; `model` is null or points to a readable `charm_model`;
+/// `error` is null or points to a writable `charm_error`.
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_init(
+    generator: *mut *mut CharmGenerator,
+    memory: *mut c_void,
+    memory_length: usize,
+    model: *const CharmModel,
+    error: *mut CharmError,
+) -> CharmStatus {
+    // SAFETY: as the caller's contract says.
+    let result = unsafe { init(generator, memory.cast::<u8>(), memory_length, model) };
+    // SAFETY: as the caller's contract says.
+    unsafe { finish(error, result) }
+}
+
+/// The body of [`charm_generator_init`].
+///
+/// # Safety
+///
+/// As [`charm_generator_init`].
+unsafe fn init(
+    generator: *mut *mut CharmGenerator,
+    memory: *mut u8,
+    memory_length: usize,
+    model: *const CharmModel,
+) -> Result<(), Failure> {
+    if generator.is_null() {
+        return Err(Failure::NullPointer);
+    }
+    // SAFETY: as the caller's contract says.
+    let model = unsafe { decoded(model) }?;
+    if memory.is_null() {
+        return Err(Failure::NullPointer);
+    }
+    let address = memory as usize;
+    if !address.is_multiple_of(CHARM_GENERATOR_ALIGN) {
+        return Err(Failure::Misaligned {
+            address,
+            align: CHARM_GENERATOR_ALIGN,
+        });
+    }
+    let needed = bytes_for_weights(&model.weights).ok_or(Failure::Other)?;
+    if memory_length < needed {
+        return Err(Failure::MemoryTooSmall {
+            given: memory_length,
+            needed,
+        });
+    }
+    // SAFETY: writable for `memory_length >= needed` bytes by the caller's
+    // contract; from here the memory is charm's.
+    unsafe { memory.write_bytes(0, needed) };
+    let vocab = model.vocab;
+    // SAFETY (each arm): the memory is aligned, large enough for this
+    // model's buffers (`needed`), zeroed, and the caller's alone.
+    let any = match model.weights {
+        Weights::F32(m) => AnyGenerator::F32(start(m, vocab, unsafe { slices_in(&m, memory) })?),
+        Weights::Int8(m) => AnyGenerator::Int8(start(m, vocab, unsafe { slices_in(&m, memory) })?),
+        Weights::Int8Tiles(m) => {
+            AnyGenerator::Tiles(start(m, vocab, unsafe { slices_in(&m, memory) })?)
+        }
+    };
+    let header = Header {
+        tag: GENERATOR_TAG,
+        generator: any,
+    };
+    // SAFETY: aligned (checked; the assertions above), and the header's
+    // bytes are the first HEADER_BYTES of the `needed` the caller gave.
+    unsafe { memory.cast::<Header>().write(header) };
+    // SAFETY: writable by the caller's contract, at any alignment.
+    unsafe { generator.write_unaligned(memory.cast::<CharmGenerator>()) };
+    Ok(())
+}
+
+/// A charm-core generator at `charm sample`'s defaults.
+fn start<M: Recurrent>(
+    model: M,
+    vocab: Vocab<'static>,
+    slices: Slices<'static, M::State>,
+) -> Result<Generator<'static, 'static, M>, Failure>
+where
+    M::State: StateElement,
+{
+    let params = SampleParams {
+        temperature: 1.0,
+        top_k: 0,
+    };
+    Generator::new(model, vocab, params, 1, slices).map_err(Failure::Generate)
+}
+
+/// The generator behind a handle, or why there is none.
+///
+/// # Safety
+///
+/// `generator` is null, or points to readable memory at least as large as
+/// the header: a handle written by `charm_generator_init` (or memory charm
+/// never set up, which has no tag), used by no one else while the result
+/// lives.
+unsafe fn generator_at<'a>(
+    generator: *mut CharmGenerator,
+) -> Result<&'a mut AnyGenerator, Failure> {
+    let header = generator.cast::<Header>();
+    check_pointer(header)?;
+    // SAFETY: checked; readable by the caller's contract.
+    if unsafe { tag_of(header) } != GENERATOR_TAG {
+        return Err(Failure::GeneratorNotInitialized);
+    }
+    // SAFETY: the tag says `charm_generator_init` wrote a header here, and
+    // the caller's contract says no one else uses it now.
+    Ok(unsafe { &mut (*header).generator })
+}
+
+/// Runs `f` on the generator behind the handle and reports as every call does.
+///
+/// # Safety
+///
+/// `generator` as [`generator_at`]; `error` null or writable.
+unsafe fn with(
+    generator: *mut CharmGenerator,
+    error: *mut CharmError,
+    f: impl FnOnce(&mut AnyGenerator) -> Result<(), Failure>,
+) -> CharmStatus {
+    // SAFETY: as the caller's contract says.
+    let result = unsafe { generator_at(generator) }.and_then(f);
+    // SAFETY: as the caller's contract says.
+    unsafe { finish(error, result) }
+}
+
+/// Sets temperature and top-k together, keeping the old ones on failure.
+fn set_params(
+    any: &mut AnyGenerator,
+    change: impl FnOnce(SampleParams) -> SampleParams,
+) -> Result<(), Failure> {
+    with_generator!(any, g => g.set_params(change(g.params()))).map_err(Failure::Generate)
+}
+
+/// The temperature from the next character on: logits are divided by it
+/// before the softmax; 0 is greedy (always the most likely character).
+/// The state and the random sequence go on.
+///
+/// Returns `CHARM_OK`, `CHARM_ERR_BAD_TEMPERATURE` (negative, NaN or
+/// infinite: the old temperature stays), or a handle's code.
+///
+/// # Safety
+///
+/// `generator` is null or a handle from `charm_generator_init()` whose
+/// memory no other call uses meanwhile (a generator is used from one thread
+/// or interrupt at a time); `error` is null or points to a writable
+/// `charm_error`. The same holds for every `charm_generator_*` call.
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_set_temperature(
+    generator: *mut CharmGenerator,
+    temperature: f32,
+    error: *mut CharmError,
+) -> CharmStatus {
+    // SAFETY: as the caller's contract says.
+    unsafe {
+        with(generator, error, |g| {
+            set_params(g, |p| SampleParams { temperature, ..p })
+        })
+    }
+}
+
+/// Draw only among the `top_k` most likely characters from the next
+/// character on (ties to the lower index); 0 keeps all.
+///
+/// # Safety
+///
+/// As `charm_generator_set_temperature()`.
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_set_top_k(
+    generator: *mut CharmGenerator,
+    top_k: u32,
+    error: *mut CharmError,
+) -> CharmStatus {
+    let top_k = usize::try_from(top_k).unwrap_or(usize::MAX);
+    // SAFETY: as the caller's contract says.
+    unsafe {
+        with(generator, error, |g| {
+            set_params(g, |p| SampleParams { top_k, ..p })
+        })
+    }
+}
+
+/// Restarts the random sequence from `seed`, as `charm sample --seed` starts
+/// it. The state is kept: call `charm_generator_reset()` too to draw what a
+/// new generator with this seed draws.
+///
+/// # Safety
+///
+/// As `charm_generator_set_temperature()`.
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_set_seed(
+    generator: *mut CharmGenerator,
+    seed: u64,
+    error: *mut CharmError,
+) -> CharmStatus {
+    // SAFETY: as the caller's contract says.
+    unsafe {
+        with(generator, error, |g| {
+            with_generator!(g, g => g.set_seed(seed));
+            Ok(())
+        })
+    }
+}
+
+/// Feeds `text[0..length]` (UTF-8, not NUL-terminated) through the model,
+/// as `charm sample --prime` does; nothing is drawn or printed.
+///
+/// Returns `CHARM_OK`, `CHARM_ERR_PRIME_NOT_UTF8`,
+/// `CHARM_ERR_UNKNOWN_CHARACTER` (a character outside the model's
+/// vocabulary: then nothing was fed), or a handle's code.
+///
+/// # Safety
+///
+/// As `charm_generator_set_temperature()`; `text` is null (with `length`
+/// 0: nothing to feed) or valid for reads of `length` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_prime(
+    generator: *mut CharmGenerator,
+    text: *const c_char,
+    length: usize,
+    error: *mut CharmError,
+) -> CharmStatus {
+    let feed = |g: &mut AnyGenerator| {
+        let bytes: &[u8] = match (text.is_null(), length) {
+            (true, 0) => &[],
+            (true, _) => return Err(Failure::NullPointer),
+            // SAFETY: readable for `length` bytes by the caller's contract.
+            (false, _) => unsafe { core::slice::from_raw_parts(text.cast::<u8>(), length) },
+        };
+        let text = core::str::from_utf8(bytes).map_err(|e| Failure::PrimeNotUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })?;
+        with_generator!(g, g => g.prime(text)).map_err(Failure::Generate)
+    };
+    // SAFETY: as the caller's contract says.
+    unsafe { with(generator, error, feed) }
+}
+
+/// Draws the next character and feeds it back: writes its UTF-8 bytes (1 to
+/// 4) to `utf8` and their number to `*length`, and a NUL after them if
+/// `capacity` has room for it.
+///
+/// Returns `CHARM_OK`, `CHARM_ERR_BUFFER_TOO_SMALL` (`capacity` below
+/// `CHARM_UTF8_MAX`: nothing was drawn), `CHARM_ERR_NULL_POINTER`, or a
+/// handle's code.
+///
+/// # Safety
+///
+/// As `charm_generator_set_temperature()`; `utf8` is null or valid for
+/// writes of `capacity` bytes; `length` is null or points to a writable
+/// `size_t` (any alignment).
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_next(
+    generator: *mut CharmGenerator,
+    utf8: *mut u8,
+    capacity: usize,
+    length: *mut usize,
+    error: *mut CharmError,
+) -> CharmStatus {
+    let draw = |g: &mut AnyGenerator| {
+        if utf8.is_null() || length.is_null() {
+            return Err(Failure::NullPointer);
+        }
+        if capacity < CHARM_UTF8_MAX {
+            return Err(Failure::BufferTooSmall {
+                given: capacity,
+                needed: CHARM_UTF8_MAX,
+            });
+        }
+        // SAFETY: writable for `capacity` bytes by the caller's contract.
+        let out = unsafe { core::slice::from_raw_parts_mut(utf8, capacity) };
+        let c = with_generator!(g, g => g.next_char());
+        let mut bytes = [0u8; CHARM_UTF8_MAX];
+        let n = c.encode_utf8(&mut bytes).len();
+        // With the NUL if there is room: `capacity >= CHARM_UTF8_MAX >= n`.
+        for (to, &from) in out
+            .iter_mut()
+            .zip(bytes.get(..n).unwrap_or_default().iter().chain([&0]))
+        {
+            *to = from;
+        }
+        // SAFETY: writable by the caller's contract, at any alignment.
+        unsafe { length.write_unaligned(n) };
+        Ok(())
+    };
+    // SAFETY: as the caller's contract says.
+    unsafe { with(generator, error, draw) }
+}
+
+/// Back to the state h_0 = 0 that a new generator starts from (logits b_y).
+/// Temperature, top-k and the random sequence go on
+/// (`charm_generator_set_seed()` restarts it).
+///
+/// # Safety
+///
+/// As `charm_generator_set_temperature()`.
+#[no_mangle]
+pub unsafe extern "C" fn charm_generator_reset(
+    generator: *mut CharmGenerator,
+    error: *mut CharmError,
+) -> CharmStatus {
+    // SAFETY: as the caller's contract says.
+    unsafe {
+        with(generator, error, |g| {
+            with_generator!(g, g => g.reset());
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,292 @@
+//! The C API from C: `examples/c` compiled by `arm-none-eabi-gcc` against
+//! `libcharm.a`, run under QEMU on the Cortex-M4F (`mps2-an386`) and the
+//! Cortex-M0 (`microbit`), prints exactly what `charm sample` prints for the
+//! same model and flags: f32, int8 row pairs and int8 tiles.
+//!
+//! | name | core | QEMU machine | library |
+//! |---|---|---|---|
+//! | `qemu_capi_m4_*` | Cortex-M4F | `mps2-an386` | `target/capi/cortex-m4f/libcharm.a` |
+//! | `qemu_capi_m0_*` | Cortex-M0 | `microbit` | `target/capi/cortex-m0/libcharm.a` |
+//!
+//! They need `arm-none-eabi-gcc` (Debian's `gcc-arm-none-eabi`),
+//! `qemu-system-arm` and the libraries (`scripts/build-capi.sh`, or
+//! `$CHARM_CAPI_DIR` for another directory than `target/capi`);
+//! `./scripts/test.sh` provides them all. They fail, never skip, without them.
+//! Each program is built with the model linked in and its parameters as a
+//! header (`examples/c/build.sh --model --params`).
+
+mod qemu_support;
+
+use charm_params::Params;
+use qemu_support::host::{charm, cli_sample, cli_train};
+use qemu_support::models::{alphabet, corpus, quantized, tiled};
+use qemu_support::{repo_root, Machine, Run, M0, M4};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// A scratch directory under the target dir.
+fn scratch() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("charm-capi-qemu");
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir
+}
+
+/// The sampling parameters as `examples/c/sample_params.h` gives them: the
+/// temperature as Rust's shortest decimal for the f32 (which C reads back to
+/// the same f32), the prime as octal escapes of its UTF-8 bytes.
+fn params_header(p: &Params<'_>) -> String {
+    let prime: String = p.prime.bytes().map(|b| format!("\\{b:03o}")).collect();
+    format!(
+        "#define SAMPLE_LEN {}u\n#define SAMPLE_TEMPERATURE {:?}f\n#define SAMPLE_TOP_K {}u\n\
+         #define SAMPLE_SEED {}ull\n#define SAMPLE_PRIME \"{prime}\"\n",
+        p.len, p.temperature, p.top_k, p.seed
+    )
+}
+
+/// The directory of the libraries: `$CHARM_CAPI_DIR` or `target/capi`.
+fn capi_dir() -> PathBuf {
+    std::env::var_os("CHARM_CAPI_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/capi"))
+}
+
+/// The core of a machine's library.
+fn core_of(m: &Machine) -> &'static str {
+    match m.name {
+        "m4" => "cortex-m4f",
+        "m0" => "cortex-m0",
+        other => panic!("no C example for {other}"),
+    }
+}
+
+/// Builds the C example for `m` with `model` linked in and `params`; returns the ELF.
+fn build(m: &Machine, model: &Path, params: &Params<'_>, name: &str) -> PathBuf {
+    let dir = tempfile::tempdir().expect("temporary directory").keep();
+    let header = dir.join("params.h");
+    std::fs::write(&header, params_header(params)).expect("write the parameters");
+    let lib = capi_dir().join(core_of(m)).join("libcharm.a");
+    assert!(
+        lib.is_file(),
+        "{} does not exist: build it with scripts/build-capi.sh --core {} (./scripts/test.sh \
+         does that first), or set CHARM_CAPI_DIR",
+        lib.display(),
+        core_of(m)
+    );
+    let elf = dir.join(format!("{name}.elf"));
+    let out = Command::new("bash")
+        .arg(repo_root().join("examples/c/build.sh"))
+        .args(["--board", m.board.name, "--model"])
+        .arg(model)
+        .arg("--params")
+        .arg(&header)
+        .arg("--lib")
+        .arg(&lib)
+        .arg("--out")
+        .arg(&elf)
+        .output()
+        .expect("run bash");
+    assert!(
+        out.status.success(),
+        "examples/c/build.sh failed (arm-none-eabi-gcc is Debian's gcc-arm-none-eabi):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elf
+}
+
+/// Asserts that the program succeeded and printed exactly `expected`.
+fn assert_prints(run: &Run, expected: &[u8], what: &str) {
+    assert_eq!(
+        run.status,
+        0,
+        "{what}: the C example failed; output {:?}; QEMU: {}",
+        run.text(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    if run.stdout != expected {
+        let at = run
+            .stdout
+            .iter()
+            .zip(expected)
+            .position(|(a, b)| a != b)
+            .unwrap_or(run.stdout.len().min(expected.len()));
+        panic!(
+            "{what}: the C example's output differs from charm sample's at byte {at}\n\
+             C    ({} bytes): {:?}\nhost ({} bytes): {:?}",
+            run.stdout.len(),
+            run.text(),
+            expected.len(),
+            String::from_utf8_lossy(expected)
+        );
+    }
+}
+
+/// Builds and runs the example with the model at `path`, and compares with `charm sample`.
+fn matches_charm_sample(m: &Machine, path: &Path, params: &Params<'_>, what: &str) {
+    let name = path.file_stem().expect("a file name").to_string_lossy();
+    let elf = build(m, path, params, &name);
+    let run = m.run_elf(&elf, None, None);
+    assert_prints(&run, &cli_sample(path, params), what);
+}
+
+/// `bytes` written to the scratch directory as `name`.
+fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let path = scratch().join(name);
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes).expect("write a model");
+    std::fs::rename(&temporary, &path).expect("rename a model");
+    path
+}
+
+/// charm-core's embedding example model, as f32, int8 row pairs and int8
+/// tiles (as `charm quantize` writes them), with a name.
+fn tiny_models() -> &'static [(PathBuf, &'static str)] {
+    static MODELS: OnceLock<Vec<(PathBuf, &'static str)>> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        let f32_model = std::fs::read(repo_root().join("core/examples/embed/tiny.charm"))
+            .expect("read core/examples/embed/tiny.charm");
+        vec![
+            (scratch_file("tiny.charm", &f32_model), "f32"),
+            (
+                scratch_file("tiny-int8.charm", &quantized(&f32_model)),
+                "int8",
+            ),
+            (
+                scratch_file("tiny-tiles.charm", &tiled(&f32_model)),
+                "int8 tiles",
+            ),
+        ]
+    })
+}
+
+/// An H=128 model trained with `charm train` on a corpus made here (65
+/// characters, as tinyshakespeare has), and its int8 row pairs and tiles
+/// from `charm quantize` (once per run).
+fn trained_models() -> &'static [(PathBuf, &'static str)] {
+    static MODELS: OnceLock<Vec<(PathBuf, &'static str)>> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        let data = scratch().join("corpus-65.txt");
+        std::fs::write(&data, corpus(&alphabet(65), 30_000, 5)).expect("write the corpus");
+        let f32_path = scratch().join("trained-h128.charm");
+        cli_train(&data, 128, 200, 7, &f32_path, &["--batch", "8"]);
+        let mut models = vec![(f32_path.clone(), "f32")];
+        for (layout, name) in [("pairs", "int8"), ("tiles", "int8 tiles")] {
+            let out = scratch().join(format!("trained-h128-{layout}.charm"));
+            charm(&[
+                "quantize".as_ref(),
+                "--model".as_ref(),
+                f32_path.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--layout".as_ref(),
+                layout.as_ref(),
+                "--force".as_ref(),
+            ]);
+            models.push((out, name));
+        }
+        models
+    })
+}
+
+fn tiny_model_in_every_element_type(m: &Machine) {
+    let runs = [
+        // examples/c/sample_params.h
+        Params {
+            len: 120,
+            temperature: 0.8,
+            seed: 7,
+            top_k: 0,
+            prime: "the c",
+        },
+        Params {
+            len: 200,
+            temperature: 1.3,
+            seed: 3,
+            top_k: 5,
+            prime: "",
+        },
+    ];
+    for (path, element) in tiny_models() {
+        for params in &runs {
+            let what = format!("tiny {element} T={} k={}", params.temperature, params.top_k);
+            matches_charm_sample(m, path, params, &what);
+        }
+    }
+}
+
+fn trained_h128_in_every_element_type(m: &Machine) {
+    for (path, element) in trained_models() {
+        let params = Params {
+            len: 200,
+            temperature: 0.7,
+            seed: 2,
+            top_k: 0,
+            prime: "the quick\nbrown",
+        };
+        matches_charm_sample(m, path, &params, &format!("trained H=128 {element}"));
+    }
+}
+
+/// A corrupted model: one line with charm's sentence, exit status 1.
+fn refuses_a_corrupted_model_with_charms_sentence(m: &Machine) {
+    let mut model = std::fs::read(repo_root().join("core/examples/embed/tiny.charm"))
+        .expect("read the tiny model");
+    let at = model.len() / 2;
+    model[at] ^= 0x10;
+    let path = scratch_file(&format!("corrupted-{}.charm", m.name), &model);
+    let elf = build(m, &path, &Params::default(), "corrupted");
+    let run = m.run_elf(&elf, None, None);
+    let clause = charm_core::decode_any(&charm_core::AlignedBytes::from(&model[..]))
+        .expect_err("corrupted")
+        .to_string();
+    assert_eq!(run.status, 1, "output {:?}", run.text());
+    assert_eq!(
+        run.text(),
+        format!("error: the weights linked in cannot be used: {clause}\n")
+    );
+    assert!(
+        clause.starts_with("it is corrupted: CRC-32 is "),
+        "{clause}"
+    );
+}
+
+/// A prime character outside the vocabulary: charm's sentence, exit status 3.
+fn refuses_a_prime_outside_the_vocabulary(m: &Machine) {
+    let (path, _) = &tiny_models()[0];
+    let params = Params {
+        prime: "the Ω",
+        ..Params::default()
+    };
+    let run = m.run_elf(&build(m, path, &params, "prime"), None, None);
+    assert_eq!(run.status, 3, "output {:?}", run.text());
+    assert_eq!(
+        run.text(),
+        "error: cannot generate: the character 'Ω' (U+03A9) does not occur in the model's \
+         vocabulary\n"
+    );
+}
+
+/// One test per (machine, test): `qemu_capi_m4_<test>`, `qemu_capi_m0_<test>`.
+macro_rules! on_machines {
+    ($($test:ident),* $(,)?) => {
+        pastey::paste! {
+            $(
+                #[test]
+                fn [<qemu_capi_m4_ $test>]() {
+                    $test(&M4);
+                }
+                #[test]
+                fn [<qemu_capi_m0_ $test>]() {
+                    $test(&M0);
+                }
+            )*
+        }
+    };
+}
+
+on_machines!(
+    tiny_model_in_every_element_type,
+    trained_h128_in_every_element_type,
+    refuses_a_corrupted_model_with_charms_sentence,
+    refuses_a_prime_outside_the_vocabulary,
+);
