@@ -1,11 +1,11 @@
 //! Text generation: the state, priming, and one character at a time.
 
+use super::sampler::{sample, SampleError, SampleParams};
+use crate::int8::row_pairs::QuantModelView;
+use crate::int8::tiles::{tile_stride, TiledModelView};
 use crate::kernels::padded;
 use crate::model::{ModelView, ShapeError};
-use crate::quant::QuantModelView;
-use crate::sample::{sample, SampleError, SampleParams};
 use crate::sentence::{display_sentence, Explain, SentenceOut};
-use crate::tiles::{tile_stride, TiledModelView};
 use crate::{Rng, Vocab};
 
 /// What a hidden state is made of: `f32` for f32 models, Q15 `i16` for int8

@@ -1,0 +1,114 @@
+//! Writing weight files (feature `alloc`).
+
+use super::decode::check_finite;
+use super::{
+    crc32, FormatError, Header, Metadata, Weights, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES,
+    MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION, VERSION_F32, VERSION_INT8,
+};
+use crate::model::ModelView;
+use crate::vocab::Vocab;
+
+/// Encodes an f32 model as a version-1 weight file (needs the `alloc` feature).
+///
+/// Fails if the vocabulary's size differs from the model's, or is larger than
+/// [`MAX_VOCAB`], or a weight is not finite.
+pub fn encode(
+    model: &ModelView<'_, f32>,
+    vocab: &Vocab<'_>,
+    meta: &Metadata,
+) -> Result<alloc::vec::Vec<u8>, FormatError> {
+    encode_any(&Weights::F32(*model), vocab, meta)
+}
+
+/// Encodes a model of any element type: f32 as version 1, int8 row pairs as
+/// version 3, int8 tiles as version 4.
+pub fn encode_any(
+    weights: &Weights<'_>,
+    vocab: &Vocab<'_>,
+    meta: &Metadata,
+) -> Result<alloc::vec::Vec<u8>, FormatError> {
+    use alloc::vec::Vec;
+    let (hidden, vocab_size) = (weights.hidden(), weights.vocab());
+    if vocab_size > MAX_VOCAB {
+        return Err(FormatError::VocabularyTooLarge {
+            size: vocab_size,
+            max: MAX_VOCAB,
+        });
+    }
+    if vocab.len() != vocab_size {
+        return Err(FormatError::BadVocabulary);
+    }
+    if hidden > MAX_HIDDEN {
+        return Err(FormatError::Malformed);
+    }
+    let (version, element) = match weights {
+        Weights::F32(m) => {
+            let tensors = [
+                ("wxh", m.wxh()),
+                ("whh", m.whh()),
+                ("bh", m.bh()),
+                ("why", m.why()),
+                ("by", m.by()),
+            ];
+            for (name, t) in tensors {
+                check_finite(t, &[(name, t.len())])?;
+            }
+            (VERSION_F32, ELEMENT_F32)
+        }
+        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+            let [sx, sh, sy, bh, by] = weights.int8_tensors().map_or([&[][..]; 5], |t| t.f32);
+            let tensors = [
+                ("wxh_scale", sx),
+                ("whh_scale", sh),
+                ("why_scale", sy),
+                ("bh", bh),
+                ("by", by),
+            ];
+            for (name, t) in tensors {
+                check_finite(t, &[(name, t.len())])?;
+            }
+            match weights {
+                Weights::Int8(_) => (VERSION_INT8, ELEMENT_INT8),
+                _ => (VERSION, ELEMENT_INT8_TILES),
+            }
+        }
+    };
+    let header = Header {
+        hidden: hidden as u32,
+        vocab_size: vocab_size as u32,
+        element,
+        vocab: vocab.as_str(),
+        meta: *meta,
+    };
+    let mut out = Vec::new();
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // length, filled in below
+    let header_bytes = postcard::to_allocvec(&header).map_err(|_| FormatError::Malformed)?;
+    out.extend_from_slice(&header_bytes);
+    out.resize(out.len().next_multiple_of(TENSOR_ALIGN), 0);
+    let floats: [&[f32]; 5] = match weights {
+        Weights::F32(m) => [m.wxh(), m.whh(), m.bh(), m.why(), m.by()],
+        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+            let Some(t) = weights.int8_tensors() else {
+                return Err(FormatError::Malformed);
+            };
+            for q in t.int8 {
+                out.extend(q.iter().map(|&b| b as u8));
+            }
+            t.f32
+        }
+    };
+    for t in floats {
+        for w in t {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    let len = out.len() + 4;
+    let len32 = u32::try_from(len).map_err(|_| FormatError::Malformed)?;
+    out[8..12].copy_from_slice(&len32.to_le_bytes());
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}

@@ -1,0 +1,9 @@
+//! Model views: weights borrowed where they lie (flash, a decoded file, the
+//! trainer's parameters) and the forward step that reads them.
+
+mod error;
+mod rnn;
+
+pub(crate) use error::check_lengths;
+pub use error::{ShapeError, StepError};
+pub use rnn::{tensor_lengths, ModelView};
