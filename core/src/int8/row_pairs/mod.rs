@@ -56,7 +56,7 @@ use crate::int8::tanh_q15::tanh_q15;
 use crate::int8::tensors::QuantTensors;
 use crate::kernels::padded;
 use crate::model::ShapeError;
-use pair_dots::{pair_dots_summed, StateSum};
+use pair_dots::pair_dot_words;
 
 mod pair_dots;
 pub use pair_dots::{pair_dot_portable, pair_dots, PAIR_RUN};
@@ -281,3 +281,68 @@ mod helium;
 #[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
 #[allow(unsafe_code)]
 mod thumb;
+
+/// `Σ h` of a Q15 state, which the DSP loop needs: computed once per
+/// matrix-vector product, not once per [`pair_dots`] run.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), allow(dead_code))]
+struct StateSum(Option<i32>);
+
+impl StateSum {
+    /// On a Cortex-M4 with feature `dsp`: the sum, or `None` when the state
+    /// cannot take the DSP path (unaligned, or not a multiple of 8 entries).
+    /// Elsewhere nothing is computed.
+    #[inline]
+    fn of(h: &[i16]) -> Self {
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        return StateSum(dsp::sum(h));
+        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+        {
+            let _ = h;
+            StateSum(None)
+        }
+    }
+}
+
+/// [`pair_dots`] with `Σ h[..stride]` given.
+#[inline]
+fn pair_dots_summed(
+    w: &[i8],
+    stride: usize,
+    h: &[i16],
+    sum: StateSum,
+    out: &mut [[i32; 2]],
+) -> usize {
+    let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
+        return 0;
+    };
+    let n = out.len().min(w.len() / (2 * stride));
+    let (w, out) = (&w[..n * 2 * stride], &mut out[..n]);
+    #[cfg(all(feature = "helium", target_arch = "arm"))]
+    if let (true, Some(sum)) = (n > 0, sum.0) {
+        if helium::pair_dots(w, h, sum, out) {
+            return n;
+        }
+    }
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    if let (true, Some(sum)) = (n > 0, sum.0) {
+        if dsp::pair_dots(w, h, sum, out) {
+            return n;
+        }
+    }
+    let _ = sum;
+    // Σ h once for all the blocks of this run (pair_dot_words' offset)
+    let h_sum = h
+        .iter()
+        .map(|&v| i32::from(v))
+        .fold(0i32, i32::wrapping_add);
+    for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
+        #[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
+        if let Some(pair) = thumb::pair_dot_words(block, h, h_sum) {
+            *dot = pair;
+            continue;
+        }
+        *dot = pair_dot_words(block, h, h_sum);
+    }
+    n
+}

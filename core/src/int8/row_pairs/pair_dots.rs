@@ -1,8 +1,8 @@
-//! The row pairs' dot products: which instructions compute them on which
-//! core (the DSP, Helium and Thumb-1 loops of [`super`]'s submodules, or
-//! the portable word loop), all giving the same integers.
+//! The row pairs' dot products on any core: the public entry point, and
+//! the portable loops that give the integers the DSP, Helium and Thumb-1
+//! loops (the sibling modules) give too.
 
-use super::PAIR_OFFSET;
+use super::{pair_dots_summed, StateSum, PAIR_OFFSET};
 
 /// Row-pair blocks per [`pair_dots`] call in the step: the size of its
 /// buffer of dot products on the stack (16 × 8 bytes).
@@ -21,71 +21,6 @@ pub fn pair_dots(w: &[i8], stride: usize, h: &[i16], out: &mut [[i32; 2]]) -> us
     pair_dots_summed(w, stride, h, sum, out)
 }
 
-/// `Σ h` of a Q15 state, which the DSP loop needs: computed once per
-/// matrix-vector product, not once per [`pair_dots`] run.
-#[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), allow(dead_code))]
-pub(super) struct StateSum(Option<i32>);
-
-impl StateSum {
-    /// On a Cortex-M4 with feature `dsp`: the sum, or `None` when the state
-    /// cannot take the DSP path (unaligned, or not a multiple of 8 entries).
-    /// Elsewhere nothing is computed.
-    #[inline]
-    pub(super) fn of(h: &[i16]) -> Self {
-        #[cfg(all(feature = "dsp", target_arch = "arm"))]
-        return StateSum(super::dsp::sum(h));
-        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-        {
-            let _ = h;
-            StateSum(None)
-        }
-    }
-}
-
-/// [`pair_dots`] with `Σ h[..stride]` given.
-#[inline]
-pub(super) fn pair_dots_summed(
-    w: &[i8],
-    stride: usize,
-    h: &[i16],
-    sum: StateSum,
-    out: &mut [[i32; 2]],
-) -> usize {
-    let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
-        return 0;
-    };
-    let n = out.len().min(w.len() / (2 * stride));
-    let (w, out) = (&w[..n * 2 * stride], &mut out[..n]);
-    #[cfg(all(feature = "helium", target_arch = "arm"))]
-    if let (true, Some(sum)) = (n > 0, sum.0) {
-        if super::helium::pair_dots(w, h, sum, out) {
-            return n;
-        }
-    }
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    if let (true, Some(sum)) = (n > 0, sum.0) {
-        if super::dsp::pair_dots(w, h, sum, out) {
-            return n;
-        }
-    }
-    let _ = sum;
-    // Σ h once for all the blocks of this run (pair_dot_words' offset)
-    let h_sum = h
-        .iter()
-        .map(|&v| i32::from(v))
-        .fold(0i32, i32::wrapping_add);
-    for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
-        #[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
-        if let Some(pair) = super::thumb::pair_dot_words(block, h, h_sum) {
-            *dot = pair;
-            continue;
-        }
-        *dot = pair_dot_words(block, h, h_sum);
-    }
-    n
-}
-
 /// [`pair_dot_portable`] a word at a time, the same integers: each 32-bit
 /// word `[a0 + 128, b0, a1 + 128, b1]` (little-endian) is loaded once and
 /// its bytes taken out by shifts, the two state entries likewise from one
@@ -94,7 +29,7 @@ pub(super) fn pair_dots_summed(
 /// seven shifts and extends, four multiplies and four adds: on a Cortex-M0
 /// 18 instructions for 4 MACs, where byte loads take 8 per MAC.
 #[inline]
-fn pair_dot_words(block: &[i8], h: &[i16], h_sum: i32) -> [i32; 2] {
+pub(super) fn pair_dot_words(block: &[i8], h: &[i16], h_sum: i32) -> [i32; 2] {
     let (mut a_raw, mut b) = (0i32, 0i32);
     for (word, hq) in block.chunks_exact(4).zip(h.chunks_exact(2)) {
         let w = u32::from_le_bytes([word[0] as u8, word[1] as u8, word[2] as u8, word[3] as u8]);
