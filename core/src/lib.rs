@@ -110,6 +110,7 @@ compile_error!(
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod cell;
 mod format;
 mod int8;
 mod kernels;
@@ -119,12 +120,13 @@ mod sample;
 mod sentence;
 mod vocab;
 
+pub use cell::{Cell, MAX_LAYERS};
 #[cfg(feature = "alloc")]
 pub use format::AlignedBytes;
 pub use format::{
     crc32, decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
     BLANK_TAIL, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB,
-    PREAMBLE_LEN, TENSOR_ALIGN, VERSION, VERSION_F32, VERSION_INT8,
+    PREAMBLE_LEN, READ_VERSION, TENSOR_ALIGN, VERSION, VERSION_CELLS, VERSION_F32, VERSION_INT8,
 };
 #[cfg(feature = "alloc")]
 pub use format::{encode, encode_any};
@@ -143,8 +145,11 @@ pub use int8::tiles::{
     tile_stride, tile_tensor_lengths, TiledModelView, I8_ONE, TILE_COLUMNS, TILE_ROWS,
 };
 pub use kernels::{axpy, dot, matvec_bias, padded, LANES};
-pub use math::{exp_f32, tanh_f32, Float};
-pub use model::{tensor_lengths, ModelView, ShapeError, StepError};
+pub use math::{exp_f32, sigmoid_f32, tanh_f32, Float};
+pub use model::{
+    layer_tensor_lengths, tensor_lengths, LayerTensors, ModelView, ShapeError, StackedModelView,
+    StepError,
+};
 pub use sample::{
     exp_shifted, log_softmax_at, sample, softmax, Buffers, GenerateError, Generator, Recurrent,
     Rng, SampleError, SampleParams, Slices, StateElement,

@@ -3,9 +3,14 @@
 
 use super::header::{u16_at, u32_at};
 use super::weights::block_len;
+#[cfg(feature = "cells")]
+use super::weights::stacked_block_len;
+#[cfg(feature = "cells")]
+use super::VERSION_CELLS;
 use super::{
     crc32, AnyCharmFile, CharmFile, FormatError, Header, Weights, ELEMENT_F32, ELEMENT_INT8,
     ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN, TENSOR_ALIGN, VERSION,
+    VERSION_INT8_TILES,
 };
 use crate::int8::row_pairs::{quant_tensor_lengths, QuantModelView, MAX_HIDDEN_INT8};
 use crate::int8::tensors::QuantTensors;
@@ -13,6 +18,12 @@ use crate::int8::tensors::QuantTensors;
 use crate::int8::tiles::{tile_tensor_lengths, TiledModelView};
 use crate::model::{tensor_lengths, ModelView};
 use crate::vocab::Vocab;
+#[cfg(feature = "cells")]
+use crate::{
+    cell::{Cell, MAX_LAYERS},
+    kernels::padded,
+    model::{layer_tensor_lengths, layer_tensor_name, LayerTensors, StackedModelView},
+};
 
 /// Bytes of a model's tensor block, or `None` for an impossible shape.
 fn tensor_block_len(element: u8, hidden: usize, vocab: usize) -> Option<usize> {
@@ -65,13 +76,23 @@ fn blank_tail(bytes: &[u8], len: usize) -> Option<usize> {
 /// bytes before it.
 pub const BLANK_TAIL: usize = 16;
 
+/// The newest format version [`decode_any`] reads: [`VERSION`] with feature
+/// `cells`, 4 without it (a firmware that runs one tanh layer leaves the
+/// other cells out, and their decoding with them).
+pub const READ_VERSION: u16 = if cfg!(feature = "cells") {
+    VERSION
+} else {
+    VERSION_INT8_TILES
+};
+
 /// Decodes a weight file of either element type in place. `bytes` may
 /// continue past the file (a flash region does); [`AnyCharmFile::len`] says
 /// where the file ends.
 ///
 /// Checks, in this order: length of the preamble, magic, version, declared
 /// length, CRC (a mismatch over a blank tail is reported as
-/// [`FormatError::Truncated`], see [`BLANK_TAIL`]), header, element type,
+/// [`FormatError::Truncated`], see [`BLANK_TAIL`]), header, cell and depth
+/// (version 5), element type,
 /// vocabulary, sizes, alignment, finiteness.
 /// Never panics and never allocates.
 ///
@@ -94,10 +115,10 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
         return Err(FormatError::BadMagic);
     }
     let version = u16_at(bytes, 4);
-    if !(1..=VERSION).contains(&version) {
+    if !(1..=READ_VERSION).contains(&version) {
         return Err(FormatError::UnsupportedVersion {
             found: version,
-            supported: VERSION,
+            supported: READ_VERSION,
         });
     }
     let len = u32_at(bytes, 8) as usize;
@@ -127,6 +148,18 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     }
     let (header, rest) =
         Header::from_postcard(&body[PREAMBLE_LEN..]).ok_or(FormatError::Malformed)?;
+    // Version 5: the cell and the depth follow the header; f32 only so far.
+    #[cfg(feature = "cells")]
+    let (stack, rest) = match version {
+        VERSION_CELLS.. => {
+            let ((cell, depth), rest) = cell_and_depth(rest)?;
+            if header.element != ELEMENT_F32 {
+                return Err(FormatError::UnsupportedElement(header.element));
+            }
+            (Some((cell, depth)), rest)
+        }
+        _ => (None, rest),
+    };
     match (header.element, version) {
         (ELEMENT_F32, _) | (ELEMENT_INT8, 3..) | (ELEMENT_INT8_TILES, 4..) => {}
         (ELEMENT_INT8, 2) => return Err(FormatError::RetiredInt8Layout),
@@ -145,8 +178,13 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     }
     let header_end = len - 4 - rest.len();
     let data_start = header_end.next_multiple_of(TENSOR_ALIGN);
-    let block =
-        tensor_block_len(header.element, hidden, vocab_size).ok_or(FormatError::Malformed)?;
+    let block = tensor_block_len(header.element, hidden, vocab_size);
+    #[cfg(feature = "cells")]
+    let block = match stack {
+        Some((cell, depth)) => block.and(stacked_block_len(cell, hidden, vocab_size, depth)),
+        None => block,
+    };
+    let block = block.ok_or(FormatError::Malformed)?;
     if data_start.checked_add(block) != Some(len - 4) {
         return Err(FormatError::Malformed);
     }
@@ -154,6 +192,16 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
         return Err(FormatError::Malformed);
     }
     let data = &body[data_start..];
+    #[cfg(feature = "cells")]
+    if let Some((cell, depth)) = stack {
+        return Ok(AnyCharmFile {
+            version,
+            vocab,
+            meta: header.meta,
+            weights: Weights::Stacked(stacked_model(cell, hidden, vocab_size, depth, data)?),
+            len,
+        });
+    }
     let weights = match header.element {
         ELEMENT_F32 => Weights::F32(f32_model(hidden, vocab_size, data)?),
         ELEMENT_INT8 => {
@@ -186,6 +234,74 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
         weights,
         len,
     })
+}
+
+/// The cell and the depth of a version-5 file, and the bytes after them.
+#[cfg(feature = "cells")]
+fn cell_and_depth(bytes: &[u8]) -> Result<((Cell, usize), &[u8]), FormatError> {
+    let [code, layers, ref rest @ ..] = *bytes else {
+        return Err(FormatError::Malformed);
+    };
+    let cell = Cell::from_code(code).ok_or(FormatError::UnsupportedCell(code))?;
+    let depth = usize::from(layers);
+    if !(1..=MAX_LAYERS).contains(&depth) {
+        return Err(FormatError::UnsupportedDepth {
+            layers: depth,
+            max: MAX_LAYERS,
+        });
+    }
+    Ok(((cell, depth), rest))
+}
+
+/// The first `n` values of `data`, which moves past them.
+#[cfg(feature = "cells")]
+fn take<'a>(data: &mut &'a [f32], n: usize) -> Result<&'a [f32], FormatError> {
+    let (taken, rest) = data.split_at_checked(n).ok_or(FormatError::Malformed)?;
+    *data = rest;
+    Ok(taken)
+}
+
+/// The tensors of a version-5 model (their lengths checked by the caller's
+/// block length), checked finite.
+#[cfg(feature = "cells")]
+fn stacked_model(
+    cell: Cell,
+    hidden: usize,
+    vocab: usize,
+    depth: usize,
+    data: &[u8],
+) -> Result<StackedModelView<'_, f32>, FormatError> {
+    let mut data: &[f32] = bytemuck::try_cast_slice(data).map_err(|_| FormatError::Misaligned)?;
+    let output = [("why", vocab * padded(hidden)), ("by", vocab)];
+    let mut named = [("", 0); 4 * MAX_LAYERS + 2];
+    let layer_names = (0..depth).flat_map(|l| {
+        let lengths = layer_tensor_lengths(cell, hidden, vocab, l);
+        (0..4).map(move |t| (layer_tensor_name(l, t), lengths[t]))
+    });
+    for (slot, name) in named.iter_mut().zip(layer_names.chain(output)) {
+        *slot = name;
+    }
+    check_finite(data, &named[..4 * depth + 2])?;
+    let empty = LayerTensors {
+        wx: &[][..],
+        wh: &[],
+        bx: &[],
+        bh: &[],
+    };
+    let mut layers = [empty; MAX_LAYERS];
+    for (l, layer) in layers.iter_mut().enumerate().take(depth) {
+        let [wx, wh, bx, bh] = layer_tensor_lengths(cell, hidden, vocab, l);
+        *layer = LayerTensors {
+            wx: take(&mut data, wx)?,
+            wh: take(&mut data, wh)?,
+            bx: take(&mut data, bx)?,
+            bh: take(&mut data, bh)?,
+        };
+    }
+    let why = take(&mut data, vocab * padded(hidden))?;
+    let by = take(&mut data, vocab)?;
+    StackedModelView::new(cell, hidden, vocab, &layers[..depth], why, by)
+        .map_err(|_| FormatError::Malformed)
 }
 
 fn f32_model(hidden: usize, vocab: usize, data: &[u8]) -> Result<ModelView<'_, f32>, FormatError> {
@@ -251,7 +367,8 @@ fn int8_tensors(
 }
 
 /// Decodes an f32 weight file in place (see [`decode_any`] for the checks);
-/// an int8 file is [`FormatError::UnsupportedElement`].
+/// an int8 file is [`FormatError::UnsupportedElement`], a file of another
+/// cell or depth [`FormatError::NotOneTanhLayer`].
 ///
 /// ```
 /// use charm_core::{decode, FormatError};
@@ -271,5 +388,16 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
         Weights::Int8(_) | Weights::Int8Tiles(_) => {
             Err(FormatError::UnsupportedElement(file.weights.element()))
         }
+        #[cfg(feature = "cells")]
+        Weights::Stacked(m) => Err(FormatError::NotOneTanhLayer {
+            cell: m.cell(),
+            layers: m.depth(),
+        }),
+        // decoded only with feature cells
+        #[cfg(not(feature = "cells"))]
+        Weights::Stacked(_) => Err(FormatError::UnsupportedVersion {
+            found: file.version,
+            supported: READ_VERSION,
+        }),
     }
 }

@@ -3,8 +3,10 @@
 use super::decode::check_finite;
 use super::{
     crc32, FormatError, Header, Metadata, Weights, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES,
-    MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION, VERSION_F32, VERSION_INT8,
+    MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION_CELLS, VERSION_F32, VERSION_INT8,
+    VERSION_INT8_TILES,
 };
+use crate::model::layer_tensor_name;
 use crate::model::ModelView;
 use crate::vocab::Vocab;
 
@@ -21,7 +23,8 @@ pub fn encode(
 }
 
 /// Encodes a model of any element type: f32 as version 1, int8 row pairs as
-/// version 3, int8 tiles as version 4.
+/// version 3, int8 tiles as version 4, a model of any cell and depth
+/// ([`Weights::Stacked`]) as version 5.
 pub fn encode_any(
     weights: &Weights<'_>,
     vocab: &Vocab<'_>,
@@ -69,8 +72,22 @@ pub fn encode_any(
             }
             match weights {
                 Weights::Int8(_) => (VERSION_INT8, ELEMENT_INT8),
-                _ => (VERSION, ELEMENT_INT8_TILES),
+                _ => (VERSION_INT8_TILES, ELEMENT_INT8_TILES),
             }
+        }
+        Weights::Stacked(m) => {
+            for (l, layer) in m.layers().iter().enumerate() {
+                for (t, tensor) in [layer.wx, layer.wh, layer.bx, layer.bh]
+                    .into_iter()
+                    .enumerate()
+                {
+                    check_finite(tensor, &[(layer_tensor_name(l, t), tensor.len())])?;
+                }
+            }
+            for (name, t) in [("why", m.why()), ("by", m.by())] {
+                check_finite(t, &[(name, t.len())])?;
+            }
+            (VERSION_CELLS, ELEMENT_F32)
         }
     };
     let header = Header {
@@ -87,9 +104,26 @@ pub fn encode_any(
     out.extend_from_slice(&0u32.to_le_bytes()); // length, filled in below
     let header_bytes = postcard::to_allocvec(&header).map_err(|_| FormatError::Malformed)?;
     out.extend_from_slice(&header_bytes);
+    if let Weights::Stacked(m) = weights {
+        // the view holds 1 to MAX_LAYERS layers, so the depth fits its byte
+        out.extend_from_slice(&[m.cell().code(), m.depth() as u8]);
+    }
     out.resize(out.len().next_multiple_of(TENSOR_ALIGN), 0);
+    let mut push_floats = |t: &[f32]| {
+        for w in t {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    };
     let floats: [&[f32]; 5] = match weights {
         Weights::F32(m) => [m.wxh(), m.whh(), m.bh(), m.why(), m.by()],
+        Weights::Stacked(m) => {
+            for layer in m.layers() {
+                for t in [layer.wx, layer.wh, layer.bx, layer.bh] {
+                    push_floats(t);
+                }
+            }
+            [m.why(), m.by(), &[], &[], &[]]
+        }
         Weights::Int8(_) | Weights::Int8Tiles(_) => {
             let Some(t) = weights.int8_tensors() else {
                 return Err(FormatError::Malformed);

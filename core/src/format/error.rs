@@ -1,5 +1,7 @@
 //! Every way bytes can fail to be a usable weight file, each one sentence.
 
+#[cfg(feature = "cells")]
+use crate::cell::Cell;
 use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::vocab::VocabError;
 
@@ -64,6 +66,27 @@ pub enum FormatError {
     },
     /// The bytes do not start at a 4-byte aligned address, so tensors cannot be read in place.
     Misaligned,
+    /// A version-5 file names a recurrent cell this build does not know
+    /// (feature `cells`, like the next two).
+    #[cfg(feature = "cells")]
+    UnsupportedCell(u8),
+    /// A version-5 file has no layers or more than [`crate::MAX_LAYERS`].
+    #[cfg(feature = "cells")]
+    UnsupportedDepth {
+        /// Layers in the file.
+        layers: usize,
+        /// The most this build reads.
+        max: usize,
+    },
+    /// [`crate::decode`], which reads one tanh layer, met another model
+    /// (one [`crate::decode_any`] reads).
+    #[cfg(feature = "cells")]
+    NotOneTanhLayer {
+        /// The model's cell.
+        cell: Cell,
+        /// Its layers.
+        layers: usize,
+    },
     /// An int8 file of format version 2, whose tensor layout this build no
     /// longer reads: quantize its f32 model again.
     RetiredInt8Layout,
@@ -113,6 +136,21 @@ impl Explain for FormatError {
                 out.fill("[{}] is not a finite number", &[index]);
             }
             Misaligned => out.text("its bytes are not 4-byte aligned in memory"),
+            #[cfg(feature = "cells")]
+            UnsupportedCell(code) => out.fill(
+                "it uses recurrent cell code {}, which this build does not know",
+                &[code.into()],
+            ),
+            #[cfg(feature = "cells")]
+            UnsupportedDepth { layers, max } => {
+                out.fill("it has {} layers, this build reads 1 to {}", &[layers, max])
+            }
+            #[cfg(feature = "cells")]
+            NotOneTanhLayer { cell, layers } => {
+                out.fill("it holds {} layers of ", &[layers]);
+                out.text(cell.name());
+                out.text(" cells, and this reader runs one tanh layer");
+            }
             RetiredInt8Layout => out.text(
                 "it is an int8 file of format version 2, whose layout this build no longer \
                  reads; quantize its f32 model again",

@@ -2,10 +2,12 @@
 //! from the file's bytes, and its vocabulary and metadata.
 
 use super::{FormatError, Metadata, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES};
+use crate::cell::Cell;
 use crate::int8::row_pairs::{quant_tensor_lengths, QuantModelView};
 use crate::int8::tensors::QuantTensors;
 use crate::int8::tiles::{tile_tensor_lengths, TiledModelView};
-use crate::model::{tensor_lengths, ModelView};
+use crate::kernels::padded;
+use crate::model::{tensor_lengths, ModelView, StackedModelView};
 use crate::vocab::Vocab;
 
 /// A decoded weight file: everything borrowed from the bytes it came from.
@@ -23,7 +25,8 @@ pub struct CharmFile<'a> {
     pub len: usize,
 }
 
-/// The weights of a decoded file, in either element type.
+/// The weights of a decoded file: one of three element types, or a model of
+/// any cell and depth (format version 5).
 #[derive(Debug, Clone, Copy)]
 pub enum Weights<'a> {
     /// f32 tensors (element type 0).
@@ -32,6 +35,8 @@ pub enum Weights<'a> {
     Int8(QuantModelView<'a>),
     /// int8 tensors with per-row scales as tiles, int8 state (element type 2).
     Int8Tiles(TiledModelView<'a>),
+    /// f32 tensors of L layers of one cell (element type 0, format version 5).
+    Stacked(StackedModelView<'a, f32>),
 }
 
 impl Weights<'_> {
@@ -41,6 +46,7 @@ impl Weights<'_> {
             Weights::F32(m) => m.hidden(),
             Weights::Int8(m) => m.hidden(),
             Weights::Int8Tiles(m) => m.hidden(),
+            Weights::Stacked(m) => m.hidden(),
         }
     }
     /// Vocabulary size V.
@@ -49,12 +55,27 @@ impl Weights<'_> {
             Weights::F32(m) => m.vocab(),
             Weights::Int8(m) => m.vocab(),
             Weights::Int8Tiles(m) => m.vocab(),
+            Weights::Stacked(m) => m.vocab(),
+        }
+    }
+    /// The cell of every layer: [`Cell::Rnn`] but for a version-5 model.
+    pub fn cell(&self) -> Cell {
+        match self {
+            Weights::Stacked(m) => m.cell(),
+            _ => Cell::Rnn,
+        }
+    }
+    /// Layers L: 1 but for a version-5 model.
+    pub fn depth(&self) -> usize {
+        match self {
+            Weights::Stacked(m) => m.depth(),
+            _ => 1,
         }
     }
     /// `"f32"`, `"int8"` (row pairs) or `"int8 tiles"`.
     pub fn element_name(&self) -> &'static str {
         match self {
-            Weights::F32(_) => "f32",
+            Weights::F32(_) | Weights::Stacked(_) => "f32",
             Weights::Int8(_) => "int8",
             Weights::Int8Tiles(_) => "int8 tiles",
         }
@@ -62,7 +83,7 @@ impl Weights<'_> {
     /// The tensors of an int8 model (row pairs or tiles); `None` for f32.
     pub fn int8_tensors(&self) -> Option<QuantTensors<'_>> {
         match self {
-            Weights::F32(_) => None,
+            Weights::F32(_) | Weights::Stacked(_) => None,
             Weights::Int8(m) => Some(m.tensors()),
             Weights::Int8Tiles(m) => Some(m.tensors()),
         }
@@ -70,14 +91,19 @@ impl Weights<'_> {
     /// The element type code in the file.
     pub fn element(&self) -> u8 {
         match self {
-            Weights::F32(_) => ELEMENT_F32,
+            Weights::F32(_) | Weights::Stacked(_) => ELEMENT_F32,
             Weights::Int8(_) => ELEMENT_INT8,
             Weights::Int8Tiles(_) => ELEMENT_INT8_TILES,
         }
     }
     /// Bytes of tensor data.
     pub fn tensor_bytes(&self) -> usize {
-        block_len(self.element(), self.hidden(), self.vocab())
+        match self {
+            Weights::Stacked(m) => {
+                stacked_block_len(m.cell(), m.hidden(), m.vocab(), m.depth()).unwrap_or(usize::MAX)
+            }
+            _ => block_len(self.element(), self.hidden(), self.vocab()),
+        }
     }
 }
 
@@ -148,4 +174,31 @@ pub(super) fn block_len(element: u8, hidden: usize, vocab: usize) -> usize {
         _ => tile_tensor_lengths(hidden, vocab),
     };
     n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>()
+}
+
+/// Bytes of the tensor block of a version-5 model (f32: every layer's
+/// tensors as [`crate::layer_tensor_lengths`] gives them, then why and by), or
+/// `None` if it overflows a `usize` (checked here, where a file's shape
+/// is not yet known to fit in memory).
+pub(super) fn stacked_block_len(
+    cell: Cell,
+    hidden: usize,
+    vocab: usize,
+    depth: usize,
+) -> Option<usize> {
+    let (rows, stride) = (cell.gates().checked_mul(hidden)?, padded(hidden));
+    let square = rows.checked_mul(stride)?;
+    let first_input = vocab.checked_mul(padded(rows))?;
+    let biases = 2 * rows;
+    let output = vocab.checked_mul(stride)?.checked_add(vocab)?;
+    // layer 1: wx (one-hot rows), wh, bx, bh; layers 2 …: wx and wh square
+    let first = first_input.checked_add(square)?.checked_add(biases)?;
+    let others = square
+        .checked_mul(2)?
+        .checked_add(biases)?
+        .checked_mul(depth.checked_sub(1)?)?;
+    first
+        .checked_add(others)?
+        .checked_add(output)?
+        .checked_mul(4)
 }

@@ -24,6 +24,13 @@ pub enum ShapeError {
         /// Which tensor.
         tensor: &'static str,
     },
+    /// A stacked model has no layers or more than it may have.
+    Depth {
+        /// Layers given.
+        layers: usize,
+        /// The most a model may have ([`crate::MAX_LAYERS`]).
+        max: usize,
+    },
     /// A state or logits buffer has the wrong length.
     BufferLength {
         /// Which buffer.
@@ -52,6 +59,9 @@ impl Explain for ShapeError {
                 out.text("tensor ");
                 out.text(tensor);
                 out.text(" has a padding weight that is not zero");
+            }
+            ShapeError::Depth { layers, max } => {
+                out.fill("a model has 1 to {} layers, not {}", &[max, layers])
             }
             ShapeError::BufferLength {
                 buffer,
