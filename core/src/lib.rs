@@ -12,7 +12,7 @@
 //! - The kernels it is made of ([`dot`], [`matvec_bias`], [`tanh_f32`]), each
 //!   with a fixed order of floating-point operations so that x86-64 (which
 //!   vectorizes them) and a Cortex-M4F (which does not) compute identical bits.
-//! - [`softmax`], [`sample`] with a seeded [`Rng`], and [`Generator`], the
+//! - [`softmax`], [`sample`](fn@sample) with a seeded [`Rng`], and [`Generator`], the
 //!   sampling loop shared by `charm sample` and the firmware.
 //! - [`Vocab`]: Unicode scalar values, char ↔ index without allocation.
 //! - Error sentences without `core::fmt` ([`Explain`], [`SentenceOut`]): every
@@ -69,61 +69,49 @@ compile_error!(
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
-#[cfg(feature = "alloc")]
-mod aligned;
-mod crc32;
-mod exp_f32;
-mod float;
+mod cell;
 mod format;
-mod generate;
-#[cfg(all(feature = "helium", target_arch = "arm"))]
-#[allow(unsafe_code)]
-mod helium_float;
+mod int8;
 mod kernels;
+mod math;
 mod model;
-mod quant;
-mod rng;
 mod sample;
 mod sentence;
-mod softmax;
-mod tanh;
-mod tanh_i8;
-mod tanh_q15;
-mod tiles;
 mod vocab;
 
+pub use cell::{Cell, MAX_LAYERS};
 #[cfg(feature = "alloc")]
-pub use aligned::AlignedBytes;
-pub use crc32::crc32;
-pub use exp_f32::exp_f32;
-pub use float::Float;
+pub use format::AlignedBytes;
 pub use format::{
-    decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
+    crc32, decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
     BLANK_TAIL, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB,
-    PREAMBLE_LEN, TENSOR_ALIGN, VERSION, VERSION_F32, VERSION_INT8,
+    PREAMBLE_LEN, READ_VERSION, TENSOR_ALIGN, VERSION, VERSION_CELLS, VERSION_F32, VERSION_INT8,
 };
 #[cfg(feature = "alloc")]
 pub use format::{encode, encode_any};
-pub use generate::{Buffers, GenerateError, Generator, Recurrent, Slices, StateElement};
-pub use kernels::{axpy, dot, matvec_bias, padded, LANES};
-pub use model::{tensor_lengths, ModelView, ShapeError, StepError};
-pub use quant::QuantizeError;
 #[cfg(feature = "alloc")]
-pub use quant::{pack_row_pairs, quantize, QuantModel};
-pub use quant::{
-    pair_dot_portable, pair_dots, paired_len, quant_tensor_lengths, QuantModelView, QuantTensors,
+pub use int8::row_pairs::{pack_row_pairs, quantize, QuantModel};
+pub use int8::row_pairs::{
+    pair_dot_portable, pair_dots, paired_len, quant_tensor_lengths, QuantModelView,
     MAX_HIDDEN_INT8, PAIR_OFFSET, PAIR_RUN, Q15_ONE,
 };
-pub use rng::Rng;
-pub use sample::{sample, SampleError, SampleParams};
-pub use sentence::{display_sentence, Explain, SentenceOut};
-pub use softmax::{exp_shifted, log_softmax_at, softmax};
-pub use tanh::tanh_f32;
-pub use tanh_i8::{tanh_i8, TANH_I8_STEPS};
-pub use tanh_q15::tanh_q15;
+pub use int8::tanh_i8::{tanh_i8, TANH_I8_STEPS};
+pub use int8::tanh_q15::tanh_q15;
+pub use int8::tensors::{QuantTensors, QuantizeError};
 #[cfg(feature = "alloc")]
-pub use tiles::{pack_tiles, quantize_tiles, TiledModel};
-pub use tiles::{
+pub use int8::tiles::{pack_tiles, quantize_tiles, TiledModel};
+pub use int8::tiles::{
     tile_stride, tile_tensor_lengths, TiledModelView, I8_ONE, TILE_COLUMNS, TILE_ROWS,
 };
+pub use kernels::{axpy, dot, matvec_bias, padded, LANES};
+pub use math::{exp_f32, sigmoid_f32, tanh_f32, Float};
+pub use model::{
+    layer_tensor_lengths, tensor_lengths, LayerTensors, ModelView, ShapeError, StackedModelView,
+    StepError,
+};
+pub use sample::{
+    exp_shifted, log_softmax_at, sample, softmax, Buffers, GenerateError, Generator, Recurrent,
+    Rng, SampleError, SampleParams, Slices, StateElement,
+};
+pub use sentence::{display_sentence, Explain, SentenceOut};
 pub use vocab::{Vocab, VocabError};

@@ -44,6 +44,15 @@ fn exercise(data: &[u8]) {
                 let _ = g.next_char();
             }
         }
+        Weights::Stacked(model) => {
+            let mut buffers = Buffers::<512, 256>::new();
+            let Ok(slices) = buffers.slices_for(&model) else { return };
+            let Ok(mut g) = Generator::new(model, file.vocab, params, 1, slices) else { return };
+            let _ = g.prime("ab\n");
+            for _ in 0..4 {
+                let _ = g.next_char();
+            }
+        }
     }
 }
 

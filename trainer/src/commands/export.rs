@@ -78,10 +78,21 @@ pub fn run(s: &ExportSettings) -> Result<ExportReport, Error> {
     outputs::check(&[out], &[model])?;
     let m = ModelBytes::load(&s.model)?;
     let file = m.file()?;
-    let Weights::F32(weights) = file.weights else {
-        return Err(Error::ExportInt8 {
-            path: s.model.clone(),
-        });
+    let weights = match file.weights {
+        Weights::F32(weights) => weights,
+        Weights::Stacked(m) => {
+            return Err(Error::Usage(format!(
+                "{} holds {} layers of {} cells; charm export writes one tanh layer so far",
+                s.model.display(),
+                m.depth(),
+                m.cell().name()
+            )))
+        }
+        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+            return Err(Error::ExportInt8 {
+                path: s.model.clone(),
+            })
+        }
     };
     let bytes = match s.format {
         ExportFormat::Safetensors => torch_bytes(&weights, &file.vocab, &file.meta),

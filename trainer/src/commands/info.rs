@@ -163,6 +163,17 @@ pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -
 pub fn run(path: &Path) -> Result<Info, Error> {
     let m = ModelBytes::load(path)?;
     let f = m.file()?;
+    if let charm_core::Weights::Stacked(s) = f.weights {
+        // The fit check and the parameter count below are one tanh layer's.
+        return Err(Error::Usage(format!(
+            "{} holds {} layers of {} cells (format version {}); charm info reads one tanh layer \
+             so far (charm sample and charm eval run this model)",
+            path.display(),
+            s.depth(),
+            s.cell().name(),
+            f.version
+        )));
+    }
     let (hidden, vocab_size) = (f.weights.hidden(), f.weights.vocab());
     let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
     let boards = board_fits(hidden, vocab_size, &device);

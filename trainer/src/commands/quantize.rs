@@ -75,11 +75,22 @@ pub fn run(
     outputs::check(&[out], &[model])?;
     let m = ModelBytes::load(input)?;
     let file = m.file()?;
-    let Weights::F32(model) = file.weights else {
-        return Err(Error::Usage(format!(
-            "{} is already an int8 model; quantize the f32 model it came from",
-            input.display()
-        )));
+    let model = match file.weights {
+        Weights::F32(model) => model,
+        Weights::Stacked(m) => {
+            return Err(Error::Usage(format!(
+                "{} holds {} layers of {} cells; charm quantize takes one tanh layer so far",
+                input.display(),
+                m.depth(),
+                m.cell().name()
+            )))
+        }
+        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+            return Err(Error::Usage(format!(
+                "{} is already an int8 model; quantize the f32 model it came from",
+                input.display()
+            )))
+        }
     };
     let encode = |weights: &Weights<'_>| {
         encode_any(weights, &file.vocab, &file.meta).map_err(|error| Error::Model {

@@ -82,6 +82,14 @@ pub fn run(s: &SampleSettings) -> Result<(), Error> {
             (&s.prime, s.len),
             &mut emit,
         ),
+        Weights::Stacked(w) => generate_each(
+            w,
+            file.vocab,
+            s.params,
+            s.seed,
+            (&s.prime, s.len),
+            &mut emit,
+        ),
     };
     match streamed {
         Ok(()) => out

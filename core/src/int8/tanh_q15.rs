@@ -1,6 +1,6 @@
 //! `tanh` straight to Q15, for the int8 step.
 
-use crate::tanh::tanh_f32;
+use crate::math::tanh::tanh_f32;
 
 /// Fraction bits of the fixed-point argument.
 const ARG_BITS: u32 = 20;

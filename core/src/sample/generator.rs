@@ -1,11 +1,11 @@
 //! Text generation: the state, priming, and one character at a time.
 
+use super::sampler::{sample, SampleError, SampleParams};
+use crate::int8::row_pairs::QuantModelView;
+use crate::int8::tiles::{tile_stride, TiledModelView};
 use crate::kernels::padded;
-use crate::model::{ModelView, ShapeError};
-use crate::quant::QuantModelView;
-use crate::sample::{sample, SampleError, SampleParams};
+use crate::model::{ModelView, ShapeError, StackedModelView};
 use crate::sentence::{display_sentence, Explain, SentenceOut};
-use crate::tiles::{tile_stride, TiledModelView};
 use crate::{Rng, Vocab};
 
 /// What a hidden state is made of: `f32` for f32 models, Q15 `i16` for int8
@@ -25,7 +25,8 @@ impl StateElement for i8 {
 }
 
 /// A model that can be stepped by the [`Generator`]: f32 ([`ModelView`]),
-/// int8 row pairs ([`QuantModelView`]) or int8 tiles ([`TiledModelView`]).
+/// int8 row pairs ([`QuantModelView`]), int8 tiles ([`TiledModelView`]) or
+/// f32 layers of any cell ([`StackedModelView`]).
 pub trait Recurrent {
     /// Element of the hidden state.
     type State: StateElement;
@@ -34,7 +35,8 @@ pub trait Recurrent {
     /// Vocabulary size V.
     fn vocab(&self) -> usize;
     /// Length of the state buffer: H for f32, `padded(H)` for Q15,
-    /// `tile_stride(H)` for int8.
+    /// `tile_stride(H)` for int8, `L · H` for L layers of rnn or GRU cells
+    /// and `L · 2H` for L layers of LSTM cells (h and c).
     fn state_len(&self) -> usize;
     /// b_y: the logits of the zero state.
     fn output_bias(&self) -> &[f32];
@@ -64,6 +66,25 @@ impl Recurrent for ModelView<'_, f32> {
     }
     fn step_state(&self, h_prev: &[f32], x: usize, h_next: &mut [f32], logits: &mut [f32]) {
         self.step_unchecked_shapes(h_prev, x, h_next, logits);
+    }
+}
+
+impl Recurrent for StackedModelView<'_, f32> {
+    type State = f32;
+    fn hidden(&self) -> usize {
+        StackedModelView::hidden(self)
+    }
+    fn vocab(&self) -> usize {
+        StackedModelView::vocab(self)
+    }
+    fn state_len(&self) -> usize {
+        StackedModelView::state_len(self)
+    }
+    fn output_bias(&self) -> &[f32] {
+        self.by()
+    }
+    fn step_state(&self, state: &[f32], x: usize, next: &mut [f32], logits: &mut [f32]) {
+        self.step_unchecked_shapes(state, x, next, logits);
     }
 }
 
@@ -157,9 +178,13 @@ impl core::fmt::Display for GenerateError {
     }
 }
 
-/// Fixed-size state buffers for models of up to `H` hidden units and `V`
+/// Fixed-size state buffers for models of up to `H` state elements and `V`
 /// characters: `2·H` state elements `S` (f32, or i16 for int8 models) and `V`
 /// f32 logits; no allocation. A device keeps one in a static.
+///
+/// `H` is the model's [`Recurrent::state_len`]: its hidden size for one
+/// tanh layer, `L · H` for L layers of rnn or GRU cells, `L · 2H` for an
+/// LSTM's (each layer carries h and c).
 #[derive(Debug, Clone)]
 pub struct Buffers<const H: usize, const V: usize, S = f32> {
     h: [S; H],

@@ -34,6 +34,13 @@ pub trait Float:
     fn tanh(self) -> Self;
     /// e^self (`libm::expf` / `libm::exp`: pure software, identical on every target).
     fn exp(self) -> Self;
+    /// The logistic sigmoid `1 / (1 + e^(−self))`. `f32` uses
+    /// [`crate::sigmoid_f32`] (built on [`crate::exp_f32`]; max abs error
+    /// 1.03e-7); `f64` the formula with `libm::exp`.
+    #[inline(always)]
+    fn sigmoid(self) -> Self {
+        Self::ONE / (Self::ONE + (-self).exp())
+    }
     /// Natural logarithm (`libm::logf` / `libm::log`).
     fn ln(self) -> Self;
     /// Conversion from `f64`, rounding to nearest.
@@ -69,6 +76,10 @@ impl Float for f32 {
     #[inline(always)]
     fn exp(self) -> Self {
         libm::expf(self)
+    }
+    #[inline(always)]
+    fn sigmoid(self) -> Self {
+        crate::sigmoid_f32(self)
     }
     #[inline(always)]
     fn ln(self) -> Self {

@@ -1,6 +1,6 @@
 //! `tanh` straight to an int8 state level, for the int8 tile step.
 
-use crate::tanh::tanh_f32;
+use crate::math::tanh::tanh_f32;
 
 /// Table positions per unit of the argument: the table step is 1/128.
 pub const TANH_I8_STEPS: f32 = 128.0;

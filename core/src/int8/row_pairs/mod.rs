@@ -1,0 +1,348 @@
+//! int8 weights: a model 4× smaller than f32, stepped with integer dot products.
+//!
+//! Weights are quantized symmetrically per row: `q = round(w / s)` with
+//! `s = max|w_row| / 127`, so `w ≈ s·q`, `q ∈ [-127, 127]`. Biases stay f32.
+//! The hidden state is Q15: `h ≈ hq / 32767`, `hq ∈ [-32767, 32767]` (tanh
+//! keeps |h| ≤ 1). A row of `W_hh·h` is then `s_r/32767 · Σ_c q_rc·hq_c`, an
+//! exact i32 sum (|Σ| ≤ 512·128·32767 < 2³¹ for H ≤ [`MAX_HIDDEN_INT8`]), so
+//! the order of the integer additions does not matter and every target gets
+//! the same integers; the few f32 operations around it have a fixed order.
+//!
+//! Why Q15 state rather than an f32 state: an f32 state would be quantized to
+//! Q15 before each product anyway (integer dot products need integer inputs),
+//! so both give bit-identical characters; storing Q15 halves the state's RAM
+//! and drops a conversion pass. Why not an int8 state: the row-pair words
+//! below need 16-bit state lanes on every core with a multiply-accumulate
+//! instruction (SMLAD, VMLADAVA.S16), so it would save no instruction there.
+//! The int8 tiles of [`crate::TiledModelView`] have one, for Helium's
+//! VMLADAVA.S8.
+//!
+//! # Row pairs: three instructions for four multiply-accumulates
+//!
+//! The matrices `whh` and `why` are stored as *row pairs*. Rows `a` and `b`
+//! (rows `2p` and `2p + 1`; a missing last row is zero) share one block of
+//! `2·S` bytes whose word `k` holds columns `2k` and `2k + 1` of both rows:
+//!
+//! ```text
+//! byte   0             1        2               3
+//!        a[2k] + 128   b[2k]    a[2k+1] + 128   b[2k+1]      (a offset by 128, as u8)
+//! ```
+//!
+//! Read as two signed 16-bit lanes, the word is `(256·b[2k] + a[2k] + 128,
+//! 256·b[2k+1] + a[2k+1] + 128)`, because `a + 128` is a byte in [1, 255] that
+//! never borrows from `b`. On a Cortex-M4/M7 (feature `dsp`) one pass over the
+//! pair with the state words `(hq[2k], hq[2k+1])` then needs, per word:
+//!
+//! ```text
+//! SMLAD  R, word, hq2, R        R += 256·(b·hq) + (a·hq) + 128·(hq[2k] + hq[2k+1])
+//! SXTB16 t, word, ROR #8        t  = (b[2k], b[2k+1]) sign-extended to 16 bits
+//! SMLAD  B, t, hq2, B           B += b[2k]·hq[2k] + b[2k+1]·hq[2k+1]
+//! ```
+//!
+//! so that `B = Σ b·hq` and `R = 256·B + A + 128·Σ hq` (mod 2³²), from which
+//! `A = Σ a·hq = R − 256·B − 128·Σ hq` exactly, because the true `A` fits in an
+//! i32. Four multiply-accumulates cost three instructions, against four for
+//! the CMSIS-NN scheme (two SXTB16 + two SMLAD per word); the words and the
+//! state are loaded eight columns at a time with LDM. [`pair_dot_portable`]
+//! computes the same `(A, B)` from the bytes directly, on any target.
+//!
+//! Three is the least for four int8 MACs on Armv7E-M: a multiply does at most
+//! two MACs (SMLAD), so a word of four weights needs two, and a multiply on
+//! the raw word sees each lane as the single number `256·b + a`: sums of such
+//! products give `256·B + A` and nothing else, so one more instruction per
+//! word must split the bytes.
+
+use crate::int8::tanh_q15::tanh_q15;
+use crate::int8::tensors::QuantTensors;
+use crate::kernels::padded;
+use crate::model::ShapeError;
+use pair_dots::pair_dot_words;
+
+mod pair_dots;
+pub use pair_dots::{pair_dot_portable, pair_dots, PAIR_RUN};
+#[cfg(feature = "alloc")]
+mod quantize;
+#[cfg(feature = "alloc")]
+pub use quantize::{pack_row_pairs, quantize, QuantModel};
+
+/// Largest hidden size of an int8 model (keeps the i32 accumulator exact).
+pub const MAX_HIDDEN_INT8: usize = 512;
+/// Q15 full scale: `h ≈ hq / 32767`.
+pub const Q15_ONE: f32 = 32767.0;
+/// The offset of the first row of a pair: stored byte = `a + 128` as u8.
+pub const PAIR_OFFSET: i32 = 128;
+
+/// Borrowed int8 weights. Same shapes and padding as [`crate::ModelView`]
+/// (stride `S = padded(H)`), plus one f32 scale per row:
+///
+/// | tensor | type | elements | layout |
+/// |---|---|---|---|
+/// | `wxh` | i8 | V·S | row `x` = column `x` of W_xh, natural order |
+/// | `whh` | i8 | 2·⌈H/2⌉·S | W_hh as row pairs (module docs) |
+/// | `why` | i8 | 2·⌈V/2⌉·S | W_hy as row pairs |
+/// | `wxh_scale` | f32 | V | scale of each `wxh` row |
+/// | `whh_scale` | f32 | H | |
+/// | `why_scale` | f32 | V | |
+/// | `bh` | f32 | S | |
+/// | `by` | f32 | V | |
+#[derive(Debug, Clone, Copy)]
+pub struct QuantModelView<'a> {
+    hidden: usize,
+    vocab: usize,
+    wxh: &'a [i8],
+    whh: &'a [i8],
+    why: &'a [i8],
+    wxh_scale: &'a [f32],
+    whh_scale: &'a [f32],
+    why_scale: &'a [f32],
+    bh: &'a [f32],
+    by: &'a [f32],
+}
+
+/// Bytes of a matrix of `rows` rows of stride `stride` stored as row pairs.
+pub const fn paired_len(rows: usize, stride: usize) -> usize {
+    rows.div_ceil(2) * 2 * stride
+}
+
+/// Lengths of the int8 tensors `[wxh, whh, why]` and the f32 tensors
+/// `[wxh_scale, whh_scale, why_scale, bh, by]` for a shape.
+pub const fn quant_tensor_lengths(hidden: usize, vocab: usize) -> ([usize; 3], [usize; 5]) {
+    let s = padded(hidden);
+    (
+        [vocab * s, paired_len(hidden, s), paired_len(vocab, s)],
+        [vocab, hidden, vocab, s, vocab],
+    )
+}
+
+impl<'a> QuantModelView<'a> {
+    /// Checks the tensor lengths against `hidden` and `vocab`.
+    pub fn new(hidden: usize, vocab: usize, t: QuantTensors<'a>) -> Result<Self, ShapeError> {
+        t.check(hidden, vocab, quant_tensor_lengths(hidden, vocab))?;
+        let [wxh, whh, why] = t.int8;
+        let [wxh_scale, whh_scale, why_scale, bh, by] = t.f32;
+        Ok(Self {
+            hidden,
+            vocab,
+            wxh,
+            whh,
+            why,
+            wxh_scale,
+            whh_scale,
+            why_scale,
+            bh,
+            by,
+        })
+    }
+
+    /// Hidden size H.
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+    /// Vocabulary size V.
+    pub fn vocab(&self) -> usize {
+        self.vocab
+    }
+    /// The tensors, for encoding.
+    pub fn tensors(&self) -> QuantTensors<'a> {
+        QuantTensors {
+            int8: [self.wxh, self.whh, self.why],
+            f32: [
+                self.wxh_scale,
+                self.whh_scale,
+                self.why_scale,
+                self.bh,
+                self.by,
+            ],
+        }
+    }
+    /// b_y.
+    pub fn by(&self) -> &'a [f32] {
+        self.by
+    }
+
+    /// The int8 forward step, state in Q15 (length `S = padded(H)`, tail zero):
+    ///
+    /// ```text
+    /// u_r  = ((Σ_c Whh_q[r,c]·hq_c) as f32 · s_r) / 32767 + bh_r + Wxh_q[x, r] as f32 · sx_x
+    /// hq_r = tanh_q15(u_r)                                   (≈ round(32767·tanh(u_r)))
+    /// y_j  = ((Σ_c Why_q[j,c]·hq_c) as f32 · sy_j) / 32767 + by_j
+    /// ```
+    ///
+    /// The same equations as [`crate::ModelView::step`] with W ≈ s·q and
+    /// h ≈ hq/32767; the sums come from [`pair_dots`](fn@pair_dots), two rows per pass.
+    /// `hq_prev` and `hq_next` need `S` entries and `logits` V, and `x < V`;
+    /// otherwise nothing is written ([`crate::Generator`] always passes such buffers).
+    pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [f32]) {
+        let (hidden, vocab, s) = (self.hidden, self.vocab, padded(self.hidden));
+        let (Some(hq_prev), Some(column), Some(&sx), Some(bh), Some(hq_next), Some(logits)) = (
+            hq_prev.get(..s),
+            self.wxh
+                .chunks_exact(s)
+                .nth(x)
+                .and_then(|c| c.get(..hidden)),
+            self.wxh_scale.get(x),
+            self.bh.get(..hidden),
+            hq_next.get_mut(..s),
+            logits.get_mut(..vocab),
+        ) else {
+            return;
+        };
+        // u_r = (acc·s_r)/32767 + bh_r + Wxh_q[x, r]·sx,  hq_r = tanh_q15(u_r)
+        let unit = |acc: i32, scale: f32, bias: f32, wx: i8| {
+            tanh_q15((acc as f32 * scale) / Q15_ONE + bias + f32::from(wx) * sx)
+        };
+        let (out, _padding) = hq_next.split_at_mut(hidden);
+        let mut dots = [[0i32; 2]; PAIR_RUN];
+        let sum = StateSum::of(hq_prev);
+        let (mut last, mut r) = (0, 0);
+        while r < hidden {
+            let n = pair_dots_summed(&self.whh[r * s..], s, hq_prev, sum, &mut dots);
+            let end = hidden.min(r + 2 * n);
+            // the full pairs' rows four at a time on Helium, the rest here
+            #[cfg(all(feature = "helium", target_arch = "arm"))]
+            let done = helium::hidden_rows(
+                dots[..(end - r) / 2].as_flattened(),
+                &self.whh_scale[r..end],
+                &bh[r..end],
+                &column[r..end],
+                sx,
+                &mut out[r..end],
+            );
+            #[cfg(not(all(feature = "helium", target_arch = "arm")))]
+            let done = 0;
+            let rows = out[r..end]
+                .chunks_exact_mut(2)
+                .zip(self.whh_scale[r..end].chunks_exact(2))
+                .zip(bh[r..end].chunks_exact(2))
+                .zip(column[r..end].chunks_exact(2));
+            for ((((h, scale), bias), wx), &[a, b]) in rows.zip(&dots).skip(done / 2) {
+                h[0] = unit(a, scale[0], bias[0], wx[0]);
+                h[1] = unit(b, scale[1], bias[1], wx[1]);
+            }
+            last = dots[n.saturating_sub(1)][0];
+            r = if n == 0 { hidden } else { end };
+        }
+        // odd H: the last row is the first of a pair whose second row is zero
+        if let (true, Some(h), Some(&scale), Some(&bias), Some(&wx)) = (
+            hidden % 2 == 1,
+            out.last_mut(),
+            self.whh_scale.last(),
+            bh.last(),
+            column.last(),
+        ) {
+            *h = unit(last, scale, bias, wx);
+        }
+        // y_j = (acc·sy_j)/32767 + by_j
+        let logit = |acc: i32, scale: f32, bias: f32| (acc as f32 * scale) / Q15_ONE + bias;
+        let sum = StateSum::of(hq_next);
+        let (mut last, mut j) = (0, 0);
+        while j < vocab {
+            let n = pair_dots_summed(&self.why[j * s..], s, hq_next, sum, &mut dots);
+            let end = vocab.min(j + 2 * n);
+            #[cfg(all(feature = "helium", target_arch = "arm"))]
+            let done = helium::logit_rows(
+                dots[..(end - j) / 2].as_flattened(),
+                &self.why_scale[j..end],
+                &self.by[j..end],
+                &mut logits[j..end],
+            );
+            #[cfg(not(all(feature = "helium", target_arch = "arm")))]
+            let done = 0;
+            let rows = logits[j..end]
+                .chunks_exact_mut(2)
+                .zip(self.why_scale[j..end].chunks_exact(2))
+                .zip(self.by[j..end].chunks_exact(2));
+            for (((y, scale), bias), &[a, b]) in rows.zip(&dots).skip(done / 2) {
+                y[0] = logit(a, scale[0], bias[0]);
+                y[1] = logit(b, scale[1], bias[1]);
+            }
+            last = dots[n.saturating_sub(1)][0];
+            j = if n == 0 { vocab } else { end };
+        }
+        if let (true, Some(y), Some(&scale), Some(&bias)) = (
+            vocab % 2 == 1,
+            logits.last_mut(),
+            self.why_scale.last(),
+            self.by.last(),
+        ) {
+            *y = logit(last, scale, bias);
+        }
+    }
+}
+
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+#[allow(unsafe_code)]
+mod dsp;
+
+#[cfg(all(feature = "helium", target_arch = "arm"))]
+#[allow(unsafe_code)]
+mod helium;
+
+#[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
+#[allow(unsafe_code)]
+mod thumb;
+
+/// `Σ h` of a Q15 state, which the DSP loop needs: computed once per
+/// matrix-vector product, not once per [`pair_dots`] run.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), allow(dead_code))]
+struct StateSum(Option<i32>);
+
+impl StateSum {
+    /// On a Cortex-M4 with feature `dsp`: the sum, or `None` when the state
+    /// cannot take the DSP path (unaligned, or not a multiple of 8 entries).
+    /// Elsewhere nothing is computed.
+    #[inline]
+    fn of(h: &[i16]) -> Self {
+        #[cfg(all(feature = "dsp", target_arch = "arm"))]
+        return StateSum(dsp::sum(h));
+        #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+        {
+            let _ = h;
+            StateSum(None)
+        }
+    }
+}
+
+/// [`pair_dots`] with `Σ h[..stride]` given.
+#[inline]
+fn pair_dots_summed(
+    w: &[i8],
+    stride: usize,
+    h: &[i16],
+    sum: StateSum,
+    out: &mut [[i32; 2]],
+) -> usize {
+    let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
+        return 0;
+    };
+    let n = out.len().min(w.len() / (2 * stride));
+    let (w, out) = (&w[..n * 2 * stride], &mut out[..n]);
+    #[cfg(all(feature = "helium", target_arch = "arm"))]
+    if let (true, Some(sum)) = (n > 0, sum.0) {
+        if helium::pair_dots(w, h, sum, out) {
+            return n;
+        }
+    }
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    if let (true, Some(sum)) = (n > 0, sum.0) {
+        if dsp::pair_dots(w, h, sum, out) {
+            return n;
+        }
+    }
+    let _ = sum;
+    // Σ h once for all the blocks of this run (pair_dot_words' offset)
+    let h_sum = h
+        .iter()
+        .map(|&v| i32::from(v))
+        .fold(0i32, i32::wrapping_add);
+    for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
+        #[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
+        if let Some(pair) = thumb::pair_dot_words(block, h, h_sum) {
+            *dot = pair;
+            continue;
+        }
+        *dot = pair_dot_words(block, h, h_sum);
+    }
+    n
+}

@@ -1,0 +1,16 @@
+//! From logits to text: softmax, the seeded sampler, and the generator that
+//! steps a model one character at a time (the loop `charm sample` and the
+//! firmware share).
+
+mod generator;
+#[cfg(all(feature = "helium", target_arch = "arm"))]
+#[allow(unsafe_code)]
+mod helium;
+mod rng;
+mod sampler;
+mod softmax;
+
+pub use generator::{Buffers, GenerateError, Generator, Recurrent, Slices, StateElement};
+pub use rng::Rng;
+pub use sampler::{sample, SampleError, SampleParams};
+pub use softmax::{exp_shifted, log_softmax_at, softmax};
