@@ -7,11 +7,11 @@
 //! pairs, `i8` for int8 tiles; [`Recurrent::state_len`]).
 
 use crate::handle::{check_pointer, tag_of};
-use crate::model::{decoded, CharmModel};
+use crate::model::{decoded, CharmModel, Runnable};
 use crate::status::{finish, CharmError, CharmStatus, Failure};
 use charm_core::{
     Generator, ModelView, QuantModelView, Recurrent, SampleParams, Slices, StateElement,
-    TiledModelView, Vocab, Weights,
+    TiledModelView, Vocab,
 };
 use core::ffi::{c_char, c_void};
 use core::mem::{align_of, size_of};
@@ -81,11 +81,11 @@ fn bytes_for<S>(vocab: usize, state_len: usize) -> Option<usize> {
 }
 
 /// Bytes of a generator for `weights`.
-fn bytes_for_weights(weights: &Weights<'_>) -> Option<usize> {
+fn bytes_for_weights(weights: &Runnable<'_>) -> Option<usize> {
     match weights {
-        Weights::F32(m) => bytes_for::<f32>(m.vocab(), m.state_len()),
-        Weights::Int8(m) => bytes_for::<i16>(m.vocab(), m.state_len()),
-        Weights::Int8Tiles(m) => bytes_for::<i8>(m.vocab(), m.state_len()),
+        Runnable::F32(m) => bytes_for::<f32>(m.vocab(), m.state_len()),
+        Runnable::Int8(m) => bytes_for::<i16>(m.vocab(), m.state_len()),
+        Runnable::Int8Tiles(m) => bytes_for::<i8>(m.vocab(), m.state_len()),
     }
 }
 
@@ -205,9 +205,9 @@ unsafe fn init(
     // SAFETY (each arm): the memory is aligned, large enough for this
     // model's buffers (`needed`), zeroed, and the caller's alone.
     let any = match model.weights {
-        Weights::F32(m) => AnyGenerator::F32(start(m, vocab, unsafe { slices_in(&m, memory) })?),
-        Weights::Int8(m) => AnyGenerator::Int8(start(m, vocab, unsafe { slices_in(&m, memory) })?),
-        Weights::Int8Tiles(m) => {
+        Runnable::F32(m) => AnyGenerator::F32(start(m, vocab, unsafe { slices_in(&m, memory) })?),
+        Runnable::Int8(m) => AnyGenerator::Int8(start(m, vocab, unsafe { slices_in(&m, memory) })?),
+        Runnable::Int8Tiles(m) => {
             AnyGenerator::Tiles(start(m, vocab, unsafe { slices_in(&m, memory) })?)
         }
     };

@@ -2,7 +2,7 @@
 
 use crate::handle::{check_pointer, tag_of};
 use crate::status::{finish, CharmError, CharmStatus, Failure};
-use charm_core::{decode_any, Vocab, Weights};
+use charm_core::{decode_any, FormatError, Vocab, Weights};
 
 /// Words (`size_t`) of a `charm_model`: room for what charm keeps of a
 /// decoded file on any target.
@@ -46,10 +46,35 @@ pub struct CharmModelInfo {
 pub(crate) struct Decoded {
     /// [`MODEL_TAG`].
     tag: usize,
-    pub(crate) weights: Weights<'static>,
+    pub(crate) weights: Runnable<'static>,
     pub(crate) vocab: Vocab<'static>,
     version: u16,
     len: usize,
+}
+
+/// The weights the C interface runs: the three element types of one tanh
+/// layer, as the firmware runs them. A model of another cell or depth
+/// (format version 5) is refused at `charm_model_init` as a file of a
+/// version this build does not read, as the firmware refuses it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Runnable<'a> {
+    /// f32 tensors.
+    F32(charm_core::ModelView<'a, f32>),
+    /// int8 row pairs.
+    Int8(charm_core::QuantModelView<'a>),
+    /// int8 tiles.
+    Int8Tiles(charm_core::TiledModelView<'a>),
+}
+
+impl<'a> Runnable<'a> {
+    /// As charm-core's [`Weights`].
+    pub(crate) fn weights(self) -> Weights<'a> {
+        match self {
+            Runnable::F32(m) => Weights::F32(m),
+            Runnable::Int8(m) => Weights::Int8(m),
+            Runnable::Int8Tiles(m) => Weights::Int8Tiles(m),
+        }
+    }
 }
 
 /// The tag of an initialized [`CharmModel`] ("CHRMmodl" folded into a word).
@@ -130,9 +155,20 @@ unsafe fn init(model: *mut CharmModel, bytes: *const u8, length: usize) -> Resul
         (false, _) => unsafe { core::slice::from_raw_parts(bytes, length) },
     };
     let file = decode_any(bytes).map_err(Failure::Format)?;
+    let weights = match file.weights {
+        Weights::F32(m) => Runnable::F32(m),
+        Weights::Int8(m) => Runnable::Int8(m),
+        Weights::Int8Tiles(m) => Runnable::Int8Tiles(m),
+        _ => {
+            return Err(Failure::Format(FormatError::UnsupportedVersion {
+                found: file.version,
+                supported: charm_core::VERSION_CELLS - 1,
+            }))
+        }
+    };
     let decoded = Decoded {
         tag: MODEL_TAG,
-        weights: file.weights,
+        weights,
         vocab: file.vocab,
         version: file.version,
         len: file.len,
@@ -164,9 +200,9 @@ pub unsafe extern "C" fn charm_model_get_info(
         }
         let word = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let facts = CharmModelInfo {
-            element: m.weights.element().into(),
-            hidden: word(m.weights.hidden()),
-            vocab: word(m.weights.vocab()),
+            element: m.weights.weights().element().into(),
+            hidden: word(m.weights.weights().hidden()),
+            vocab: word(m.weights.weights().vocab()),
             version: m.version.into(),
             file_length: word(m.len),
         };

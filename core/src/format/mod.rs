@@ -1,6 +1,6 @@
 //! The `.charm` weight file: decoding (zero-copy, no allocation) and encoding.
 //!
-//! Byte layout (all integers little-endian); README.md has the full specification:
+//! Byte layout (all integers little-endian); docs/file-format.md has the full specification:
 //!
 //! | offset | size | field |
 //! |---|---|---|
