@@ -1,7 +1,8 @@
 //! charm-trainer: the desktop side of charm.
 //!
-//! Training (full backpropagation through time of the vanilla tanh RNN of
-//! `../shared/DESIGN.md`), sampling, evaluation and inspection of `.charm`
+//! Training (full backpropagation through time of min-char-rnn's vanilla
+//! tanh RNN, h_t = tanh(Wxh·x_t + Whh·h_{t-1} + bh), y_t = Why·h_t + by),
+//! sampling, evaluation and inspection of `.charm`
 //! weight files. The forward step is charm-core's [`charm_core::ModelView::step`];
 //! the parameters live in exactly the layout of [`charm_core::ModelView`], so a
 //! view over the trainer's vectors *is* the model and `charm_core::encode`
