@@ -531,13 +531,18 @@ pub struct BenchArgs {
     /// the size flags are then ignored.
     #[arg(long)]
     pub suite: bool,
-    /// With --suite: also run the numpy reference on this corpus (e.g.
-    /// ../shared/data/tinyshakespeare.txt) and print the ratios.
+    /// With --suite: also time min-char-rnn's training in numpy (H 100, seq-len 25, batch 1,
+    /// Adagrad) on this UTF-8 text, e.g. data/tinyshakespeare.txt of the repository, and print
+    /// each configuration's ratio to it. Needs Python 3 with numpy (see --python).
     #[arg(long, value_name = "CORPUS")]
     pub numpy: Option<PathBuf>,
-    /// The numpy reference script.
-    #[arg(long, default_value = "../shared/bench/ref_numpy_rnn.py")]
-    pub numpy_script: PathBuf,
+    /// The numpy reference to run instead of the one built into charm (scripts/numpy_rnn.py of
+    /// the repository): `PYTHON SCRIPT CORPUS` must print one JSON line with `chars_per_s`.
+    #[arg(long, value_name = "FILE")]
+    pub numpy_script: Option<PathBuf>,
+    /// The Python 3 interpreter, with numpy, that runs the numpy reference.
+    #[arg(long, value_name = "PROGRAM", default_value = "python3")]
+    pub python: String,
 }
 
 impl BenchArgs {
@@ -557,6 +562,7 @@ impl BenchArgs {
             suite: self.suite,
             numpy: self.numpy.clone(),
             numpy_script: self.numpy_script.clone(),
+            python: self.python.clone(),
         })
     }
 }
