@@ -6,8 +6,8 @@ Adam steps on a fixed text, saves it with safetensors.torch.save_file (the
 vocabulary, in the model's own index order, as __metadata__ "charm.vocab"),
 and records PyTorch's float32 logits for a fixed input from a zero state.
 
-    python3 -m venv venv-torch && venv-torch/bin/pip install torch safetensors numpy
-    venv-torch/bin/python scripts/pytorch_fixture.py tests/fixtures/pytorch
+    python3 -m venv target/venv-torch && target/venv-torch/bin/pip install torch safetensors numpy
+    target/venv-torch/bin/python scripts/pytorch_fixture.py tests/fixtures/pytorch
 
 writes tiny_rnn.safetensors and tiny_rnn_logits.json there (a few KB). The
 test tests/tests/pytorch_fixture.rs imports the first with `charm import` and

@@ -16,6 +16,7 @@
 # skipped test.
 #
 # Then it runs, and reports in a summary at the end:
+#   a check that no tracked file names a path outside the repository,
 #   cargo fmt --check (workspace and firmware), clippy -D warnings (workspace,
 #   the params and boards crates on the host, and the firmware for every
 #   board), cargo doc with warnings denied, the firmware for every board (the
@@ -302,6 +303,25 @@ build_charm() {
     echo "charm CLI: $charm_bin"
 }
 
+# Every tracked file must hold in a clone with nothing beside it: no path to
+# a folder beside the repository or to this or another machine's folders.
+# (The patterns are spelled so that this file does not match them itself.)
+OUTSIDE_PATHS='\.\./shar[e]d|/wor[k]/|/hom[e]/[A-Za-z]|/roo[t]/|/User[s]/[A-Za-z]'
+paths_inside() {
+    local hits
+    hits="$(git -C "$root" grep -n -I -E "$OUTSIDE_PATHS" -- .)"
+    case $? in
+    0)
+        printf '%s\n' "$hits"
+        echo "these lines name a path outside the repository; make them relative to it"
+        return 1
+        ;;
+    1) echo "no tracked file names a path outside the repository" ;;
+    *) echo "git grep failed (is this a git checkout?)" && return 1 ;;
+    esac
+}
+
+step paths-inside paths_inside
 step fmt cargo fmt --all --check
 step fmt-firmware bash -c 'cd firmware && cargo fmt --check -p charm-firmware'
 step clippy cargo clippy --workspace --all-targets -- -D warnings

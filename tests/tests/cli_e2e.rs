@@ -330,8 +330,11 @@ fn cli_model_file_keeps_the_best_validation_weights() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let data = write(d, "small.txt", small_text());
-    // A high constant rate without dropout overfits the small text.
+    // A high constant rate without dropout overfits the small text; no
+    // early stop, so that the run goes on well past its best weights.
     let flags = [
+        "--patience",
+        "off",
         "--lr",
         "0.03",
         "--dropout",

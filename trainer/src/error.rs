@@ -324,6 +324,9 @@ pub enum Error {
         /// The model beside it.
         model: PathBuf,
     },
+    /// `charm bench --numpy` cannot run its numpy reference.
+    #[error("{0}")]
+    Numpy(NumpyProblem),
     /// A safetensors file that is not a model charm runs.
     #[error("{}: {problem}", .path.display())]
     Import {
@@ -372,6 +375,53 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::IsADirectory => "it is a directory; give a file".into(),
         _ => e.to_string(),
     }
+}
+
+/// Why `charm bench --suite --numpy` cannot compare with its numpy
+/// reference: each says what is missing and what to install or give.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumpyProblem {
+    /// The interpreter cannot be started.
+    #[error(
+        "charm bench --numpy runs its numpy reference with {python}, which cannot be run ({reason}); \
+         install Python 3 and numpy (for example `apt install python3-numpy`), or name an \
+         interpreter with --python"
+    )]
+    NoPython {
+        /// The interpreter named by --python.
+        python: String,
+        /// Why it could not be started.
+        reason: String,
+    },
+    /// The interpreter runs but cannot import numpy.
+    #[error(
+        "charm bench --numpy needs numpy, which {python} cannot import; install it (`{python} -m \
+         pip install numpy`, or the python3-numpy package of your system), or name an interpreter \
+         that has it with --python"
+    )]
+    NoNumpy {
+        /// The interpreter named by --python.
+        python: String,
+    },
+    /// The text is too short for the reference's windows.
+    #[error(
+        "{} has {chars} characters, fewer than the {needed} of one window of the numpy reference; \
+         give a longer text", .path.display()
+    )]
+    CorpusTooShort {
+        /// The corpus.
+        path: PathBuf,
+        /// Its characters.
+        chars: usize,
+        /// One window and its targets.
+        needed: usize,
+    },
+    /// The reference ran and failed, or printed no rate.
+    #[error("the numpy reference failed: {reason}")]
+    Failed {
+        /// Its last line on stderr, or what was wrong with its output.
+        reason: String,
+    },
 }
 
 /// `'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`.

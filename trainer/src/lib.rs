@@ -2,6 +2,10 @@
 //!
 //! # The library
 //!
+//! Training (full backpropagation through time of min-char-rnn's vanilla
+//! tanh RNN, h_t = tanh(Wxh·x_t + Whh·h_{t-1} + bh), y_t = Why·h_t + by),
+//! sampling, evaluation and inspection of `.charm` weight files.
+//!
 //! The `charm` command is this library's [`cli`]. The forward step is
 //! charm-core's [`charm_core::ModelView::step`]; the parameters live in
 //! exactly the layout of [`charm_core::ModelView`], so a view over the

@@ -3,13 +3,12 @@
 use charm_core::{encode, padded, tensor_lengths, Metadata, ModelView, Rng, Vocab};
 use std::path::PathBuf;
 
-/// The tinyshakespeare corpus, read from the shared data directory (never copied).
+/// The tinyshakespeare corpus the repository carries (`data/tinyshakespeare.txt`).
 pub fn tinyshakespeare() -> PathBuf {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/tinyshakespeare.txt");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/tinyshakespeare.txt");
     assert!(
         path.is_file(),
-        "{} is missing: the tests read the shared corpus from beside the repository",
+        "{} is missing: it is part of the repository (see data/README.md)",
         path.display()
     );
     path

@@ -9,7 +9,8 @@ use crate::commands::sample::SampleSettings;
 use crate::error::Error;
 use crate::math::optim::{OptimizerKind, Schedule};
 use crate::training::cadence::DEFAULT_MINUTES;
-use crate::training::{Budget, EngineKind, Overrides, Preset, TrainSettings};
+use crate::training::early_stopping::DEFAULT_PATIENCE;
+use crate::training::{Budget, EngineKind, Overrides, Patience, Preset, TrainSettings};
 use charm_core::SampleParams;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub mod range {
     pub const BENCH_STEPS: RangeInclusive<usize> = 1..=1_000_000_000;
     /// --runs of charm bench.
     pub const RUNS: RangeInclusive<usize> = 1..=1000;
+    /// --patience, evaluations (0: off).
+    pub const PATIENCE: RangeInclusive<u64> = 0..=1_000_000;
 }
 
 /// `--preset`.
@@ -168,6 +171,12 @@ pub struct TrainArgs {
     /// Stop after this many minutes of training in total [greater than 0, at most 10^6; default: 3 when --steps is not given].
     #[arg(long, value_name = "M", allow_negative_numbers = true)]
     pub minutes: Option<String>,
+    /// Stop early when the validation loss has not improved on its best for N evaluations in a row
+    /// (there are 20 a run, one every 1/20 of --steps or --minutes); the model file keeps the best
+    /// weights, and --resume with a larger N or `off` trains on [0 to 10^6; 0 or off: train to
+    /// the end of the budget; default: 5].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub patience: Option<String>,
     /// Hidden units H [1 to 16384; default: 384; min-char-rnn: 100].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub hidden: Option<String>,
@@ -270,6 +279,7 @@ impl TrainArgs {
                 engine: self.engine.map(Into::into),
             },
             budget,
+            patience: patience(self.patience.as_deref())?,
             checkpoint_every: real(
                 "--checkpoint-every",
                 &self.checkpoint_every,
@@ -279,6 +289,22 @@ impl TrainArgs {
             force: self.force,
             interrupt_at: self.interrupt_at,
         })
+    }
+}
+
+/// `--patience N|off`: 0 and `off` turn early stopping off.
+fn patience(raw: Option<&str>) -> Result<Patience, Error> {
+    match raw.map(str::trim) {
+        None => Ok(Patience::Evaluations(DEFAULT_PATIENCE)),
+        Some("off") => Ok(Patience::Off),
+        Some(n) => match whole("--patience", n, range::PATIENCE) {
+            Ok(0) => Ok(Patience::Off),
+            Ok(n) => Ok(Patience::Evaluations(n)),
+            Err(_) => Err(Error::Usage(format!(
+                "--patience must be a whole number from 0 to {} or `off`, not {n:?}",
+                range::PATIENCE.end()
+            ))),
+        },
     }
 }
 
@@ -531,13 +557,18 @@ pub struct BenchArgs {
     /// the size flags are then ignored.
     #[arg(long)]
     pub suite: bool,
-    /// With --suite: also run the numpy reference on this corpus (e.g.
-    /// ../shared/data/tinyshakespeare.txt) and print the ratios.
+    /// With --suite: also time min-char-rnn's training in numpy (H 100, seq-len 25, batch 1,
+    /// Adagrad) on this UTF-8 text, e.g. data/tinyshakespeare.txt of the repository, and print
+    /// each configuration's ratio to it. Needs Python 3 with numpy (see --python).
     #[arg(long, value_name = "CORPUS")]
     pub numpy: Option<PathBuf>,
-    /// The numpy reference script.
-    #[arg(long, default_value = "../shared/bench/ref_numpy_rnn.py")]
-    pub numpy_script: PathBuf,
+    /// The numpy reference to run instead of the one built into charm (scripts/numpy_rnn.py of
+    /// the repository): `PYTHON SCRIPT CORPUS` must print one JSON line with `chars_per_s`.
+    #[arg(long, value_name = "FILE")]
+    pub numpy_script: Option<PathBuf>,
+    /// The Python 3 interpreter, with numpy, that runs the numpy reference.
+    #[arg(long, value_name = "PROGRAM", default_value = "python3")]
+    pub python: String,
 }
 
 impl BenchArgs {
@@ -557,6 +588,7 @@ impl BenchArgs {
             suite: self.suite,
             numpy: self.numpy.clone(),
             numpy_script: self.numpy_script.clone(),
+            python: self.python.clone(),
         })
     }
 }

@@ -54,7 +54,10 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Train(a) => Ok(match commands::train::run(&a.settings()?)? {
-            Outcome::Finished | Outcome::AlreadyDone => 0,
+            Outcome::Finished
+            | Outcome::StoppedEarly
+            | Outcome::AlreadyDone
+            | Outcome::AlreadyStopped => 0,
             Outcome::Interrupted => 130,
         }),
         Command::Sample(a) => {

@@ -4,14 +4,22 @@
 //! Each run takes `--steps` optimizer steps (forward, backward, clipping and an
 //! update) on random windows over V characters, after one untimed warm-up step.
 //!
-//! `charm bench --suite` measures the standard table: batch 1 and
-//! batch 32 at H 100, seq-len 25, and H ∈ {100, 256, 512, 1024} at seq-len 100,
-//! batch 32, all with Adagrad. Each configuration runs in a child process of
-//! its own, so that its peak memory (VmHWM) is its own. With `--numpy CORPUS`
-//! the numpy reference (`--numpy-script`) runs in the same
-//! session and the table gives the ratios.
+//! `charm bench --suite` measures the standard table: batch 1 and batch 32 at
+//! H 100, seq-len 25, and H ∈ {100, 256, 512, 1024} at seq-len 100, batch 32,
+//! all with Adagrad. Each configuration runs in a child process of its own, so
+//! that its peak memory (VmHWM) is its own. With `--numpy CORPUS` the numpy
+//! reference runs in the same session and the table gives the ratios.
+//!
+//! The numpy reference is min-char-rnn's training written in numpy from the
+//! equations ([`NUMPY_REFERENCE`], the file `numpy_rnn.py` beside this one,
+//! which `scripts/numpy_rnn.py` links to). Its text is built into `charm` and
+//! given to the interpreter on standard input (`python3 - CORPUS`), so the
+//! comparison works from any directory and from an installed `charm`, with no
+//! checkout and no temporary file. Everything it needs (the corpus, the
+//! interpreter, numpy) is checked before the first configuration is timed.
 
-use crate::error::Error;
+use crate::error::{Error, NumpyProblem};
+use crate::files::corpus::read_text;
 use crate::files::memory::check_available;
 use crate::math::engine::Engine;
 use crate::math::optim::{Hyper, Optimizer, OptimizerKind};
@@ -21,9 +29,17 @@ use crate::math::window::Window;
 use crate::training::EngineKind;
 use charm_core::Rng;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
+
+/// The numpy reference: `python3 - CORPUS` with this text on standard input
+/// prints one JSON line whose `chars_per_s` the table divides by.
+pub const NUMPY_REFERENCE: &str = include_str!("numpy_rnn.py");
+
+/// Characters of one window of the numpy reference (seq-len 25) and its targets.
+const NUMPY_WINDOW: usize = 26;
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +68,10 @@ pub struct BenchSettings {
     pub suite: bool,
     /// With `suite`: also run the numpy reference on this corpus.
     pub numpy: Option<PathBuf>,
-    /// The numpy reference script.
-    pub numpy_script: PathBuf,
+    /// The numpy reference script; `None`: [`NUMPY_REFERENCE`], built in.
+    pub numpy_script: Option<PathBuf>,
+    /// The Python interpreter that runs the numpy reference.
+    pub python: String,
 }
 
 /// The result of one configuration.
@@ -246,6 +264,9 @@ fn suite(a: &BenchSettings) -> Result<String, Error> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the charm executable: {e}")))?;
     let runs = a.runs.max(5);
+    if let Some(corpus) = &a.numpy {
+        numpy_preflight(a, corpus)?;
+    }
     let mut out = format!(
         "charm bench --suite: Adagrad, V 65, random windows; median of {runs} runs per \
          configuration, each in its own process (peak memory = its VmHWM)\n\
@@ -281,7 +302,7 @@ fn suite(a: &BenchSettings) -> Result<String, Error> {
         results.push(r);
     }
     let numpy = match &a.numpy {
-        Some(corpus) => Some(numpy_reference(&a.numpy_script, corpus)?),
+        Some(corpus) => Some(numpy_reference(a, corpus)?),
         None => None,
     };
     out += &format!(
@@ -312,37 +333,102 @@ fn suite(a: &BenchSettings) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Median chars/s of three runs of the numpy reference script.
-fn numpy_reference(script: &PathBuf, corpus: &PathBuf) -> Result<f64, Error> {
-    if !script.exists() {
-        return Err(Error::Usage(format!(
-            "the numpy reference {} does not exist; give its path with --numpy-script",
-            script.display()
-        )));
+/// The interpreter with the environment the numpy reference runs in: two
+/// variables set on some machines for old OpenBLAS builds slow a current
+/// numpy down, so they are unset for it.
+fn python(a: &BenchSettings) -> Command {
+    let mut cmd = Command::new(&a.python);
+    cmd.env_remove("OPENBLAS_CORETYPE")
+        .env_remove("OPENBLAS_L2_SIZE");
+    cmd
+}
+
+/// Checks, before anything is timed, what the numpy reference needs: a
+/// script (when one is named), a corpus it can read with at least one
+/// window, and an interpreter that imports numpy.
+fn numpy_preflight(a: &BenchSettings, corpus: &Path) -> Result<(), Error> {
+    if let Some(script) = &a.numpy_script {
+        read_text(script)?;
     }
+    let chars = read_text(corpus)?.chars().count();
+    if chars < NUMPY_WINDOW {
+        return Err(Error::Numpy(NumpyProblem::CorpusTooShort {
+            path: corpus.into(),
+            chars,
+            needed: NUMPY_WINDOW,
+        }));
+    }
+    let check = python(a)
+        .args(["-c", "import numpy"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::Numpy(NumpyProblem::NoPython {
+                python: a.python.clone(),
+                reason: match e.kind() {
+                    std::io::ErrorKind::NotFound => "not found".into(),
+                    _ => e.to_string(),
+                },
+            })
+        })?;
+    if !check.status.success() {
+        return Err(Error::Numpy(NumpyProblem::NoNumpy {
+            python: a.python.clone(),
+        }));
+    }
+    Ok(())
+}
+
+/// Median chars/s of three runs of the numpy reference.
+fn numpy_reference(a: &BenchSettings, corpus: &Path) -> Result<f64, Error> {
     let mut rates = Vec::new();
     for _ in 0..3 {
-        // These two are set on some machines for old OpenBLAS builds and slow
-        // a current numpy down: unset them for this command only.
-        let o = Command::new("python3")
-            .arg(script)
-            .arg(corpus)
-            .env_remove("OPENBLAS_CORETYPE")
-            .env_remove("OPENBLAS_L2_SIZE")
-            .output()
-            .map_err(|e| Error::Usage(format!("cannot run python3: {e}")))?;
-        let text = String::from_utf8_lossy(&o.stdout);
-        let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|_| {
-            Error::Usage(format!(
-                "the numpy reference failed (is numpy installed? `pip install numpy`): {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            ))
-        })?;
-        let r = v["chars_per_s"]
-            .as_f64()
-            .ok_or_else(|| Error::Usage("the numpy reference printed no chars_per_s".into()))?;
-        rates.push(r);
+        rates.push(numpy_run(a, corpus)?);
     }
     rates.sort_by(f64::total_cmp);
     Ok(rates[1])
+}
+
+/// One run of the numpy reference: its characters per second.
+fn numpy_run(a: &BenchSettings, corpus: &Path) -> Result<f64, Error> {
+    let failed = |reason: String| Error::Numpy(NumpyProblem::Failed { reason });
+    let mut cmd = python(a);
+    match &a.numpy_script {
+        Some(script) => cmd.arg(script).stdin(Stdio::null()),
+        None => cmd.arg("-").stdin(Stdio::piped()),
+    };
+    let mut child = cmd
+        .arg(corpus)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::Numpy(NumpyProblem::NoPython {
+                python: a.python.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // The interpreter reads the whole program before it runs it; a write
+        // error means it ended early, and its stderr below says why.
+        let _ = stdin.write_all(NUMPY_REFERENCE.as_bytes());
+    }
+    let o = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let last_line = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
+    if !o.status.success() {
+        let reason = last_line.map_or_else(
+            || format!("it exited with {}", o.status),
+            |l| l.trim_start_matches("error: ").to_string(),
+        );
+        return Err(failed(reason));
+    }
+    let text = String::from_utf8_lossy(&o.stdout);
+    serde_json::from_str::<serde_json::Value>(text.trim())
+        .ok()
+        .and_then(|v| v["chars_per_s"].as_f64())
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .ok_or_else(|| failed("it printed no chars_per_s".into()))
 }

@@ -22,8 +22,16 @@ pub fn run(settings: &TrainSettings) -> Result<Outcome, Error> {
         // The reader of the lines has gone: the model is written, nothing to add.
         Some(Error::ClosedPipe) => {}
         Some(e) => return Err(e),
-        None if report.outcome == Outcome::Finished && !settings.quiet => {
-            match console::print_line(&finished(&report)) {
+        None if !settings.quiet
+            && matches!(report.outcome, Outcome::Finished | Outcome::StoppedEarly) =>
+        {
+            let text = match report.outcome {
+                Outcome::StoppedEarly => {
+                    format!("{}\n{}", stopped_early(&report), finished(&report))
+                }
+                _ => finished(&report),
+            };
+            match console::print_line(&text) {
                 Ok(()) | Err(Error::ClosedPipe) => {}
                 Err(e) => return Err(e),
             }
@@ -33,7 +41,8 @@ pub fn run(settings: &TrainSettings) -> Result<Outcome, Error> {
     match report.outcome {
         Outcome::Interrupted => console::print_error_line(&interrupted(&report)),
         Outcome::AlreadyDone => console::print_error_line(&already_done(&report)),
-        Outcome::Finished => {}
+        Outcome::AlreadyStopped => console::print_error_line(&already_stopped(&report)),
+        Outcome::Finished | Outcome::StoppedEarly => {}
     }
     Ok(report.outcome)
 }
@@ -86,6 +95,37 @@ fn charm_command() -> String {
         Some(rel) => rel.display().to_string(),
         None => exe.display().to_string(),
     }
+}
+
+/// The one line of an early stop: where, why, and how to train on.
+fn stopped_early(r: &Report) -> String {
+    let (best_step, best_val) = r.best.unwrap_or((r.steps, r.val_loss));
+    let at = match r.budget {
+        Budget::Steps(s) => format!("at step {} of {s}", r.steps),
+        Budget::Minutes(m) => format!(
+            "at step {}, {:.1} of {m} minutes,",
+            r.steps,
+            r.seconds / 60.0
+        ),
+    };
+    format!(
+        "stopped early {at} because the validation loss has not improved on {best_val:.4} \
+         nats/char (step {best_step}) for {} evaluations (--patience {}; --patience off trains to \
+         the end of the budget)",
+        r.since_best, r.patience
+    )
+}
+
+fn already_stopped(r: &Report) -> String {
+    let (best_step, best_val) = r.best.unwrap_or((r.steps, r.val_loss));
+    format!(
+        "nothing to do: the checkpoint {} stopped early, its validation loss not improved on \
+         {best_val:.4} nats/char (step {best_step}) for {} evaluations; give a --patience above \
+         {} or --patience off to train on (the files are unchanged)",
+        r.state.display(),
+        r.since_best,
+        r.patience
+    )
 }
 
 fn interrupted(r: &Report) -> String {

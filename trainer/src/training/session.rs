@@ -1,10 +1,11 @@
 //! A training session: the loop that takes a [`Run`] from its start to the
-//! end of its budget or to Ctrl-C, with the progress bar, the evaluations
-//! and the checkpoints on their cadence.
+//! end of its budget, to an early stop or to Ctrl-C, with the progress bar,
+//! the evaluations and the checkpoints on their cadence.
 
 use crate::error::Error;
 use crate::files::progress::Progress;
 use crate::training::cadence::{Budget, LogCadence, EVALUATIONS, TRACE_ROWS};
+use crate::training::early_stopping::{evaluations_since_best, Patience};
 use crate::training::run::Run;
 use crate::training::settings::TrainSettings;
 use std::path::PathBuf;
@@ -16,11 +17,18 @@ use std::time::Instant;
 pub enum Outcome {
     /// The budget was used up; the final model was written.
     Finished,
+    /// The validation loss had not improved for the patience's evaluations;
+    /// the final model (the best weights) was written before the budget was
+    /// used up.
+    StoppedEarly,
     /// Ctrl-C: a checkpoint was written; `--resume` continues.
     Interrupted,
     /// The resumed checkpoint had used up the budget already: nothing was
     /// trained or written.
     AlreadyDone,
+    /// The resumed checkpoint had run out of patience already (it stopped
+    /// early): nothing was trained or written.
+    AlreadyStopped,
 }
 
 /// The end of a run, for the command's last lines.
@@ -49,22 +57,27 @@ pub struct Report {
     pub model_shape: Option<(usize, usize, usize)>,
     /// The budget the run had.
     pub budget: Budget,
+    /// The patience the run had.
+    pub patience: Patience,
+    /// Evaluations since the one of the best weights (see [`Report::best`]).
+    pub since_best: u64,
     /// Why the progress lines stopped, if stdout failed during the run.
     pub stdout_failure: Option<Error>,
 }
 
-/// Trains as `settings` say until the budget is used up or `stop` is set
-/// (Ctrl-C); a checkpoint is written in both cases.
+/// Trains as `settings` say until the budget is used up, the validation
+/// loss has not improved for `settings.patience` evaluations, or `stop` is
+/// set (Ctrl-C); a checkpoint is written in each case.
 pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Error> {
     let mut run = Run::prepare(settings)?;
     let progress = Progress::new(run.budget.bar_len(), settings.quiet);
+    let report_now =
+        |run: &Run, outcome| report(run, settings, outcome, run.elapsed_before, &progress);
     if run.resumed && run.budget.done(run.step, run.elapsed_before) {
-        return Ok(report(
-            &run,
-            Outcome::AlreadyDone,
-            run.elapsed_before,
-            &progress,
-        ));
+        return Ok(report_now(&run, Outcome::AlreadyDone));
+    }
+    if run.resumed && settings.patience.exhausted(since_best(&run)) {
+        return Ok(report_now(&run, Outcome::AlreadyStopped));
     }
     for line in run.describe(settings.checkpoint_every) {
         progress.line(&line);
@@ -97,6 +110,9 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
         if cadence.due(run.step, secs) {
             log_evaluation(&mut run, secs, &progress, evaluations.is_multiple_of(4));
             evaluations += 1;
+            if settings.patience.exhausted(since_best(&run)) {
+                break Outcome::StoppedEarly;
+            }
         } else if trace.due(run.step, secs) {
             run.record_train_loss(secs);
         }
@@ -111,10 +127,21 @@ pub fn train(settings: &TrainSettings, stop: &AtomicBool) -> Result<Report, Erro
     }
     run.checkpoint(secs)?;
     progress.finish();
-    Ok(report(&run, outcome, secs, &progress))
+    Ok(report(&run, settings, outcome, secs, &progress))
 }
 
-fn report(run: &Run, outcome: Outcome, seconds: f64, progress: &Progress) -> Report {
+/// Evaluations since the one that found the run's best weights.
+fn since_best(run: &Run) -> u64 {
+    evaluations_since_best(&run.history, run.best.as_ref().map(|b| b.step))
+}
+
+fn report(
+    run: &Run,
+    settings: &TrainSettings,
+    outcome: Outcome,
+    seconds: f64,
+    progress: &Progress,
+) -> Report {
     Report {
         outcome,
         steps: run.step,
@@ -126,6 +153,8 @@ fn report(run: &Run, outcome: Outcome, seconds: f64, progress: &Progress) -> Rep
         model: run.out.model.clone(),
         state: run.out.state.clone(),
         budget: run.budget,
+        patience: settings.patience,
+        since_best: since_best(run),
         model_shape: run
             .model_bytes
             .map(|n| (run.cfg.hidden, run.vocab_len(), n)),

@@ -2,6 +2,7 @@
 
 use crate::training::cadence::Budget;
 use crate::training::config::{Overrides, Preset};
+use crate::training::early_stopping::Patience;
 use std::path::PathBuf;
 
 /// What `charm train` was asked to do, validated by the command line.
@@ -19,6 +20,8 @@ pub struct TrainSettings {
     pub overrides: Overrides,
     /// When to stop.
     pub budget: Budget,
+    /// When to stop before the budget is used up.
+    pub patience: Patience,
     /// Seconds between checkpoints (also written at the end and on Ctrl-C).
     pub checkpoint_every: f64,
     /// No progress bar, samples or log lines.

@@ -1,0 +1,1 @@
+../trainer/src/commands/numpy_rnn.py
