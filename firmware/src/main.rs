@@ -191,12 +191,6 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
         // decoded only with charm-core's feature tiles, which helium turns on
         #[cfg(not(feature = "helium"))]
         Weights::Int8Tiles(_) => Err(Error::TilesWithoutHelium),
-        // decoded only with charm-core's feature cells, which the firmware
-        // leaves out: it reads up to format version 4, and says so
-        Weights::Stacked(_) => Err(Error::Weights(charm_core::FormatError::UnsupportedVersion {
-            found: file.version,
-            supported: charm_core::READ_VERSION,
-        })),
     }
 }
 

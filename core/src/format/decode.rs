@@ -393,11 +393,5 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
             cell: m.cell(),
             layers: m.depth(),
         }),
-        // decoded only with feature cells
-        #[cfg(not(feature = "cells"))]
-        Weights::Stacked(_) => Err(FormatError::UnsupportedVersion {
-            found: file.version,
-            supported: READ_VERSION,
-        }),
     }
 }

@@ -1,11 +1,13 @@
 //! Writing weight files (feature `alloc`).
 
 use super::decode::check_finite;
+#[cfg(feature = "cells")]
+use super::VERSION_CELLS;
 use super::{
     crc32, FormatError, Header, Metadata, Weights, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES,
-    MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION_CELLS, VERSION_F32, VERSION_INT8,
-    VERSION_INT8_TILES,
+    MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION_F32, VERSION_INT8, VERSION_INT8_TILES,
 };
+#[cfg(feature = "cells")]
 use crate::model::layer_tensor_name;
 use crate::model::ModelView;
 use crate::vocab::Vocab;
@@ -75,6 +77,7 @@ pub fn encode_any(
                 _ => (VERSION_INT8_TILES, ELEMENT_INT8_TILES),
             }
         }
+        #[cfg(feature = "cells")]
         Weights::Stacked(m) => {
             for (l, layer) in m.layers().iter().enumerate() {
                 for (t, tensor) in [layer.wx, layer.wh, layer.bx, layer.bh]
@@ -104,22 +107,21 @@ pub fn encode_any(
     out.extend_from_slice(&0u32.to_le_bytes()); // length, filled in below
     let header_bytes = postcard::to_allocvec(&header).map_err(|_| FormatError::Malformed)?;
     out.extend_from_slice(&header_bytes);
+    #[cfg(feature = "cells")]
     if let Weights::Stacked(m) = weights {
         // the view holds 1 to MAX_LAYERS layers, so the depth fits its byte
         out.extend_from_slice(&[m.cell().code(), m.depth() as u8]);
     }
     out.resize(out.len().next_multiple_of(TENSOR_ALIGN), 0);
-    let mut push_floats = |t: &[f32]| {
-        for w in t {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-    };
     let floats: [&[f32]; 5] = match weights {
         Weights::F32(m) => [m.wxh(), m.whh(), m.bh(), m.why(), m.by()],
+        #[cfg(feature = "cells")]
         Weights::Stacked(m) => {
             for layer in m.layers() {
                 for t in [layer.wx, layer.wh, layer.bx, layer.bh] {
-                    push_floats(t);
+                    for w in t {
+                        out.extend_from_slice(&w.to_le_bytes());
+                    }
                 }
             }
             [m.why(), m.by(), &[], &[], &[]]

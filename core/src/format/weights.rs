@@ -6,8 +6,11 @@ use crate::cell::Cell;
 use crate::int8::row_pairs::{quant_tensor_lengths, QuantModelView};
 use crate::int8::tensors::QuantTensors;
 use crate::int8::tiles::{tile_tensor_lengths, TiledModelView};
+#[cfg(feature = "cells")]
 use crate::kernels::padded;
-use crate::model::{tensor_lengths, ModelView, StackedModelView};
+#[cfg(feature = "cells")]
+use crate::model::StackedModelView;
+use crate::model::{tensor_lengths, ModelView};
 use crate::vocab::Vocab;
 
 /// A decoded weight file: everything borrowed from the bytes it came from.
@@ -35,7 +38,9 @@ pub enum Weights<'a> {
     Int8(QuantModelView<'a>),
     /// int8 tensors with per-row scales as tiles, int8 state (element type 2).
     Int8Tiles(TiledModelView<'a>),
-    /// f32 tensors of L layers of one cell (element type 0, format version 5).
+    /// f32 tensors of L layers of one cell (element type 0, format version 5;
+    /// feature `cells`, so that a firmware of one tanh layer carries none of it).
+    #[cfg(feature = "cells")]
     Stacked(StackedModelView<'a, f32>),
 }
 
@@ -46,6 +51,7 @@ impl Weights<'_> {
             Weights::F32(m) => m.hidden(),
             Weights::Int8(m) => m.hidden(),
             Weights::Int8Tiles(m) => m.hidden(),
+            #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.hidden(),
         }
     }
@@ -55,12 +61,14 @@ impl Weights<'_> {
             Weights::F32(m) => m.vocab(),
             Weights::Int8(m) => m.vocab(),
             Weights::Int8Tiles(m) => m.vocab(),
+            #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.vocab(),
         }
     }
     /// The cell of every layer: [`Cell::Rnn`] but for a version-5 model.
     pub fn cell(&self) -> Cell {
         match self {
+            #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.cell(),
             _ => Cell::Rnn,
         }
@@ -68,6 +76,7 @@ impl Weights<'_> {
     /// Layers L: 1 but for a version-5 model.
     pub fn depth(&self) -> usize {
         match self {
+            #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.depth(),
             _ => 1,
         }
@@ -75,7 +84,9 @@ impl Weights<'_> {
     /// `"f32"`, `"int8"` (row pairs) or `"int8 tiles"`.
     pub fn element_name(&self) -> &'static str {
         match self {
-            Weights::F32(_) | Weights::Stacked(_) => "f32",
+            Weights::F32(_) => "f32",
+            #[cfg(feature = "cells")]
+            Weights::Stacked(_) => "f32",
             Weights::Int8(_) => "int8",
             Weights::Int8Tiles(_) => "int8 tiles",
         }
@@ -83,7 +94,9 @@ impl Weights<'_> {
     /// The tensors of an int8 model (row pairs or tiles); `None` for f32.
     pub fn int8_tensors(&self) -> Option<QuantTensors<'_>> {
         match self {
-            Weights::F32(_) | Weights::Stacked(_) => None,
+            Weights::F32(_) => None,
+            #[cfg(feature = "cells")]
+            Weights::Stacked(_) => None,
             Weights::Int8(m) => Some(m.tensors()),
             Weights::Int8Tiles(m) => Some(m.tensors()),
         }
@@ -91,7 +104,9 @@ impl Weights<'_> {
     /// The element type code in the file.
     pub fn element(&self) -> u8 {
         match self {
-            Weights::F32(_) | Weights::Stacked(_) => ELEMENT_F32,
+            Weights::F32(_) => ELEMENT_F32,
+            #[cfg(feature = "cells")]
+            Weights::Stacked(_) => ELEMENT_F32,
             Weights::Int8(_) => ELEMENT_INT8,
             Weights::Int8Tiles(_) => ELEMENT_INT8_TILES,
         }
@@ -99,6 +114,7 @@ impl Weights<'_> {
     /// Bytes of tensor data.
     pub fn tensor_bytes(&self) -> usize {
         match self {
+            #[cfg(feature = "cells")]
             Weights::Stacked(m) => {
                 stacked_block_len(m.cell(), m.hidden(), m.vocab(), m.depth()).unwrap_or(usize::MAX)
             }
@@ -180,6 +196,7 @@ pub(super) fn block_len(element: u8, hidden: usize, vocab: usize) -> usize {
 /// tensors as [`crate::layer_tensor_lengths`] gives them, then why and by), or
 /// `None` if it overflows a `usize` (checked here, where a file's shape
 /// is not yet known to fit in memory).
+#[cfg(feature = "cells")]
 pub(super) fn stacked_block_len(
     cell: Cell,
     hidden: usize,

@@ -8,6 +8,6 @@ mod stacked;
 pub(crate) use error::check_lengths;
 pub use error::{ShapeError, StepError};
 pub use rnn::{tensor_lengths, ModelView};
-#[cfg(any(feature = "alloc", feature = "cells"))]
+#[cfg(feature = "cells")]
 pub(crate) use stacked::layer_tensor_name;
 pub use stacked::{layer_tensor_lengths, LayerTensors, StackedModelView};

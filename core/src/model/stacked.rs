@@ -74,7 +74,7 @@ const LAYER_TENSOR_NAMES: [[&str; 4]; MAX_LAYERS] = [
     ["layer 4 wx", "layer 4 wh", "layer 4 bx", "layer 4 bh"],
 ];
 
-#[cfg(any(feature = "alloc", feature = "cells"))]
+#[cfg(feature = "cells")]
 /// The name of layer `layer`'s tensor `tensor` (0 wx, 1 wh, 2 bx, 3 bh) in errors.
 pub(crate) fn layer_tensor_name(layer: usize, tensor: usize) -> &'static str {
     LAYER_TENSOR_NAMES
