@@ -51,15 +51,16 @@ pub enum Error {
     /// A run needs more memory than the process may allocate.
     #[error(
         "{what} needs about {} of memory, more than the {} {}; {hint}",
-        gib(*.needed), gib(*.available), .bound.clause()
+        gib(*.needed), gib(*.available), .bound
     )]
     NotEnoughMemory {
         /// Bytes needed (estimated).
         needed: u64,
         /// Bytes available.
         available: u64,
-        /// The bound that gives `available`.
-        bound: crate::files::memory::MemorySource,
+        /// The bound that gives `available`, as the clause that ends "more
+        /// than the N GiB …" (`MemorySource::clause` of the files layer).
+        bound: &'static str,
         /// What needs it.
         what: &'static str,
         /// What to change.

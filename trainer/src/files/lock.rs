@@ -1,7 +1,7 @@
 //! One training run per set of output files: a lock held for the whole run.
 //!
 //! A run writes the model `NAME.EXT` and its side files `NAME.state`,
-//! `NAME.csv` and `NAME.svg` (see [`crate::files::outputs::Outputs`]); two
+//! `NAME.csv` and `NAME.svg` (the `Outputs` of the outputs module); two
 //! runs share a side file exactly when they share `NAME`, whatever the
 //! model's extension. So the lock is `NAME.lock` beside them, one per output
 //! set: `--out o.charm` and `--out o.model` take the same lock, and the

@@ -151,7 +151,7 @@ pub fn check_available(needed: u64, what: &'static str, hint: &'static str) -> R
         Some(h) if needed > h.bytes => Err(Error::NotEnoughMemory {
             needed,
             available: h.bytes,
-            bound: h.source,
+            bound: h.source.clause(),
             what,
             hint,
         }),
