@@ -278,9 +278,22 @@ mod dsp;
 #[allow(unsafe_code)]
 mod helium;
 
-#[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
+#[cfg(all(
+    target_arch = "arm",
+    not(feature = "dsp"),
+    not(feature = "thumb2"),
+    not(target_abi = "eabihf")
+))]
 #[allow(unsafe_code)]
 mod thumb;
+
+#[cfg(all(target_arch = "arm", feature = "thumb2", not(feature = "dsp")))]
+#[allow(unsafe_code)]
+mod thumb2;
+
+#[cfg(target_arch = "riscv32")]
+#[allow(unsafe_code)]
+mod riscv;
 
 /// `Σ h` of a Q15 state, which the DSP loop needs: computed once per
 /// matrix-vector product, not once per [`pair_dots`] run.
@@ -336,9 +349,23 @@ fn pair_dots_summed(
         .iter()
         .map(|&v| i32::from(v))
         .fold(0i32, i32::wrapping_add);
+    #[cfg(target_arch = "riscv32")]
+    if riscv::pair_dots(w, h, h_sum, out) {
+        return n;
+    }
     for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
-        #[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
+        #[cfg(all(
+            target_arch = "arm",
+            not(feature = "dsp"),
+            not(feature = "thumb2"),
+            not(target_abi = "eabihf")
+        ))]
         if let Some(pair) = thumb::pair_dot_words(block, h, h_sum) {
+            *dot = pair;
+            continue;
+        }
+        #[cfg(all(target_arch = "arm", feature = "thumb2", not(feature = "dsp")))]
+        if let Some(pair) = thumb2::pair_dot_words(block, h, h_sum) {
             *dot = pair;
             continue;
         }
