@@ -49,7 +49,7 @@ const fn table() -> [i16; ENTRIES] {
 /// ```
 #[inline]
 pub fn tanh_q15(u: f32) -> i16 {
-    let fixed = (u * (1u32 << ARG_BITS) as f32) as i32;
+    let fixed = to_fixed(u);
     let m = fixed.unsigned_abs();
     let i = (m >> WEIGHT_BITS) as usize;
     let y = match (TABLE.get(i), TABLE.get(i + 1)) {
@@ -63,4 +63,106 @@ pub fn tanh_q15(u: f32) -> i16 {
     };
     // |y| ≤ 32767
     (if fixed < 0 { -y } else { y }) as i16
+}
+
+/// `(u · 2²⁰) as i32`: the argument in fixed point, truncated toward zero,
+/// saturating, NaN → 0. On an FPU that is VMUL and VCVT; without one,
+/// [`to_fixed_by_bits`] gives the same integer from the bits of `u`.
+#[inline]
+fn to_fixed(u: f32) -> i32 {
+    #[cfg(any(
+        target_arch = "riscv32",
+        all(target_arch = "arm", not(target_abi = "eabihf"))
+    ))]
+    return to_fixed_by_bits(u);
+    #[cfg(not(any(
+        target_arch = "riscv32",
+        all(target_arch = "arm", not(target_abi = "eabihf"))
+    )))]
+    return (u * (1u32 << ARG_BITS) as f32) as i32;
+}
+
+/// `(u · 2²⁰) as i32` in integer arithmetic, for cores without an FPU
+/// (software f32 multiplies and converts in about 150 instructions).
+///
+/// `u · 2²⁰` is exact in f32 unless it overflows (a power-of-two scale
+/// only moves the exponent), so with `|u| = m · 2^(e − 150)` (`m` the
+/// 24-bit significand, `e` the biased exponent, 1 for subnormals):
+/// `|u| · 2²⁰ = m · 2^(e − 130)`, truncated by a right shift when
+/// `e < 130`; from `e ≥ 138` on it is at least `2²³ · 2⁸ = 2³¹` and
+/// saturates, as does infinity; NaN gives 0, as `as i32` does.
+#[cfg_attr(
+    not(any(
+        target_arch = "riscv32",
+        all(target_arch = "arm", not(target_abi = "eabihf"))
+    )),
+    allow(dead_code)
+)]
+#[inline]
+pub(crate) fn to_fixed_by_bits(u: f32) -> i32 {
+    let bits = u.to_bits();
+    let negative = bits >> 31 != 0;
+    let field = (bits >> 23) & 0xff;
+    let fraction = bits & 0x7f_ffff;
+    if field == 0xff && fraction != 0 {
+        return 0; // NaN
+    }
+    let (m, e) = if field == 0 {
+        (fraction, 1)
+    } else {
+        (fraction | 0x80_0000, field as i32)
+    };
+    let shift = e - (150 - ARG_BITS as i32);
+    let magnitude = if shift >= 8 {
+        None // ≥ 2³¹ (or infinity): saturates
+    } else if shift >= 0 {
+        Some(m << shift) // < 2²⁴ · 2⁷ = 2³¹
+    } else if shift > -24 {
+        Some(m >> -shift)
+    } else {
+        Some(0)
+    };
+    match (magnitude, negative) {
+        (Some(v), false) => v as i32,
+        (Some(v), true) => -(v as i32),
+        (None, false) => i32::MAX,
+        (None, true) => i32::MIN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{to_fixed_by_bits, ARG_BITS};
+
+    /// The bit-level conversion equals the f32 one on every exponent (both
+    /// signs, 8,192 fractions each: the ends, and an LCG's between), on
+    /// the infinities and on NaNs. Exact integers: no tolerance.
+    #[test]
+    fn to_fixed_by_bits_equals_the_f32_conversion() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let scale = (1u32 << ARG_BITS) as f32;
+        for sign in [0u32, 1 << 31] {
+            for field in 0..=255u32 {
+                for i in 0..8192u32 {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let fraction = match i {
+                        0 => 0,
+                        1 => 1,
+                        2 => 0x7f_ffff,
+                        3 => 0x40_0000,
+                        _ => (seed >> 41) as u32,
+                    };
+                    let u = f32::from_bits(sign | field << 23 | fraction);
+                    assert_eq!(
+                        to_fixed_by_bits(u),
+                        (u * scale) as i32,
+                        "{u:e} ({:#x})",
+                        u.to_bits()
+                    );
+                }
+            }
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! Fast `exp` for `f32`, for the sampler.
 
+use crate::math::soft_f32::{add, mul};
+
 /// `1.5·2²³`: adding it rounds an f32 of magnitude < 2²² to an integer.
 pub(crate) const ROUNDER: f32 = 12_582_912.0;
 /// log2(e).
@@ -54,15 +56,21 @@ pub fn exp_f32(x: f32) -> f32 {
 /// sampler's Helium lanes use for the arguments below −87.
 #[inline(always)]
 pub(crate) fn exp_f32_clamped(c: f32) -> f32 {
+    // The operations of the formula in the comments, each by `mul` or
+    // `add` (a − b as a + (−b), the same IEEE operation): `*` and `+`
+    // themselves, in integer arithmetic on cores without an FPU.
     // n = round(c·log2 e), exactly, as an f32 and as an integer
-    let t = c * LOG2_E + ROUNDER;
-    let n = t - ROUNDER;
+    let t = add(mul(c, LOG2_E), ROUNDER); // c·log2 e + 1.5·2²³
+    let n = add(t, -ROUNDER);
     let n_int = t.to_bits() as i32 - ROUNDER.to_bits() as i32;
-    // r = c − n·ln 2, |r| ≤ ln2/2 (plus rounding)
-    let r = (c - n * LN2_HI) - n * LN2_LO;
-    let p = ((((C6 * r + C5) * r + C4) * r + C3) * r + C2) * r * r + r + 1.0;
+    // r = c − n·ln 2 = (c − n·LN2_HI) − n·LN2_LO, |r| ≤ ln2/2 (plus rounding)
+    let r = add(add(c, -mul(n, LN2_HI)), -mul(n, LN2_LO));
+    // p = ((((C6·r + C5)·r + C4)·r + C3)·r + C2)·r·r + r + 1
+    let horner = |acc: f32, coefficient: f32| add(mul(acc, r), coefficient);
+    let q = horner(horner(horner(horner(C6, C5), C4), C3), C2);
+    let p = add(add(mul(mul(q, r), r), r), 1.0);
     // 2ⁿ·p, n ∈ [-126, 127] (−127 at c = −88; a NaN c gives some n; p is NaN)
-    f32::from_bits(((n_int + 127) as u32 & 0xFF) << 23) * p
+    mul(f32::from_bits(((n_int + 127) as u32 & 0xFF) << 23), p)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub(crate) mod exp;
 mod float;
 mod sigmoid;
+pub(crate) mod soft_f32;
 pub(crate) mod tanh;
 
 pub use exp::exp_f32;

@@ -1,6 +1,7 @@
 //! Drawing a character index from logits: temperature, top-k, a seeded RNG.
 
 use crate::math::exp::exp_f32;
+use crate::math::soft_f32::add;
 use crate::sentence::{display_sentence, Explain, SentenceOut};
 use crate::Rng;
 #[cfg(all(feature = "helium", target_arch = "arm"))]
@@ -130,7 +131,7 @@ fn pick(weights: &[f32], target: f32) -> usize {
     let (start, mut running) = (0, 0.0f32);
     for (i, &e) in weights.iter().enumerate().skip(start) {
         if e > 0.0 {
-            running += e;
+            running = add(running, e);
             if running > target {
                 return i;
             }
@@ -151,9 +152,12 @@ fn exp_weights(logits: &mut [f32], temperature: f32) -> f32 {
         .iter()
         .fold(f32::NEG_INFINITY, |m, &y| if y > m { y } else { m });
     let mut sum = 0.0f32;
+    // x / 1 = x exactly (IEEE 754): at temperature 1 the division is left out
+    let unit = temperature == 1.0;
     for y in logits.iter_mut() {
-        *y = exp_f32((*y - max) / temperature);
-        sum += *y;
+        let shifted = add(*y, -max); // y − max
+        *y = exp_f32(if unit { shifted } else { shifted / temperature });
+        sum = add(sum, *y);
     }
     sum
 }

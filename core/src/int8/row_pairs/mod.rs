@@ -55,6 +55,7 @@
 use crate::int8::tanh_q15::tanh_q15;
 use crate::int8::tensors::QuantTensors;
 use crate::kernels::padded;
+use crate::math::soft_f32::{add, mul};
 use crate::model::ShapeError;
 use pair_dots::pair_dot_words;
 
@@ -188,8 +189,10 @@ impl<'a> QuantModelView<'a> {
             return;
         };
         // u_r = (acc·s_r)/32767 + bh_r + Wxh_q[x, r]·sx,  hq_r = tanh_q15(u_r)
+        // (`mul` and `add` are `*` and `+`, in integer arithmetic without an FPU)
         let unit = |acc: i32, scale: f32, bias: f32, wx: i8| {
-            tanh_q15((acc as f32 * scale) / Q15_ONE + bias + f32::from(wx) * sx)
+            let scaled = mul(acc as f32, scale) / Q15_ONE;
+            tanh_q15(add(add(scaled, bias), mul(f32::from(wx), sx)))
         };
         let (out, _padding) = hq_next.split_at_mut(hidden);
         let mut dots = [[0i32; 2]; PAIR_RUN];
@@ -233,7 +236,7 @@ impl<'a> QuantModelView<'a> {
             *h = unit(last, scale, bias, wx);
         }
         // y_j = (acc·sy_j)/32767 + by_j
-        let logit = |acc: i32, scale: f32, bias: f32| (acc as f32 * scale) / Q15_ONE + bias;
+        let logit = |acc: i32, scale: f32, bias: f32| add(mul(acc as f32, scale) / Q15_ONE, bias);
         let sum = StateSum::of(hq_next);
         let (mut last, mut j) = (0, 0);
         while j < vocab {
