@@ -30,7 +30,8 @@ mod qemu_support;
 use charm_params::Params;
 use qemu_support::host::{cli_sample, cli_train, core_sample};
 use qemu_support::models::{
-    alphabet, corpus, largest, quantized, random_model, scaled_model, tiled, tinyshakespeare,
+    alphabet, corpus, extreme_int8, largest, quantized, random_model, scaled_model, tiled,
+    tinyshakespeare, Extreme,
 };
 use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
@@ -645,6 +646,35 @@ fn int8_matches_core_generator_on_random_models(m: &Machine) {
     }
 }
 
+/// Row-pair models whose weights are all −128, −128 and 127 by turns, or
+/// any byte, with states that saturate at ±32767 (the extremes of the
+/// inner loops' sums), at H and V odd, 1, and the machine's capacity.
+fn int8_matches_core_generator_on_extreme_weights(m: &Machine) {
+    let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
+    let cases = [
+        (1, 2, Extreme::AllMinus128),
+        (13, 29, Extreme::Alternating),
+        (37, 5, Extreme::AnyByte(11)),
+        (max_hidden, max_vocab, Extreme::AllMinus128),
+        (max_hidden, max_vocab, Extreme::AnyByte(12)),
+    ];
+    for (i, (hidden, vocab, extreme)) in cases.into_iter().enumerate() {
+        let (hidden, vocab, model) = fitted(m, hidden, vocab, Keep::Hidden, |h, v| {
+            extreme_int8(&random_model(h, &alphabet(v), 300 + i as u64, 0.4), extreme)
+        });
+        let params = Params {
+            len: 30,
+            temperature: 1.0,
+            seed: 5 + i as u64,
+            top_k: 0,
+            prime: "",
+        };
+        let run = run_with(m, &model, &params);
+        let what = format!("int8 {extreme:?} H={hidden} V={vocab}");
+        assert_prints(&run, &core_sample(&model, &params), &what);
+    }
+}
+
 /// The runs of the int8 Shakespeare tests: three temperatures, with and
 /// without a prime, 300 characters each; with a name.
 fn shakespeare_int8_runs() -> Vec<(String, Params<'static>)> {
@@ -807,6 +837,7 @@ macro_rules! tests_on {
             matches_charm_sample_vocabulary_over_256_non_ascii,
             matches_charm_sample_imported_pytorch_model,
             int8_matches_core_generator_on_random_models,
+            int8_matches_core_generator_on_extreme_weights,
             int8_matches_charm_sample_shakespeare_h128,
             int8_matches_charm_sample_vocabulary_over_256_non_ascii,
             tiles_match_core_generator_on_random_models,

@@ -151,3 +151,70 @@ pub fn scaled_model(hidden: usize, vocab: &str, seed: u64, factor: f32) -> Vec<u
         ModelView::new(hidden, file.vocab.len(), &wxh, &whh, &bh, &why, &by).expect("shapes");
     encode(&model, &file.vocab, &Metadata::default()).expect("encode")
 }
+
+/// Extreme int8 weights for a row-pair model's `W_hh` and `W_hy`.
+#[derive(Debug, Clone, Copy)]
+pub enum Extreme {
+    /// Every weight −128 (a stored first-row byte of 0).
+    AllMinus128,
+    /// −128 and 127 by turns along each row and across rows.
+    Alternating,
+    /// Any byte, −128 included, from the seed.
+    AnyByte(u64),
+}
+
+/// The int8 form of an f32 model (as [`quantized`]) with the weights of
+/// `W_hh` and `W_hy` (the columns below H, the rows below H and V) set by
+/// `extreme` and every `W_hh` row scale at 1/64, so that the sums reach
+/// ±2²² and more and the states saturate at ±32767 — the bounds of the
+/// row-pair loops' i32 sums.
+pub fn extreme_int8(model: &[u8], extreme: Extreme) -> Vec<u8> {
+    let bytes = charm_core::AlignedBytes::from(model);
+    let file = charm_core::decode(&bytes).expect("an f32 model");
+    let q = charm_core::quantize(&file.model).expect("H <= 512");
+    let view = q.view();
+    let (hidden, vocab) = (view.hidden(), view.vocab());
+    let stride = padded(hidden);
+    let t = view.tensors();
+    let mut rng = Rng::new(match extreme {
+        Extreme::AnyByte(seed) => seed,
+        _ => 0,
+    });
+    let mut weight = |row: usize, column: usize| -> i8 {
+        match extreme {
+            Extreme::AllMinus128 => -128,
+            Extreme::Alternating => {
+                if (row + column).is_multiple_of(2) {
+                    -128
+                } else {
+                    127
+                }
+            }
+            Extreme::AnyByte(_) => (rng.next_u64() >> 56) as u8 as i8,
+        }
+    };
+    // row pairs: block p, byte 2c = a[c] + 128 (row 2p), byte 2c + 1 = b[c] (row 2p + 1)
+    let mut pairs = |paired: &[i8], rows: usize| -> Vec<i8> {
+        let mut out = paired.to_vec();
+        for (p, block) in out.chunks_exact_mut(2 * stride).enumerate() {
+            for c in 0..hidden {
+                if 2 * p < rows {
+                    block[2 * c] = (i32::from(weight(2 * p, c)) + 128) as u8 as i8;
+                }
+                if 2 * p + 1 < rows {
+                    block[2 * c + 1] = weight(2 * p + 1, c);
+                }
+            }
+        }
+        out
+    };
+    let (whh, why) = (pairs(t.int8[1], hidden), pairs(t.int8[2], vocab));
+    let whh_scale = vec![1.0f32 / 64.0; t.f32[1].len()];
+    let tensors = charm_core::QuantTensors {
+        int8: [t.int8[0], &whh, &why],
+        f32: [t.f32[0], &whh_scale, t.f32[2], t.f32[3], t.f32[4]],
+    };
+    let extreme = charm_core::QuantModelView::new(hidden, vocab, tensors).expect("shapes");
+    charm_core::encode_any(&charm_core::Weights::Int8(extreme), &file.vocab, &file.meta)
+        .expect("encode")
+}
