@@ -47,6 +47,25 @@ pub(crate) fn add(a: f32, b: f32) -> f32 {
     return a + b;
 }
 
+/// `a / 32767`, the IEEE 754 binary32 quotient (round to nearest even):
+/// the division of the int8 step by the Q15 full scale.
+#[inline]
+pub(crate) fn div_by_32767(a: f32) -> f32 {
+    #[cfg(any(
+        target_arch = "riscv32",
+        all(target_arch = "arm", not(target_abi = "eabihf"))
+    ))]
+    return match div_by_32767_by_bits(a) {
+        Some(q) => q,
+        None => by_the_library(a, 32767.0, |a, b| a / b),
+    };
+    #[cfg(not(any(
+        target_arch = "riscv32",
+        all(target_arch = "arm", not(target_abi = "eabihf"))
+    )))]
+    return a / 32767.0;
+}
+
 /// `op(a, b)` by compiler-builtins, out of line: LLVM would otherwise
 /// compute the library's result on every call (a float operation may be
 /// speculated) and pick one by a select, at the library's full cost.
@@ -204,6 +223,53 @@ pub(crate) fn add_by_bits(a: f32, b: f32) -> Option<f32> {
     ))
 }
 
+/// `a / 32767` when `a` and the rounded quotient are normal, else `None`.
+///
+/// With `t = 2·ma < 2²⁵` (`ma` the significand), `ma·2¹⁶ / 32767 =
+/// t·2¹⁵/32767 = t + t/32767`, and since `t/32767 − t/32768 < 1` for
+/// `t < 2³⁰`, its integer part is `Q = t + ⌊t/2¹⁵⌋` or one more, with the
+/// remainder `r = (t mod 2¹⁵) + ⌊t/2¹⁵⌋` (less 32767 when it reaches
+/// 32767, and then `Q + 1`): exact, with no division. `Q ∈ [2²⁴, 2²⁵ + 2¹⁰)`
+/// gives 24 significand bits over one or two more, `r ≠ 0` the sticky bit.
+#[cfg_attr(
+    not(any(
+        target_arch = "riscv32",
+        all(target_arch = "arm", not(target_abi = "eabihf"))
+    )),
+    allow(dead_code)
+)]
+#[inline]
+pub(crate) fn div_by_32767_by_bits(a: f32) -> Option<f32> {
+    let x = a.to_bits();
+    let e = normal_exponent(x)?;
+    let t = ((x & 0x7f_ffff) | 0x80_0000) << 1;
+    let high = t >> 15;
+    let (mut q, mut r) = (t + high, (t & 0x7fff) + high);
+    if r >= 32767 {
+        q += 1;
+        r -= 32767;
+    }
+    // a / 32767 = Q·2^(e − 166) (plus r/32767 of the last place)
+    let (mut m, round, below, mut e) = if q >= 1 << 25 {
+        (q >> 2, q & 2 != 0, q & 1 != 0 || r != 0, e - 14)
+    } else {
+        (q >> 1, q & 1 != 0, r != 0, e - 15)
+    };
+    if e < 1 {
+        return None; // subnormal: IEEE rounds it at a coarser step
+    }
+    if round && (below || m & 1 == 1) {
+        m += 1;
+        if m == 1 << 24 {
+            m >>= 1;
+            e += 1;
+        }
+    }
+    Some(f32::from_bits(
+        (x & 0x8000_0000) | (e as u32) << 23 | (m & 0x7f_ffff),
+    ))
+}
+
 /// How far left `v ∈ [1, 2³⁰)` must move for its top bit to be bit 29:
 /// `leading_zeros − 2` by halving steps (no CLZ on the Cortex-M0 or RV32IMAC,
 /// where `leading_zeros` is a call to `__clzsi2`).
@@ -288,6 +354,35 @@ mod tests {
         }
         // most random pairs of normal numbers take the integer paths
         assert!(muls > 1_000_000 && adds > 2_000_000, "{muls} {adds}");
+    }
+
+    /// The quotient by 32767 has the bits of `/` on every exponent (both
+    /// signs, 20,000 significands each: the ends and an LCG's between).
+    #[test]
+    fn div_by_32767_equals_ieee() {
+        let mut v = 0x9e37_79b9u32;
+        for sign in [0u32, 1 << 31] {
+            for field in 0..=255u32 {
+                for i in 0..20_000u32 {
+                    v = v.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    let fraction = match i {
+                        0 => 0,
+                        1 => 0x7f_ffff,
+                        2..=600 => 0x7f_ffff - (i - 2),
+                        _ => v >> 9,
+                    };
+                    let a = f32::from_bits(sign | field << 23 | fraction);
+                    let expected = a / 32767.0;
+                    match super::div_by_32767_by_bits(a) {
+                        Some(q) => assert_eq!(q.to_bits(), expected.to_bits(), "{a:e}"),
+                        None => assert!(
+                            !a.is_normal() || !expected.is_normal(),
+                            "{a:e} was left out"
+                        ),
+                    }
+                }
+            }
+        }
     }
 
     /// The normalizing shift is `leading_zeros − 2` for every `v < 2³⁰`

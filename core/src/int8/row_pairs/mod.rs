@@ -55,7 +55,7 @@
 use crate::int8::tanh_q15::tanh_q15;
 use crate::int8::tensors::QuantTensors;
 use crate::kernels::padded;
-use crate::math::soft_f32::{add, mul};
+use crate::math::soft_f32::{add, div_by_32767, mul};
 use crate::model::ShapeError;
 use pair_dots::pair_dot_words;
 
@@ -189,9 +189,10 @@ impl<'a> QuantModelView<'a> {
             return;
         };
         // u_r = (acc·s_r)/32767 + bh_r + Wxh_q[x, r]·sx,  hq_r = tanh_q15(u_r)
-        // (`mul` and `add` are `*` and `+`, in integer arithmetic without an FPU)
+        // (`mul`, `div_by_32767` and `add` are `*`, `/ Q15_ONE` and `+`,
+        // in integer arithmetic without an FPU)
         let unit = |acc: i32, scale: f32, bias: f32, wx: i8| {
-            let scaled = mul(acc as f32, scale) / Q15_ONE;
+            let scaled = div_by_32767(mul(acc as f32, scale)); // (acc·s_r)/32767
             tanh_q15(add(add(scaled, bias), mul(f32::from(wx), sx)))
         };
         let (out, _padding) = hq_next.split_at_mut(hidden);
@@ -236,7 +237,8 @@ impl<'a> QuantModelView<'a> {
             *h = unit(last, scale, bias, wx);
         }
         // y_j = (acc·sy_j)/32767 + by_j
-        let logit = |acc: i32, scale: f32, bias: f32| add(mul(acc as f32, scale) / Q15_ONE, bias);
+        let logit =
+            |acc: i32, scale: f32, bias: f32| add(div_by_32767(mul(acc as f32, scale)), bias);
         let sum = StateSum::of(hq_next);
         let (mut last, mut j) = (0, 0);
         while j < vocab {
