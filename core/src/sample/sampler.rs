@@ -152,8 +152,13 @@ fn exp_weights(logits: &mut [f32], temperature: f32) -> f32 {
         .iter()
         .fold(f32::NEG_INFINITY, |m, &y| if y > m { y } else { m });
     let mut sum = 0.0f32;
-    // x / 1 = x exactly (IEEE 754): at temperature 1 the division is left out
-    let unit = temperature == 1.0;
+    // x / 1 = x exactly (IEEE 754): at temperature 1 a core without an FPU
+    // leaves out its software division (an FPU's VDIV stays: the test
+    // costs the Cortex-M4F firmware flash it does not have to spare)
+    let unit = cfg!(any(
+        target_arch = "riscv32",
+        all(target_arch = "arm", not(target_abi = "eabihf"))
+    )) && temperature == 1.0;
     for y in logits.iter_mut() {
         let shifted = add(*y, -max); // y − max
         *y = exp_f32(if unit { shifted } else { shifted / temperature });
