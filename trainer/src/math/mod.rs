@@ -15,7 +15,8 @@
 //! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
 //! - [`loss`]: the loss over a whole text (one stream, or batched);
 //! - [`generate`]: text from a model through charm-core's `Generator`;
-//! - [`torch`]: the same model as PyTorch's `nn.RNN` + `nn.Linear` tensors, both ways.
+//! - [`torch`]: the same model as PyTorch's `nn.RNN` + `nn.Linear` tensors, both ways;
+//! - [`torch_stack`]: any cell and depth (and an `nn.Embedding` folded in) as PyTorch's tensors, both ways.
 
 pub mod engine;
 pub mod gemm;
@@ -29,4 +30,5 @@ pub mod reference;
 #[cfg(test)]
 pub mod rounding;
 pub mod torch;
+pub mod torch_stack;
 pub mod window;
