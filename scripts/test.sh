@@ -331,6 +331,12 @@ step doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
     step "firmware-$board" scripts/build-firmware.sh --board "$board" --clippy
 done
+# The same firmware with models of GRU and LSTM cells and of several layers
+# (feature cells), for the QEMU tests of those models (Machine::cells_elf).
+for board in "${QEMU_BOARDS[@]}"; do
+    step "firmware-cells-$board" scripts/build-firmware.sh --board "$board" --features cells \
+        --out "$root/firmware/target/charm-firmware-cells-$board.elf"
+done
 step footprint footprint
 for t in "${FIRMWARE_TARGETS[@]}"; do
     step "core-${t%%-*}" core_for "$t"

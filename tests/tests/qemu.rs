@@ -30,7 +30,8 @@ mod qemu_support;
 use charm_params::Params;
 use qemu_support::host::{cli_sample, cli_train, core_sample};
 use qemu_support::models::{
-    alphabet, corpus, largest, quantized, random_model, scaled_model, tiled, tinyshakespeare,
+    alphabet, corpus, largest, quantized, random_model, random_stacked_model, scaled_model, tiled,
+    tinyshakespeare,
 };
 use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
@@ -780,6 +781,127 @@ fn qemu_m4_embedding_example_prints_what_charm_sample_prints() {
     assert_prints(&run, &cli_sample(&model, &params), "the embedding example");
 }
 
+// ------------------------------------------- GRU, LSTM and stacked layers
+//
+// Models of other cells or depths (format version 5) run on the firmware
+// built with feature `cells` (`Machine::cells_elf`); the default build,
+// which must fit the M4F's 16 KiB, refuses them with charm-core's sentence.
+
+/// `model` (written to a scratch file) on the `cells` firmware against
+/// `charm sample`, without a prime and with one, at two temperatures.
+fn cells_match_charm_sample(m: &Machine, name: &str, model: &[u8]) {
+    let path = scratch().join(format!("{name}-{}.charm", m.name));
+    std::fs::write(&path, model).expect("write the model");
+    let elf = m.cells_elf();
+    for (temperature, seed, top_k, prime) in [(1.0, 3, 0, ""), (0.7, 9, 5, "the cab ")] {
+        let params = Params {
+            len: 150,
+            temperature,
+            seed,
+            top_k,
+            prime,
+        };
+        let record = params.to_bytes().expect("a valid record");
+        let run = m.run_elf(&elf, Some(model), Some(&record));
+        assert_prints(
+            &run,
+            &cli_sample(&path, &params),
+            &format!("{name} T={temperature} prime={prime:?}"),
+        );
+    }
+}
+
+fn cells_gru_matches_charm_sample(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Gru, 1, 24, &alphabet(28), 11, 0.6);
+    cells_match_charm_sample(m, "gru", &model);
+}
+
+fn cells_lstm_matches_charm_sample(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Lstm, 1, 24, &alphabet(28), 12, 0.6);
+    cells_match_charm_sample(m, "lstm", &model);
+}
+
+fn cells_two_layers_match_charm_sample(m: &Machine) {
+    for (cell, seed) in [(charm_core::Cell::Rnn, 13), (charm_core::Cell::Lstm, 14)] {
+        let model = random_stacked_model(cell, 2, 16, &alphabet(28), seed, 0.6);
+        cells_match_charm_sample(m, &format!("{}-2-layers", cell.name()), &model);
+    }
+}
+
+/// The PyTorch fixtures of every cell (tests/fixtures/pytorch), imported
+/// with `charm import` (once per run).
+fn pytorch_cell_models() -> &'static [PathBuf] {
+    static MODELS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        ["gru", "lstm", "rnn2", "emb_gru2"]
+            .iter()
+            .map(|name| {
+                let out = scratch().join(format!("pytorch-tiny-{name}.charm"));
+                let input =
+                    repo_root().join(format!("tests/fixtures/pytorch/tiny_{name}.safetensors"));
+                let args = ["import".as_ref(), "--model".as_ref(), input.as_os_str()];
+                let out_args = ["--out".as_ref(), out.as_os_str(), "--force".as_ref()];
+                qemu_support::host::charm(&[&args[..], &out_args[..]].concat());
+                out
+            })
+            .collect()
+    })
+}
+
+fn cells_imported_pytorch_models_match_charm_sample(m: &Machine) {
+    let elf = m.cells_elf();
+    for path in pytorch_cell_models() {
+        let model = std::fs::read(path).expect("read the model");
+        let params = Params {
+            len: 150,
+            temperature: 0.8,
+            seed: 21,
+            top_k: 0,
+            prime: "we like ",
+        };
+        let record = params.to_bytes().expect("a valid record");
+        let run = m.run_elf(&elf, Some(&model), Some(&record));
+        assert_prints(
+            &run,
+            &cli_sample(path, &params),
+            &path.display().to_string(),
+        );
+    }
+}
+
+fn cells_are_refused_by_the_default_firmware(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Gru, 1, 8, &alphabet(28), 15, 0.6);
+    let run = run_with(m, &model, &Params::default());
+    assert_refused(
+        &run,
+        EXIT_BAD_WEIGHTS,
+        &format!(
+            "error: the weights in flash at {} cannot be used: it has weight format version 5, \
+             this build reads up to version 4",
+            m.weights_address()
+        ),
+    );
+}
+
+fn cells_state_over_capacity_is_refused(m: &Machine) {
+    // Four LSTM layers carry 8·H state values: one more unit per layer than
+    // the state buffers (MAX_HIDDEN values) hold.
+    let max_hidden = m.board.max_hidden as usize;
+    let hidden = max_hidden / 8 + 1;
+    let model = random_stacked_model(charm_core::Cell::Lstm, 4, hidden, &alphabet(28), 16, 0.6);
+    let record = Params::default().to_bytes().expect("a valid record");
+    let run = m.run_elf(&m.cells_elf(), Some(&model), Some(&record));
+    assert_refused(
+        &run,
+        EXIT_CANNOT_GENERATE,
+        &format!(
+            "error: cannot generate: the model carries {} state values (layers x H, twice for an \
+             LSTM) and this board's state buffers hold {max_hidden}",
+            8 * hidden
+        ),
+    );
+}
+
 // ------------------------------------------------------ one set per machine
 
 /// `qemu_<machine>_<test>` for every test above, on each machine.
@@ -811,6 +933,12 @@ macro_rules! tests_on {
             int8_matches_charm_sample_vocabulary_over_256_non_ascii,
             tiles_match_core_generator_on_random_models,
             tiles_match_charm_sample_shakespeare_h128,
+            cells_gru_matches_charm_sample,
+            cells_lstm_matches_charm_sample,
+            cells_two_layers_match_charm_sample,
+            cells_imported_pytorch_models_match_charm_sample,
+            cells_are_refused_by_the_default_firmware,
+            cells_state_over_capacity_is_refused,
         );)*
     };
     (@one $machine:ident, $constant:ident, $($test:ident),* $(,)?) => {

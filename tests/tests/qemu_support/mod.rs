@@ -105,6 +105,37 @@ impl Machine {
         path
     }
 
+    /// The variable naming this machine's firmware built with feature
+    /// `cells`: `CHARM_FIRMWARE_CELLS_ELF_M0`, ...
+    pub fn cells_elf_variable(&self) -> String {
+        format!("CHARM_FIRMWARE_CELLS_ELF_{}", self.name.to_uppercase())
+    }
+
+    /// The firmware ELF built with feature `cells` (models of GRU or LSTM
+    /// cells, or of several layers): `$CHARM_FIRMWARE_CELLS_ELF_<NAME>`, else
+    /// `firmware/target/charm-firmware-cells-BOARD.elf`, where
+    /// `scripts/test.sh` has `scripts/build-firmware.sh --board BOARD
+    /// --features cells --out` put it. Fails (never skips) when it is missing.
+    pub fn cells_elf(&self) -> PathBuf {
+        let path = std::env::var_os(self.cells_elf_variable())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                repo_root()
+                    .join("firmware/target")
+                    .join(format!("charm-firmware-cells-{}.elf", self.board.name))
+            });
+        assert!(
+            path.is_file(),
+            "the firmware ELF {} does not exist: build it with scripts/build-firmware.sh \
+             --board {} --features cells --out {} (./scripts/test.sh does that first), or set {}",
+            path.display(),
+            self.board.name,
+            path.display(),
+            self.cells_elf_variable()
+        );
+        path
+    }
+
     /// The WEIGHTS region's address as the firmware prints it (`0x00100000`).
     pub fn weights_address(&self) -> String {
         format!("{:#010x}", self.board.weights_address)
