@@ -29,6 +29,9 @@
 #           linked by rust-lld if there is one, else by lld-22 (ld.lld-22)
 # scripts/test.sh installs one of them; this script only detects.
 set -euo pipefail
+# cargo's first probe of a target runs `rustc -` with this script's standard
+# input: never let it read the caller's (see scripts/test.sh).
+exec </dev/null
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 

@@ -32,6 +32,12 @@
 #   docs/performance.md are what the code prints. The summary names every
 #   failed test and counts the QEMU tests per machine (docs/testing.md).
 set -uo pipefail
+# No step reads standard input. cargo's first probe of a target runs
+# `rustc -` with the caller's standard input, so a test.sh started from a
+# shell whose input holds bytes (a background job, a pipe) fed them to rustc
+# as source ("unknown start of token"); /dev/null makes every step the same
+# wherever it is started from.
+exec </dev/null
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
