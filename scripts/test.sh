@@ -32,8 +32,11 @@
 #   docs/performance.md are what the code prints. The summary names every
 #   failed test and counts the QEMU tests per machine (docs/testing.md).
 set -uo pipefail
-# No step reads standard input: /dev/null makes every step the same wherever
-# test.sh is started from (a terminal, a pipe, a background job).
+# No step reads standard input. Started as a background job (standard input
+# closed, or holding bytes), cargo's probe of a target, `rustc -`, read bytes
+# that were not its empty program (a closed fd 0 is reused by the next pipe
+# opened, such as the jobserver's) and failed with "unknown start of token";
+# /dev/null makes every step the same wherever test.sh is started from.
 exec </dev/null
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -187,18 +190,6 @@ step() {
     start=$(date +%s)
     "$@" 2>&1 | tee "$LOG_DIR/$name.log"
     status=${PIPESTATUS[0]}
-    # cargo's probe of a target (`rustc -`, its program on a pipe) has read
-    # another process's output as its source on a machine whose pipes were
-    # shared under load ("failed to run `rustc` to learn about
-    # target-specific information ... unknown start of token"); that is the
-    # machine, not the step: run such a step once more, and say so.
-    if [ "$status" != 0 ] &&
-        grep -q 'failed to run `rustc` to learn about target-specific information' "$LOG_DIR/$name.log" &&
-        grep -q 'unknown start of token\|unexpected closing delimiter' "$LOG_DIR/$name.log"; then
-        say "$name: cargo's rustc probe read stray input; running the step once more"
-        "$@" 2>&1 | tee "$LOG_DIR/$name.log"
-        status=${PIPESTATUS[0]}
-    fi
     names+=("$name")
     seconds+=($(($(date +%s) - start)))
     if [ "$status" = 0 ]; then
