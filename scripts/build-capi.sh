@@ -24,9 +24,6 @@
 #           -Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem
 # scripts/test.sh installs one of them; this script only detects.
 set -euo pipefail
-# Standard input is /dev/null: cargo's probe of a target (`rustc -`) must not
-# read whatever a background job's fd 0 holds (see scripts/test.sh).
-exec </dev/null
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 

@@ -29,9 +29,6 @@
 #           linked by rust-lld if there is one, else by lld-22 (ld.lld-22)
 # scripts/test.sh installs one of them; this script only detects.
 set -euo pipefail
-# Standard input is /dev/null: cargo's probe of a target (`rustc -`) must not
-# read whatever a background job's fd 0 holds (see scripts/test.sh).
-exec </dev/null
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 

@@ -32,12 +32,6 @@
 #   docs/performance.md are what the code prints. The summary names every
 #   failed test and counts the QEMU tests per machine (docs/testing.md).
 set -uo pipefail
-# No step reads standard input. Started as a background job (standard input
-# closed, or holding bytes), cargo's probe of a target, `rustc -`, read bytes
-# that were not its empty program (a closed fd 0 is reused by the next pipe
-# opened, such as the jobserver's) and failed with "unknown start of token";
-# /dev/null makes every step the same wherever test.sh is started from.
-exec </dev/null
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
