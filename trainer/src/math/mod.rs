@@ -4,6 +4,7 @@
 //! charm-core's [`charm_core::ModelView::step`]; everything here computes on
 //! plain numbers and slices.
 //!
+//! - [`cell`]: the GRU's, LSTM's and tanh cell's backward, one unit at a time;
 //! - [`params`]: the parameter vector, in the layout of `ModelView`, and its initialization;
 //! - [`window`]: one window of B streams × T characters, and its dropout mask;
 //! - [`mod@reference`]: the plain forward and backward pass through time (the seed's
@@ -17,6 +18,7 @@
 //! - [`generate`]: text from a model through charm-core's `Generator`;
 //! - [`torch`]: the same model as PyTorch's `nn.RNN` + `nn.Linear` tensors, both ways.
 
+pub mod cell;
 pub mod engine;
 pub mod gemm;
 pub mod generate;
