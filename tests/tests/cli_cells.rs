@@ -101,80 +101,86 @@ fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
 }
 
 /// Interrupt (as Ctrl-C does) an LSTM of 2 layers with dropout between
-/// them at step 23 of 60, resume: the same bytes as an uninterrupted run.
-/// A resume with another cell or depth is refused with a sentence.
+/// them at step 23 of 60, resume: the same bytes as an uninterrupted run,
+/// on both engines. A resume with another cell or depth is refused with a
+/// sentence.
 #[test]
 fn cli_a_resumed_stacked_run_equals_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let data = write(d, "small.txt", small_text());
-    let extra = [
-        "--steps",
-        "60",
-        "--dropout",
-        "0.2",
-        "--cell",
-        "lstm",
-        "--layers",
-        "2",
-    ];
-    train(d, &data, "full.charm", &extra);
-    let mut args = vec![
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        "part.charm",
-        "--interrupt-at",
-        "23",
-    ];
-    args.extend_from_slice(TINY);
-    args.extend_from_slice(&extra);
-    let out = run(d, &args);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let state = TrainState::from_bytes(&std::fs::read(d.join("part.state")).unwrap()).unwrap();
-    assert_eq!(
-        (state.step, state.config.cell, state.config.layers),
-        (23, Cell::Lstm, 2)
-    );
-    for (flag, value, stored) in [("--cell", "gru", "lstm"), ("--layers", "3", "2")] {
-        let out = run(
+    for engine in ["fast", "plain"] {
+        let extra = [
+            "--steps",
+            "60",
+            "--dropout",
+            "0.2",
+            "--cell",
+            "lstm",
+            "--layers",
+            "2",
+            "--engine",
+            engine,
+            "--force",
+        ];
+        train(d, &data, "full.charm", &extra);
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "part.charm",
+            "--interrupt-at",
+            "23",
+        ];
+        args.extend_from_slice(TINY);
+        args.extend_from_slice(&extra);
+        let out = run(d, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let state = TrainState::from_bytes(&std::fs::read(d.join("part.state")).unwrap()).unwrap();
+        assert_eq!(
+            (state.step, state.config.cell, state.config.layers),
+            (23, Cell::Lstm, 2)
+        );
+        for (flag, value, stored) in [("--cell", "gru", "lstm"), ("--layers", "3", "2")] {
+            let out = run(
+                d,
+                &[
+                    "train",
+                    "--data",
+                    data.to_str().unwrap(),
+                    "--resume",
+                    "part.state",
+                    flag,
+                    value,
+                    "--quiet",
+                ],
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(
+                err.contains(flag) && err.contains(value) && err.contains(stored),
+                "{err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        }
+        train(
             d,
-            &[
-                "train",
-                "--data",
-                data.to_str().unwrap(),
-                "--resume",
-                "part.state",
-                flag,
-                value,
-                "--quiet",
-            ],
+            &data,
+            "part.charm",
+            &[&extra[..], &["--resume", "part.state"]].concat(),
         );
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(
-            err.contains(flag) && err.contains(value) && err.contains(stored),
-            "{err}"
+        assert_eq!(
+            std::fs::read(d.join("full.charm")).unwrap(),
+            std::fs::read(d.join("part.charm")).unwrap(),
+            "{engine}: the resumed model differs from the uninterrupted one"
         );
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
-    train(
-        d,
-        &data,
-        "part.charm",
-        &[&extra[..], &["--resume", "part.state"]].concat(),
-    );
-    assert_eq!(
-        std::fs::read(d.join("full.charm")).unwrap(),
-        std::fs::read(d.join("part.charm")).unwrap(),
-        "the resumed model differs from the uninterrupted one"
-    );
 }
 
 #[test]

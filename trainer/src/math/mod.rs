@@ -30,5 +30,6 @@ pub mod pool;
 pub mod reference;
 #[cfg(test)]
 pub mod rounding;
+pub mod stacked_engine;
 pub mod torch;
 pub mod window;

@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::files::memory::check_available;
 use crate::math::engine::Engine;
 use crate::math::loss::VAL_STREAMS;
+use crate::math::stacked_engine::StackedEngine;
 use crate::training::config::{EngineKind, TrainConfig};
 
 /// Bytes a run of `cfg` on `train_chars + val_chars` characters of a
@@ -15,10 +16,11 @@ use crate::training::config::{EngineKind, TrainConfig};
 /// checkpoint's serialized state (θ, moments and snapshot again).
 ///
 /// For other cells and depths θ is the stacked layout's
-/// ([`crate::math::params::Shape::len`]), the training runs on the
-/// reference (one stream's tape at a time: the states of T + 1 steps, each
-/// layer's input and its units' 6 saved values for T steps, the output's
-/// input and dy), and the validation on one stream per thread.
+/// ([`crate::math::params::Shape::len`]), the batched engine's buffers are
+/// [`StackedEngine::memory_bytes`] (the reference's: one stream's tape at a
+/// time, the states of T + 1 steps, each layer's input and its units' 6
+/// saved values for T steps, the output's input and dy), and the
+/// validation runs one stream per thread.
 pub fn run_bytes(cfg: &TrainConfig, vocab: usize, chars: usize) -> u64 {
     let (h, b, t) = (cfg.hidden, cfg.batch, cfg.seq_len);
     let shape = cfg.shape(vocab);
@@ -31,7 +33,10 @@ pub fn run_bytes(cfg: &TrainConfig, vocab: usize, chars: usize) -> u64 {
     let (layers, state) = (shape.layers as u64, shape.state_len() as u64);
     let (h64, t64, v64) = (h as u64, t as u64, vocab as u64);
     let train_engine = match cfg.engine {
-        _ if !shape.is_vanilla() => {
+        EngineKind::Fast if !shape.is_vanilla() => {
+            StackedEngine::<f32>::memory_bytes(&shape, b, t, cfg.threads)
+        }
+        EngineKind::Plain if !shape.is_vanilla() => {
             4 * ((t64 + 1) * state + t64 * layers * h64 * 7 + t64 * (h64 + v64))
         }
         EngineKind::Fast => Engine::<f32>::memory_bytes(h, vocab, b, t, cfg.threads),

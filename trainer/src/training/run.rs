@@ -20,9 +20,10 @@ use crate::math::generate::generate_with;
 use crate::math::kernels::kernels_in_use;
 use crate::math::loss::{batched_loss, pieces_loss};
 use crate::math::optim::{clip_norm, Hyper, Optimizer};
-use crate::math::params::{Params, Shape};
+use crate::math::params::Params;
 use crate::math::reference;
 use crate::math::reference::stacked::mask_len;
+use crate::math::stacked_engine::StackedEngine;
 use crate::math::window::{fill_dropout_mask, Window};
 use crate::training::cadence::Budget;
 use crate::training::config::{EngineKind, TrainConfig};
@@ -83,10 +84,19 @@ pub struct Run {
     scratch: Scratch,
 }
 
+/// Which forward/backward a run's steps take.
+enum Trainer {
+    /// The batched engine of one tanh layer.
+    Vanilla(Engine<f32>),
+    /// The batched engine of other cells and depths.
+    Stacked(StackedEngine<f32>),
+    /// The reference (`--engine plain`).
+    Plain,
+}
+
 /// Memory one step works in, allocated once.
 struct Scratch {
-    /// The batched engine, for one tanh layer (other shapes train on the reference).
-    engine: Option<Engine<f32>>,
+    engine: Trainer,
     grads: Params<f32>,
     mask: Vec<f32>,
     xs: Vec<u32>,
@@ -131,7 +141,13 @@ impl Run {
         let (hid, voc, b, t) = (cfg.hidden, corpus.vocab.len(), cfg.batch, cfg.seq_len);
         let shape = cfg.shape(voc);
         let scratch = Scratch {
-            engine: uses_engine(&cfg, &shape).then(|| Engine::new(hid, voc, b, cfg.threads)),
+            engine: match cfg.engine {
+                EngineKind::Plain => Trainer::Plain,
+                EngineKind::Fast if shape.is_vanilla() => {
+                    Trainer::Vanilla(Engine::new(hid, voc, b, cfg.threads))
+                }
+                EngineKind::Fast => Trainer::Stacked(StackedEngine::new(shape, b, cfg.threads)),
+            },
             grads: Params::zeros_shaped(shape),
             mask: vec![
                 0.0;
@@ -252,9 +268,6 @@ impl Run {
                 cfg.weight_decay,
                 cfg.threads,
                 match cfg.engine {
-                    _ if !self.params.shape().is_vanilla() && cfg.engine == EngineKind::Fast =>
-                        "plain engine (charm-core's step; the fast engine trains one rnn layer)"
-                            .into(),
                     EngineKind::Fast => format!("fast engine ({})", kernels_in_use()),
                     EngineKind::Plain => "plain engine (charm-core's step)".into(),
                 },
@@ -308,11 +321,16 @@ impl Run {
             targets: &sc.ys,
         };
         let loss = match &mut sc.engine {
-            Some(engine) => {
+            Trainer::Vanilla(engine) => {
                 engine.forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
             }
-            None => reference::forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
-                .map_err(|e| Error::Usage(format!("internal error: {e}")))?,
+            Trainer::Stacked(engine) => {
+                engine.forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
+            }
+            Trainer::Plain => {
+                reference::forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
+                    .map_err(|e| Error::Usage(format!("internal error: {e}")))?
+            }
         };
         let per_char = loss as f64 / (b * t) as f64;
         let lr = cfg.lr * cfg.rate_factor(progress, self.step) as f32;
@@ -527,12 +545,6 @@ impl Run {
             best: self.best.clone(),
         }
     }
-}
-
-/// Whether the run trains on the batched engine: `--engine fast` and one
-/// tanh layer (other cells and depths train on the reference).
-fn uses_engine(cfg: &TrainConfig, shape: &Shape) -> bool {
-    cfg.engine == EngineKind::Fast && shape.is_vanilla()
 }
 
 /// Checks the run's output paths, its lock file included (against the
