@@ -556,6 +556,12 @@ impl ExportArgs {
 /// `charm bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
+    /// The recurrent cell of every layer.
+    #[arg(long, value_enum, default_value = "rnn")]
+    pub cell: CellArg,
+    /// Layers [1 to 4].
+    #[arg(long, default_value = "1", allow_negative_numbers = true)]
+    pub layers: String,
     /// Hidden units H [1 to 16384].
     #[arg(long, default_value = "384", allow_negative_numbers = true)]
     pub hidden: String,
@@ -609,6 +615,8 @@ impl BenchArgs {
     /// The settings of `charm bench`.
     pub fn settings(&self) -> Result<BenchSettings, Error> {
         Ok(BenchSettings {
+            cell: self.cell.into(),
+            layers: whole("--layers", &self.layers, range::LAYERS)?,
             hidden: whole("--hidden", &self.hidden, range::HIDDEN)?,
             vocab: whole("--vocab", &self.vocab, range::VOCAB)?,
             seq_len: whole("--seq-len", &self.seq_len, range::SEQ_LEN)?,
