@@ -34,6 +34,8 @@ pub mod pool;
 pub mod reference;
 #[cfg(test)]
 pub mod rounding;
+#[cfg(test)]
+pub mod rounding_stacked;
 pub mod stacked_engine;
 pub mod torch;
 pub mod window;
