@@ -28,7 +28,7 @@
 //! [`UnitGrad`]'s, unit by unit. Shards run on the engine's threads, and
 //! their gradients are added in shard order.
 
-use crate::math::cell::{Gru, Lstm, Rnn, Saved, UnitGrad, MAX_GATES};
+use crate::math::cell::{Gru, Lstm, Rnn, UnitGrad, MAX_GATES};
 use crate::math::kernels::Kernels;
 use crate::math::params::{Params, Shape};
 use crate::math::pool::Pool;
@@ -59,8 +59,10 @@ struct LayerWork<F> {
     ax: Vec<F>,
     /// `dAH` (stride padded(G·H)).
     dah: Vec<F>,
-    /// What each unit's forward saved, T·n·H.
-    saved: Vec<Saved<F>>,
+    /// What each unit's forward saved: value k of unit (t, b, r) at
+    /// `saved[k][(t·n + b)·H + r]` (planes, so that a row's update reads
+    /// and writes contiguous memory).
+    saved: [Vec<F>; 6],
     /// `W_hᵀ`, `W_iᵀ` (H × padded(G·H)).
     wh_t: Vec<F>,
     wx_t: Vec<F>,
@@ -139,6 +141,51 @@ pub fn stacked_shard_pass<F: Kernels>(
     ws: &mut StackedWorkspace<F>,
     grads: Option<&mut Params<F>>,
 ) -> F {
+    #[cfg(target_arch = "x86_64")]
+    if crate::math::kernels::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        return unsafe { shard_pass_avx2(params, w, first, n, h, mask, ws, grads) };
+    }
+    shard_pass_body(params, w, first, n, h, mask, ws, grads)
+}
+
+/// [`stacked_shard_pass`] compiled for AVX2: the cells' updates may be
+/// vectorized 8 units wide. Rust never fuses `a·b + c` on its own, so they
+/// compute the same bits as the baseline build.
+///
+/// # Safety
+///
+/// The CPU has AVX2 and FMA (code compiled for them runs here).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn shard_pass_avx2<F: Kernels>(
+    params: &Params<F>,
+    w: &Window<'_>,
+    first: usize,
+    n: usize,
+    h: &mut [F],
+    mask: Mask<'_, F>,
+    ws: &mut StackedWorkspace<F>,
+    grads: Option<&mut Params<F>>,
+) -> F {
+    shard_pass_body(params, w, first, n, h, mask, ws, grads)
+}
+
+/// The body of [`stacked_shard_pass`]; every phase is inlined into it, so
+/// that [`shard_pass_avx2`] compiles all of them for AVX2.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn shard_pass_body<F: Kernels>(
+    params: &Params<F>,
+    w: &Window<'_>,
+    first: usize,
+    n: usize,
+    h: &mut [F],
+    mask: Mask<'_, F>,
+    ws: &mut StackedWorkspace<F>,
+    grads: Option<&mut Params<F>>,
+) -> F {
     match params.shape().cell {
         Cell::Rnn => pass::<Rnn, F>(params, w, first, n, h, mask, ws, grads),
         Cell::Gru => pass::<Gru, F>(params, w, first, n, h, mask, ws, grads),
@@ -151,6 +198,7 @@ fn tensors<'a, F>(shape: &Shape, data: &'a [F]) -> Vec<&'a [F]> {
     shape.tensors().iter().map(|t| &data[t.range()]).collect()
 }
 
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn pass<U: UnitGrad, F: Kernels>(
     params: &Params<F>,
@@ -242,6 +290,7 @@ fn pass<U: UnitGrad, F: Kernels>(
 
 /// Grows the buffers, lays out inputs, targets and carried states in row
 /// order `t·n + b`, and transposes the weights the products read.
+#[inline(always)]
 fn prepare<U: UnitGrad, F: Kernels>(
     ws: &mut StackedWorkspace<F>,
     d: &Dims,
@@ -261,8 +310,8 @@ fn prepare<U: UnitGrad, F: Kernels>(
         }
         ensure(&mut lw.ax, rows * gs);
         ensure(&mut lw.dah, rows * gs);
-        if lw.saved.len() < rows * hid {
-            lw.saved.resize(rows * hid, [F::ZERO; 6]);
+        for plane in &mut lw.saved {
+            ensure(plane, rows * hid);
         }
         ensure(&mut lw.wh_t, hid * gs);
         F::transpose(d.gh, hid, (t[4 * l + 1], s), (&mut lw.wh_t, gs));
@@ -301,6 +350,7 @@ fn prepare<U: UnitGrad, F: Kernels>(
 
 /// Layer `l`'s forward over the window: its input terms for all T steps,
 /// then the recurrence step by step.
+#[inline(always)]
 fn forward_layer<'m, U: UnitGrad, F: Kernels>(
     ws: &mut StackedWorkspace<F>,
     d: &Dims,
@@ -360,32 +410,162 @@ fn forward_layer<'m, U: UnitGrad, F: Kernels>(
             (&mut ws.ah[..n * gs], gs),
             false,
         );
+        let (c_before, c_after) = lw
+            .cs
+            .split_at_mut(if lstm { (step + 1) * n * s } else { 0 });
         for b in 0..n {
-            let ax = &lw.ax[(step * n + b) * gs..][..gh];
-            let ah = &ws.ah[b * gs..][..gh];
-            for r in 0..hid {
-                let (mut x_terms, mut h_terms) = ([F::ZERO; MAX_GATES], [F::ZERO; MAX_GATES]);
-                for g in 0..U::GATES {
-                    x_terms[g] = ax[g * hid + r];
-                    h_terms[g] = ah[g * hid + r] + bh[g * hid + r];
-                }
-                let c = if lstm {
-                    lw.cs[(step * n + b) * s + r]
+            let row = Row {
+                ax: &lw.ax[(step * n + b) * gs..][..gh],
+                ah: &ws.ah[b * gs..][..gh],
+                bh,
+                h_prev: &prev[b * s..][..hid],
+                c_prev: if lstm {
+                    &c_before[(step * n + b) * s..][..hid]
                 } else {
-                    F::ZERO
-                };
-                let (hc, saved) = U::forward(&x_terms, &h_terms, [prev[b * s + r], c]);
-                next[b * s + r] = hc[0];
-                if lstm {
-                    lw.cs[((step + 1) * n + b) * s + r] = hc[1];
-                }
-                lw.saved[(step * n + b) * hid + r] = saved;
-            }
+                    &[]
+                },
+            };
+            let at = (step * n + b) * hid;
+            let [s0, s1, s2, s3, s4, s5] = &mut lw.saved;
+            let saved = [
+                &mut s0[at..at + hid],
+                &mut s1[at..at + hid],
+                &mut s2[at..at + hid],
+                &mut s3[at..at + hid],
+                &mut s4[at..at + hid],
+                &mut s5[at..at + hid],
+            ];
+            let c_next: &mut [F] = if lstm {
+                &mut c_after[b * s..][..hid]
+            } else {
+                &mut []
+            };
+            update_row::<U, F>(hid, &row, &mut next[b * s..][..hid], c_next, saved);
         }
     }
 }
 
+/// What the update of one stream's H units at one step reads.
+struct Row<'a, F> {
+    /// The input terms, G·H (gate-major).
+    ax: &'a [F],
+    /// The hidden products `W_h·h` without the bias, G·H.
+    ah: &'a [F],
+    /// b_h, G·H.
+    bh: &'a [F],
+    /// h and (LSTM) c before the step, H each (c empty otherwise).
+    h_prev: &'a [F],
+    c_prev: &'a [F],
+}
+
+/// The cell's update of the H units of one row: `h' = U(x terms, hidden
+/// terms + b_h, h, c)` unit by unit, over contiguous slices (each gate's
+/// terms one slice of H), so that the compiler may vectorize it across
+/// units; writes h' (and c'), and what each unit saves, plane by plane.
+#[inline(always)]
+fn update_row<U: UnitGrad, F: Float>(
+    hid: usize,
+    row: &Row<'_, F>,
+    h_next: &mut [F],
+    c_next: &mut [F],
+    saved: [&mut [F]; 6],
+) {
+    fn gate<F>(v: &[F], g: usize, gates: usize, hid: usize) -> &[F] {
+        if g < gates {
+            &v[g * hid..(g + 1) * hid]
+        } else {
+            &v[..hid]
+        }
+    }
+    let gate = |v, g| gate(v, g, U::GATES, hid);
+    let (ax, ah, bh) = (
+        [
+            gate(row.ax, 0),
+            gate(row.ax, 1),
+            gate(row.ax, 2),
+            gate(row.ax, 3),
+        ],
+        [
+            gate(row.ah, 0),
+            gate(row.ah, 1),
+            gate(row.ah, 2),
+            gate(row.ah, 3),
+        ],
+        [
+            gate(row.bh, 0),
+            gate(row.bh, 1),
+            gate(row.bh, 2),
+            gate(row.bh, 3),
+        ],
+    );
+    let h_prev = &row.h_prev[..hid];
+    let h_next = &mut h_next[..hid];
+    let [s0, s1, s2, s3, s4, s5] = saved;
+    let (s0, s1, s2) = (&mut s0[..hid], &mut s1[..hid], &mut s2[..hid]);
+    let (s3, s4, s5) = (&mut s3[..hid], &mut s4[..hid], &mut s5[..hid]);
+    let lstm = !row.c_prev.is_empty() && !c_next.is_empty();
+    for r in 0..hid {
+        let (mut x_terms, mut h_terms) = ([F::ZERO; MAX_GATES], [F::ZERO; MAX_GATES]);
+        for g in 0..U::GATES {
+            x_terms[g] = ax[g][r];
+            h_terms[g] = ah[g][r] + bh[g][r];
+        }
+        let c = if lstm { row.c_prev[r] } else { F::ZERO };
+        let (hc, v) = U::forward(&x_terms, &h_terms, [h_prev[r], c]);
+        h_next[r] = hc[0];
+        if lstm {
+            c_next[r] = hc[1];
+        }
+        (s0[r], s1[r], s2[r], s3[r], s4[r], s5[r]) = (v[0], v[1], v[2], v[3], v[4], v[5]);
+    }
+}
+
+/// The cell's backward of the H units of one row, over contiguous slices
+/// (as [`update_row`]): from `δ = dh_in + dh_next` and `dc_next` and what
+/// the forward saved (`(saved planes, h_prev, c_prev)`), it writes the
+/// gates' dAX and dAH (gate-major, G·H each) and replaces dh_next and
+/// dc_next by the cells' direct terms to the previous state.
+#[inline(always)]
+fn backward_row<U: UnitGrad, F: Float>(
+    hid: usize,
+    (saved, h_prev, c_prev): ([&[F]; 6], &[F], &[F]),
+    dh_in: &[F],
+    (dh_next, dc_next): (&mut [F], &mut [F]),
+    (dax, dah): (&mut [F], &mut [F]),
+) {
+    let [s0, s1, s2, s3, s4, s5] = saved;
+    let (s0, s1, s2, s3, s4, s5) = (
+        &s0[..hid],
+        &s1[..hid],
+        &s2[..hid],
+        &s3[..hid],
+        &s4[..hid],
+        &s5[..hid],
+    );
+    let (h_prev, dh_in) = (&h_prev[..hid], &dh_in[..hid]);
+    let (dh_next, dc_next) = (&mut dh_next[..hid], &mut dc_next[..hid]);
+    let mut dax_g: Vec<&mut [F]> = dax.chunks_exact_mut(hid).take(U::GATES).collect();
+    let mut dah_g: Vec<&mut [F]> = dah.chunks_exact_mut(hid).take(U::GATES).collect();
+    let lstm = !c_prev.is_empty();
+    for r in 0..hid {
+        let c = if lstm { c_prev[r] } else { F::ZERO };
+        let delta = dh_in[r] + dh_next[r];
+        let u = U::backward(
+            &[s0[r], s1[r], s2[r], s3[r], s4[r], s5[r]],
+            [h_prev[r], c],
+            [delta, dc_next[r]],
+        );
+        for g in 0..U::GATES {
+            dax_g[g][r] = u.input_terms[g];
+            dah_g[g][r] = u.hidden_terms[g];
+        }
+        dh_next[r] = u.prev[0];
+        dc_next[r] = u.prev[1];
+    }
+}
+
 /// Backward: the output layer, then every layer from the top, through time.
+#[inline(always)]
 fn backward<'m, U: UnitGrad, F: Kernels>(
     ws: &mut StackedWorkspace<F>,
     d: &Dims,
@@ -447,25 +627,26 @@ fn backward<'m, U: UnitGrad, F: Kernels>(
         for step in (0..tl).rev() {
             let hprev = &lw.hs[step * n * s..(step + 1) * n * s];
             for b in 0..n {
-                for r in 0..hid {
-                    let c = if lstm {
-                        lw.cs[(step * n + b) * s + r]
-                    } else {
-                        F::ZERO
-                    };
-                    let dh = ws.dh_in[(step * n + b) * s + r] + ws.dh_next[b * s + r];
-                    let u = U::backward(
-                        &lw.saved[(step * n + b) * hid + r],
-                        [hprev[b * s + r], c],
-                        [dh, ws.dc_next[b * s + r]],
-                    );
-                    for k in 0..U::GATES {
-                        lw.ax[(step * n + b) * gs + k * hid + r] = u.input_terms[k];
-                        lw.dah[(step * n + b) * gs + k * hid + r] = u.hidden_terms[k];
-                    }
-                    ws.dh_next[b * s + r] = u.prev[0];
-                    ws.dc_next[b * s + r] = u.prev[1];
-                }
+                let at = (step * n + b) * hid;
+                let saved: [&[F]; 6] = std::array::from_fn(|k| &lw.saved[k][at..at + hid]);
+                let c_prev: &[F] = if lstm {
+                    &lw.cs[(step * n + b) * s..][..hid]
+                } else {
+                    &[]
+                };
+                backward_row::<U, F>(
+                    hid,
+                    (saved, &hprev[b * s..][..hid], c_prev),
+                    &ws.dh_in[(step * n + b) * s..][..hid],
+                    (
+                        &mut ws.dh_next[b * s..][..hid],
+                        &mut ws.dc_next[b * s..][..hid],
+                    ),
+                    (
+                        &mut lw.ax[(step * n + b) * gs..][..gh],
+                        &mut lw.dah[(step * n + b) * gs..][..gh],
+                    ),
+                );
             }
             // dHnext = dAH_t·W_h + the cells' direct terms
             let dah_t = &lw.dah[step * n * gs..(step + 1) * n * gs];

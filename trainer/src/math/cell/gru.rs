@@ -26,6 +26,7 @@ pub struct Gru;
 impl UnitGrad for Gru {
     const GATES: usize = 3;
 
+    #[inline(always)]
     fn forward<F: Float>(
         x: &[F; MAX_GATES],
         h: &[F; MAX_GATES],
@@ -38,6 +39,7 @@ impl UnitGrad for Gru {
         ([next, F::ZERO], [r, z, n, h[2], F::ZERO, F::ZERO])
     }
 
+    #[inline(always)]
     fn backward<F: Float>(saved: &Saved<F>, prev: [F; 2], d: [F; 2]) -> UnitGradients<F> {
         let [r, z, n, h_n, _, _] = *saved;
         let delta = d[0];

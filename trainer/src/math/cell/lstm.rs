@@ -26,6 +26,7 @@ pub struct Lstm;
 impl UnitGrad for Lstm {
     const GATES: usize = 4;
 
+    #[inline(always)]
     fn forward<F: Float>(
         x: &[F; MAX_GATES],
         h: &[F; MAX_GATES],
@@ -40,6 +41,7 @@ impl UnitGrad for Lstm {
         ([o * tc, c], [i, f, g, o, tc, F::ZERO])
     }
 
+    #[inline(always)]
     fn backward<F: Float>(saved: &Saved<F>, prev: [F; 2], d: [F; 2]) -> UnitGradients<F> {
         let [i, f, g, o, tc, _] = *saved;
         let [dh, dc_next] = d;

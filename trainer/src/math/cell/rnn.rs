@@ -9,6 +9,7 @@ pub struct Rnn;
 impl UnitGrad for Rnn {
     const GATES: usize = 1;
 
+    #[inline(always)]
     fn forward<F: Float>(x: &[F; MAX_GATES], h: &[F; MAX_GATES], _: [F; 2]) -> ([F; 2], Saved<F>) {
         // charm-core's order: the hidden term, then the input term
         let next = (h[0] + x[0]).tanh();
@@ -18,6 +19,7 @@ impl UnitGrad for Rnn {
         )
     }
 
+    #[inline(always)]
     fn backward<F: Float>(saved: &Saved<F>, _: [F; 2], d: [F; 2]) -> UnitGradients<F> {
         // ∂h'/∂a = 1 − h'² (tanh' = 1 − tanh²), a = both terms' sum
         let da = (F::ONE - saved[0] * saved[0]) * d[0];
