@@ -9,7 +9,7 @@
 //! forward   layer 1:   AX = rows wx[x_t] + b_i                    (row lookups)
 //!           layer l>1: X_l = M_l ⊙ H_{l−1},  AX = X_l · W_iᵀ + b_i  (one T·n×H · H×G·H product)
 //!           each t:    AH_t = H_{l,t−1} · W_hᵀ + b_h              (n×H · H×G·H)
-//!                      H_{l,t}, C_{l,t} = the cell's update of AX_t, AH_t (unit by unit)
+//!                      H_{l,t}, C_{l,t} = the cell's update of AX_t, AH_t (row by row)
 //!           Y = (M_0 ⊙ H_L) · W_hyᵀ + b_y                         (T·n×H · H×V)
 //! backward  dY = (P − onehot(targets)) / B
 //!           dW_hy = dYᵀ · D,  db_y = Σ rows dY,  dH_L = M_0 ⊙ (dY · W_hy)
@@ -25,8 +25,10 @@
 //! CPU has them, the portable loops otherwise); the window-level products
 //! on [`crate::math::gemm`]'s `matrixmultiply` from [`BIG_ROWS`] rows at
 //! larger H, as in [`crate::math::engine`]. The cells' updates are
-//! [`UnitGrad`]'s, unit by unit. Shards run on the engine's threads, and
-//! their gradients are added in shard order.
+//! [`UnitGrad`]'s, applied row by row over contiguous gate slices (what the
+//! forward saves is kept in planes), so that the AVX2 build vectorizes them
+//! across units. Shards run on the engine's threads, and their gradients
+//! are added in shard order.
 
 use crate::math::cell::{Gru, Lstm, Rnn, UnitGrad, MAX_GATES};
 use crate::math::kernels::Kernels;
