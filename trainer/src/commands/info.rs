@@ -10,7 +10,7 @@
 
 use crate::error::Error;
 use crate::files::model_file::ModelBytes;
-use crate::math::params::Params;
+use crate::math::params::{Params, Shape};
 use std::path::Path;
 
 /// Everything `charm info` reports.
@@ -26,13 +26,18 @@ pub struct Info {
     pub element: String,
     /// Bytes of tensor data.
     pub tensor_bytes: usize,
+    /// The recurrent cell of its layers: "rnn", "gru" or "lstm".
+    pub cell: String,
+    /// Layers.
+    pub layers: usize,
     /// Hidden size H.
     pub hidden: usize,
     /// Vocabulary size V.
     pub vocab_size: usize,
     /// The vocabulary, in index order.
     pub vocab: String,
-    /// Real parameters: 2·V·H + H·H + H + V.
+    /// Real parameters: 2·V·H + H·H + H + V for one rnn layer (see
+    /// [`Shape::count`] for the others).
     pub parameters: usize,
     /// Optimizer steps.
     pub steps: u64,
@@ -48,9 +53,10 @@ pub struct Info {
     pub corpus_chars: u64,
     /// Training seed.
     pub seed: u64,
-    /// What the model needs on a device, as f32 and as int8.
-    pub device: [DeviceNeeds; 2],
-    /// Which boards it fits.
+    /// What the model needs on a device, as f32 and as int8 (none for other
+    /// cells and depths, which the firmware does not run).
+    pub device: Vec<DeviceNeeds>,
+    /// Which boards it fits (none for other cells and depths).
     pub boards: Vec<BoardFit>,
 }
 
@@ -163,30 +169,37 @@ pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -
 pub fn run(path: &Path) -> Result<Info, Error> {
     let m = ModelBytes::load(path)?;
     let f = m.file()?;
-    if let charm_core::Weights::Stacked(s) = f.weights {
-        // The fit check and the parameter count below are one tanh layer's.
-        return Err(Error::Usage(format!(
-            "{} holds {} layers of {} cells (format version {}); charm info reads one tanh layer \
-             so far (charm sample and charm eval run this model)",
-            path.display(),
-            s.depth(),
-            s.cell().name(),
-            f.version
-        )));
-    }
     let (hidden, vocab_size) = (f.weights.hidden(), f.weights.vocab());
-    let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
-    let boards = board_fits(hidden, vocab_size, &device);
+    let shape = Shape {
+        cell: f.weights.cell(),
+        layers: f.weights.depth(),
+        hidden,
+        vocab: vocab_size,
+    };
+    // The fit check is one tanh layer's: the firmware runs no other model.
+    let (device, boards) = if shape.is_vanilla() {
+        let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
+        let boards = board_fits(hidden, vocab_size, &device);
+        (device.to_vec(), boards)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(Info {
         file: path.display().to_string(),
         file_size: m.size(),
         format_version: f.version,
         element: f.weights.element_name().to_string(),
         tensor_bytes: f.weights.tensor_bytes(),
+        cell: shape.cell.name().into(),
+        layers: shape.layers,
         hidden,
         vocab_size,
         vocab: f.vocab.as_str().to_string(),
-        parameters: Params::<f32>::count(hidden, vocab_size),
+        parameters: if shape.is_vanilla() {
+            Params::<f32>::count(hidden, vocab_size)
+        } else {
+            shape.count()
+        },
         steps: f.meta.steps,
         chars_seen: f.meta.chars_seen,
         train_loss_nats_per_char: f.meta.train_loss as f64,
@@ -204,13 +217,15 @@ impl Info {
     pub fn text(&self) -> String {
         let vocab: String = self.vocab.escape_debug().collect();
         format!(
-            "file:            {} ({} bytes)\nformat version:  {} ({} weights, {} bytes of tensors)\nhidden size H:   {}\nvocabulary V:    {} characters: \"{}\"\n\
+            "file:            {} ({} bytes)\nformat version:  {} ({} weights, {} bytes of tensors)\nlayers:          {} of {} cells\nhidden size H:   {}\nvocabulary V:    {} characters: \"{}\"\n\
              parameters:      {}\n",
             self.file,
             self.file_size,
             self.format_version,
             self.element,
             self.tensor_bytes,
+            self.layers,
+            self.cell,
             self.hidden,
             self.vocab_size,
             vocab,
@@ -243,6 +258,11 @@ impl Info {
 
     fn device_text(&self) -> String {
         let mut s = String::new();
+        if self.device.is_empty() {
+            return "\non a device:    none yet: the firmware runs one rnn layer; charm sample and \
+                    charm eval run this model"
+                .into();
+        }
         for (i, n) in self.device.iter().enumerate() {
             let origin = if n.element == self.element {
                 "this file"
