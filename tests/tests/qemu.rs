@@ -1,5 +1,5 @@
 //! The firmware under QEMU against the host, on every core: the same test
-//! set on each of seven machines.
+//! set on each of eight machines.
 //!
 //! | name | core | QEMU machine |
 //! |---|---|---|
@@ -10,6 +10,7 @@
 //! | `qemu_m33_*` | Cortex-M33 | `mps2-an505` |
 //! | `qemu_m55_*` | Cortex-M55 | `mps3-an547` |
 //! | `qemu_riscv32_*` | RV32IMAC (no FPU) | `virt` (qemu-system-riscv32) |
+//! | `qemu_riscv32imc_*` | RV32IMC (the ESP32-C3's: no atomics, no FPU) | `virt` with `-cpu rv32,a=off,f=off,d=off` |
 //!
 //! `cargo test -p charm-tests --test qemu -- qemu_m0_` runs one core's;
 //! `cargo test -p charm-tests qemu` all. They need `qemu-system-arm`,
@@ -833,4 +834,5 @@ tests_on! {
     m33 => M33,
     m55 => M55,
     riscv32 => RISCV32,
+    riscv32imc => RISCV32IMC,
 }

@@ -106,7 +106,7 @@ pub const CORTEX_M55: Core = Core {
     int8_helium: true,
 };
 
-/// RISC-V RV32IMAC (ESP32-C3 is RV32IMC, the same less atomics): no FPU.
+/// RISC-V RV32IMAC: no FPU.
 pub const RV32IMAC: Core = Core {
     name: "RV32IMAC",
     rust_target: "riscv32imac-unknown-none-elf",
@@ -114,6 +114,15 @@ pub const RV32IMAC: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+};
+
+/// RISC-V RV32IMC (the ESP32-C3): RV32IMAC without the atomic instructions
+/// (no `A` extension), no FPU. The firmware uses no atomic instruction, so
+/// its code is the RV32IMAC build's.
+pub const RV32IMC: Core = Core {
+    name: "RV32IMC",
+    rust_target: "riscv32imc-unknown-none-elf",
+    ..RV32IMAC
 };
 
 /// How QEMU runs a board's firmware: the program and its machine options
@@ -154,6 +163,11 @@ pub struct Board {
     pub ram_address: u32,
     /// The QEMU machine that emulates it, if there is one.
     pub qemu: Option<Qemu>,
+    /// The core clock in Hz the firmware runs at on this board (what
+    /// `charm info`'s characters per second are computed at); for a QEMU
+    /// machine, that of the hardware it emulates, and `None` for QEMU's
+    /// `virt`, which emulates none.
+    pub clock_hz: Option<u32>,
 }
 
 /// RAM every board keeps for the stack beyond the state buffers. The
@@ -258,6 +272,7 @@ const MPS2: Board = Board {
     params_address: 0x000F_F000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: Some(25_000_000),
 };
 
 /// BBC micro:bit v1 as QEMU emulates it: nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM.
@@ -277,6 +292,7 @@ pub const MICROBIT: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "microbit"],
     }),
+    clock_hz: Some(16_000_000),
 };
 
 /// QEMU's ARM MPS2 board with the AN385 image: a Cortex-M3.
@@ -328,6 +344,7 @@ pub const MPS2_AN505: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "mps2-an505", "-cpu", "cortex-m33"],
     }),
+    clock_hz: Some(20_000_000),
     ..MPS2
 };
 
@@ -350,6 +367,7 @@ pub const MPS3_AN547: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "mps3-an547", "-cpu", "cortex-m55"],
     }),
+    clock_hz: Some(32_000_000),
 };
 
 /// QEMU's RISC-V `virt` machine with one RV32IMAC hart and no firmware
@@ -370,6 +388,29 @@ pub const RISCV32_VIRT: Board = Board {
         program: "qemu-system-riscv32",
         args: &["-machine", "virt", "-bios", "none"],
     }),
+    clock_hz: None,
+};
+
+/// QEMU's RISC-V `virt` machine as an ESP32-C3 stand-in: the RV32IMC build
+/// of the firmware, run on a hart without the `A` (atomics) and `F`/`D`
+/// extensions (`-cpu rv32,a=off,f=off,d=off`), so that an instruction the
+/// ESP32-C3 lacks traps instead of running; the map of [`RISCV32_VIRT`].
+pub const RISCV32IMC_VIRT: Board = Board {
+    name: "riscv32imc-virt",
+    summary: "QEMU riscv32 virt as an RV32IMC hart (the ESP32-C3's instruction set)",
+    core: RV32IMC,
+    qemu: Some(Qemu {
+        program: "qemu-system-riscv32",
+        args: &[
+            "-machine",
+            "virt",
+            "-bios",
+            "none",
+            "-cpu",
+            "rv32,a=off,f=off,d=off",
+        ],
+    }),
+    ..RISCV32_VIRT
 };
 
 /// Nordic nRF52840 (Cortex-M4F, 1 MiB flash, 256 KiB RAM): nRF52840-DK,
@@ -387,6 +428,7 @@ pub const NRF52840: Board = Board {
     params_address: 0x0001_F000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: Some(64_000_000),
 };
 
 /// Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB QSPI flash, 264 KiB RAM).
@@ -403,6 +445,45 @@ pub const RP2040: Board = Board {
     params_address: 0x1001_F000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: Some(12_000_000),
+};
+
+/// Raspberry Pi Pico 2 (RP2350: two Cortex-M33 with FPU and DSP, 4 MiB
+/// QSPI flash, 520 KiB RAM), run at 150 MHz.
+pub const RP2350: Board = Board {
+    name: "rp2350",
+    summary: "Raspberry Pi Pico 2 (RP2350, Cortex-M33, 4 MiB flash, 150 MHz)",
+    weights_bytes: 3968 * KIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 512 * KIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: CORTEX_M33,
+    weights_address: 0x1002_0000,
+    params_address: 0x1001_F000,
+    ram_address: 0x2000_0000,
+    qemu: None,
+    clock_hz: Some(150_000_000),
+};
+
+/// ESP32-C3 boards with 4 MiB of flash (ESP32-C3-DevKitM-1, -C3 SuperMini:
+/// one RV32IMC core, 400 KiB SRAM), run at 160 MHz. The regions are at the
+/// addresses the firmware maps the flash to, `0x3C00_0000` + the flash
+/// offset (docs/boards.md).
+pub const ESP32C3: Board = Board {
+    name: "esp32c3",
+    summary: "ESP32-C3 (RV32IMC, 4 MiB flash, 160 MHz)",
+    weights_bytes: 3008 * KIB,
+    params_bytes: 64 * KIB,
+    ram_bytes: 313 * KIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: RV32IMC,
+    weights_address: 0x3C11_0000,
+    params_address: 0x3C10_0000,
+    ram_address: 0x3FC8_0000,
+    qemu: None,
+    clock_hz: Some(160_000_000),
 };
 
 /// STM32F411CE "Black Pill" (Cortex-M4F, 512 KiB flash, 128 KiB RAM).
@@ -419,6 +500,7 @@ pub const STM32F411: Board = Board {
     params_address: 0x0800_C000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: Some(16_000_000),
 };
 
 /// Every board, in the order `charm info` lists them: the QEMU machines
@@ -431,8 +513,11 @@ pub const BOARDS: &[Board] = &[
     MPS2_AN505,
     MPS3_AN547,
     RISCV32_VIRT,
+    RISCV32IMC_VIRT,
     NRF52840,
     RP2040,
+    RP2350,
+    ESP32C3,
     STM32F411,
 ];
 

@@ -28,7 +28,7 @@ pub use charm_tests::repo_root;
 /// (`qemu_m0_...`).
 #[derive(Debug, Clone, Copy)]
 pub struct Machine {
-    /// `m0`, `m3`, `m4`, `m7`, `m33`, `m55` or `riscv32`.
+    /// `m0`, `m3`, `m4`, `m7`, `m33`, `m55`, `riscv32` or `riscv32imc`.
     pub name: &'static str,
     /// The board, with its regions, capacity and QEMU command.
     pub board: Board,
@@ -68,6 +68,12 @@ pub const M55: Machine = Machine {
 pub const RISCV32: Machine = Machine {
     name: "riscv32",
     board: charm_boards::RISCV32_VIRT,
+};
+/// RV32IMC, the ESP32-C3's instruction set: QEMU `virt` with a hart
+/// without atomics or FPU, running the RV32IMC build.
+pub const RISCV32IMC: Machine = Machine {
+    name: "riscv32imc",
+    board: charm_boards::RISCV32IMC_VIRT,
 };
 
 impl Machine {
