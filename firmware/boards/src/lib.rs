@@ -3,6 +3,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod speed;
+use speed::*;
+pub use speed::{CharCost, Element, Speed, FIT_ERROR_PERCENT};
+
 /// A processor core and what its instruction set gives charm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Core {
@@ -25,6 +29,8 @@ pub struct Core {
     /// The int8 step's dot products on Helium (MVE) VMLADAVA.S16 (charm-core
     /// feature `helium`), before the DSP path; the same results.
     pub int8_helium: bool,
+    /// Estimated cycles a character costs on it ([`Speed`]).
+    pub speed: Speed,
 }
 
 /// Arm Cortex-M0 / M0+ (Armv6-M): no FPU, no DSP.
@@ -35,11 +41,13 @@ pub const CORTEX_M0: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    speed: SPEED_CORTEX_M0,
 };
 
 /// Arm Cortex-M0+ (Armv6-M, as Cortex-M0 for charm): no FPU, no DSP.
 pub const CORTEX_M0_PLUS: Core = Core {
     name: "Cortex-M0+",
+    speed: SPEED_CORTEX_M0_PLUS,
     ..CORTEX_M0
 };
 
@@ -51,6 +59,7 @@ pub const CORTEX_M3: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    speed: SPEED_CORTEX_M3,
 };
 
 /// Arm Cortex-M4F (Armv7E-M): single-precision FPU and DSP.
@@ -61,6 +70,7 @@ pub const CORTEX_M4F: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    speed: SPEED_CORTEX_M4F,
 };
 
 /// Arm Cortex-M7 (Armv7E-M): FPU and DSP.
@@ -71,6 +81,7 @@ pub const CORTEX_M7: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    speed: SPEED_CORTEX_M7,
 };
 
 /// Arm Cortex-M33 (Armv8-M mainline) with its FPU and DSP extension (both
@@ -88,6 +99,7 @@ pub const CORTEX_M33: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    speed: SPEED_CORTEX_M33,
 };
 
 /// Arm Cortex-M55 (Armv8.1-M mainline): FPU, DSP and Helium (MVE).
@@ -104,6 +116,7 @@ pub const CORTEX_M55: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: true,
+    speed: SPEED_CORTEX_M55,
 };
 
 /// RISC-V RV32IMAC: no FPU.
@@ -114,6 +127,7 @@ pub const RV32IMAC: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    speed: SPEED_RV32IMAC,
 };
 
 /// RISC-V RV32IMC (the ESP32-C3): RV32IMAC without the atomic instructions
@@ -122,6 +136,7 @@ pub const RV32IMAC: Core = Core {
 pub const RV32IMC: Core = Core {
     name: "RV32IMC",
     rust_target: "riscv32imc-unknown-none-elf",
+    speed: SPEED_RV32IMC,
     ..RV32IMAC
 };
 
@@ -163,10 +178,10 @@ pub struct Board {
     pub ram_address: u32,
     /// The QEMU machine that emulates it, if there is one.
     pub qemu: Option<Qemu>,
-    /// The core clock in Hz the firmware runs at on this board (what
-    /// `charm info`'s characters per second are computed at); for a QEMU
-    /// machine, that of the hardware it emulates, and `None` for QEMU's
-    /// `virt`, which emulates none.
+    /// The core clock in Hz the firmware runs at on this board, at which
+    /// `charm info` gives its characters per second; `None` for the QEMU
+    /// machines that stand for a core rather than a board one can buy (the
+    /// MPS2/MPS3 FPGA images, `virt`).
     pub clock_hz: Option<u32>,
 }
 
@@ -213,6 +228,15 @@ impl core::fmt::Display for Misfit {
 }
 
 impl Board {
+    /// Estimated characters per second a model with `hidden` units and
+    /// `vocab` characters writes on this board, as `element`: the board's
+    /// clock over the core's [`CharCost`]. `None` for a board without a
+    /// clock ([`Board::clock_hz`]).
+    pub fn chars_per_second(&self, hidden: u32, vocab: u32, element: Element) -> Option<f64> {
+        let cycles = self.core.speed.of(element).cycles(hidden, vocab).max(1);
+        self.clock_hz.map(|hz| f64::from(hz) / cycles as f64)
+    }
+
     /// Whether a model with `hidden` units, `vocab` characters and a
     /// `file_bytes`-byte `.charm` file runs on this board.
     pub fn fits(&self, hidden: u32, vocab: u32, file_bytes: u64) -> Result<(), Misfit> {
@@ -272,13 +296,14 @@ const MPS2: Board = Board {
     params_address: 0x000F_F000,
     ram_address: 0x2000_0000,
     qemu: None,
-    clock_hz: Some(25_000_000),
+    clock_hz: None,
 };
 
 /// BBC micro:bit v1 as QEMU emulates it: nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM.
 pub const MICROBIT: Board = Board {
     name: "microbit",
-    summary: "BBC micro:bit v1, QEMU microbit (nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM)",
+    summary:
+        "BBC micro:bit v1, QEMU microbit (nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM, 16 MHz)",
     weights_bytes: 192 * KIB,
     params_bytes: 4 * KIB,
     ram_bytes: 16 * KIB,
@@ -344,7 +369,7 @@ pub const MPS2_AN505: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "mps2-an505", "-cpu", "cortex-m33"],
     }),
-    clock_hz: Some(20_000_000),
+    clock_hz: None,
     ..MPS2
 };
 
@@ -367,7 +392,7 @@ pub const MPS3_AN547: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "mps3-an547", "-cpu", "cortex-m55"],
     }),
-    clock_hz: Some(32_000_000),
+    clock_hz: None,
 };
 
 /// QEMU's RISC-V `virt` machine with one RV32IMAC hart and no firmware
@@ -417,7 +442,7 @@ pub const RISCV32IMC_VIRT: Board = Board {
 /// Feather/ItsyBitsy nRF52840, nice!nano.
 pub const NRF52840: Board = Board {
     name: "nrf52840",
-    summary: "nRF52840 (Cortex-M4F, 1 MiB flash)",
+    summary: "nRF52840 (Cortex-M4F, 1 MiB flash, 64 MHz)",
     weights_bytes: 896 * KIB,
     params_bytes: 4 * KIB,
     ram_bytes: 256 * KIB,
@@ -434,7 +459,7 @@ pub const NRF52840: Board = Board {
 /// Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB QSPI flash, 264 KiB RAM).
 pub const RP2040: Board = Board {
     name: "rp2040",
-    summary: "Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB flash)",
+    summary: "Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB flash; the firmware runs it at 12 MHz, from the crystal)",
     weights_bytes: 1920 * KIB,
     params_bytes: 4 * KIB,
     ram_bytes: 256 * KIB,
@@ -489,7 +514,7 @@ pub const ESP32C3: Board = Board {
 /// STM32F411CE "Black Pill" (Cortex-M4F, 512 KiB flash, 128 KiB RAM).
 pub const STM32F411: Board = Board {
     name: "stm32f411",
-    summary: "STM32F411CE Black Pill (Cortex-M4F, 512 KiB flash)",
+    summary: "STM32F411CE Black Pill (Cortex-M4F, 512 KiB flash; the firmware runs it at 16 MHz, on the HSI)",
     weights_bytes: 448 * KIB,
     params_bytes: 16 * KIB,
     ram_bytes: 128 * KIB,

@@ -131,6 +131,25 @@ impl Machine {
     /// it: zero, or erased flash on the micro:bit). Kills QEMU and panics
     /// after [`TIMEOUT`].
     pub fn run_elf(&self, elf: &Path, weights: Option<&[u8]>, params: Option<&[u8]>) -> Run {
+        self.run_elf_with(elf, &[], weights, params)
+    }
+
+    /// Runs this machine's firmware as [`Machine::run`] does, with QEMU's
+    /// trace of every executed block (`-d in_asm,exec,nochain`, one
+    /// instruction a nanosecond with `-icount shift=0`) in [`Run::stderr`],
+    /// for `charm_tests::cycle_model::TraceCounts`.
+    pub fn run_traced(&self, weights: &[u8], params: &[u8]) -> Run {
+        let trace = ["-icount", "shift=0", "-d", "in_asm,exec,nochain"];
+        self.run_elf_with(&self.elf(), &trace, Some(weights), Some(params))
+    }
+
+    fn run_elf_with(
+        &self,
+        elf: &Path,
+        extra: &[&str],
+        weights: Option<&[u8]>,
+        params: Option<&[u8]>,
+    ) -> Run {
         let qemu = self
             .board
             .qemu
@@ -140,6 +159,7 @@ impl Machine {
         cmd.args(qemu.args)
             .arg("-nographic")
             .args(["-semihosting-config", "enable=on,target=native"])
+            .args(extra)
             .arg("-kernel")
             .arg(elf);
         for (name, bytes, addr) in [
