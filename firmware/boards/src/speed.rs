@@ -18,7 +18,8 @@
 //! priced by the core's published instruction timings — for models of
 //! H 32, 64, 128, 256 and 384 over V = 65 and of H 128 over V = 24 and
 //! V = 200 (f32 in software: H 32 to 128), and reproduce each of those
-//! estimates within [`FIT_ERROR_PERCENT`]. The estimates themselves carry the cycle model's
+//! estimates within [`FIT_ERROR_PERCENT`]. `scripts/fit-speed.sh` trains
+//! the models, measures them and prints the constants below. The estimates themselves carry the cycle model's
 //! error against the silicon (docs/performance.md, "The cycle model"), and
 //! flash wait states slow a real board further.
 
