@@ -61,7 +61,7 @@ pub struct Speed {
 
 /// The largest difference, in percent, between a fit of [`Speed`] and the
 /// cycle estimates it was fitted to, rounded up: the worst of every core
-/// and element type is the Cortex-M0+'s int8, 2.08% (each constant below
+/// and element type is the Cortex-M0+'s int8, 2.05% (each constant below
 /// says its own). `charm info`'s characters per
 /// second are within this of the QEMU estimate, at the board's clock, for
 /// V near 65; the QEMU test `qemu_*_speed_estimate_*` checks it for the
@@ -94,37 +94,37 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 1.99%.
+/// int8 1.95%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 356_462,
         hidden_cycles: 4_924,
-        vocab_cycles: 4_322,
-        fixed_cycles: 44_369,
+        vocab_cycles: 4_203,
+        fixed_cycles: 52_055,
     },
     int8: CharCost {
-        mac_millicycles: 7_302,
-        hidden_cycles: 1_245,
-        vocab_cycles: 4_869,
-        fixed_cycles: 36_889,
+        mac_millicycles: 7_286,
+        hidden_cycles: 1_251,
+        vocab_cycles: 4_861,
+        fixed_cycles: 37_258,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 2.08%.
+/// for the M0), int8 2.05%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 336_181,
         hidden_cycles: 4_639,
-        vocab_cycles: 4_099,
-        fixed_cycles: 37_780,
+        vocab_cycles: 4_008,
+        fixed_cycles: 43_706,
     },
     int8: CharCost {
-        mac_millicycles: 7_012,
-        hidden_cycles: 1_161,
-        vocab_cycles: 4_579,
-        fixed_cycles: 36_296,
+        mac_millicycles: 6_994,
+        hidden_cycles: 1_167,
+        vocab_cycles: 4_571,
+        fixed_cycles: 36_655,
     },
 };
 
@@ -132,16 +132,16 @@ pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
 /// Largest difference from the fitted estimates: f32 0.02%, int8 1.14%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 196_612,
-        hidden_cycles: 2_844,
-        vocab_cycles: 3_135,
-        fixed_cycles: 3_007,
+        mac_millicycles: 196_607,
+        hidden_cycles: 2_845,
+        vocab_cycles: 3_163,
+        fixed_cycles: 1_183,
     },
     int8: CharCost {
         mac_millicycles: 7_511,
         hidden_cycles: 784,
         vocab_cycles: 2_861,
-        fixed_cycles: 11_355,
+        fixed_cycles: 11_368,
     },
 };
 
@@ -214,35 +214,35 @@ pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.47%, int8 1.08%.
+/// Largest difference from the fitted estimates: f32 0.52%, int8 1.08%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 157_275,
-        hidden_cycles: 1_612,
-        vocab_cycles: 2_096,
-        fixed_cycles: 25_854,
+        mac_millicycles: 157_573,
+        hidden_cycles: 1_564,
+        vocab_cycles: 2_049,
+        fixed_cycles: 29_498,
     },
     int8: CharCost {
-        mac_millicycles: 6_925,
-        hidden_cycles: 672,
-        vocab_cycles: 2_237,
-        fixed_cycles: 11_101,
+        mac_millicycles: 6_922,
+        hidden_cycles: 673,
+        vocab_cycles: 2_232,
+        fixed_cycles: 11_378,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.47%, int8 1.08%.
+/// Largest difference from the fitted estimates: f32 0.52%, int8 1.08%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 157_275,
-        hidden_cycles: 1_612,
-        vocab_cycles: 2_096,
-        fixed_cycles: 25_854,
+        mac_millicycles: 157_573,
+        hidden_cycles: 1_564,
+        vocab_cycles: 2_049,
+        fixed_cycles: 29_498,
     },
     int8: CharCost {
-        mac_millicycles: 6_925,
-        hidden_cycles: 672,
-        vocab_cycles: 2_237,
-        fixed_cycles: 11_101,
+        mac_millicycles: 6_922,
+        hidden_cycles: 673,
+        vocab_cycles: 2_232,
+        fixed_cycles: 11_378,
     },
 };
