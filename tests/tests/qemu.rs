@@ -1,5 +1,5 @@
 //! The firmware under QEMU against the host, on every core: the same test
-//! set on each of seven machines.
+//! set on each of eight machines.
 //!
 //! | name | core | QEMU machine |
 //! |---|---|---|
@@ -10,6 +10,7 @@
 //! | `qemu_m33_*` | Cortex-M33 | `mps2-an505` |
 //! | `qemu_m55_*` | Cortex-M55 | `mps3-an547` |
 //! | `qemu_riscv32_*` | RV32IMAC (no FPU) | `virt` (qemu-system-riscv32) |
+//! | `qemu_riscv32imc_*` | RV32IMC (the ESP32-C3's: no atomics, no FPU) | `virt` with `-cpu rv32,a=off,f=off,d=off` |
 //!
 //! `cargo test -p charm-tests --test qemu -- qemu_m0_` runs one core's;
 //! `cargo test -p charm-tests qemu` all. They need `qemu-system-arm`,
@@ -28,7 +29,8 @@
 mod qemu_support;
 
 use charm_params::Params;
-use qemu_support::host::{cli_sample, cli_train, core_sample};
+use charm_tests::cycle_model::{self, CycleTable, Isa, TraceCounts};
+use qemu_support::host::{charm, cli_sample, cli_train, core_sample};
 use qemu_support::models::{
     alphabet, corpus, largest, quantized, random_model, random_stacked_model, scaled_model, tiled,
     tinyshakespeare,
@@ -902,6 +904,121 @@ fn cells_state_over_capacity_is_refused(m: &Machine) {
     );
 }
 
+// ------------------------------------------------- how fast a model writes
+
+/// Estimated cycles per character of `model` on the machine: QEMU's trace
+/// of runs of 2 and 12 characters priced by `table` (the cycle model of
+/// `scripts/measure-cycles.sh`), their difference over the 10 characters.
+fn cycles_per_char(m: &Machine, model: &[u8], table: &CycleTable, isa: Isa) -> f64 {
+    let cycles = |len: u32| {
+        let params = Params {
+            len,
+            temperature: 1.0,
+            seed: 1,
+            top_k: 0,
+            prime: "",
+        };
+        let run = m.run_traced(model, &params.to_bytes().expect("a valid record"));
+        assert_eq!(run.status, 0, "firmware failed; UART: {:?}", run.text());
+        let counts = TraceCounts::read(&run.stderr[..], isa).expect("QEMU's trace");
+        counts.cycles(table, isa) as f64
+    };
+    (cycles(12) - cycles(2)) / 10.0
+}
+
+/// The int8 model of `hidden` (128 or 384) units the cost model was fitted
+/// to: `charm train --data data/tinyshakespeare.txt --hidden H --steps 30
+/// --batch 4 --seed 1 --engine plain --threads 1`, then `charm quantize`;
+/// made once for all the tests that use it.
+fn speed_model(hidden: usize) -> &'static Path {
+    static MODELS: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = match hidden {
+        128 => &MODELS[0],
+        384 => &MODELS[1],
+        _ => panic!("no speed model of H {hidden}"),
+    };
+    slot.get_or_init(|| {
+        let f32_model = scratch().join(format!("speed-h{hidden}.charm"));
+        let extra = ["--batch", "4", "--engine", "plain", "--threads", "1"];
+        cli_train(&tinyshakespeare(), hidden, 30, 1, &f32_model, &extra);
+        cli_quantize(&f32_model)
+    })
+}
+
+/// `charm info`'s characters per second for an int8 model of `hidden`
+/// units over tinyshakespeare on `board` (which runs the machine's code at
+/// its own clock) against the clock over QEMU's estimate of the cycles per
+/// character: within charm-boards' stated `FIT_ERROR_PERCENT`. The models
+/// are the ones the cost model was fitted to (the same `charm train`
+/// command and seed), so this checks the fit's constants, the arithmetic
+/// of `charm info` and the firmware's cost together.
+fn speed_estimate_within_fit_error(m: &Machine, board: &str, table: &CycleTable, hidden: usize) {
+    let int8_model = speed_model(hidden);
+    let info: serde_json::Value = serde_json::from_slice(&charm(&[
+        "info".as_ref(),
+        "--model".as_ref(),
+        int8_model.as_os_str(),
+        "--json".as_ref(),
+    ]))
+    .expect("charm info --json");
+    let estimate = info["boards"]
+        .as_array()
+        .and_then(|boards| boards.iter().find(|b| b["board"] == board))
+        .and_then(|b| b["int8_chars_per_second"].as_f64())
+        .unwrap_or_else(|| panic!("charm info gives no int8 chars/s for {board}: {info}"));
+    let clock = charm_boards::board(board)
+        .and_then(|b| b.clock_hz)
+        .expect("a clock");
+    let isa = if m.board.core.rust_target.starts_with("riscv") {
+        Isa::RiscV
+    } else {
+        Isa::Arm
+    };
+    let model = std::fs::read(int8_model).expect("read the int8 model");
+    let measured = f64::from(clock) / cycles_per_char(m, &model, table, isa);
+    let error = (estimate - measured).abs() / measured * 100.0;
+    assert!(
+        error <= f64::from(charm_boards::FIT_ERROR_PERCENT),
+        "{board}, int8 H {hidden}: charm info says {estimate:.1} chars/s, QEMU's trace \
+         {measured:.1}: {error:.2}% apart, over the stated {}%",
+        charm_boards::FIT_ERROR_PERCENT
+    );
+}
+
+/// The Raspberry Pi Pico 2 (Cortex-M33 at 150 MHz): the M33 code on the AN505.
+#[test]
+fn qemu_m33_speed_estimate_of_the_pico_2_int8_h128() {
+    speed_estimate_within_fit_error(&qemu_support::M33, "rp2350", &cycle_model::CORTEX_M33, 128);
+}
+
+/// As above, H 384.
+#[test]
+fn qemu_m33_speed_estimate_of_the_pico_2_int8_h384() {
+    speed_estimate_within_fit_error(&qemu_support::M33, "rp2350", &cycle_model::CORTEX_M33, 384);
+}
+
+/// The ESP32-C3 (RV32IMC at 160 MHz): its code on QEMU's RV32IMC hart.
+#[test]
+fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_int8_h128() {
+    speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        128,
+    );
+}
+
+/// As above, H 384.
+#[test]
+fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_int8_h384() {
+    speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        384,
+    );
+}
+
 // ------------------------------------------------------ one set per machine
 
 /// `qemu_<machine>_<test>` for every test above, on each machine.
@@ -961,4 +1078,5 @@ tests_on! {
     m33 => M33,
     m55 => M55,
     riscv32 => RISCV32,
+    riscv32imc => RISCV32IMC,
 }

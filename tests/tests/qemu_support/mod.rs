@@ -28,7 +28,7 @@ pub use charm_tests::repo_root;
 /// (`qemu_m0_...`).
 #[derive(Debug, Clone, Copy)]
 pub struct Machine {
-    /// `m0`, `m3`, `m4`, `m7`, `m33`, `m55` or `riscv32`.
+    /// `m0`, `m3`, `m4`, `m7`, `m33`, `m55`, `riscv32` or `riscv32imc`.
     pub name: &'static str,
     /// The board, with its regions, capacity and QEMU command.
     pub board: Board,
@@ -68,6 +68,12 @@ pub const M55: Machine = Machine {
 pub const RISCV32: Machine = Machine {
     name: "riscv32",
     board: charm_boards::RISCV32_VIRT,
+};
+/// RV32IMC, the ESP32-C3's instruction set: QEMU `virt` with a hart
+/// without atomics or FPU, running the RV32IMC build.
+pub const RISCV32IMC: Machine = Machine {
+    name: "riscv32imc",
+    board: charm_boards::RISCV32IMC_VIRT,
 };
 
 impl Machine {
@@ -156,6 +162,25 @@ impl Machine {
     /// it: zero, or erased flash on the micro:bit). Kills QEMU and panics
     /// after [`TIMEOUT`].
     pub fn run_elf(&self, elf: &Path, weights: Option<&[u8]>, params: Option<&[u8]>) -> Run {
+        self.run_elf_with(elf, &[], weights, params)
+    }
+
+    /// Runs this machine's firmware as [`Machine::run`] does, with QEMU's
+    /// trace of every executed block (`-d in_asm,exec,nochain`, one
+    /// instruction a nanosecond with `-icount shift=0`) in [`Run::stderr`],
+    /// for `charm_tests::cycle_model::TraceCounts`.
+    pub fn run_traced(&self, weights: &[u8], params: &[u8]) -> Run {
+        let trace = ["-icount", "shift=0", "-d", "in_asm,exec,nochain"];
+        self.run_elf_with(&self.elf(), &trace, Some(weights), Some(params))
+    }
+
+    fn run_elf_with(
+        &self,
+        elf: &Path,
+        extra: &[&str],
+        weights: Option<&[u8]>,
+        params: Option<&[u8]>,
+    ) -> Run {
         let qemu = self
             .board
             .qemu
@@ -165,6 +190,7 @@ impl Machine {
         cmd.args(qemu.args)
             .arg("-nographic")
             .args(["-semihosting-config", "enable=on,target=native"])
+            .args(extra)
             .arg("-kernel")
             .arg(elf);
         for (name, bytes, addr) in [
