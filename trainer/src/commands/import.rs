@@ -26,8 +26,8 @@ const MAX_VOCAB_FILE_BYTES: u64 = 4 * charm_core::MAX_VOCAB as u64;
 
 /// The line after importing a model of another cell or depth than one tanh
 /// layer: where it runs today.
-const STACKED_FIT: &str = "fits: charm sample and charm eval run this model on the desktop; the \
-                           firmware, charm quantize and charm info run models of one tanh layer so far";
+const STACKED_FIT: &str = "fits: the firmware built with --features cells runs this model in f32 \
+                           (docs/boards.md); charm quantize takes models of one tanh layer so far";
 
 /// What `charm import` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

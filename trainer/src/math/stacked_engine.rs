@@ -23,7 +23,7 @@
 //!
 //! The recurrence's products run on [`Kernels::mm`] (AVX2 tiles where the
 //! CPU has them, the portable loops otherwise); the window-level products
-//! on [`crate::math::gemm`]'s `matrixmultiply` from [`BIG_ROWS`] rows at
+//! on [`crate::math::gemm`]'s `matrixmultiply` from 64 rows (`BIG_ROWS`) at
 //! larger H, as in [`crate::math::engine`]. The cells' updates are
 //! [`UnitGrad`]'s, applied row by row over contiguous gate slices (what the
 //! forward saves is kept in planes), so that the AVX2 build vectorizes them
