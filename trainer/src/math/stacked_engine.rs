@@ -31,6 +31,7 @@
 //! are added in shard order.
 
 use crate::math::cell::{Gru, Lstm, Rnn, UnitGrad, MAX_GATES};
+use crate::math::engine::{add_shard_gradients, shard_ranges};
 use crate::math::kernels::Kernels;
 use crate::math::params::{Params, Shape};
 use crate::math::pool::Pool;
@@ -753,10 +754,8 @@ impl<F: Kernels> StackedEngine<F> {
     /// Cuts `batch` streams into `shards` contiguous shards of near-equal
     /// size, run by the calling thread and `shards − 1` workers.
     pub fn new(shape: Shape, batch: usize, shards: usize) -> Self {
-        let k = shards.clamp(1, batch.max(1));
-        let shards: Vec<(usize, usize)> = (0..k)
-            .map(|i| (i * batch / k, (i + 1) * batch / k - i * batch / k))
-            .collect();
+        let shards = shard_ranges(batch, shards);
+        let k = shards.len();
         Self {
             work: (0..k).map(|_| StackedWorkspace::default()).collect(),
             grads: (1..k).map(|_| Params::zeros_shaped(shape)).collect(),
@@ -777,11 +776,7 @@ impl<F: Kernels> StackedEngine<F> {
         grads: &mut Params<F>,
     ) -> F {
         let loss = self.run(params, w, h, mask, Some(grads));
-        for g in &self.grads {
-            for (a, &b) in grads.data.iter_mut().zip(&g.data) {
-                *a += b;
-            }
-        }
+        add_shard_gradients(grads, &self.grads);
         loss
     }
 
