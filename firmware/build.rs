@@ -62,6 +62,13 @@ fn main() {
 
     println!("cargo:rerun-if-env-changed=CHARM_MODEL");
     let linked = match env::var_os("CHARM_MODEL").filter(|p| !p.is_empty()) {
+        // The ESP-IDF bootloader maps one segment of read-only data: a model
+        // in a second one would not be mapped where the firmware reads it.
+        Some(_) if board.name == "esp32c3" => panic!(
+            "charm-firmware: board esp32c3 reads its model from flash offset 0x110000 only; \
+             build without --model and write the file with `espflash write-bin 0x110000 \
+             model.charm`"
+        ),
         Some(path) => linked_model(&manifest.join(path)),
         None => "/// No model is linked in: the firmware reads the WEIGHTS region as flashed.\n\
                  pub const LINKED_MODEL_PATH: Option<&str> = None;\n"

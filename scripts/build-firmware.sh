@@ -50,13 +50,16 @@ board_settings() {
     mps2-an505) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" qemu=1 ;;
     mps3-an547) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55 target-feature=-mve.fp" qemu=1 opt_level=3 ;;
     riscv32-virt) target=riscv32imac-unknown-none-elf codegen="" qemu=1 ;;
+    riscv32imc-virt) target=riscv32imc-unknown-none-elf codegen="" qemu=1 ;;
     nrf52840) target=thumbv7em-none-eabihf codegen="" qemu=0 ;;
     rp2040) target=thumbv6m-none-eabi codegen="" qemu=0 ;;
+    rp2350) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" qemu=0 ;;
+    esp32c3) target=riscv32imc-unknown-none-elf codegen="" qemu=0 ;;
     stm32f411) target=thumbv7em-none-eabihf codegen="" qemu=0 ;;
     *) return 1 ;;
     esac
 }
-BOARDS=(microbit mps2-an385 mps2-an386 mps2-an500 mps2-an505 mps3-an547 riscv32-virt nrf52840 rp2040 stm32f411)
+BOARDS=(microbit mps2-an385 mps2-an386 mps2-an500 mps2-an505 mps3-an547 riscv32-virt riscv32imc-virt nrf52840 rp2040 rp2350 esp32c3 stm32f411)
 
 board=mps2-an386
 out=""

@@ -42,7 +42,7 @@ if [ -z "$core" ]; then
     mps2-an500) core=m7 ;;
     mps2-an505) core=m33 ;;
     mps3-an547) core=m55 ;;
-    riscv32-virt) core=riscv32 ;;
+    riscv32-virt | riscv32imc-virt) core=riscv32 ;;
     *) echo "measure-cycles: QEMU does not emulate board $board" >&2; exit 1 ;;
     esac
 fi

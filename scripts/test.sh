@@ -7,8 +7,8 @@
 #   - llvm-size (Debian's llvm), for the firmware's flash footprint check;
 #   - gcc-arm-none-eabi, by apt-get, for the C API's example (examples/c);
 #   - the firmware targets thumbv6m-none-eabi, thumbv7m-none-eabi,
-#     thumbv7em-none-eabihf, thumbv8m.main-none-eabihf and
-#     riscv32imac-unknown-none-elf: each by `rustup target add` where that
+#     thumbv7em-none-eabihf, thumbv8m.main-none-eabihf,
+#     riscv32imac-unknown-none-elf and riscv32imc-unknown-none-elf: each by `rustup target add` where that
 #     works, otherwise by Debian's rustc-web, cargo-web, rust-web-src,
 #     rust-web-clippy and lld-22, which build `core` from source
 #     (-Zbuild-std=core). CHARM_TOOLCHAIN=rustup|debian forces one route for all.
@@ -20,12 +20,12 @@
 #   cargo fmt --check (workspace and firmware), clippy -D warnings (workspace,
 #   the params and boards crates on the host, and the firmware for every
 #   board), cargo doc with warnings denied, the firmware for every board (the
-#   seven QEMU machines, and the nRF52840, Raspberry Pi Pico and STM32F411 as
-#   compile checks), charm-core for every firmware target, charm-core's
+#   eight QEMU machines, and the nRF52840, Raspberry Pi Pico, Raspberry Pi
+#   Pico 2, ESP32-C3 and STM32F411 as compile checks), charm-core for every firmware target, charm-core's
 #   embedding example for the M4F, the firmware's flash footprint against each
 #   board's FLASH region and the Cortex-M4F's 16 KiB budget, and every test: cargo test --workspace
 #   --no-fail-fast without the QEMU tests, then the QEMU tests of charm-tests
-#   (one set on each of seven machines and the embedding example, timed on
+#   (one set on each of eight machines and the embedding example, timed on
 #   their own), the trainer's tests again with CHARM_PORTABLE_KERNELS=1 (the
 #   portable kernels, as on a CPU without AVX2/FMA), the params and boards
 #   crates' tests, and a check that the cycle tables pasted in
@@ -36,10 +36,10 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-FIRMWARE_TARGETS=(thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf)
+FIRMWARE_TARGETS=(thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf riscv32imc-unknown-none-elf)
 # The boards: the QEMU machines the tests run on, then the real boards (compile checks).
-QEMU_BOARDS=(microbit mps2-an385 mps2-an386 mps2-an500 mps2-an505 mps3-an547 riscv32-virt)
-REAL_BOARDS=(nrf52840 rp2040 stm32f411)
+QEMU_BOARDS=(microbit mps2-an385 mps2-an386 mps2-an500 mps2-an505 mps3-an547 riscv32-virt riscv32imc-virt)
+REAL_BOARDS=(nrf52840 rp2040 rp2350 esp32c3 stm32f411)
 DEBIAN_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22)
 LOG_DIR="$root/target/test-logs"
 mkdir -p "$LOG_DIR"
@@ -331,6 +331,12 @@ step doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 for board in "${QEMU_BOARDS[@]}" "${REAL_BOARDS[@]}"; do
     step "firmware-$board" scripts/build-firmware.sh --board "$board" --clippy
 done
+# The same firmware with models of GRU and LSTM cells and of several layers
+# (feature cells), for the QEMU tests of those models (Machine::cells_elf).
+for board in "${QEMU_BOARDS[@]}"; do
+    step "firmware-cells-$board" scripts/build-firmware.sh --board "$board" --features cells \
+        --out "$root/firmware/target/charm-firmware-cells-$board.elf"
+done
 step footprint footprint
 for t in "${FIRMWARE_TARGETS[@]}"; do
     step "core-${t%%-*}" core_for "$t"
@@ -348,6 +354,7 @@ export CHARM_FIRMWARE_ELF_M7="$root/firmware/target/charm-firmware-mps2-an500.el
 export CHARM_FIRMWARE_ELF_M33="$root/firmware/target/charm-firmware-mps2-an505.elf"
 export CHARM_FIRMWARE_ELF_M55="$root/firmware/target/charm-firmware-mps3-an547.elf"
 export CHARM_FIRMWARE_ELF_RISCV32="$root/firmware/target/charm-firmware-riscv32-virt.elf"
+export CHARM_FIRMWARE_ELF_RISCV32IMC="$root/firmware/target/charm-firmware-riscv32imc-virt.elf"
 export CHARM_EMBED_EXAMPLE_ELF="$root/target/charm-embed-example.elf"
 [ -n "$charm_bin" ] && export CHARM_BIN="$charm_bin"
 step test cargo test --workspace --no-fail-fast -- --skip qemu_
@@ -397,7 +404,7 @@ done
 echo "tests: $passed_tests passed, $failed_tests failed"
 if [ -f "$LOG_DIR/test-qemu.log" ]; then
     printf 'QEMU tests per machine (passed/run):'
-    for machine in m0 m3 m4 m7 m33 m55 riscv32; do
+    for machine in m0 m3 m4 m7 m33 m55 riscv32 riscv32imc; do
         run_n="$(grep -c "^test qemu_${machine}_" "$LOG_DIR/test-qemu.log")"
         ok_n="$(grep -c "^test qemu_${machine}_.* \.\.\. ok$" "$LOG_DIR/test-qemu.log")"
         printf ' %s %s/%s' "$machine" "$ok_n" "$run_n"

@@ -31,7 +31,7 @@ const SOURCES: [&str; 28] = [
     "../core/src/sample/rng.rs",
     "src/lib.rs",
     "src/math/params.rs",
-    "src/math/reference.rs",
+    "src/math/reference/mod.rs",
     "src/math/engine.rs",
     "src/math/optim.rs",
     "src/files/corpus.rs",

@@ -14,6 +14,15 @@ pub enum Error {
     Weights(FormatError),
     /// The model is int8 tiles, which only the Helium (Cortex-M55) build runs.
     TilesWithoutHelium,
+    /// The model's state (every layer's h, and an LSTM's c) is larger than
+    /// this build's state buffers.
+    #[cfg(feature = "cells")]
+    StateTooLarge {
+        /// Values of state the model carries.
+        values: usize,
+        /// Values a state buffer holds.
+        capacity: usize,
+    },
     /// The PARAMS region holds something that is not a usable record.
     Params(ParamsError),
     /// The parameters do not fit the model.
@@ -27,6 +36,8 @@ impl Error {
             Error::BlankWeights | Error::Weights(_) | Error::TilesWithoutHelium => {
                 exit::BAD_WEIGHTS
             }
+            #[cfg(feature = "cells")]
+            Error::StateTooLarge { .. } => exit::CANNOT_GENERATE,
             Error::Params(_) => exit::BAD_PARAMS,
             Error::Generate(_) => exit::CANNOT_GENERATE,
         }
@@ -57,6 +68,12 @@ impl Explain for Error {
             Error::TilesWithoutHelium => out.text(
                 "the weights are int8 tiles, which only the Cortex-M55 (Helium) firmware runs: \
                  quantize the f32 model with `charm quantize --layout pairs` for this core",
+            ),
+            #[cfg(feature = "cells")]
+            Error::StateTooLarge { values, capacity } => out.fill(
+                "cannot generate: the model carries {} state values (layers x H, twice for an \
+                 LSTM) and this board's state buffers hold {}: train fewer layers or a smaller --hidden",
+                &[*values, *capacity],
             ),
             Error::Params(e) => {
                 out.fill(

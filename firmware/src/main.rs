@@ -146,6 +146,10 @@ fn load_weights() -> Result<AnyCharmFile<'static>, Error> {
         FormatError::UnsupportedElement(charm_core::ELEMENT_INT8_TILES) => {
             Error::TilesWithoutHelium
         }
+        // A model of other cells or depths (version 5) in a build without
+        // feature cells is "version 5, this build reads up to version 4":
+        // docs/boards.md says to build with --features cells. (A sentence of
+        // its own would cost the M4F's 16 KiB budget about 110 bytes.)
         e => Error::Weights(e),
     })?;
     file.check_capacity(MAX_HIDDEN, MAX_VOCAB)
@@ -191,6 +195,17 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
         // decoded only with charm-core's feature tiles, which helium turns on
         #[cfg(not(feature = "helium"))]
         Weights::Int8Tiles(_) => Err(Error::TilesWithoutHelium),
+        // state: every layer's h (and an LSTM's c), in the f32 state buffers
+        #[cfg(feature = "cells")]
+        Weights::Stacked(model) => {
+            let n = model.state_len();
+            let too_large = Error::StateTooLarge {
+                values: n,
+                capacity: MAX_HIDDEN,
+            };
+            let s = slices(&mut state.h_f32, &mut state.logits, n, vocab).ok_or(too_large)?;
+            generate(uart, model, file.vocab, &params, s)
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 mod cli_support;
 
 use charm_core::{decode, AlignedBytes};
-use charm_trainer::files::pytorch::read_torch_rnn;
+use charm_trainer::files::pytorch::read_torch;
 use charm_trainer::math::torch::TorchRnn;
 use cli_support::{files, ok, run};
 use std::path::{Path, PathBuf};
@@ -280,9 +280,11 @@ fn imported(dir: &Path) -> (AlignedBytes, TorchRnn) {
     );
     assert!(report.contains("rnn.weight_ih_l0 and rnn.weight_hh_l0 as nn.RNN(tanh), fc.weight and fc.bias as nn.Linear; bh = rnn.bias_ih_l0 + rnn.bias_hh_l0"), "{report}");
     let bytes = AlignedBytes::from(&std::fs::read(dir.join("m.charm")).unwrap()[..]);
-    let torch = read_torch_rnn(&std::fs::read(&input).unwrap(), None)
+    let torch = read_torch(&std::fs::read(&input).unwrap(), None)
         .unwrap()
-        .torch;
+        .torch
+        .as_rnn()
+        .unwrap();
     (bytes, torch)
 }
 

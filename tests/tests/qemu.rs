@@ -1,5 +1,5 @@
 //! The firmware under QEMU against the host, on every core: the same test
-//! set on each of seven machines.
+//! set on each of eight machines.
 //!
 //! | name | core | QEMU machine |
 //! |---|---|---|
@@ -10,6 +10,7 @@
 //! | `qemu_m33_*` | Cortex-M33 | `mps2-an505` |
 //! | `qemu_m55_*` | Cortex-M55 | `mps3-an547` |
 //! | `qemu_riscv32_*` | RV32IMAC (no FPU) | `virt` (qemu-system-riscv32) |
+//! | `qemu_riscv32imc_*` | RV32IMC (the ESP32-C3's: no atomics, no FPU) | `virt` with `-cpu rv32,a=off,f=off,d=off` |
 //!
 //! `cargo test -p charm-tests --test qemu -- qemu_m0_` runs one core's;
 //! `cargo test -p charm-tests qemu` all. They need `qemu-system-arm`,
@@ -28,10 +29,11 @@
 mod qemu_support;
 
 use charm_params::Params;
-use qemu_support::host::{cli_sample, cli_train, core_sample};
+use charm_tests::cycle_model::{self, CycleTable, Isa, TraceCounts};
+use qemu_support::host::{charm, cli_sample, cli_train, core_sample};
 use qemu_support::models::{
-    alphabet, corpus, extreme_int8, largest, quantized, random_model, scaled_model, tiled,
-    tinyshakespeare, Extreme,
+    alphabet, corpus, extreme_int8, largest, quantized, random_model, random_stacked_model,
+    scaled_model, tiled, tinyshakespeare, Extreme,
 };
 use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
@@ -810,6 +812,242 @@ fn qemu_m4_embedding_example_prints_what_charm_sample_prints() {
     assert_prints(&run, &cli_sample(&model, &params), "the embedding example");
 }
 
+// ------------------------------------------- GRU, LSTM and stacked layers
+//
+// Models of other cells or depths (format version 5) run on the firmware
+// built with feature `cells` (`Machine::cells_elf`); the default build,
+// which must fit the M4F's 16 KiB, refuses them with charm-core's sentence.
+
+/// `model` (written to a scratch file) on the `cells` firmware against
+/// `charm sample`, without a prime and with one, at two temperatures.
+fn cells_match_charm_sample(m: &Machine, name: &str, model: &[u8]) {
+    let path = scratch().join(format!("{name}-{}.charm", m.name));
+    std::fs::write(&path, model).expect("write the model");
+    let elf = m.cells_elf();
+    for (temperature, seed, top_k, prime) in [(1.0, 3, 0, ""), (0.7, 9, 5, "the cab ")] {
+        let params = Params {
+            len: 150,
+            temperature,
+            seed,
+            top_k,
+            prime,
+        };
+        let record = params.to_bytes().expect("a valid record");
+        let run = m.run_elf(&elf, Some(model), Some(&record));
+        assert_prints(
+            &run,
+            &cli_sample(&path, &params),
+            &format!("{name} T={temperature} prime={prime:?}"),
+        );
+    }
+}
+
+fn cells_gru_matches_charm_sample(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Gru, 1, 24, &alphabet(28), 11, 0.6);
+    cells_match_charm_sample(m, "gru", &model);
+}
+
+fn cells_lstm_matches_charm_sample(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Lstm, 1, 24, &alphabet(28), 12, 0.6);
+    cells_match_charm_sample(m, "lstm", &model);
+}
+
+fn cells_two_layers_match_charm_sample(m: &Machine) {
+    for (cell, seed) in [(charm_core::Cell::Rnn, 13), (charm_core::Cell::Lstm, 14)] {
+        let model = random_stacked_model(cell, 2, 16, &alphabet(28), seed, 0.6);
+        cells_match_charm_sample(m, &format!("{}-2-layers", cell.name()), &model);
+    }
+}
+
+/// The PyTorch fixtures of every cell (tests/fixtures/pytorch), imported
+/// with `charm import` (once per run).
+fn pytorch_cell_models() -> &'static [PathBuf] {
+    static MODELS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        ["gru", "lstm", "rnn2", "emb_gru2"]
+            .iter()
+            .map(|name| {
+                let out = scratch().join(format!("pytorch-tiny-{name}.charm"));
+                let input =
+                    repo_root().join(format!("tests/fixtures/pytorch/tiny_{name}.safetensors"));
+                let args = ["import".as_ref(), "--model".as_ref(), input.as_os_str()];
+                let out_args = ["--out".as_ref(), out.as_os_str(), "--force".as_ref()];
+                qemu_support::host::charm(&[&args[..], &out_args[..]].concat());
+                out
+            })
+            .collect()
+    })
+}
+
+fn cells_imported_pytorch_models_match_charm_sample(m: &Machine) {
+    let elf = m.cells_elf();
+    for path in pytorch_cell_models() {
+        let model = std::fs::read(path).expect("read the model");
+        let params = Params {
+            len: 150,
+            temperature: 0.8,
+            seed: 21,
+            top_k: 0,
+            prime: "we like ",
+        };
+        let record = params.to_bytes().expect("a valid record");
+        let run = m.run_elf(&elf, Some(&model), Some(&record));
+        assert_prints(
+            &run,
+            &cli_sample(path, &params),
+            &path.display().to_string(),
+        );
+    }
+}
+
+fn cells_are_refused_by_the_default_firmware(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Gru, 1, 8, &alphabet(28), 15, 0.6);
+    let run = run_with(m, &model, &Params::default());
+    assert_refused(
+        &run,
+        EXIT_BAD_WEIGHTS,
+        &format!(
+            "error: the weights in flash at {} cannot be used: it has weight format version 5, \
+             this build reads up to version 4",
+            m.weights_address()
+        ),
+    );
+}
+
+fn cells_state_over_capacity_is_refused(m: &Machine) {
+    // Four LSTM layers carry 8·H state values: one more unit per layer than
+    // the state buffers (MAX_HIDDEN values) hold.
+    let max_hidden = m.board.max_hidden as usize;
+    let hidden = max_hidden / 8 + 1;
+    let model = random_stacked_model(charm_core::Cell::Lstm, 4, hidden, &alphabet(28), 16, 0.6);
+    let record = Params::default().to_bytes().expect("a valid record");
+    let run = m.run_elf(&m.cells_elf(), Some(&model), Some(&record));
+    assert_refused(
+        &run,
+        EXIT_CANNOT_GENERATE,
+        &format!(
+            "error: cannot generate: the model carries {} state values (layers x H, twice for an \
+             LSTM) and this board's state buffers hold {max_hidden}",
+            8 * hidden
+        ),
+    );
+}
+
+// ------------------------------------------------- how fast a model writes
+
+/// Estimated cycles per character of `model` on the machine: QEMU's trace
+/// of runs of 2 and 12 characters priced by `table` (the cycle model of
+/// `scripts/measure-cycles.sh`), their difference over the 10 characters.
+fn cycles_per_char(m: &Machine, model: &[u8], table: &CycleTable, isa: Isa) -> f64 {
+    let cycles = |len: u32| {
+        let params = Params {
+            len,
+            temperature: 1.0,
+            seed: 1,
+            top_k: 0,
+            prime: "",
+        };
+        let run = m.run_traced(model, &params.to_bytes().expect("a valid record"));
+        assert_eq!(run.status, 0, "firmware failed; UART: {:?}", run.text());
+        let counts = TraceCounts::read(&run.stderr[..], isa).expect("QEMU's trace");
+        counts.cycles(table, isa) as f64
+    };
+    (cycles(12) - cycles(2)) / 10.0
+}
+
+/// The int8 model of `hidden` (128 or 384) units the cost model was fitted
+/// to: `charm train --data data/tinyshakespeare.txt --hidden H --steps 30
+/// --batch 4 --seed 1 --engine plain --threads 1`, then `charm quantize`;
+/// made once for all the tests that use it.
+fn speed_model(hidden: usize) -> &'static Path {
+    static MODELS: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = match hidden {
+        128 => &MODELS[0],
+        384 => &MODELS[1],
+        _ => panic!("no speed model of H {hidden}"),
+    };
+    slot.get_or_init(|| {
+        let f32_model = scratch().join(format!("speed-h{hidden}.charm"));
+        let extra = ["--batch", "4", "--engine", "plain", "--threads", "1"];
+        cli_train(&tinyshakespeare(), hidden, 30, 1, &f32_model, &extra);
+        cli_quantize(&f32_model)
+    })
+}
+
+/// `charm info`'s characters per second for an int8 model of `hidden`
+/// units over tinyshakespeare on `board` (which runs the machine's code at
+/// its own clock) against the clock over QEMU's estimate of the cycles per
+/// character: within charm-boards' stated `FIT_ERROR_PERCENT`. The models
+/// are the ones the cost model was fitted to (the same `charm train`
+/// command and seed), so this checks the fit's constants, the arithmetic
+/// of `charm info` and the firmware's cost together.
+fn speed_estimate_within_fit_error(m: &Machine, board: &str, table: &CycleTable, hidden: usize) {
+    let int8_model = speed_model(hidden);
+    let info: serde_json::Value = serde_json::from_slice(&charm(&[
+        "info".as_ref(),
+        "--model".as_ref(),
+        int8_model.as_os_str(),
+        "--json".as_ref(),
+    ]))
+    .expect("charm info --json");
+    let estimate = info["boards"]
+        .as_array()
+        .and_then(|boards| boards.iter().find(|b| b["board"] == board))
+        .and_then(|b| b["int8_chars_per_second"].as_f64())
+        .unwrap_or_else(|| panic!("charm info gives no int8 chars/s for {board}: {info}"));
+    let clock = charm_boards::board(board)
+        .and_then(|b| b.clock_hz)
+        .expect("a clock");
+    let isa = if m.board.core.rust_target.starts_with("riscv") {
+        Isa::RiscV
+    } else {
+        Isa::Arm
+    };
+    let model = std::fs::read(int8_model).expect("read the int8 model");
+    let measured = f64::from(clock) / cycles_per_char(m, &model, table, isa);
+    let error = (estimate - measured).abs() / measured * 100.0;
+    assert!(
+        error <= f64::from(charm_boards::FIT_ERROR_PERCENT),
+        "{board}, int8 H {hidden}: charm info says {estimate:.1} chars/s, QEMU's trace \
+         {measured:.1}: {error:.2}% apart, over the stated {}%",
+        charm_boards::FIT_ERROR_PERCENT
+    );
+}
+
+/// The Raspberry Pi Pico 2 (Cortex-M33 at 150 MHz): the M33 code on the AN505.
+#[test]
+fn qemu_m33_speed_estimate_of_the_pico_2_int8_h128() {
+    speed_estimate_within_fit_error(&qemu_support::M33, "rp2350", &cycle_model::CORTEX_M33, 128);
+}
+
+/// As above, H 384.
+#[test]
+fn qemu_m33_speed_estimate_of_the_pico_2_int8_h384() {
+    speed_estimate_within_fit_error(&qemu_support::M33, "rp2350", &cycle_model::CORTEX_M33, 384);
+}
+
+/// The ESP32-C3 (RV32IMC at 160 MHz): its code on QEMU's RV32IMC hart.
+#[test]
+fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_int8_h128() {
+    speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        128,
+    );
+}
+
+/// As above, H 384.
+#[test]
+fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_int8_h384() {
+    speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        384,
+    );
+}
+
 // ------------------------------------------------------ one set per machine
 
 /// `qemu_<machine>_<test>` for every test above, on each machine.
@@ -842,6 +1080,12 @@ macro_rules! tests_on {
             int8_matches_charm_sample_vocabulary_over_256_non_ascii,
             tiles_match_core_generator_on_random_models,
             tiles_match_charm_sample_shakespeare_h128,
+            cells_gru_matches_charm_sample,
+            cells_lstm_matches_charm_sample,
+            cells_two_layers_match_charm_sample,
+            cells_imported_pytorch_models_match_charm_sample,
+            cells_are_refused_by_the_default_firmware,
+            cells_state_over_capacity_is_refused,
         );)*
     };
     (@one $machine:ident, $constant:ident, $($test:ident),* $(,)?) => {
@@ -864,4 +1108,5 @@ tests_on! {
     m33 => M33,
     m55 => M55,
     riscv32 => RISCV32,
+    riscv32imc => RISCV32IMC,
 }

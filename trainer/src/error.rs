@@ -481,8 +481,8 @@ pub fn model_sentence(path: &std::path::Path, e: &FormatError) -> String {
 }
 
 /// What charm runs, for the end of every [`ImportProblem`] sentence.
-const RUNS: &str = "charm runs nn.RNN(V, H, nonlinearity=\"tanh\", num_layers=1) followed by \
-                    nn.Linear(H, V), in float32";
+const RUNS: &str = "charm runs nn.RNN(tanh), nn.GRU or nn.LSTM (num_layers 1 to 4, one direction, \
+                    an nn.Embedding(V, E) in front or one-hot inputs) followed by nn.Linear(H, V), in float32";
 
 /// Why a safetensors file cannot be imported: each says what was found and
 /// ends with what charm runs (or what to give).
@@ -506,7 +506,7 @@ pub enum ImportProblem {
     },
     /// More than one tensor could be the one needed.
     #[error(
-        "{} could each be {what}; keep one nn.RNN and one nn.Linear in the file \
+        "{} could each be {what}; keep one recurrent module and one nn.Linear in the file \
          (e.g. save_file(model.state_dict()) of that model alone)", list_names(.candidates)
     )]
     Ambiguous {
@@ -515,27 +515,38 @@ pub enum ImportProblem {
         /// The candidates.
         candidates: Vec<String>,
     },
-    /// The recurrent layer is an LSTM or a GRU (its weights have 4H or 3H rows).
-    #[error("{name} has shape {} = {gates}×H for H {hidden}: this is an {kind}; {RUNS}", shape_text(.shape))]
-    Gated {
+    /// The recurrent weights' rows are not 1, 3 or 4 times H (nn.RNN, nn.GRU, nn.LSTM).
+    #[error(
+        "{name} has shape {}: {rows} rows for H {hidden} (the columns of W_hh), where nn.RNN has H, \
+         nn.GRU 3·H and nn.LSTM 4·H rows; {RUNS}", shape_text(.shape)
+    )]
+    Gates {
         /// The tensor.
         name: String,
         /// Its shape.
         shape: Vec<usize>,
+        /// Its rows.
+        rows: usize,
         /// Hidden size H (from `weight_hh_l0`'s columns).
         hidden: usize,
-        /// 4 (LSTM) or 3 (GRU).
-        gates: usize,
-        /// "LSTM" or "GRU".
-        kind: &'static str,
     },
-    /// Tensors of a second layer (`*_l1`, ...).
-    #[error("{name} belongs to layer {layer} of a stacked RNN (num_layers > 1); {RUNS}")]
-    Layers {
-        /// A tensor of the extra layer.
+    /// More layers than charm runs.
+    #[error("{name} belongs to layer {} of the recurrent module; {RUNS}", .layer + 1)]
+    Depth {
+        /// A tensor of the deepest layer.
         name: String,
-        /// Its layer index.
+        /// Its layer index (`_l{layer}`, 0 the first).
         layer: usize,
+    },
+    /// A layer below the deepest one is missing.
+    #[error(
+        "the file has {deepest} but no {missing}; save the whole model's state_dict(); {RUNS}"
+    )]
+    LayerMissing {
+        /// A tensor of the deepest layer found.
+        deepest: String,
+        /// The name of the missing tensor.
+        missing: String,
     },
     /// Tensors of the reverse direction.
     #[error("{name} belongs to the reverse direction of a bidirectional RNN; {RUNS}")]

@@ -3,6 +3,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod speed;
+use speed::*;
+pub use speed::{CharCost, Element, Speed, FIT_ERROR_PERCENT};
+
 /// A processor core and what its instruction set gives charm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Core {
@@ -25,6 +29,8 @@ pub struct Core {
     /// The int8 step's dot products on Helium (MVE) VMLADAVA.S16 (charm-core
     /// feature `helium`), before the DSP path; the same results.
     pub int8_helium: bool,
+    /// Estimated cycles a character costs on it ([`Speed`]).
+    pub speed: Speed,
 }
 
 /// Arm Cortex-M0 / M0+ (Armv6-M): no FPU, no DSP.
@@ -35,11 +41,13 @@ pub const CORTEX_M0: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    speed: SPEED_CORTEX_M0,
 };
 
 /// Arm Cortex-M0+ (Armv6-M, as Cortex-M0 for charm): no FPU, no DSP.
 pub const CORTEX_M0_PLUS: Core = Core {
     name: "Cortex-M0+",
+    speed: SPEED_CORTEX_M0_PLUS,
     ..CORTEX_M0
 };
 
@@ -51,6 +59,7 @@ pub const CORTEX_M3: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    speed: SPEED_CORTEX_M3,
 };
 
 /// Arm Cortex-M4F (Armv7E-M): single-precision FPU and DSP.
@@ -61,6 +70,7 @@ pub const CORTEX_M4F: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    speed: SPEED_CORTEX_M4F,
 };
 
 /// Arm Cortex-M7 (Armv7E-M): FPU and DSP.
@@ -71,6 +81,7 @@ pub const CORTEX_M7: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    speed: SPEED_CORTEX_M7,
 };
 
 /// Arm Cortex-M33 (Armv8-M mainline) with its FPU and DSP extension (both
@@ -88,6 +99,7 @@ pub const CORTEX_M33: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    speed: SPEED_CORTEX_M33,
 };
 
 /// Arm Cortex-M55 (Armv8.1-M mainline): FPU, DSP and Helium (MVE).
@@ -104,9 +116,10 @@ pub const CORTEX_M55: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: true,
+    speed: SPEED_CORTEX_M55,
 };
 
-/// RISC-V RV32IMAC (ESP32-C3 is RV32IMC, the same less atomics): no FPU.
+/// RISC-V RV32IMAC: no FPU.
 pub const RV32IMAC: Core = Core {
     name: "RV32IMAC",
     rust_target: "riscv32imac-unknown-none-elf",
@@ -114,6 +127,17 @@ pub const RV32IMAC: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    speed: SPEED_RV32IMAC,
+};
+
+/// RISC-V RV32IMC (the ESP32-C3): RV32IMAC without the atomic instructions
+/// (no `A` extension), no FPU. The firmware uses no atomic instruction, so
+/// its code is the RV32IMAC build's.
+pub const RV32IMC: Core = Core {
+    name: "RV32IMC",
+    rust_target: "riscv32imc-unknown-none-elf",
+    speed: SPEED_RV32IMC,
+    ..RV32IMAC
 };
 
 /// How QEMU runs a board's firmware: the program and its machine options
@@ -154,6 +178,11 @@ pub struct Board {
     pub ram_address: u32,
     /// The QEMU machine that emulates it, if there is one.
     pub qemu: Option<Qemu>,
+    /// The core clock in Hz the firmware runs at on this board, at which
+    /// `charm info` gives its characters per second; `None` for the QEMU
+    /// machines that stand for a core rather than a board one can buy (the
+    /// MPS2/MPS3 FPGA images, `virt`).
+    pub clock_hz: Option<u32>,
 }
 
 /// RAM every board keeps for the stack beyond the state buffers. The
@@ -199,6 +228,15 @@ impl core::fmt::Display for Misfit {
 }
 
 impl Board {
+    /// Estimated characters per second a model with `hidden` units and
+    /// `vocab` characters writes on this board, as `element`: the board's
+    /// clock over the core's [`CharCost`]. `None` for a board without a
+    /// clock ([`Board::clock_hz`]).
+    pub fn chars_per_second(&self, hidden: u32, vocab: u32, element: Element) -> Option<f64> {
+        let cycles = self.core.speed.of(element).cycles(hidden, vocab).max(1);
+        self.clock_hz.map(|hz| f64::from(hz) / cycles as f64)
+    }
+
     /// Whether a model with `hidden` units, `vocab` characters and a
     /// `file_bytes`-byte `.charm` file runs on this board.
     pub fn fits(&self, hidden: u32, vocab: u32, file_bytes: u64) -> Result<(), Misfit> {
@@ -258,12 +296,14 @@ const MPS2: Board = Board {
     params_address: 0x000F_F000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: None,
 };
 
 /// BBC micro:bit v1 as QEMU emulates it: nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM.
 pub const MICROBIT: Board = Board {
     name: "microbit",
-    summary: "BBC micro:bit v1, QEMU microbit (nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM)",
+    summary:
+        "BBC micro:bit v1, QEMU microbit (nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM, 16 MHz)",
     weights_bytes: 192 * KIB,
     params_bytes: 4 * KIB,
     ram_bytes: 16 * KIB,
@@ -277,6 +317,7 @@ pub const MICROBIT: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "microbit"],
     }),
+    clock_hz: Some(16_000_000),
 };
 
 /// QEMU's ARM MPS2 board with the AN385 image: a Cortex-M3.
@@ -328,6 +369,7 @@ pub const MPS2_AN505: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "mps2-an505", "-cpu", "cortex-m33"],
     }),
+    clock_hz: None,
     ..MPS2
 };
 
@@ -350,6 +392,7 @@ pub const MPS3_AN547: Board = Board {
         program: "qemu-system-arm",
         args: &["-machine", "mps3-an547", "-cpu", "cortex-m55"],
     }),
+    clock_hz: None,
 };
 
 /// QEMU's RISC-V `virt` machine with one RV32IMAC hart and no firmware
@@ -370,13 +413,36 @@ pub const RISCV32_VIRT: Board = Board {
         program: "qemu-system-riscv32",
         args: &["-machine", "virt", "-bios", "none"],
     }),
+    clock_hz: None,
+};
+
+/// QEMU's RISC-V `virt` machine as an ESP32-C3 stand-in: the RV32IMC build
+/// of the firmware, run on a hart without the `A` (atomics) and `F`/`D`
+/// extensions (`-cpu rv32,a=off,f=off,d=off`), so that an instruction the
+/// ESP32-C3 lacks traps instead of running; the map of [`RISCV32_VIRT`].
+pub const RISCV32IMC_VIRT: Board = Board {
+    name: "riscv32imc-virt",
+    summary: "QEMU riscv32 virt as an RV32IMC hart (the ESP32-C3's instruction set)",
+    core: RV32IMC,
+    qemu: Some(Qemu {
+        program: "qemu-system-riscv32",
+        args: &[
+            "-machine",
+            "virt",
+            "-bios",
+            "none",
+            "-cpu",
+            "rv32,a=off,f=off,d=off",
+        ],
+    }),
+    ..RISCV32_VIRT
 };
 
 /// Nordic nRF52840 (Cortex-M4F, 1 MiB flash, 256 KiB RAM): nRF52840-DK,
 /// Feather/ItsyBitsy nRF52840, nice!nano.
 pub const NRF52840: Board = Board {
     name: "nrf52840",
-    summary: "nRF52840 (Cortex-M4F, 1 MiB flash)",
+    summary: "nRF52840 (Cortex-M4F, 1 MiB flash, 64 MHz)",
     weights_bytes: 896 * KIB,
     params_bytes: 4 * KIB,
     ram_bytes: 256 * KIB,
@@ -387,12 +453,13 @@ pub const NRF52840: Board = Board {
     params_address: 0x0001_F000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: Some(64_000_000),
 };
 
 /// Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB QSPI flash, 264 KiB RAM).
 pub const RP2040: Board = Board {
     name: "rp2040",
-    summary: "Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB flash)",
+    summary: "Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB flash; the firmware runs it at 12 MHz, from the crystal)",
     weights_bytes: 1920 * KIB,
     params_bytes: 4 * KIB,
     ram_bytes: 256 * KIB,
@@ -403,12 +470,51 @@ pub const RP2040: Board = Board {
     params_address: 0x1001_F000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: Some(12_000_000),
+};
+
+/// Raspberry Pi Pico 2 (RP2350: two Cortex-M33 with FPU and DSP, 4 MiB
+/// QSPI flash, 520 KiB RAM), run at 150 MHz.
+pub const RP2350: Board = Board {
+    name: "rp2350",
+    summary: "Raspberry Pi Pico 2 (RP2350, Cortex-M33, 4 MiB flash, 150 MHz)",
+    weights_bytes: 3968 * KIB,
+    params_bytes: 4 * KIB,
+    ram_bytes: 512 * KIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: CORTEX_M33,
+    weights_address: 0x1002_0000,
+    params_address: 0x1001_F000,
+    ram_address: 0x2000_0000,
+    qemu: None,
+    clock_hz: Some(150_000_000),
+};
+
+/// ESP32-C3 boards with 4 MiB of flash (ESP32-C3-DevKitM-1, -C3 SuperMini:
+/// one RV32IMC core, 400 KiB SRAM), run at 160 MHz. The regions are at the
+/// addresses the firmware maps the flash to, `0x3C00_0000` + the flash
+/// offset (docs/boards.md).
+pub const ESP32C3: Board = Board {
+    name: "esp32c3",
+    summary: "ESP32-C3 (RV32IMC, 4 MiB flash, 160 MHz)",
+    weights_bytes: 3008 * KIB,
+    params_bytes: 64 * KIB,
+    ram_bytes: 313 * KIB,
+    max_hidden: 512,
+    max_vocab: 1024,
+    core: RV32IMC,
+    weights_address: 0x3C11_0000,
+    params_address: 0x3C10_0000,
+    ram_address: 0x3FC8_0000,
+    qemu: None,
+    clock_hz: Some(160_000_000),
 };
 
 /// STM32F411CE "Black Pill" (Cortex-M4F, 512 KiB flash, 128 KiB RAM).
 pub const STM32F411: Board = Board {
     name: "stm32f411",
-    summary: "STM32F411CE Black Pill (Cortex-M4F, 512 KiB flash)",
+    summary: "STM32F411CE Black Pill (Cortex-M4F, 512 KiB flash; the firmware runs it at 16 MHz, on the HSI)",
     weights_bytes: 448 * KIB,
     params_bytes: 16 * KIB,
     ram_bytes: 128 * KIB,
@@ -419,6 +525,7 @@ pub const STM32F411: Board = Board {
     params_address: 0x0800_C000,
     ram_address: 0x2000_0000,
     qemu: None,
+    clock_hz: Some(16_000_000),
 };
 
 /// Every board, in the order `charm info` lists them: the QEMU machines
@@ -431,8 +538,11 @@ pub const BOARDS: &[Board] = &[
     MPS2_AN505,
     MPS3_AN547,
     RISCV32_VIRT,
+    RISCV32IMC_VIRT,
     NRF52840,
     RP2040,
+    RP2350,
+    ESP32C3,
     STM32F411,
 ];
 

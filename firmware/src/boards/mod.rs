@@ -38,6 +38,11 @@ mod riscv32_virt;
 #[cfg(feature = "board-riscv32-virt")]
 use riscv32_virt as board;
 
+#[cfg(feature = "board-riscv32imc-virt")]
+mod riscv32imc_virt;
+#[cfg(feature = "board-riscv32imc-virt")]
+use riscv32imc_virt as board;
+
 #[cfg(feature = "board-nrf52840")]
 mod nrf52840;
 #[cfg(feature = "board-nrf52840")]
@@ -47,6 +52,16 @@ use nrf52840 as board;
 mod rp2040;
 #[cfg(feature = "board-rp2040")]
 use rp2040 as board;
+
+#[cfg(feature = "board-rp2350")]
+mod rp2350;
+#[cfg(feature = "board-rp2350")]
+use rp2350 as board;
+
+#[cfg(feature = "board-esp32c3")]
+mod esp32c3;
+#[cfg(feature = "board-esp32c3")]
+use esp32c3 as board;
 
 #[cfg(feature = "board-stm32f411")]
 mod stm32f411;

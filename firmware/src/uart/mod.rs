@@ -9,11 +9,13 @@
     feature = "board-mps3-an547"
 ))]
 pub mod cmsdk;
+#[cfg(feature = "board-esp32c3")]
+pub mod esp32c3;
 #[cfg(any(feature = "board-microbit", feature = "board-nrf52840"))]
 pub mod nrf;
-#[cfg(feature = "board-riscv32-virt")]
+#[cfg(any(feature = "board-riscv32-virt", feature = "board-riscv32imc-virt"))]
 pub mod ns16550;
-#[cfg(feature = "board-rp2040")]
+#[cfg(any(feature = "board-rp2040", feature = "board-rp2350"))]
 pub mod pl011;
 #[cfg(feature = "board-stm32f411")]
 pub mod stm32;

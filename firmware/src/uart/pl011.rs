@@ -1,4 +1,4 @@
-//! The Arm PrimeCell PL011 UART (the RP2040's UART0 and UART1).
+//! The Arm PrimeCell PL011 UART (the RP2040's and the RP2350's UART0 and UART1).
 
 use crate::console::Transmitter;
 use crate::mmio::Reg;

@@ -9,6 +9,7 @@
 //! rust_target=thumbv7em-none-eabihf
 //! weights_address=0x00100000
 //! params_address=0x000ff000
+//! max_hidden=512
 //! qemu='qemu-system-arm -machine mps2-an386 -cpu cortex-m4'
 //! ```
 //!
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
     println!("rust_target={}", b.core.rust_target);
     println!("weights_address={:#010x}", b.weights_address);
     println!("params_address={:#010x}", b.params_address);
+    println!("max_hidden={}", b.max_hidden);
     println!("qemu='{qemu}'");
     ExitCode::SUCCESS
 }

@@ -28,7 +28,7 @@ pub use charm_tests::repo_root;
 /// (`qemu_m0_...`).
 #[derive(Debug, Clone, Copy)]
 pub struct Machine {
-    /// `m0`, `m3`, `m4`, `m7`, `m33`, `m55` or `riscv32`.
+    /// `m0`, `m3`, `m4`, `m7`, `m33`, `m55`, `riscv32` or `riscv32imc`.
     pub name: &'static str,
     /// The board, with its regions, capacity and QEMU command.
     pub board: Board,
@@ -69,6 +69,12 @@ pub const RISCV32: Machine = Machine {
     name: "riscv32",
     board: charm_boards::RISCV32_VIRT,
 };
+/// RV32IMC, the ESP32-C3's instruction set: QEMU `virt` with a hart
+/// without atomics or FPU, running the RV32IMC build.
+pub const RISCV32IMC: Machine = Machine {
+    name: "riscv32imc",
+    board: charm_boards::RISCV32IMC_VIRT,
+};
 
 impl Machine {
     /// The variable naming this machine's firmware ELF: `CHARM_FIRMWARE_ELF_M0`, ...
@@ -105,6 +111,37 @@ impl Machine {
         path
     }
 
+    /// The variable naming this machine's firmware built with feature
+    /// `cells`: `CHARM_FIRMWARE_CELLS_ELF_M0`, ...
+    pub fn cells_elf_variable(&self) -> String {
+        format!("CHARM_FIRMWARE_CELLS_ELF_{}", self.name.to_uppercase())
+    }
+
+    /// The firmware ELF built with feature `cells` (models of GRU or LSTM
+    /// cells, or of several layers): `$CHARM_FIRMWARE_CELLS_ELF_<NAME>`, else
+    /// `firmware/target/charm-firmware-cells-BOARD.elf`, where
+    /// `scripts/test.sh` has `scripts/build-firmware.sh --board BOARD
+    /// --features cells --out` put it. Fails (never skips) when it is missing.
+    pub fn cells_elf(&self) -> PathBuf {
+        let path = std::env::var_os(self.cells_elf_variable())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                repo_root()
+                    .join("firmware/target")
+                    .join(format!("charm-firmware-cells-{}.elf", self.board.name))
+            });
+        assert!(
+            path.is_file(),
+            "the firmware ELF {} does not exist: build it with scripts/build-firmware.sh \
+             --board {} --features cells --out {} (./scripts/test.sh does that first), or set {}",
+            path.display(),
+            self.board.name,
+            path.display(),
+            self.cells_elf_variable()
+        );
+        path
+    }
+
     /// The WEIGHTS region's address as the firmware prints it (`0x00100000`).
     pub fn weights_address(&self) -> String {
         format!("{:#010x}", self.board.weights_address)
@@ -125,6 +162,25 @@ impl Machine {
     /// it: zero, or erased flash on the micro:bit). Kills QEMU and panics
     /// after [`TIMEOUT`].
     pub fn run_elf(&self, elf: &Path, weights: Option<&[u8]>, params: Option<&[u8]>) -> Run {
+        self.run_elf_with(elf, &[], weights, params)
+    }
+
+    /// Runs this machine's firmware as [`Machine::run`] does, with QEMU's
+    /// trace of every executed block (`-d in_asm,exec,nochain`, one
+    /// instruction a nanosecond with `-icount shift=0`) in [`Run::stderr`],
+    /// for `charm_tests::cycle_model::TraceCounts`.
+    pub fn run_traced(&self, weights: &[u8], params: &[u8]) -> Run {
+        let trace = ["-icount", "shift=0", "-d", "in_asm,exec,nochain"];
+        self.run_elf_with(&self.elf(), &trace, Some(weights), Some(params))
+    }
+
+    fn run_elf_with(
+        &self,
+        elf: &Path,
+        extra: &[&str],
+        weights: Option<&[u8]>,
+        params: Option<&[u8]>,
+    ) -> Run {
         let qemu = self
             .board
             .qemu
@@ -134,6 +190,7 @@ impl Machine {
         cmd.args(qemu.args)
             .arg("-nographic")
             .args(["-semihosting-config", "enable=on,target=native"])
+            .args(extra)
             .arg("-kernel")
             .arg(elf);
         for (name, bytes, addr) in [

@@ -63,6 +63,8 @@ pub mod range {
     pub const BENCH_STEPS: RangeInclusive<usize> = 1..=1_000_000_000;
     /// --runs of charm bench.
     pub const RUNS: RangeInclusive<usize> = 1..=1000;
+    /// --layers (charm-core's most layers).
+    pub const LAYERS: RangeInclusive<usize> = 1..=charm_core::MAX_LAYERS;
     /// --patience, evaluations (0: off).
     pub const PATIENCE: RangeInclusive<u64> = 0..=1_000_000;
 }
@@ -102,6 +104,27 @@ pub enum EngineArg {
     Fast,
     /// charm-core's step per character and rank-1 updates: the reference.
     Plain,
+}
+
+/// `--cell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CellArg {
+    /// PyTorch's `nn.RNN` with tanh: one gate.
+    Rnn,
+    /// PyTorch's `nn.GRU`: gates r, z, n.
+    Gru,
+    /// PyTorch's `nn.LSTM`: gates i, f, g, o and a cell state.
+    Lstm,
+}
+
+impl From<CellArg> for charm_core::Cell {
+    fn from(a: CellArg) -> Self {
+        match a {
+            CellArg::Rnn => charm_core::Cell::Rnn,
+            CellArg::Gru => charm_core::Cell::Gru,
+            CellArg::Lstm => charm_core::Cell::Lstm,
+        }
+    }
 }
 
 impl From<PresetArg> for Preset {
@@ -180,6 +203,13 @@ pub struct TrainArgs {
     /// Hidden units H [1 to 16384; default: 384; min-char-rnn: 100].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub hidden: Option<String>,
+    /// The recurrent cell of every layer: `rnn` (tanh), `gru` or `lstm`, with PyTorch's
+    /// equations; anything but one rnn layer is written as format version 5 [default: rnn].
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
+    /// Layers of the cell, each reading the h of the one below [1 to 4; default: 1].
+    #[arg(long, value_name = "L", allow_negative_numbers = true)]
+    pub layers: Option<String>,
     /// Characters per window of backpropagation through time [1 to 100000; default: 50; min-char-rnn: 25].
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub seq_len: Option<String>,
@@ -209,10 +239,12 @@ pub struct TrainArgs {
     /// Decoupled weight decay of the weight matrices (Adam) [0 to 10; default: 0].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub weight_decay: Option<String>,
-    /// Dropout probability on the hidden-to-output path, training only [0 to below 1; default: 0.25; min-char-rnn: 0].
+    /// Dropout probability on the hidden-to-output path and, with --layers above 1, on the
+    /// input of every layer above the first; training only [0 to below 1; default: 0.25; min-char-rnn: 0].
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub dropout: Option<String>,
-    /// Standard deviation of the N(0, σ²) weight initialization [0 to 10; default: 0.05; min-char-rnn: 0.01].
+    /// Standard deviation of the N(0, σ²) weight initialization of one rnn layer (other cells
+    /// and depths start as PyTorch's do, U(-1/√H, 1/√H)) [0 to 10; default: 0.05; min-char-rnn: 0.01].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub init_std: Option<String>,
     /// Seed of initialization and dropout [0 to 2^64-1; default: 1].
@@ -277,6 +309,8 @@ impl TrainArgs {
                 val_fraction: real_opt("--val-fraction", &self.val_fraction, range::VAL_FRACTION)?,
                 threads: whole_opt("--threads", &self.threads, range::THREADS)?,
                 engine: self.engine.map(Into::into),
+                cell: self.cell.map(Into::into),
+                layers: whole_opt("--layers", &self.layers, range::LAYERS)?,
             },
             budget,
             patience: patience(self.patience.as_deref())?,
@@ -522,6 +556,12 @@ impl ExportArgs {
 /// `charm bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
+    /// The recurrent cell of every layer.
+    #[arg(long, value_enum, default_value = "rnn")]
+    pub cell: CellArg,
+    /// Layers [1 to 4].
+    #[arg(long, default_value = "1", allow_negative_numbers = true)]
+    pub layers: String,
     /// Hidden units H [1 to 16384].
     #[arg(long, default_value = "384", allow_negative_numbers = true)]
     pub hidden: String,
@@ -575,6 +615,8 @@ impl BenchArgs {
     /// The settings of `charm bench`.
     pub fn settings(&self) -> Result<BenchSettings, Error> {
         Ok(BenchSettings {
+            cell: self.cell.into(),
+            layers: whole("--layers", &self.layers, range::LAYERS)?,
             hidden: whole("--hidden", &self.hidden, range::HIDDEN)?,
             vocab: whole("--vocab", &self.vocab, range::VOCAB)?,
             seq_len: whole("--seq-len", &self.seq_len, range::SEQ_LEN)?,

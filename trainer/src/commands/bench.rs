@@ -23,11 +23,12 @@ use crate::files::corpus::read_text;
 use crate::files::memory::check_available;
 use crate::math::engine::Engine;
 use crate::math::optim::{Hyper, Optimizer, OptimizerKind};
-use crate::math::params::Params;
+use crate::math::params::{Params, Shape};
 use crate::math::reference;
+use crate::math::stacked_engine::StackedEngine;
 use crate::math::window::Window;
 use crate::training::EngineKind;
-use charm_core::Rng;
+use charm_core::{Cell, Rng};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,10 @@ const NUMPY_WINDOW: usize = 26;
 /// What to measure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BenchSettings {
+    /// The recurrent cell.
+    pub cell: Cell,
+    /// Layers.
+    pub layers: usize,
     /// Hidden units H.
     pub hidden: usize,
     /// Vocabulary size V.
@@ -77,6 +82,9 @@ pub struct BenchSettings {
 /// The result of one configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchResult {
+    /// The cell and the depth, `"rnn×1"`.
+    #[serde(default)]
+    pub model: String,
     /// Hidden units.
     pub hidden: usize,
     /// Vocabulary size.
@@ -119,8 +127,9 @@ pub fn run(a: &BenchSettings) -> Result<String, Error> {
         return serde_json::to_string(&r).map_err(|e| Error::Usage(format!("internal error: {e}")));
     }
     Ok(format!(
-        "H {}, V {}, seq-len {}, batch {}, {:?}, {:?} engine, {} thread(s): {:.0} chars/s \
+        "{} H {}, V {}, seq-len {}, batch {}, {:?}, {:?} engine, {} thread(s): {:.0} chars/s \
          (median of {} runs of {} steps; min {:.0}, max {:.0}); peak memory {}",
+        r.model,
         r.hidden,
         r.vocab,
         r.seq_len,
@@ -151,14 +160,31 @@ pub fn measure(a: &BenchSettings) -> Result<BenchResult, Error> {
             "every `charm bench` size must be at least 1".into(),
         ));
     }
+    if !(1..=charm_core::MAX_LAYERS).contains(&a.layers) {
+        return Err(Error::Usage(format!(
+            "--layers must be between 1 and {}, not {}",
+            charm_core::MAX_LAYERS,
+            a.layers
+        )));
+    }
     let threads = threads(a)?;
     let (h, v, b, t) = (a.hidden, a.vocab, a.batch, a.seq_len);
-    check_memory(a, threads)?;
-    let mut params = Params::<f32>::init_normal(h, v, 0.05, 1);
-    let mut grads = Params::<f32>::zeros(h, v);
+    let shape = Shape {
+        cell: a.cell,
+        layers: a.layers,
+        hidden: h,
+        vocab: v,
+    };
+    check_memory(a, &shape, threads)?;
+    let mut params = Params::<f32>::init(shape, 0.05, 1);
+    let mut grads = Params::<f32>::zeros_shaped(shape);
     let mut opt = Optimizer::new(a.optimizer, params.data.len());
-    let mut engine = Engine::<f32>::new(h, v, b, threads);
-    let mut state = vec![0.0f32; b * h];
+    let (mut engine, mut stacked) = match (a.engine, shape.is_vanilla()) {
+        (EngineKind::Fast, true) => (Some(Engine::<f32>::new(h, v, b, threads)), None),
+        (EngineKind::Fast, false) => (None, Some(StackedEngine::<f32>::new(shape, b, threads))),
+        (EngineKind::Plain, _) => (None, None),
+    };
+    let mut state = vec![0.0f32; b * shape.state_len()];
     let mut rng = Rng::new(7);
     let xs: Vec<u32> = (0..b * (t + 1))
         .map(|_| (rng.next_u64() % v as u64) as u32)
@@ -171,11 +197,14 @@ pub fn measure(a: &BenchSettings) -> Result<BenchResult, Error> {
         targets,
     };
     let mut step = |params: &mut Params<f32>| -> Result<(), Error> {
-        match a.engine {
-            EngineKind::Fast => {
+        match (&mut engine, &mut stacked) {
+            (Some(engine), _) => {
                 engine.forward_backward(params, &w, &mut state, None, &mut grads);
             }
-            EngineKind::Plain => {
+            (None, Some(engine)) => {
+                engine.forward_backward(params, &w, &mut state, None, &mut grads);
+            }
+            (None, None) => {
                 reference::forward_backward(params, &w, &mut state, None, &mut grads)
                     .map_err(|e| Error::Usage(format!("internal error: {e}")))?;
             }
@@ -202,6 +231,7 @@ pub fn measure(a: &BenchSettings) -> Result<BenchResult, Error> {
     }
     rates.sort_by(f64::total_cmp);
     Ok(BenchResult {
+        model: shape.describe(),
         hidden: h,
         vocab: v,
         seq_len: t,
@@ -233,10 +263,16 @@ fn threads(a: &BenchSettings) -> Result<usize, Error> {
 
 /// Refuses a benchmark that needs more memory than the machine has: θ, its
 /// gradient and two moments; the engine; the windows and states.
-fn check_memory(a: &BenchSettings, threads: usize) -> Result<(), Error> {
+fn check_memory(a: &BenchSettings, shape: &Shape, threads: usize) -> Result<(), Error> {
     let (h, v, b, t) = (a.hidden, a.vocab, a.batch, a.seq_len);
-    let p = charm_core::tensor_lengths(h, v).iter().sum::<usize>() as u64;
-    let needed = 16 * p + Engine::<f32>::memory_bytes(h, v, b, t, threads) + 12 * (b * t) as u64;
+    let p = shape.len() as u64;
+    let engine = if shape.is_vanilla() {
+        Engine::<f32>::memory_bytes(h, v, b, t, threads)
+    } else {
+        StackedEngine::<f32>::memory_bytes(shape, b, t, threads)
+    };
+    let states = 4 * (b * shape.state_len()) as u64;
+    let needed = 16 * p + engine + 12 * (b * t) as u64 + states;
     check_available(
         needed,
         "this benchmark",

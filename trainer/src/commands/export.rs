@@ -1,14 +1,15 @@
 //! `charm export`: a `.charm` model to another format. `--format
 //! safetensors` writes PyTorch's `nn.RNN` + `nn.Linear` tensors
-//! ([`crate::files::pytorch::EXPORT_NAMES`]) with the vocabulary as
-//! `charm.vocab`; `charm import` of the result gives back the same file,
-//! bit for bit.
+//! ([`crate::files::pytorch::EXPORT_NAMES`]), or for another cell or depth
+//! `nn.GRU` / `nn.LSTM` / `nn.RNN(num_layers=L)` ones, with the vocabulary
+//! as `charm.vocab`; `charm import` of the result gives back the same
+//! file, bit for bit.
 
 use crate::error::Error;
 use crate::files::atomic::write_output;
 use crate::files::model_file::ModelBytes;
 use crate::files::outputs::{self, Input, Output};
-use crate::files::pytorch::{torch_bytes, EXPORT_NAMES};
+use crate::files::pytorch::{stacked_torch_bytes, torch_bytes, EXPORT_NAMES};
 use charm_core::Weights;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,8 @@ pub struct ExportReport {
     pub hidden: usize,
     /// Vocabulary size V.
     pub vocab: usize,
+    /// For a model of another cell or depth than one tanh layer: `gru × 2`.
+    pub stacked: Option<String>,
     /// Size of the written file in bytes.
     pub out_bytes: usize,
 }
@@ -47,6 +50,16 @@ impl ExportReport {
     /// The line printed on stdout.
     pub fn text(&self, s: &ExportSettings) -> String {
         let (h, v) = (self.hidden, self.vocab);
+        if let Some(what) = &self.stacked {
+            return format!(
+                "wrote {} (safetensors, {} bytes) from {}: {what} layers as rnn.weight_ih_l{{k}}, \
+                 rnn.weight_hh_l{{k}}, rnn.bias_ih_l{{k}}, rnn.bias_hh_l{{k}} (PyTorch's gate order), \
+                 fc.weight [{v}, {h}], fc.bias [{v}], vocabulary in __metadata__ charm.vocab",
+                s.output.display(),
+                self.out_bytes,
+                s.model.display(),
+            );
+        }
         format!(
             "wrote {} (safetensors, {} bytes) from {}: {} [{h}, {v}], {} [{h}, {h}], {} [{h}], {} [{h}] (zeros), \
              {} [{v}, {h}], {} [{v}], vocabulary in __metadata__ charm.vocab",
@@ -78,15 +91,19 @@ pub fn run(s: &ExportSettings) -> Result<ExportReport, Error> {
     outputs::check(&[out], &[model])?;
     let m = ModelBytes::load(&s.model)?;
     let file = m.file()?;
-    let weights = match file.weights {
-        Weights::F32(weights) => weights,
+    let (bytes, described) = match file.weights {
+        Weights::F32(weights) => {
+            let bytes = match s.format {
+                ExportFormat::Safetensors => torch_bytes(&weights, &file.vocab, &file.meta),
+            };
+            (bytes, None)
+        }
         Weights::Stacked(m) => {
-            return Err(Error::Usage(format!(
-                "{} holds {} layers of {} cells; charm export writes one tanh layer so far",
-                s.model.display(),
-                m.depth(),
-                m.cell().name()
-            )))
+            let bytes = match s.format {
+                ExportFormat::Safetensors => stacked_torch_bytes(&m, &file.vocab, &file.meta),
+            };
+            let what = format!("{} × {}", m.cell().name(), m.depth());
+            (bytes, Some(what))
         }
         Weights::Int8(_) | Weights::Int8Tiles(_) => {
             return Err(Error::ExportInt8 {
@@ -94,14 +111,12 @@ pub fn run(s: &ExportSettings) -> Result<ExportReport, Error> {
             })
         }
     };
-    let bytes = match s.format {
-        ExportFormat::Safetensors => torch_bytes(&weights, &file.vocab, &file.meta),
-    }
-    .map_err(|e| write_error(&s.output, e))?;
+    let bytes = bytes.map_err(|e| write_error(&s.output, e))?;
     write_output(&s.output, &bytes)?;
     Ok(ExportReport {
-        hidden: weights.hidden(),
-        vocab: weights.vocab(),
+        hidden: file.weights.hidden(),
+        vocab: file.weights.vocab(),
+        stacked: described,
         out_bytes: bytes.len(),
     })
 }

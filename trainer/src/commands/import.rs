@@ -1,24 +1,33 @@
 //! `charm import`: a PyTorch model (safetensors) to a `.charm` file.
 //!
-//! Reads `nn.RNN(V, H, nonlinearity="tanh", num_layers=1)` + `nn.Linear(H,
-//! V)` ([`crate::files::pytorch`]), puts its characters in charm's order
-//! (sorted by code point, the tensors following them), sets `bh = b_ih +
-//! b_hh` ([`crate::math::torch`]) and writes the f32 model atomically (never
-//! over an input; over an existing file only with `force`).
+//! Reads `nn.RNN(tanh)`, `nn.GRU` or `nn.LSTM` (1 to 4 layers, an optional
+//! `nn.Embedding` in front) + `nn.Linear(H, V)` ([`crate::files::pytorch`]),
+//! puts its characters in charm's order (sorted by code point, the tensors
+//! following them), and writes the f32 model atomically (never over an
+//! input; over an existing file only with `force`): one tanh layer as
+//! format version 1 with `bh = b_ih + b_hh` ([`crate::math::torch`]), any
+//! other cell or depth as version 5 with every value copied
+//! ([`crate::math::torch_stack`]).
 
 use crate::commands::info;
 use crate::error::Error;
 use crate::files::atomic::write_output;
 use crate::files::input::read_regular;
 use crate::files::outputs::{self, Input, Output};
-use crate::files::pytorch::{read_torch_rnn, VocabOverride};
-use charm_core::{encode, Vocab};
+use crate::files::pytorch::{read_torch, VocabOverride};
+use crate::math::torch_stack::CharmModel;
+use charm_core::{encode, encode_any, FormatError, Vocab, Weights};
 use std::path::PathBuf;
 
 /// Largest safetensors file read: the largest model the format holds is far smaller.
 const MAX_SAFETENSORS_BYTES: u64 = 4 << 30;
 /// Largest --vocab file read (65,536 characters of at most 4 bytes each).
 const MAX_VOCAB_FILE_BYTES: u64 = 4 * charm_core::MAX_VOCAB as u64;
+
+/// The line after importing a model of another cell or depth than one tanh
+/// layer: where it runs today.
+const STACKED_FIT: &str = "fits: the firmware built with --features cells runs this model in f32 \
+                           (docs/boards.md); charm quantize takes models of one tanh layer so far";
 
 /// What `charm import` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +49,10 @@ pub struct ImportReport {
     pub hidden: usize,
     /// Vocabulary size V.
     pub vocab: usize,
-    /// The tensor names read, in the order W_ih, W_hh, b_ih, b_hh, W_fc, b_fc.
-    pub names: [String; 6],
+    /// The tensors read and what they were read as.
+    pub read: String,
+    /// How the biases were stored: one tanh layer's `bh = b_ih + b_hh`.
+    pub biases: Option<(String, String)>,
     /// Size of the written file in bytes.
     pub out_bytes: usize,
     /// Which boards the model fits ([`info::fit_line`]).
@@ -51,19 +62,18 @@ pub struct ImportReport {
 impl ImportReport {
     /// The lines printed on stdout.
     pub fn text(&self, settings: &ImportSettings) -> String {
+        let biases = match &self.biases {
+            Some((ih, hh)) => format!("; bh = {ih} + {hh}"),
+            None => String::new(),
+        };
         format!(
-            "wrote {} (f32, H {}, V {}, {} bytes) from {}: {} and {} as nn.RNN(tanh), {} and {} as nn.Linear; bh = {} + {}\n{}",
+            "wrote {} (f32, H {}, V {}, {} bytes) from {}: {}{biases}\n{}",
             settings.output.display(),
             self.hidden,
             self.vocab,
             self.out_bytes,
             settings.input.display(),
-            self.names[0],
-            self.names[1],
-            self.names[4],
-            self.names[5],
-            self.names[2],
-            self.names[3],
+            self.read,
             self.fit
         )
     }
@@ -105,24 +115,43 @@ pub fn run(s: &ImportSettings) -> Result<ImportReport, Error> {
         .as_deref()
         .zip(vocab_name.as_deref())
         .map(|(text, source_name)| VocabOverride { text, source_name });
-    let imported = read_torch_rnn(&bytes, given).map_err(|problem| Error::Import {
+    let imported = read_torch(&bytes, given).map_err(|problem| Error::Import {
         path: s.input.clone(),
         problem,
     })?;
-    let (params, sorted) = imported.to_charm();
+    let (model, sorted) = imported.to_charm();
     let vocab = Vocab::new(&sorted).expect("sorted distinct characters are a vocabulary");
     let model_error = |error| Error::Model {
         path: s.output.clone(),
         error,
     };
-    let file = encode(&params.view(), &vocab, &imported.meta).map_err(model_error)?;
+    let (hidden, v) = (imported.torch.hidden, imported.torch.vocab);
+    let (file, biases) = match &model {
+        CharmModel::Rnn(params) => (
+            encode(&params.view(), &vocab, &imported.meta).map_err(model_error)?,
+            Some((imported.names[2].clone(), imported.names[3].clone())),
+        ),
+        CharmModel::Stacked(tensors) => {
+            // to_charm gives every tensor its length for the cell, H, V and
+            // depth (1 to 4, H and V at least 1), all checked when reading.
+            let view = tensors
+                .view()
+                .map_err(|_| model_error(FormatError::Malformed))?;
+            let weights = Weights::Stacked(view);
+            let file = encode_any(&weights, &vocab, &imported.meta).map_err(model_error)?;
+            (file, None)
+        }
+    };
     write_output(&s.output, &file)?;
-    let (hidden, v) = (params.hidden(), params.vocab());
     Ok(ImportReport {
         hidden,
         vocab: v,
-        names: imported.names,
+        read: imported.describe(),
+        biases,
         out_bytes: file.len(),
-        fit: info::fit_line(hidden, v, "f32", file.len()),
+        fit: match &model {
+            CharmModel::Rnn(_) => info::fit_line(hidden, v, "f32", file.len()),
+            CharmModel::Stacked(_) => STACKED_FIT.into(),
+        },
     })
 }

@@ -7,10 +7,15 @@
 //! and V f32 logits; a board runs it when H and V are within the capacity
 //! of the firmware built for it and the file fits its WEIGHTS region — the
 //! numbers of the charm-boards table, which the firmware is built from.
+//!
+//! How fast it writes there: the characters per second of charm-boards'
+//! per-core cost model (`Board::chars_per_second`: estimated cycles per
+//! character from H and V, fitted to QEMU's instruction traces priced by
+//! each core's published timings) at the board's clock.
 
 use crate::error::Error;
 use crate::files::model_file::ModelBytes;
-use crate::math::params::Params;
+use crate::math::params::{Params, Shape};
 use std::path::Path;
 
 /// Everything `charm info` reports.
@@ -26,13 +31,18 @@ pub struct Info {
     pub element: String,
     /// Bytes of tensor data.
     pub tensor_bytes: usize,
+    /// The recurrent cell of its layers: "rnn", "gru" or "lstm".
+    pub cell: String,
+    /// Layers.
+    pub layers: usize,
     /// Hidden size H.
     pub hidden: usize,
     /// Vocabulary size V.
     pub vocab_size: usize,
     /// The vocabulary, in index order.
     pub vocab: String,
-    /// Real parameters: 2·V·H + H·H + H + V.
+    /// Real parameters: 2·V·H + H·H + H + V for one rnn layer (see
+    /// [`Shape::count`] for the others).
     pub parameters: usize,
     /// Optimizer steps.
     pub steps: u64,
@@ -48,9 +58,10 @@ pub struct Info {
     pub corpus_chars: u64,
     /// Training seed.
     pub seed: u64,
-    /// What the model needs on a device, as f32 and as int8.
-    pub device: [DeviceNeeds; 2],
-    /// Which boards it fits.
+    /// What the model needs on a device, as f32 and as int8 (none for other
+    /// cells and depths, which the firmware does not run).
+    pub device: Vec<DeviceNeeds>,
+    /// Which boards it fits (none for other cells and depths).
     pub boards: Vec<BoardFit>,
 }
 
@@ -65,8 +76,8 @@ pub struct DeviceNeeds {
     pub state_ram_bytes: u64,
 }
 
-/// Whether a model runs on one board, as f32 and as int8.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// Whether a model runs on one board, as f32 and as int8, and how fast.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BoardFit {
     /// The board (charm-boards' name, the firmware's `board-NAME` feature).
     pub board: &'static str,
@@ -76,6 +87,61 @@ pub struct BoardFit {
     pub f32_misfit: Option<String>,
     /// `None` if the int8 model fits, else why not.
     pub int8_misfit: Option<String>,
+    /// Estimated characters per second of the f32 model on the board, if it
+    /// fits and the board has a clock (QEMU's `virt` machines have none).
+    pub f32_chars_per_second: Option<f64>,
+    /// The same for the int8 model.
+    pub int8_chars_per_second: Option<f64>,
+}
+
+impl BoardFit {
+    /// What the line of `charm train` and `charm quantize` says of this
+    /// board: whether the model fits, as which element type, how fast.
+    fn summary_for_fit_line(&self) -> String {
+        let speed = |element: &str, rate: Option<f64>| {
+            rate.map_or(element.to_string(), |r| {
+                format!("{element} {} chars/s", chars_per_second_text(r))
+            })
+        };
+        match (&self.f32_misfit, &self.int8_misfit) {
+            (None, None) => match (self.f32_chars_per_second, self.int8_chars_per_second) {
+                (None, None) => format!("{} (f32 and int8)", self.board),
+                (f, i) => format!("{} ({}, {})", self.board, speed("f32", f), speed("int8", i)),
+            },
+            (Some(why), None) => format!(
+                "{} ({} only; f32: {why})",
+                self.board,
+                speed("int8", self.int8_chars_per_second)
+            ),
+            (None, Some(why)) => format!(
+                "{} ({} only; int8: {why})",
+                self.board,
+                speed("f32", self.f32_chars_per_second)
+            ),
+            (Some(why), Some(_)) => format!("not {} ({why})", self.board),
+        }
+    }
+}
+
+/// Characters per second as the tables of docs/performance.md print them:
+/// whole numbers with thousands separators from 100 up, one decimal from
+/// 10, two below.
+pub fn chars_per_second_text(rate: f64) -> String {
+    if rate >= 100.0 {
+        let digits = format!("{:.0}", rate);
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if rate >= 10.0 {
+        format!("{rate:.1}")
+    } else {
+        format!("{rate:.2}")
+    }
 }
 
 /// Flash and RAM of a model with this shape, whose `element` file is
@@ -114,37 +180,40 @@ pub fn device_needs(
     ]
 }
 
-/// Every board of the charm-boards table, and whether the model fits it.
+/// Every board of the charm-boards table, whether the model fits it, and
+/// how fast it writes there.
 pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<BoardFit> {
     let (h, v) = (hidden as u32, vocab as u32);
     charm_boards::BOARDS
         .iter()
         .map(|b| {
             let misfit = |n: &DeviceNeeds| b.fits(h, v, n.flash_bytes).err().map(|m| m.to_string());
+            let (f32_misfit, int8_misfit) = (misfit(&needs[0]), misfit(&needs[1]));
+            let rate = |misfit: &Option<String>, element| {
+                misfit
+                    .is_none()
+                    .then(|| b.chars_per_second(h, v, element))
+                    .flatten()
+            };
             BoardFit {
                 board: b.name,
                 summary: b.summary,
-                f32_misfit: misfit(&needs[0]),
-                int8_misfit: misfit(&needs[1]),
+                f32_chars_per_second: rate(&f32_misfit, charm_boards::Element::F32),
+                int8_chars_per_second: rate(&int8_misfit, charm_boards::Element::Int8),
+                f32_misfit,
+                int8_misfit,
             }
         })
         .collect()
 }
 
 /// The one line `charm train` and `charm quantize` end with: which boards
-/// the model runs on, as f32 and as int8.
+/// the model runs on, as f32 and as int8, and how many characters a second
+/// it writes on each.
 pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -> String {
     let needs = device_needs(hidden, vocab, element, file_bytes);
     let fits = board_fits(hidden, vocab, &needs);
-    let each: Vec<String> = fits
-        .iter()
-        .map(|f| match (&f.f32_misfit, &f.int8_misfit) {
-            (None, None) => format!("{} (f32 and int8)", f.board),
-            (Some(why), None) => format!("{} (int8 only; f32: {why})", f.board),
-            (None, Some(why)) => format!("{} (f32 only; int8: {why})", f.board),
-            (Some(why), Some(_)) => format!("not {} ({why})", f.board),
-        })
-        .collect();
+    let each: Vec<String> = fits.iter().map(BoardFit::summary_for_fit_line).collect();
     let tiles = if element == "int8 tiles" {
         "; int8 tiles run on the Cortex-M55 firmware (board mps3-an547) and the host, \
          `--layout pairs` on every board"
@@ -163,30 +232,37 @@ pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -
 pub fn run(path: &Path) -> Result<Info, Error> {
     let m = ModelBytes::load(path)?;
     let f = m.file()?;
-    if let charm_core::Weights::Stacked(s) = f.weights {
-        // The fit check and the parameter count below are one tanh layer's.
-        return Err(Error::Usage(format!(
-            "{} holds {} layers of {} cells (format version {}); charm info reads one tanh layer \
-             so far (charm sample and charm eval run this model)",
-            path.display(),
-            s.depth(),
-            s.cell().name(),
-            f.version
-        )));
-    }
     let (hidden, vocab_size) = (f.weights.hidden(), f.weights.vocab());
-    let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
-    let boards = board_fits(hidden, vocab_size, &device);
+    let shape = Shape {
+        cell: f.weights.cell(),
+        layers: f.weights.depth(),
+        hidden,
+        vocab: vocab_size,
+    };
+    // The fit check is one tanh layer's: the firmware runs no other model.
+    let (device, boards) = if shape.is_vanilla() {
+        let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
+        let boards = board_fits(hidden, vocab_size, &device);
+        (device.to_vec(), boards)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(Info {
         file: path.display().to_string(),
         file_size: m.size(),
         format_version: f.version,
         element: f.weights.element_name().to_string(),
         tensor_bytes: f.weights.tensor_bytes(),
+        cell: shape.cell.name().into(),
+        layers: shape.layers,
         hidden,
         vocab_size,
         vocab: f.vocab.as_str().to_string(),
-        parameters: Params::<f32>::count(hidden, vocab_size),
+        parameters: if shape.is_vanilla() {
+            Params::<f32>::count(hidden, vocab_size)
+        } else {
+            shape.count()
+        },
         steps: f.meta.steps,
         chars_seen: f.meta.chars_seen,
         train_loss_nats_per_char: f.meta.train_loss as f64,
@@ -204,13 +280,15 @@ impl Info {
     pub fn text(&self) -> String {
         let vocab: String = self.vocab.escape_debug().collect();
         format!(
-            "file:            {} ({} bytes)\nformat version:  {} ({} weights, {} bytes of tensors)\nhidden size H:   {}\nvocabulary V:    {} characters: \"{}\"\n\
+            "file:            {} ({} bytes)\nformat version:  {} ({} weights, {} bytes of tensors)\nlayers:          {} of {} cells\nhidden size H:   {}\nvocabulary V:    {} characters: \"{}\"\n\
              parameters:      {}\n",
             self.file,
             self.file_size,
             self.format_version,
             self.element,
             self.tensor_bytes,
+            self.layers,
+            self.cell,
             self.hidden,
             self.vocab_size,
             vocab,
@@ -243,6 +321,11 @@ impl Info {
 
     fn device_text(&self) -> String {
         let mut s = String::new();
+        if self.device.is_empty() {
+            return "\non a device:    none yet: the firmware runs one rnn layer; charm sample and \
+                    charm eval run this model"
+                .into();
+        }
         for (i, n) in self.device.iter().enumerate() {
             let origin = if n.element == self.element {
                 "this file"
@@ -263,19 +346,26 @@ impl Info {
             );
         }
         for (i, f) in self.boards.iter().enumerate() {
-            let verdict = |m: &Option<String>| match m {
-                None => "fits".to_string(),
-                Some(why) => format!("does not fit: {why}"),
+            let verdict = |m: &Option<String>, rate: Option<f64>| match (m, rate) {
+                (None, None) => "fits".to_string(),
+                (None, Some(r)) => format!("fits, {} chars/s", chars_per_second_text(r)),
+                (Some(why), _) => format!("does not fit: {why}"),
             };
             s += &format!(
                 "\n{:<17}{}: f32 {}; int8 {} — {}",
                 if i == 0 { "boards:" } else { "" },
                 f.board,
-                verdict(&f.f32_misfit),
-                verdict(&f.int8_misfit),
+                verdict(&f.f32_misfit, f.f32_chars_per_second),
+                verdict(&f.int8_misfit, f.int8_chars_per_second),
                 f.summary
             );
         }
+        s += &format!(
+            "\n{:<17}chars/s: estimated at each board's clock by its core's cost model \
+             (within {}% of QEMU's cycle estimates; zero flash wait states; docs/performance.md)",
+            "",
+            charm_boards::FIT_ERROR_PERCENT
+        );
         s
     }
 }

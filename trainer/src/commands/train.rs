@@ -50,7 +50,21 @@ pub fn run(settings: &TrainSettings) -> Result<Outcome, Error> {
 fn finished(r: &Report) -> String {
     let fit = r
         .model_shape
-        .map(|(h, v, bytes)| format!("\n{}", info::fit_line(h, v, "f32", bytes)))
+        .map(|(shape, bytes)| {
+            if shape.is_vanilla() {
+                format!(
+                    "\n{}",
+                    info::fit_line(shape.hidden, shape.vocab, "f32", bytes)
+                )
+            } else {
+                format!(
+                    "\nmodel: {} H {} as format version 5 ({bytes} bytes); charm sample and charm \
+                     eval run it, the firmware, charm quantize and charm export run one rnn layer",
+                    shape.describe(),
+                    shape.hidden
+                )
+            }
+        })
         .unwrap_or_default();
     let kept = match r.best {
         Some((step, val)) if step != r.steps => format!(

@@ -1,28 +1,32 @@
-//! PyTorch models as safetensors files: reading `nn.RNN` + `nn.Linear`
-//! tensors (found by name suffix and shape, whatever the module prefixes)
-//! and writing them back under PyTorch's names.
+//! PyTorch models as safetensors files: reading `nn.RNN` (tanh), `nn.GRU` or
+//! `nn.LSTM` with `num_layers` 1 to 4, an optional `nn.Embedding` in front
+//! and the `nn.Linear` after it (found by name suffix and shape, whatever the
+//! module prefixes), and writing charm's models back under PyTorch's names.
 //!
-//! What is read, for hidden size H and vocabulary V:
+//! What is read, for hidden size H, G gates (1 nn.RNN, 3 nn.GRU, 4 nn.LSTM),
+//! vocabulary V and layers L:
 //!
 //! | tensor suffix | shape | role |
 //! |---|---|---|
-//! | `weight_ih_l0` | H × V | input weights: `Wxh` |
-//! | `weight_hh_l0` | H × H | recurrent weights: `Whh` (fixes H) |
-//! | `bias_ih_l0`, `bias_hh_l0` | H | `bh` is their f32 sum |
-//! | `.weight` | V × H | the Linear layer's weights: `Why` |
-//! | `.bias` (same prefix) | V | `by` |
+//! | `weight_hh_l{k}` | G·H × H | recurrent weights of layer k (fix H and G, hence the cell) |
+//! | `weight_ih_l{k}` | G·H × I | input weights: I = V (one-hot), E (after an embedding) or H (k ≥ 1) |
+//! | `bias_ih_l{k}`, `bias_hh_l{k}` | G·H | the layer's two biases |
+//! | `.weight` with a `.bias` beside it | V × H | the Linear layer (fixes V) |
+//! | `.weight` without a bias | V × E | `nn.Embedding(V, E)`, when the first layer reads E values |
 //!
 //! and the vocabulary, the characters in PyTorch's index order, from the
 //! `__metadata__` entry `charm.vocab` or a `--vocab` file. Every other way a
-//! file can be (an LSTM or GRU, a second layer, a reverse direction, relu
-//! named in the metadata, f16/bf16/f64 tensors, shapes that disagree, two
-//! candidates for one tensor) is an [`ImportProblem`].
+//! file can be (a reverse direction, relu named in the metadata, more than 4
+//! layers, f16/bf16/f64 tensors, shapes that disagree, two candidates for one
+//! tensor) is an [`ImportProblem`].
 
 use crate::error::ImportProblem;
 use crate::files::safetensors_header::duplicate_key;
-use crate::math::params::Params;
 use crate::math::torch::TorchRnn;
-use charm_core::{Metadata, ModelView, Vocab, MAX_HIDDEN, MAX_VOCAB};
+use crate::math::torch_stack::{CharmModel, TorchEmbedding, TorchLayer, TorchStack};
+use charm_core::{
+    Cell, Metadata, ModelView, StackedModelView, Vocab, MAX_HIDDEN, MAX_LAYERS, MAX_VOCAB,
+};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
@@ -42,14 +46,18 @@ pub const EXPORT_NAMES: [&str; 6] = [
 pub const VOCAB_KEY: &str = "charm.vocab";
 /// The metadata key of the nonlinearity (`tanh`, the only one charm runs).
 pub const NONLINEARITY_KEY: &str = "charm.nonlinearity";
+/// The metadata key of the cell (`rnn`, `gru` or `lstm`), written by `charm export`.
+pub const CELL_KEY: &str = "charm.cell";
 
 /// A model read from a safetensors file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TorchImport {
     /// The tensors.
-    pub torch: TorchRnn,
-    /// The names they had in the file, in [`TorchRnn`] field order.
-    pub names: [String; 6],
+    pub torch: TorchStack,
+    /// The names they had in the file: each layer's W_ih, W_hh, b_ih and
+    /// b_hh, then the Linear layer's weight and bias, then the embedding's
+    /// table if there is one.
+    pub names: Vec<String>,
     /// The vocabulary in PyTorch's index order, as given.
     pub vocab: String,
     /// charm's training metadata when the file carries it (written by
@@ -58,14 +66,50 @@ pub struct TorchImport {
 }
 
 impl TorchImport {
-    /// charm's parameters and vocabulary (sorted by code point; see
-    /// [`crate::math::torch`] for how the tensors follow the characters).
-    pub fn to_charm(&self) -> (Params<f32>, String) {
+    /// charm's model and vocabulary (sorted by code point; see
+    /// [`crate::math::torch_stack`] for how the tensors follow the characters).
+    pub fn to_charm(&self) -> (CharmModel, String) {
         let mut by_char: Vec<(char, usize)> = self.vocab.chars().zip(0..).collect();
         by_char.sort_unstable();
         let order: Vec<usize> = by_char.iter().map(|&(_, j)| j).collect();
         let sorted: String = by_char.iter().map(|&(c, _)| c).collect();
-        (self.torch.to_params(&order), sorted)
+        (self.torch.to_charm(&order), sorted)
+    }
+
+    /// What was read, in words: `rnn.weight_ih_l0 … rnn.bias_hh_l1 as
+    /// nn.GRU(num_layers=2), fc.weight and fc.bias as nn.Linear`.
+    pub fn describe(&self) -> String {
+        let t = &self.torch;
+        let depth = t.layers.len();
+        let module = match t.cell {
+            Cell::Rnn => "nn.RNN(tanh",
+            Cell::Gru => "nn.GRU(",
+            _ => "nn.LSTM(",
+        };
+        let layers = match (t.cell, depth) {
+            (Cell::Rnn, 1) => format!("{module})"),
+            (Cell::Rnn, _) => format!("{module}, num_layers={depth})"),
+            (_, _) => format!("{module}num_layers={depth})"),
+        };
+        let n = 4 * depth;
+        // One layer names W_ih and W_hh (its biases are in the report's `bh = …`).
+        let (first, last) = match depth {
+            1 => (&self.names[0], &self.names[1]),
+            _ => (&self.names[0], &self.names[n - 1]),
+        };
+        let between = if depth == 1 { "and" } else { "…" };
+        let mut text = format!(
+            "{first} {between} {last} as {layers}, {} and {} as nn.Linear",
+            self.names[n],
+            self.names[n + 1]
+        );
+        if let (Some(e), Some(name)) = (&t.embedding, self.names.get(n + 2)) {
+            text.push_str(&format!(
+                ", {name} as nn.Embedding({}, {}) folded into the first layer's input weights",
+                t.vocab, e.dim
+            ));
+        }
+        text
     }
 }
 
@@ -86,7 +130,7 @@ type Named<'a> = (String, TensorView<'a>);
 
 /// Reads the model from the bytes of a safetensors file. `vocab`, when
 /// given, is used instead of the metadata's `charm.vocab`.
-pub fn read_torch_rnn(
+pub fn read_torch(
     bytes: &[u8],
     vocab: Option<VocabOverride<'_>>,
 ) -> Result<TorchImport, ImportProblem> {
@@ -103,9 +147,11 @@ pub fn read_torch_rnn(
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     refuse_other_architectures(&tensors, &metadata)?;
 
-    let ([(ih_name, ih), (hh_name, hh), (bih_name, bih), (bhh_name, bhh)], hidden, vocab_size) =
-        recurrent_layer(&tensors)?;
-    let [(fc_name, fc), (fcb_name, fcb)] = linear_layer(&tensors, hidden, vocab_size, &ih_name)?;
+    let found = recurrent_layers(&tensors)?;
+    let (hidden, input) = (found.hidden, found.input);
+    let [(fc_name, fc), (fcb_name, fcb)] = linear_layer(&tensors, hidden)?;
+    let vocab_size = fc.shape()[0];
+    let embedding = embedding_table(&tensors, &fc_name, vocab_size, input, &found.names[0])?;
     if hidden == 0 || vocab_size == 0 || hidden > MAX_HIDDEN || vocab_size > MAX_VOCAB {
         return Err(ImportProblem::TooLarge {
             hidden,
@@ -115,21 +161,39 @@ pub fn read_torch_rnn(
         });
     }
 
-    let names = [ih_name, hh_name, bih_name, bhh_name, fc_name, fcb_name];
-    let views = [&ih, &hh, &bih, &bhh, &fc, &fcb];
-    let mut floats = Vec::with_capacity(6);
-    for (name, view) in names.iter().zip(views) {
-        floats.push(f32_values(name, view)?);
+    let mut names = Vec::with_capacity(found.views.len() + 3);
+    let mut values = Vec::with_capacity(found.views.len() + 3);
+    let extra = embedding.iter().map(|(n, v)| (n.clone(), v.clone()));
+    for (name, view) in found
+        .views
+        .into_iter()
+        .chain([(fc_name, fc), (fcb_name, fcb)])
+        .chain(extra)
+    {
+        values.push(f32_values(&name, &view)?);
+        names.push(name);
     }
-    let [weight_ih, weight_hh, bias_ih, bias_hh, fc_weight, fc_bias]: [Vec<f32>; 6] =
-        floats.try_into().expect("six tensors");
-    let torch = TorchRnn {
+    let mut values = values.into_iter();
+    let mut next = || values.next().unwrap_or_default();
+    let layers = (0..found.depth)
+        .map(|_| TorchLayer {
+            weight_ih: next(),
+            weight_hh: next(),
+            bias_ih: next(),
+            bias_hh: next(),
+        })
+        .collect();
+    let (fc_weight, fc_bias) = (next(), next());
+    let embedding = embedding.map(|_| TorchEmbedding {
+        dim: input,
+        weight: next(),
+    });
+    let torch = TorchStack {
+        cell: found.cell,
         hidden,
         vocab: vocab_size,
-        weight_ih,
-        weight_hh,
-        bias_ih,
-        bias_hh,
+        embedding,
+        layers,
         fc_weight,
         fc_bias,
     };
@@ -143,124 +207,251 @@ pub fn read_torch_rnn(
     })
 }
 
-/// The recurrent layer's tensors W_ih, W_hh, b_ih, b_hh (found by suffix,
-/// their shapes checked), with H (from W_hh) and V (from W_ih).
-fn recurrent_layer<'a>(
-    tensors: &Listing<'a>,
-) -> Result<([Named<'a>; 4], usize, usize), ImportProblem> {
-    // weight_hh_l0 fixes H.
+/// The recurrent module's layers as found in a file.
+struct FoundLayers<'a> {
+    cell: Cell,
+    hidden: usize,
+    /// The first layer's input size I (V one-hot, or E after an embedding).
+    input: usize,
+    depth: usize,
+    /// Per layer W_ih, W_hh, b_ih, b_hh.
+    views: Vec<Named<'a>>,
+    /// Their names, for messages.
+    names: Vec<String>,
+}
+
+/// The layer index `k` of a name ending in `{stem}_l{k}`.
+fn layer_of(name: &str, stem: &str) -> Option<usize> {
+    let (head, k) = name.rsplit_once("_l")?;
+    head.ends_with(stem).then_some(())?;
+    k.parse().ok()
+}
+
+/// Every layer's W_ih, W_hh, b_ih, b_hh (found by suffix under one prefix,
+/// their shapes checked), with the cell (from W_hh's rows), H (its columns),
+/// the first layer's input size and the depth.
+fn recurrent_layers<'a>(tensors: &Listing<'a>) -> Result<FoundLayers<'a>, ImportProblem> {
+    // weight_hh_l0 fixes H and the cell.
     let (hh_name, hh) = one_by_suffix(tensors, "weight_hh_l0", "the recurrent weights W_hh")?;
-    let hidden = match hh.shape() {
-        &[_, h] => h,
+    let prefix = hh_name.trim_end_matches("weight_hh_l0").to_string();
+    let (rows, hidden) = match hh.shape() {
+        &[r, h] => (r, h),
         s => {
             return Err(shape_error(
                 &hh_name,
                 s,
-                "W_hh must be a matrix, H × H".into(),
+                "W_hh must be a matrix, G·H × H".into(),
             ))
         }
     };
-    check_rows(&hh_name, hh.shape(), hidden, "H × H")?;
-    let (ih_name, ih) = one_by_suffix(tensors, "weight_ih_l0", "the input weights W_ih")?;
-    let vocab_size = match ih.shape() {
-        &[_, v] => v,
-        s => {
-            return Err(shape_error(
-                &ih_name,
-                s,
-                format!("W_ih must be a matrix, H × V with H {hidden}"),
-            ))
+    let cell = match (hidden, rows.checked_div(hidden)) {
+        (1.., Some(g)) if g * hidden == rows && [1, 3, 4].contains(&g) => match g {
+            1 => Cell::Rnn,
+            3 => Cell::Gru,
+            _ => Cell::Lstm,
+        },
+        _ => {
+            return Err(ImportProblem::Gates {
+                name: hh_name,
+                shape: hh.shape().to_vec(),
+                rows,
+                hidden,
+            })
         }
     };
-    check_rows(&ih_name, ih.shape(), hidden, "H × V")?;
-    let (bih_name, bih) = one_by_suffix(tensors, "bias_ih_l0", "the input bias b_ih")?;
-    let (bhh_name, bhh) = one_by_suffix(tensors, "bias_hh_l0", "the recurrent bias b_hh")?;
-    for (name, b) in [(&bih_name, &bih), (&bhh_name, &bhh)] {
-        check_rows(name, b.shape(), hidden, "H")?;
-        if b.shape().len() != 1 {
-            return Err(shape_error(
-                name,
-                b.shape(),
-                format!("a bias has shape [H] = [{hidden}]"),
-            ));
+    // The deepest layer: the largest k of any W_hh under the same prefix.
+    let deepest = tensors
+        .iter()
+        .filter(|(n, _)| n.starts_with(&prefix))
+        .filter_map(|(n, _)| layer_of(n, "weight_hh").map(|k| (k, n)))
+        .max_by_key(|&(k, _)| k);
+    let (top, top_name) = deepest.map_or((0, hh_name.clone()), |(k, n)| (k, n.clone()));
+    if top >= MAX_LAYERS {
+        return Err(ImportProblem::Depth {
+            name: top_name,
+            layer: top,
+        });
+    }
+    let mut views = Vec::with_capacity(4 * (top + 1));
+    let mut input = 0;
+    for k in 0..=top {
+        for (stem, cols) in [("weight_ih", None), ("weight_hh", Some(hidden))] {
+            let name = format!("{prefix}{stem}_l{k}");
+            let view = by_name(tensors, &name, &top_name)?;
+            let cols = match (cols, k) {
+                (Some(c), _) => c,
+                (None, 0) => match view.shape() {
+                    &[_, i] => i,
+                    s => {
+                        return Err(shape_error(
+                            &name,
+                            s,
+                            format!("W_ih must be a matrix, {rows} × I"),
+                        ))
+                    }
+                },
+                (None, _) => hidden,
+            };
+            if view.shape() != [rows, cols] || cols == 0 {
+                return Err(shape_error(
+                    &name,
+                    view.shape(),
+                    format!(
+                        "{} has {rows} × {cols} with H {hidden} (the columns of {hh_name})",
+                        if k == 0 {
+                            "it"
+                        } else {
+                            "a layer above the first"
+                        }
+                    ),
+                ));
+            }
+            if k == 0 && stem == "weight_ih" {
+                input = cols;
+            }
+            views.push((name, view));
+        }
+        for stem in ["bias_ih", "bias_hh"] {
+            let name = format!("{prefix}{stem}_l{k}");
+            let view = by_name(tensors, &name, &top_name)?;
+            if view.shape() != [rows] {
+                return Err(shape_error(
+                    &name,
+                    view.shape(),
+                    format!("a bias has shape [G·H] = [{rows}]"),
+                ));
+            }
+            views.push((name, view));
         }
     }
-
-    Ok((
-        [
-            (ih_name, ih),
-            (hh_name, hh),
-            (bih_name, bih),
-            (bhh_name, bhh),
-        ],
+    let names = views.iter().map(|(n, _)| n.clone()).collect();
+    Ok(FoundLayers {
+        cell,
         hidden,
-        vocab_size,
-    ))
+        input,
+        depth: top + 1,
+        views,
+        names,
+    })
 }
 
-/// The Linear layer: the `.weight` with H columns (V × H) and the `.bias`
-/// beside it (V); `ih_name` names the tensor V was taken from.
-fn linear_layer<'a>(
+/// The tensor called exactly `name`: a layer's tensor that must be there
+/// because `deepest` (a tensor of a layer above it) is.
+fn by_name<'a>(
     tensors: &Listing<'a>,
-    hidden: usize,
-    vocab_size: usize,
-    ih_name: &str,
-) -> Result<[Named<'a>; 2], ImportProblem> {
-    let (fc_name, fc) = linear_weight(tensors, hidden)?;
-    if fc.shape()[0] != vocab_size {
-        return Err(shape_error(
-            &fc_name,
-            fc.shape(),
-            format!(
-                "the RNN takes V {vocab_size} one-hot inputs (from {ih_name}), so the Linear layer must \
-                 have V × H = [{vocab_size}, {hidden}] (an nn.Embedding in front is not what charm runs)"
-            ),
-        ));
-    }
-    let fcb_name = format!("{}bias", fc_name.strip_suffix("weight").unwrap_or_default());
-    let fcb = tensors
+    name: &str,
+    deepest: &str,
+) -> Result<TensorView<'a>, ImportProblem> {
+    tensors
         .iter()
-        .find(|(n, _)| *n == fcb_name)
-        .map(|(_, t)| t.clone())
-        .ok_or_else(|| ImportProblem::Missing {
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| ImportProblem::LayerMissing {
+            deepest: deepest.into(),
+            missing: name.into(),
+        })
+}
+
+/// The Linear layer: the one `*.weight` with H columns that has a `.bias`
+/// beside it, of its rows (V × H and V).
+fn linear_layer<'a>(tensors: &Listing<'a>, hidden: usize) -> Result<[Named<'a>; 2], ImportProblem> {
+    let bias_of = |name: &str| {
+        let bias = format!("{}bias", name.strip_suffix("weight").unwrap_or_default());
+        tensors.iter().find(|(n, _)| *n == bias).cloned()
+    };
+    let with_h_columns: Vec<&Named<'a>> = tensors
+        .iter()
+        .filter(|(n, t)| is_plain_weight(n) && matches!(t.shape(), &[_, h] if h == hidden))
+        .collect();
+    let found: Vec<(Named<'a>, Named<'a>)> = with_h_columns
+        .iter()
+        .filter_map(|&w| bias_of(&w.0).map(|b| (w.clone(), b)))
+        .collect();
+    match (&found[..], &with_h_columns[..]) {
+        ([(w, b)], _) => {
+            let rows = w.1.shape()[0];
+            if b.1.shape() != [rows] {
+                return Err(shape_error(
+                    &b.0,
+                    b.1.shape(),
+                    format!("the Linear layer's bias has shape [V] = [{rows}]"),
+                ));
+            }
+            Ok([w.clone(), b.clone()])
+        }
+        ([], [_]) => Err(ImportProblem::Missing {
             suffix: ".bias",
             what: "the Linear layer's bias, beside its weight (nn.Linear(H, V, bias=True))",
             found: tensors.iter().map(|(n, _)| n.clone()).collect(),
-        })?;
-    if fcb.shape() != [vocab_size] {
-        return Err(shape_error(
-            &fcb_name,
-            fcb.shape(),
-            format!("the Linear layer's bias has shape [V] = [{vocab_size}]"),
-        ));
+        }),
+        ([], _) => Err(ImportProblem::Missing {
+            suffix: ".weight",
+            what: "the Linear layer's weights, V × H, with its bias beside them",
+            found: tensors.iter().map(|(n, _)| n.clone()).collect(),
+        }),
+        _ => Err(ImportProblem::Ambiguous {
+            what: "the Linear layer's weights (V × H, with a bias)",
+            candidates: found.iter().map(|((n, _), _)| n.clone()).collect(),
+        }),
     }
-    Ok([(fc_name, fc), (fcb_name, fcb)])
 }
 
-/// LSTM/GRU names, extra layers, the reverse direction, and a nonlinearity
-/// other than tanh in the metadata.
+/// `weight` or `*.weight`: a module's weight, not a recurrent tensor.
+fn is_plain_weight(name: &str) -> bool {
+    name == "weight" || name.ends_with(".weight")
+}
+
+/// The embedding table in front of the first layer: the one `*.weight`
+/// of V × I other than the Linear layer's, with no bias beside it. Needed
+/// when the first layer reads I ≠ V values; with I = V there is none unless
+/// the file has such a table.
+fn embedding_table<'a>(
+    tensors: &Listing<'a>,
+    fc_name: &str,
+    vocab: usize,
+    input: usize,
+    ih_name: &str,
+) -> Result<Option<Named<'a>>, ImportProblem> {
+    let has_bias = |name: &str| {
+        let bias = format!("{}bias", name.strip_suffix("weight").unwrap_or_default());
+        tensors.iter().any(|(n, _)| *n == bias)
+    };
+    let found: Vec<&Named<'a>> = tensors
+        .iter()
+        .filter(|(n, t)| {
+            is_plain_weight(n) && n != fc_name && t.shape() == [vocab, input] && !has_bias(n)
+        })
+        .collect();
+    match found[..] {
+        [one] => Ok(Some(one.clone())),
+        [] if input == vocab => Ok(None),
+        [] => Err(ImportProblem::Shape {
+            name: ih_name.into(),
+            shape: tensors
+                .iter()
+                .find(|(n, _)| n == ih_name)
+                .map(|(_, t)| t.shape().to_vec())
+                .unwrap_or_default(),
+            expected: format!(
+                "the Linear layer has V {vocab} outputs, so the first layer reads V {vocab} \
+                 one-hot values, or E values from an nn.Embedding({vocab}, E) table (V × E, no \
+                 bias), and the file has no table of {vocab} × {input}"
+            ),
+        }),
+        _ => Err(ImportProblem::Ambiguous {
+            what: "the embedding table in front of the first layer (V × E, no bias)",
+            candidates: found.iter().map(|(n, _)| n.clone()).collect(),
+        }),
+    }
+}
+
+/// The reverse direction, and a nonlinearity other than tanh in the metadata.
 fn refuse_other_architectures(
     tensors: &Listing<'_>,
     metadata: &HashMap<String, String>,
 ) -> Result<(), ImportProblem> {
-    for (name, _) in tensors {
-        if name.contains("_reverse") {
-            return Err(ImportProblem::Bidirectional { name: name.clone() });
-        }
-        // `..._l{k}` with k >= 1 is layer k of a stacked RNN.
-        if let Some((_, layer)) = name.rsplit_once("_l") {
-            if let Ok(layer @ 1..) = layer.parse::<usize>() {
-                if ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
-                    .iter()
-                    .any(|p| name.contains(p))
-                {
-                    return Err(ImportProblem::Layers {
-                        name: name.clone(),
-                        layer,
-                    });
-                }
-            }
-        }
+    if let Some((name, _)) = tensors.iter().find(|(n, _)| n.contains("_reverse")) {
+        return Err(ImportProblem::Bidirectional { name: name.clone() });
     }
     for key in [NONLINEARITY_KEY, "nonlinearity"] {
         if let Some(found) = metadata.get(key) {
@@ -299,64 +490,11 @@ fn one_by_suffix<'a>(
     }
 }
 
-/// The recurrent tensors have H rows; 4H is an LSTM, 3H a GRU.
-fn check_rows(
-    name: &str,
-    shape: &[usize],
-    hidden: usize,
-    expected: &str,
-) -> Result<(), ImportProblem> {
-    let rows = shape.first().copied().unwrap_or(0);
-    if rows == hidden && hidden > 0 {
-        return Ok(());
-    }
-    for (gates, kind) in [(4, "LSTM"), (3, "GRU")] {
-        if hidden > 0 && rows == gates * hidden {
-            return Err(ImportProblem::Gated {
-                name: name.into(),
-                shape: shape.to_vec(),
-                hidden,
-                gates,
-                kind,
-            });
-        }
-    }
-    Err(shape_error(
-        name,
-        shape,
-        format!("it must be {expected} with H {hidden} (the columns of W_hh)"),
-    ))
-}
-
 fn shape_error(name: &str, shape: &[usize], expected: String) -> ImportProblem {
     ImportProblem::Shape {
         name: name.into(),
         shape: shape.to_vec(),
         expected,
-    }
-}
-
-/// The Linear layer's weight: the one `*.weight` (or `weight`) matrix with H columns.
-fn linear_weight<'a>(
-    tensors: &Listing<'a>,
-    hidden: usize,
-) -> Result<(String, TensorView<'a>), ImportProblem> {
-    let is_weight = |n: &str| n == "weight" || n.ends_with(".weight");
-    let found: Vec<&(String, TensorView<'a>)> = tensors
-        .iter()
-        .filter(|(n, t)| is_weight(n) && matches!(t.shape(), &[_, h] if h == hidden))
-        .collect();
-    match found[..] {
-        [(name, view)] => Ok((name.clone(), view.clone())),
-        [] => Err(ImportProblem::Missing {
-            suffix: ".weight",
-            what: "the Linear layer's weights, V × H",
-            found: tensors.iter().map(|(n, _)| n.clone()).collect(),
-        }),
-        _ => Err(ImportProblem::Ambiguous {
-            what: "the Linear layer's weights (V × H)",
-            candidates: found.iter().map(|(n, _)| n.clone()).collect(),
-        }),
     }
 }
 
@@ -482,15 +620,63 @@ pub fn torch_bytes(
     meta: &Metadata,
 ) -> Result<Vec<u8>, safetensors::SafeTensorError> {
     let torch = TorchRnn::from_view(model);
-    let bytes: Vec<Vec<u8>> = torch
-        .tensors()
-        .iter()
-        .map(|t| t.iter().flat_map(|w| w.to_le_bytes()).collect())
-        .collect();
     let shapes = TorchRnn::shapes(torch.hidden, torch.vocab);
-    let mut views = Vec::with_capacity(6);
-    for ((name, shape), data) in EXPORT_NAMES.iter().zip(shapes).zip(&bytes) {
-        views.push((*name, TensorView::new(Dtype::F32, shape, data)?));
+    let tensors: Vec<(String, Vec<usize>, &[f32])> = EXPORT_NAMES
+        .iter()
+        .zip(shapes)
+        .zip(torch.tensors())
+        .map(|((name, shape), t)| (name.to_string(), shape, t))
+        .collect();
+    serialize(&tensors, vocab, meta, Cell::Rnn)
+}
+
+/// The bytes of a safetensors file holding a model of any cell and depth
+/// as PyTorch's `rnn = nn.RNN / nn.GRU / nn.LSTM(V, H, num_layers=L)` and
+/// `fc = nn.Linear(H, V)` (`rnn.weight_ih_l{k}`, …, `fc.weight`,
+/// `fc.bias`), every value copied; the metadata as [`torch_bytes`] writes
+/// it, with the cell as `charm.cell`.
+pub fn stacked_torch_bytes(
+    model: &StackedModelView<'_, f32>,
+    vocab: &Vocab<'_>,
+    meta: &Metadata,
+) -> Result<Vec<u8>, safetensors::SafeTensorError> {
+    let torch = TorchStack::from_stacked(model);
+    let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
+    for (k, layer) in torch.layers.iter().enumerate() {
+        let values = [
+            &layer.weight_ih,
+            &layer.weight_hh,
+            &layer.bias_ih,
+            &layer.bias_hh,
+        ];
+        let stems = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"];
+        for ((stem, shape), t) in stems.iter().zip(torch.layer_shapes(k)).zip(values) {
+            tensors.push((format!("rnn.{stem}_l{k}"), shape, t));
+        }
+    }
+    let (h, v) = (torch.hidden, torch.vocab);
+    tensors.push(("fc.weight".into(), vec![v, h], &torch.fc_weight));
+    tensors.push(("fc.bias".into(), vec![v], &torch.fc_bias));
+    serialize(&tensors, vocab, meta, torch.cell)
+}
+
+/// Named f32 tensors and charm's metadata as safetensors bytes.
+fn serialize(
+    tensors: &[(String, Vec<usize>, &[f32])],
+    vocab: &Vocab<'_>,
+    meta: &Metadata,
+    cell: Cell,
+) -> Result<Vec<u8>, safetensors::SafeTensorError> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, t)| t.iter().flat_map(|w| w.to_le_bytes()).collect())
+        .collect();
+    let mut views = Vec::with_capacity(tensors.len());
+    for ((name, shape, _), data) in tensors.iter().zip(&bytes) {
+        views.push((
+            name.as_str(),
+            TensorView::new(Dtype::F32, shape.clone(), data)?,
+        ));
     }
     let values = [
         meta.steps.to_string(),
@@ -507,6 +693,9 @@ pub fn torch_bytes(
         .zip(values)
         .collect();
     info.insert(VOCAB_KEY.into(), vocab.as_str().into());
-    info.insert(NONLINEARITY_KEY.into(), "tanh".into());
+    match cell {
+        Cell::Rnn => info.insert(NONLINEARITY_KEY.into(), "tanh".into()),
+        _ => info.insert(CELL_KEY.into(), cell.name().into()),
+    };
     safetensors::serialize(views, Some(info))
 }

@@ -477,6 +477,25 @@ fn recurrent_gradients<F: Kernels>(ws: &mut Workspace<F>, sh: &Shape, grads: &mu
     }
 }
 
+/// The streams `0..batch` cut into `shards` contiguous shards (at least
+/// one, at most `batch`), as (first stream, streams): one per thread.
+pub(crate) fn shard_ranges(batch: usize, shards: usize) -> Vec<(usize, usize)> {
+    let k = shards.clamp(1, batch.max(1));
+    (0..k)
+        .map(|i| (i * batch / k, (i + 1) * batch / k - i * batch / k))
+        .collect()
+}
+
+/// Adds the other shards' gradients to the first shard's, in shard order (so
+/// the sum does not depend on thread timing).
+pub(crate) fn add_shard_gradients<F: Float>(grads: &mut Params<F>, others: &[Params<F>]) {
+    for g in others {
+        for (a, &b) in grads.data.iter_mut().zip(&g.data) {
+            *a += b;
+        }
+    }
+}
+
 /// The batched engine: shards, their workspaces and gradients, and threads.
 #[derive(Debug)]
 pub struct Engine<F> {
@@ -519,10 +538,8 @@ impl<F: Kernels> Engine<F> {
     /// persistent worker threads (each thread takes the next shard not yet
     /// taken, see [`crate::math::pool`]).
     pub fn new(hidden: usize, vocab: usize, batch: usize, shards: usize) -> Self {
-        let k = shards.clamp(1, batch.max(1));
-        let shards: Vec<(usize, usize)> = (0..k)
-            .map(|i| (i * batch / k, (i + 1) * batch / k - i * batch / k))
-            .collect();
+        let shards = shard_ranges(batch, shards);
+        let k = shards.len();
         Self {
             work: (0..k).map(|_| Workspace::default()).collect(),
             grads: (1..k).map(|_| Params::zeros(hidden, vocab)).collect(),
@@ -542,11 +559,7 @@ impl<F: Kernels> Engine<F> {
         grads: &mut Params<F>,
     ) -> F {
         let loss = self.run(params, w, h, mask, Some(grads));
-        for g in &self.grads {
-            for (a, &b) in grads.data.iter_mut().zip(&g.data) {
-                *a += b;
-            }
-        }
+        add_shard_gradients(grads, &self.grads);
         loss
     }
 

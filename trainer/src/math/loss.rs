@@ -1,7 +1,9 @@
 //! The loss of a model over a whole text, -(1/N) Σ_t ln p(c_t | c_<t), in
 //! nats per character: as one stream through charm-core's step (what `charm
 //! eval` reports), or cut into streams through the batched engine (the
-//! validation figure during training, many times faster).
+//! validation figure during training of one tanh layer, many times faster),
+//! or cut into streams each scored as `charm eval` scores a text (the
+//! validation figure of other cells and depths, [`pieces_loss`]).
 
 use crate::math::engine::Engine;
 use crate::math::params::Params;
@@ -39,6 +41,7 @@ pub fn stream_loss<M: Recurrent>(
             *unknown.entry(c).or_insert(0) += 1;
             continue;
         };
+        // -ln p(x), accumulated in f64 (as index_stream_loss does)
         total -= log_softmax_at(&y, x) as f64;
         n += 1;
         debug_assert_eq!(y.len(), voc);
@@ -48,6 +51,70 @@ pub fn stream_loss<M: Recurrent>(
     (total, n, unknown)
 }
 
+/// Σ -ln p over the character indices `data` (all in the vocabulary) as one
+/// stream from a zero state, every character scored, the first from
+/// y_0 = b_y: [`stream_loss`]'s arithmetic, the same bits.
+pub fn index_stream_loss<M: Recurrent>(model: &M, data: &[u32]) -> f64 {
+    let n_state = model.state_len();
+    let zero = <M::State as StateElement>::ZERO;
+    let (mut h, mut hn) = (vec![zero; n_state], vec![zero; n_state]);
+    let mut y = model.output_bias().to_vec(); // y_0 = b_y
+    let mut total = 0.0f64;
+    for &x in data {
+        total -= log_softmax_at(&y, x as usize) as f64;
+        model.step_state(&h, x as usize, &mut hn, &mut y);
+        std::mem::swap(&mut h, &mut hn);
+    }
+    total
+}
+
+/// The pieces [`pieces_loss`] cuts `chars` characters into for windows of
+/// `seq_len`: `k = ⌊(chars − 1)/seq_len⌋` clamped to 1..=[`VAL_STREAMS`]
+/// pieces of `⌊chars/k⌋` characters, piece b starting at b·⌊chars/k⌋ (the
+/// cut of [`batched_loss`]); the few characters after the last are left out.
+pub fn pieces(chars: usize, seq_len: usize) -> (usize, usize) {
+    let k = (chars.saturating_sub(1) / seq_len.max(1)).clamp(1, VAL_STREAMS);
+    (k, chars / k)
+}
+
+/// Mean loss (nats/char) of a model of any cell and depth over `data` cut
+/// into [`pieces`], each piece one stream from a zero state scored as
+/// `charm eval` scores a text ([`index_stream_loss`]: every character, the
+/// first from b_y), the pieces on up to `threads` threads and summed in
+/// order; NaN for fewer than 2 characters. `charm eval` of each piece gives
+/// its term exactly.
+pub fn pieces_loss<M: Recurrent + Sync>(
+    model: &M,
+    data: &[u32],
+    seq_len: usize,
+    threads: usize,
+) -> f64 {
+    if data.len() < 2 {
+        return f64::NAN;
+    }
+    let (k, l) = pieces(data.len(), seq_len);
+    let per_thread = k.div_ceil(threads.clamp(1, k));
+    let sums: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..k)
+            .collect::<Vec<_>>()
+            .chunks(per_thread)
+            .map(|bs| {
+                let bs = bs.to_vec();
+                s.spawn(move || {
+                    bs.iter()
+                        .map(|&b| index_stream_loss(model, &data[b * l..(b + 1) * l]))
+                        .collect::<Vec<f64>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    sums.iter().sum::<f64>() / (k * l) as f64
+}
+
 /// Mean loss (nats/char) over `data` cut into up to [`VAL_STREAMS`] streams,
 /// each from a zero state, scoring every character after a stream's first,
 /// with the batched forward pass of [`Engine`]; NaN for fewer than 2 characters.
@@ -55,8 +122,7 @@ pub fn batched_loss(params: &Params<f32>, data: &[u32], seq_len: usize, threads:
     if data.len() < 2 {
         return f64::NAN;
     }
-    let k = ((data.len() - 1) / seq_len.max(1)).clamp(1, VAL_STREAMS);
-    let l = data.len() / k;
+    let (k, l) = pieces(data.len(), seq_len);
     let hid = params.hidden();
     let mut engine = Engine::new(hid, params.vocab(), k, threads);
     let mut h = vec![0.0f32; k * hid];
@@ -96,5 +162,34 @@ mod tests {
         assert!((total / 4.0 - 4f64.ln()).abs() < 1e-6);
         assert_eq!(unknown.get(&'z'), Some(&2));
         assert_eq!(unknown.get(&'!'), Some(&1));
+    }
+
+    #[test]
+    fn each_piece_scores_as_charm_eval_scores_its_text() {
+        use crate::math::params::Shape;
+        let shape = Shape {
+            cell: charm_core::Cell::Lstm,
+            layers: 2,
+            hidden: 6,
+            vocab: 4,
+        };
+        let p = Params::<f32>::init(shape, 0.0, 3);
+        let vocab = Vocab::new("abcd").unwrap();
+        let text: String = (0..203)
+            .map(|i| ['a', 'b', 'c', 'd'][(i * i + i / 3) % 4])
+            .collect();
+        let data: Vec<u32> = text.bytes().map(|b| u32::from(b - b'a')).collect();
+        let (k, l) = pieces(data.len(), 10);
+        assert_eq!((k, l), (20, 10));
+        let mut total = 0.0;
+        for b in 0..k {
+            let piece: String = text[b * l..(b + 1) * l].into();
+            total += stream_loss(&p.stacked_view(), &vocab, &piece).0;
+        }
+        // the same sums in the same order, on 1 or 3 threads
+        for threads in [1, 3] {
+            let loss = pieces_loss(&p.stacked_view(), &data, 10, threads);
+            assert_eq!(loss, total / (k * l) as f64);
+        }
     }
 }

@@ -178,7 +178,7 @@ impl Optimizer {
                 let t = self.t.min(i32::MAX as u64) as i32;
                 let c1 = 1.0 / (1.0 - B1.powi(t));
                 let c2 = 1.0 / (1.0 - B2.powi(t));
-                let o = params.offsets();
+                let matrices = params.matrix_ranges();
                 let decay = 1.0 - hp.lr * hp.weight_decay;
                 for (i, ((w, &g), (m, v))) in params
                     .data
@@ -189,8 +189,9 @@ impl Optimizer {
                 {
                     *m = B1 * *m + (1.0 - B1) * g;
                     *v = B2 * *v + (1.0 - B2) * g * g;
-                    // Weight decay on the matrices (wxh, whh, why), not on biases.
-                    if i < o[2] || (o[3]..o[4]).contains(&i) {
+                    // Weight decay on the matrices (wxh, whh, why; each layer's
+                    // wx and wh), not on biases.
+                    if matrices.iter().any(|r| r.contains(&i)) {
                         *w *= decay;
                     }
                     *w -= hp.lr * (*m * c1) / ((*v * c2).sqrt() + EPS);

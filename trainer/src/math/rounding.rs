@@ -49,7 +49,7 @@ pub const E_TANH: f64 = 1e-6;
 pub const E_EXP: f64 = 3e-7;
 
 /// Relative slack for the f64 reference's own rounding.
-const F64_SLACK: f64 = 1e-12;
+pub(crate) const F64_SLACK: f64 = 1e-12;
 
 /// `γ_n = n·u / (1 - n·u)`.
 pub fn gamma(n: usize) -> f64 {
@@ -70,20 +70,20 @@ pub struct Bounded {
 
 /// A value and its error bound.
 #[derive(Clone, Copy, Default)]
-struct V {
-    x: f64,
-    e: f64,
+pub(crate) struct V {
+    pub(crate) x: f64,
+    pub(crate) e: f64,
 }
 
 impl V {
     /// `|x| + e`: the largest magnitude the computed value can have.
-    fn top(self) -> f64 {
+    pub(crate) fn top(self) -> f64 {
         self.x.abs() + self.e
     }
 }
 
 /// `a·b` from two computed values: its value and the bound on the computed product.
-fn mul(a: V, b: V) -> V {
+pub(crate) fn mul(a: V, b: V) -> V {
     V {
         x: a.x * b.x,
         e: a.x.abs() * b.e + b.x.abs() * a.e + a.e * b.e + U * a.top() * b.top(),
@@ -92,7 +92,7 @@ fn mul(a: V, b: V) -> V {
 
 /// A running sum of products of computed values, rounded in any order.
 #[derive(Clone, Copy, Default)]
-struct Sum {
+pub(crate) struct Sum {
     x: f64,
     /// Σ [(|a|+e_a)(|b|+e_b) - |a||b|]: the inputs' errors.
     prop: f64,
@@ -101,7 +101,7 @@ struct Sum {
 }
 
 impl Sum {
-    fn add(&mut self, a: V, b: V) {
+    pub(crate) fn add(&mut self, a: V, b: V) {
         self.x += a.x * b.x;
         let top = a.top() * b.top();
         self.prop += top - (a.x * b.x).abs();
@@ -109,7 +109,7 @@ impl Sum {
     }
 
     /// The sum with its bound, `n` roundings deep at most.
-    fn done(self, n: usize) -> V {
+    pub(crate) fn done(self, n: usize) -> V {
         V {
             x: self.x,
             e: self.prop + (gamma(n) + F64_SLACK) * self.mag,
@@ -118,12 +118,12 @@ impl Sum {
 }
 
 /// An exact input (a weight, a mask entry, a carried state).
-fn exact(x: f64) -> V {
+pub(crate) fn exact(x: f64) -> V {
     V { x, e: 0.0 }
 }
 
 /// `tanh(U)` of a computed pre-activation.
-fn tanh(u: V) -> V {
+pub(crate) fn tanh(u: V) -> V {
     let slope = if u.x.abs() <= u.e {
         1.0
     } else {
@@ -324,7 +324,7 @@ fn backward(m: &Model<'_>, s: &Stream<'_>, f: &Forward, o: [usize; 6], g: &mut [
 
 /// Softmax + cross-entropy of one row of computed logits: (-ln p[target],
 /// its bound, dy = scale·(p - onehot) with bounds).
-fn softmax_xent(y: &[V], target: usize, scale: f64) -> (f64, f64, Vec<V>) {
+pub(crate) fn softmax_xent(y: &[V], target: usize, scale: f64) -> (f64, f64, Vec<V>) {
     let v = y.len();
     let max = y.iter().map(|q| q.x).fold(f64::NEG_INFINITY, f64::max);
     let big_e = y.iter().map(|q| q.e).fold(0.0, f64::max);

@@ -4,7 +4,9 @@
 use crate::error::Error;
 use crate::files::corpus::split_point;
 use crate::math::optim::{warmup_factor, OptimizerKind, Schedule};
+use crate::math::params::Shape;
 use crate::training::cadence::Budget;
+use charm_core::{Cell, MAX_LAYERS};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::path::Path;
@@ -98,6 +100,26 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Implementation.
     pub engine: EngineKind,
+    /// The recurrent cell of every layer (states of version 3 and before: rnn).
+    #[serde(with = "cell_code")]
+    pub cell: Cell,
+    /// Layers L, 1 to [`MAX_LAYERS`] (states of version 3 and before: 1).
+    pub layers: usize,
+}
+
+/// A [`Cell`] in a state file: its code in weight files (0 rnn, 1 gru, 2 lstm).
+mod cell_code {
+    use charm_core::Cell;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(cell: &Cell, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(cell.code())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        let code = u8::deserialize(d)?;
+        Cell::from_code(code).ok_or_else(|| D::Error::custom(format!("unknown cell code {code}")))
+    }
 }
 
 /// Hyperparameters given explicitly (`None`: take the preset's, or the
@@ -136,9 +158,23 @@ pub struct Overrides {
     pub threads: Option<usize>,
     /// Implementation.
     pub engine: Option<EngineKind>,
+    /// The cell.
+    pub cell: Option<Cell>,
+    /// Layers.
+    pub layers: Option<usize>,
 }
 
 impl TrainConfig {
+    /// The shape of the model over a vocabulary of `vocab` characters.
+    pub fn shape(&self, vocab: usize) -> Shape {
+        Shape {
+            cell: self.cell,
+            layers: self.layers,
+            hidden: self.hidden,
+            vocab,
+        }
+    }
+
     /// The rate multiplier at `progress` ∈ [0, 1] of the run, before step
     /// `step`: the schedule's, times the linear warm-up.
     pub fn rate_factor(&self, progress: f64, step: u64) -> f64 {
@@ -165,6 +201,8 @@ impl TrainConfig {
                 val_fraction: 0.1,
                 threads: 0,
                 engine: EngineKind::Fast,
+                cell: Cell::Rnn,
+                layers: 1,
             },
             Preset::MinCharRnn => Self {
                 hidden: 100,
@@ -183,6 +221,8 @@ impl TrainConfig {
                 val_fraction: 0.1,
                 threads: 1,
                 engine: EngineKind::Plain,
+                cell: Cell::Rnn,
+                layers: 1,
             },
         }
     }
@@ -252,6 +292,18 @@ impl TrainConfig {
         )?;
         set(&mut self.threads, o.threads, "--threads", resumed)?;
         set(&mut self.engine, o.engine, "--engine", resumed)?;
+        if let (Some(cell), Some(path)) = (o.cell, resumed) {
+            if cell != self.cell {
+                return Err(Error::ResumeMismatch {
+                    path: path.into(),
+                    flag: "--cell",
+                    stored: self.cell.name().into(),
+                    given: cell.name().into(),
+                });
+            }
+        }
+        self.cell = o.cell.unwrap_or(self.cell);
+        set(&mut self.layers, o.layers, "--layers", resumed)?;
         if self.threads == 0 {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             self.threads = cores.min(self.batch).max(1);
@@ -266,6 +318,12 @@ impl TrainConfig {
             return bad(format!(
                 "--hidden must be between 1 and {}",
                 charm_core::MAX_HIDDEN
+            ));
+        }
+        if !(1..=MAX_LAYERS).contains(&self.layers) {
+            return bad(format!(
+                "--layers must be between 1 and {MAX_LAYERS}, not {}",
+                self.layers
             ));
         }
         if self.seq_len == 0 || self.batch == 0 || self.threads == 0 {

@@ -18,10 +18,12 @@ use crate::files::{atomic::write_set, checkpoint};
 use crate::math::engine::Engine;
 use crate::math::generate::generate_with;
 use crate::math::kernels::kernels_in_use;
-use crate::math::loss::batched_loss;
+use crate::math::loss::{batched_loss, pieces_loss};
 use crate::math::optim::{clip_norm, Hyper, Optimizer};
 use crate::math::params::Params;
 use crate::math::reference;
+use crate::math::reference::stacked::mask_len;
+use crate::math::stacked_engine::StackedEngine;
 use crate::math::window::{fill_dropout_mask, Window};
 use crate::training::cadence::Budget;
 use crate::training::config::{EngineKind, TrainConfig};
@@ -29,7 +31,7 @@ use crate::training::data::DataPlan;
 use crate::training::memory;
 use crate::training::settings::TrainSettings;
 use crate::training::state::{Snapshot, TrainState};
-use charm_core::{Metadata, SampleParams, Vocab};
+use charm_core::{encode_any, Metadata, SampleParams, Vocab};
 use std::path::{Path, PathBuf};
 
 /// A training run in progress.
@@ -57,7 +59,7 @@ pub struct Run {
     params: Params<f32>,
     /// The optimizer's moments.
     opt: Optimizer,
-    /// The carried hidden state of each stream (B × H).
+    /// The carried state of each stream (B × [`Shape::state_len`]; one tanh layer: B × H).
     h: Vec<f32>,
     /// Optimizer steps done.
     pub step: u64,
@@ -82,9 +84,19 @@ pub struct Run {
     scratch: Scratch,
 }
 
+/// Which forward/backward a run's steps take.
+enum Trainer {
+    /// The batched engine of one tanh layer.
+    Vanilla(Engine<f32>),
+    /// The batched engine of other cells and depths.
+    Stacked(StackedEngine<f32>),
+    /// The reference (`--engine plain`).
+    Plain,
+}
+
 /// Memory one step works in, allocated once.
 struct Scratch {
-    engine: Engine<f32>,
+    engine: Trainer,
     grads: Params<f32>,
     mask: Vec<f32>,
     xs: Vec<u32>,
@@ -127,18 +139,33 @@ impl Run {
         let out = Outputs::beside(&settings.out_path());
         let lock = claim_outputs(&out, settings, corpus.file(), resumed_from)?;
         let (hid, voc, b, t) = (cfg.hidden, corpus.vocab.len(), cfg.batch, cfg.seq_len);
+        let shape = cfg.shape(voc);
         let scratch = Scratch {
-            engine: Engine::new(hid, voc, b, cfg.threads),
-            grads: Params::zeros(hid, voc),
-            mask: vec![0.0; if cfg.dropout > 0.0 { b * t * hid } else { 0 }],
+            engine: match cfg.engine {
+                EngineKind::Plain => Trainer::Plain,
+                EngineKind::Fast if shape.is_vanilla() => {
+                    Trainer::Vanilla(Engine::new(hid, voc, b, cfg.threads))
+                }
+                EngineKind::Fast => Trainer::Stacked(StackedEngine::new(shape, b, cfg.threads)),
+            },
+            grads: Params::zeros_shaped(shape),
+            mask: vec![
+                0.0;
+                if cfg.dropout > 0.0 {
+                    mask_len(&shape, b, t)
+                } else {
+                    0
+                }
+            ],
             xs: vec![0; b * t],
             ys: vec![0; b * t],
         };
-        let params = Params::init_normal(hid, voc, cfg.init_std, cfg.seed);
+        // One tanh layer: N(0, init_std²) (min-char-rnn); others: PyTorch's U(−1/√H, 1/√H).
+        let params = Params::init(shape, cfg.init_std, cfg.seed);
         let mut run = Self {
             opt: Optimizer::new(cfg.optimizer, params.data.len()),
             params,
-            h: vec![0.0; b * hid],
+            h: vec![0.0; b * shape.state_len()],
             step: 0,
             chars_seen: 0,
             elapsed_before: 0.0,
@@ -176,8 +203,8 @@ impl Run {
                 given: self.corpus.crc32,
             });
         }
-        let (hid, voc) = (self.cfg.hidden, self.corpus.vocab.len());
-        let params = Params::from_vec(hid, voc, s.params).filter(|_| s.h.len() == self.h.len());
+        let shape = self.cfg.shape(self.corpus.vocab.len());
+        let params = Params::from_vec_shaped(shape, s.params).filter(|_| s.h.len() == self.h.len());
         let Some(params) = params else {
             return Err(Error::BadCheckpoint {
                 path,
@@ -220,10 +247,11 @@ impl Run {
                 val_chars
             ),
             format!(
-                "model: H {}, {} parameters; seq-len {}, batch {}{}, {:?} lr {}, {:?} schedule, warm-up {} \
+                "model: {} H {}, {} parameters; seq-len {}, batch {}{}, {:?} lr {}, {:?} schedule, warm-up {} \
                  steps, clip-norm {}, dropout {}, weight decay {}, {} thread(s), {}; {}",
+                self.params.shape().describe(),
                 cfg.hidden,
-                Params::<f32>::count(cfg.hidden, voc),
+                self.params.shape().count(),
                 cfg.seq_len,
                 cfg.batch,
                 if self.sized_to_corpus {
@@ -292,12 +320,14 @@ impl Run {
             inputs: &sc.xs,
             targets: &sc.ys,
         };
-        let loss = match cfg.engine {
-            EngineKind::Fast => {
-                sc.engine
-                    .forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
+        let loss = match &mut sc.engine {
+            Trainer::Vanilla(engine) => {
+                engine.forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
             }
-            EngineKind::Plain => {
+            Trainer::Stacked(engine) => {
+                engine.forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
+            }
+            Trainer::Plain => {
                 reference::forward_backward(&self.params, &w, &mut self.h, mask, &mut sc.grads)
                     .map_err(|e| Error::Usage(format!("internal error: {e}")))?
             }
@@ -342,7 +372,12 @@ impl Run {
     /// training; the weights become the best ones if it is the lowest yet.
     pub fn evaluate(&mut self, secs: f64) -> LogRow {
         let val = &self.corpus.indices[self.train_end..];
-        self.val = batched_loss(&self.params, val, self.cfg.seq_len, self.cfg.threads);
+        let (seq_len, threads) = (self.cfg.seq_len, self.cfg.threads);
+        self.val = if self.params.shape().is_vanilla() {
+            batched_loss(&self.params, val, seq_len, threads)
+        } else {
+            pieces_loss(&self.params.stacked_view(), val, seq_len, threads)
+        };
         let row = LogRow {
             step: self.step,
             chars: self.chars_seen,
@@ -389,7 +424,12 @@ impl Run {
             temperature: 0.8,
             top_k: 0,
         };
-        generate_with(self.params.view(), vocab, len, p, seed, "").unwrap_or_default()
+        if self.params.shape().is_vanilla() {
+            generate_with(self.params.view(), vocab, len, p, seed, "").unwrap_or_default()
+        } else {
+            let view = self.params.stacked_view();
+            generate_with(view, vocab, len, p, seed, "").unwrap_or_default()
+        }
     }
 
     /// Writes state, model, CSV and SVG, each atomically, the state first
@@ -410,8 +450,13 @@ impl Run {
             None => String::new(),
         };
         let title = format!(
-            "charm: H {}, seq-len {}, batch {}, {:?}, {} steps{kept}",
-            self.cfg.hidden, self.cfg.seq_len, self.cfg.batch, self.cfg.optimizer, self.step
+            "charm: {} H {}, seq-len {}, batch {}, {:?}, {} steps{kept}",
+            self.params.shape().describe(),
+            self.cfg.hidden,
+            self.cfg.seq_len,
+            self.cfg.batch,
+            self.cfg.optimizer,
+            self.step
         );
         let svg = log::svg(&self.history, &title);
         let files: [(&Path, &[u8]); 4] = [
@@ -450,9 +495,9 @@ impl Run {
         let vocab_s = self.corpus.vocab_string();
         let vocab =
             Vocab::new(&vocab_s).map_err(|e| Error::Usage(format!("internal error: {e}")))?;
-        let (hid, voc) = (self.cfg.hidden, self.corpus.vocab.len());
+        let shape = self.params.shape();
         let best = match &self.best {
-            Some(b) => Params::from_vec(hid, voc, b.params.clone()).map(|p| (b, p)),
+            Some(b) => Params::from_vec_shaped(shape, b.params.clone()).map(|p| (b, p)),
             None => None,
         };
         let (step, chars, smooth, val, params) = match &best {
@@ -474,7 +519,8 @@ impl Run {
             corpus_chars: self.corpus.len() as u64,
             seed: self.cfg.seed,
         };
-        charm_core::encode(&params.view(), &vocab, &meta).map_err(|error| Error::Model {
+        // one tanh layer as format version 1, other cells and depths as version 5
+        encode_any(&params.weights(), &vocab, &meta).map_err(|error| Error::Model {
             path: self.out.model.clone(),
             error,
         })

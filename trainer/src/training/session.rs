@@ -53,8 +53,8 @@ pub struct Report {
     pub model: PathBuf,
     /// The training state written.
     pub state: PathBuf,
-    /// H, V and the size in bytes of the model file written.
-    pub model_shape: Option<(usize, usize, usize)>,
+    /// The model's shape and the size in bytes of the model file written.
+    pub model_shape: Option<(crate::math::params::Shape, usize)>,
     /// The budget the run had.
     pub budget: Budget,
     /// The patience the run had.
@@ -155,9 +155,7 @@ fn report(
         budget: run.budget,
         patience: settings.patience,
         since_best: since_best(run),
-        model_shape: run
-            .model_bytes
-            .map(|n| (run.cfg.hidden, run.vocab_len(), n)),
+        model_shape: run.model_bytes.map(|n| (run.cfg.shape(run.vocab_len()), n)),
         stdout_failure: progress.stdout_failure(),
     }
 }

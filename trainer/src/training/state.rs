@@ -2,8 +2,9 @@
 //! to continue bit-identically (framed by [`crate::files::checkpoint`]).
 //!
 //! Versions: 1 (until the best-validation snapshot existed), 2 (with it
-//! and the warm-up) and 3 (with the norm clipping bound). All are read;
-//! version 3 is written.
+//! and the warm-up), 3 (with the norm clipping bound) and 4 (with the cell
+//! and the depth; the earlier ones are runs of one tanh layer). All are
+//! read; version 4 is written.
 
 use crate::error::Error;
 use crate::files::checkpoint;
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The state format written.
-pub const STATE_VERSION: u32 = 3;
+pub const STATE_VERSION: u32 = 4;
 
 /// Everything needed to resume training exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +38,7 @@ pub struct TrainState {
     pub smooth_loss: f64,
     /// Last validation loss, nats/char (NaN if none).
     pub val_loss: f64,
-    /// Carried hidden states, B × H.
+    /// Carried states, B × (L · state vectors · H) (one tanh layer: B × H).
     pub h: Vec<f32>,
     /// The parameters, in the layout of `Params` (= `ModelView`).
     pub params: Vec<f32>,
@@ -65,7 +66,7 @@ pub struct Snapshot {
     pub params: Vec<f32>,
 }
 
-/// The fields of every version before 3, with that version's configuration `C`.
+/// The fields of every version before 4, with that version's configuration `C`.
 #[derive(Deserialize)]
 struct Fields<C> {
     config: C,
@@ -83,13 +84,34 @@ struct Fields<C> {
     history: Vec<LogRow>,
 }
 
-/// Version 2: [`TrainState`] with a configuration without `clip_norm`.
+/// Versions 2 and 3: [`TrainState`] with that version's configuration `C`.
 /// Postcard writes a struct as its fields in order with no framing, so this
 /// nesting reads the same bytes as the flat struct that wrote them.
 #[derive(Deserialize)]
-struct StateV2 {
-    fields: Fields<ConfigV2>,
+struct StateWithBest<C> {
+    fields: Fields<C>,
     best: Option<Snapshot>,
+}
+
+/// [`TrainConfig`] of version 3: without `cell` and `layers`.
+#[derive(Deserialize)]
+struct ConfigV3 {
+    hidden: usize,
+    seq_len: usize,
+    batch: usize,
+    optimizer: crate::math::optim::OptimizerKind,
+    lr: f32,
+    schedule: crate::math::optim::Schedule,
+    warmup: u64,
+    clip: f32,
+    clip_norm: f32,
+    weight_decay: f32,
+    dropout: f32,
+    init_std: f64,
+    seed: u64,
+    val_fraction: f64,
+    threads: usize,
+    engine: crate::training::config::EngineKind,
 }
 
 /// [`TrainConfig`] of version 2: without `clip_norm`.
@@ -131,10 +153,36 @@ struct ConfigV1 {
     engine: crate::training::config::EngineKind,
 }
 
+impl From<ConfigV3> for TrainConfig {
+    /// A run of version 3 trained one tanh layer.
+    fn from(c: ConfigV3) -> Self {
+        Self {
+            hidden: c.hidden,
+            seq_len: c.seq_len,
+            batch: c.batch,
+            optimizer: c.optimizer,
+            lr: c.lr,
+            schedule: c.schedule,
+            warmup: c.warmup,
+            clip: c.clip,
+            clip_norm: c.clip_norm,
+            weight_decay: c.weight_decay,
+            dropout: c.dropout,
+            init_std: c.init_std,
+            seed: c.seed,
+            val_fraction: c.val_fraction,
+            threads: c.threads,
+            engine: c.engine,
+            cell: charm_core::Cell::Rnn,
+            layers: 1,
+        }
+    }
+}
+
 impl From<ConfigV2> for TrainConfig {
     /// A run of version 2 had no norm clipping.
     fn from(c: ConfigV2) -> Self {
-        Self {
+        ConfigV3 {
             hidden: c.hidden,
             seq_len: c.seq_len,
             batch: c.batch,
@@ -152,6 +200,7 @@ impl From<ConfigV2> for TrainConfig {
             threads: c.threads,
             engine: c.engine,
         }
+        .into()
     }
 }
 
@@ -213,9 +262,10 @@ impl TrainState {
         match checkpoint::unframe_state(bytes)? {
             (1, payload) => checkpoint::decode_payload::<Fields<ConfigV1>>(payload)
                 .map(|fields| fields.upgrade(None)),
-            (2, payload) => {
-                checkpoint::decode_payload::<StateV2>(payload).map(|v2| v2.fields.upgrade(v2.best))
-            }
+            (2, payload) => checkpoint::decode_payload::<StateWithBest<ConfigV2>>(payload)
+                .map(|v2| v2.fields.upgrade(v2.best)),
+            (3, payload) => checkpoint::decode_payload::<StateWithBest<ConfigV3>>(payload)
+                .map(|v3| v3.fields.upgrade(v3.best)),
             (STATE_VERSION, payload) => checkpoint::decode_payload(payload),
             (version, _) => Err(format!(
                 "state format version {version}, this charm reads versions 1 to {STATE_VERSION}"
@@ -259,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn version_3_round_trips_and_versions_1_and_2_still_read() {
+    fn version_4_round_trips_and_versions_1_to_3_still_read() {
         let best = Snapshot {
             step: 10,
             chars_seen: 1000,
@@ -267,6 +317,10 @@ mod tests {
             val_loss: 1.4,
             params: vec![0.5, 0.25, 0.125],
         };
+        let mut gru = state(Some(best.clone()));
+        gru.config.cell = charm_core::Cell::Gru;
+        gru.config.layers = 3;
+        assert_eq!(TrainState::from_bytes(&gru.to_bytes()), Ok(gru));
         let s = state(Some(best));
         assert_eq!(TrainState::from_bytes(&s.to_bytes()), Ok(s.clone()));
         // Older files: the same fields in the same order, less what each
@@ -296,6 +350,10 @@ mod tests {
             &s.optimizer,
             &s.history,
         );
+        // Version 3: no `cell` and `layers` (one tanh layer, as the preset's).
+        let v3 = ((head, c.warmup, c.clip, c.clip_norm, tail), fields, &s.best);
+        let read = TrainState::from_bytes(&checkpoint::encode_state(3, &v3));
+        assert_eq!(read, Ok(s.clone()));
         // Version 2: no `clip_norm`.
         let v2 = ((head, c.warmup, c.clip, tail), fields, &s.best);
         let mut expected = s.clone();
@@ -309,9 +367,9 @@ mod tests {
         let read = TrainState::from_bytes(&checkpoint::encode_state(1, &v1));
         assert_eq!(read, Ok(expected));
         // A newer charm's file is refused with the versions this one reads.
-        let newer = checkpoint::encode_state(4, &v1);
+        let newer = checkpoint::encode_state(5, &v1);
         assert!(TrainState::from_bytes(&newer)
             .unwrap_err()
-            .contains("version 4, this charm reads versions 1 to 3"));
+            .contains("version 5, this charm reads versions 1 to 4"));
     }
 }

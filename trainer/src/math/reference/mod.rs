@@ -1,5 +1,8 @@
 //! The plain forward and backward pass over one window: the reference.
 //!
+//! This file is the model of one tanh layer; [`stacked`] is that of any other
+//! cell or depth, and [`forward_backward`] and [`loss_only`] take either.
+//!
 //! Forward: charm-core's [`charm_core::ModelView::step`], character by
 //! character, stream by stream (DESIGN.md invariant 1). Backward: the seed's
 //! equations (DESIGN.md, "the seed's eqs. 18-32"), cited line by line below,
@@ -19,14 +22,17 @@
 //! with `m_t` an inverted-dropout mask (entries 0 or 1/(1-p)); the recurrence
 //! `h_t = tanh(...)` is untouched, so the model the firmware runs is the same.
 
+pub mod stacked;
+
 use crate::math::params::Params;
 use crate::math::window::{Mask, Window};
 use charm_core::{axpy, dot, log_softmax_at, matvec_bias, softmax, Float, StepError};
 
 /// Forward and backward over one window with the plain path.
 ///
-/// `h` holds the B carried hidden states (B × H, stream-major) and is replaced
-/// by the states after the window. `grads` is overwritten with ∂L/∂θ (layout of
+/// `h` holds the B carried states (B × H, stream-major; for a stacked shape
+/// B × [`crate::math::params::Shape::state_len`], see [`stacked`]) and is
+/// replaced by the states after the window. `grads` is overwritten with ∂L/∂θ (layout of
 /// [`Params`]). Returns the summed loss `Σ_b Σ_t -ln p` in nats (not divided by B).
 pub fn forward_backward<F: Float>(
     params: &Params<F>,
@@ -35,6 +41,9 @@ pub fn forward_backward<F: Float>(
     mask: Mask<'_, F>,
     grads: &mut Params<F>,
 ) -> Result<F, StepError> {
+    if !params.shape().is_vanilla() {
+        return stacked::forward_backward(params, w, h, mask, grads);
+    }
     let hid = params.hidden();
     let scale = F::ONE / F::from_f64(w.batch as f64);
     grads.clear();
@@ -210,6 +219,9 @@ pub fn loss_only<F: Float>(
     h: &[F],
     mask: Mask<'_, F>,
 ) -> Result<F, StepError> {
+    if !params.shape().is_vanilla() {
+        return stacked::loss_only(params, w, h, mask);
+    }
     let (hid, voc, stride) = (params.hidden(), params.vocab(), params.stride());
     let view = params.view();
     let mut loss = F::ZERO;

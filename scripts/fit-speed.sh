@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Fits charm-boards' per-core cost model (firmware/boards/src/speed.rs: the
+# estimated cycles of a character from H and V, which `charm info` turns
+# into characters per second at each board's clock) to measurements:
+#
+#   scripts/fit-speed.sh            # ~20 min on 2 cores; prints the constants
+#
+# It trains the fit's models into target/speed/ (`charm train --hidden H
+# --steps 30 --batch 4 --seed 1 --engine plain --threads 1`, then `charm
+# quantize`): H 32, 64, 128, 256 and 384 over data/tinyshakespeare.txt
+# (V = 65), and H 128 over texts of V = 24 and V = 200 characters
+# (`charm-speed-fit --corpus V`). scripts/measure-cycles.sh measures each
+# model on each QEMU machine (f32 in software on the M0, M3 and RISC-V only
+# up to H 128, with 1 and 3 characters); the results go to
+# target/speed/measurements.tsv, and `charm-speed-fit` prints each core's
+# CharCost and the largest difference between its fit and the measurements
+# (FIT_ERROR_PERCENT is that of all cores, rounded up). Paste the constants
+# into speed.rs after a change to the firmware's step, the compiler, or the
+# cycle model.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+out="$root/target/speed"
+mkdir -p "$out"
+cargo build -q --release -p charm-trainer --bin charm -p charm-tests --bin charm-speed-fit
+bin="$root/target/release"
+
+# model NAME DATA H: trains NAME.charm and quantizes it to NAME-int8.charm.
+model() {
+    "$bin/charm" train --data "$2" --hidden "$3" --steps 30 --batch 4 --seed 1 --engine plain \
+        --threads 1 --quiet --force --out "$out/$1.charm" >/dev/null
+    "$bin/charm" quantize --model "$out/$1.charm" --out "$out/$1-int8.charm" --force >/dev/null
+}
+for h in 32 64 128 256 384; do
+    model "h$h-v65" data/tinyshakespeare.txt "$h"
+done
+for v in 24 200; do
+    "$bin/charm-speed-fit" --corpus "$v" "$out/corpus-v$v.txt"
+    model "h128-v$v" "$out/corpus-v$v.txt" 128
+done
+
+# The QEMU machine of each core's table (charm-cycles --core NAME), and
+# whether it runs f32 in software.
+cores=("m0 microbit soft" "m0plus microbit soft" "m3 mps2-an385 soft" "m4 mps2-an386 -"
+    "m7 mps2-an500 -" "m33 mps2-an505 -" "m55 mps3-an547 -" "riscv32 riscv32-virt soft"
+    "riscv32imc riscv32imc-virt soft")
+
+tsv="$out/measurements.tsv"
+: >"$tsv.tmp"
+for entry in "${cores[@]}"; do
+    read -r core board soft <<<"$entry"
+    table="$core"
+    [ "$core" = riscv32imc ] && table=riscv32
+    capacity="$(cargo run -q -p charm-tests --bin charm-board -- "$board" | sed -n 's/^max_hidden=//p')"
+    for name in h32-v65 h64-v65 h128-v65 h256-v65 h384-v65 h128-v24 h128-v200; do
+        h="${name#h}" h="${h%%-*}" v="${name##*-v}"
+        [ "$h" -le "${capacity:-512}" ] || continue
+        for element in f32 int8; do
+            file="$out/$name.charm" lengths="2 12"
+            [ "$element" = int8 ] && file="$out/$name-int8.charm"
+            if [ "$element" = f32 ] && [ "$soft" = soft ]; then
+                [ "$h" -le 128 ] || continue
+                lengths="1 3"
+            fi
+            # shellcheck disable=SC2086 # the two lengths
+            if log="$("$root/scripts/measure-cycles.sh" --board "$board" --core "$table" "$file" $lengths </dev/null 2>&1)"; then
+                cycles="$(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
+                printf '%s %s %s %s %s\n' "$core" "$element" "$h" "$v" "$cycles" | tee -a "$tsv.tmp"
+            else
+                # A file larger than the board's WEIGHTS region (the micro:bit's 192 KiB).
+                echo "fit-speed: $core $element $name not measured: $(printf '%s\n' "$log" | tail -n 1)" >&2
+            fi
+        done
+    done
+done
+mv "$tsv.tmp" "$tsv"
+"$bin/charm-speed-fit" <"$tsv"

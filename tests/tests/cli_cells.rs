@@ -1,0 +1,210 @@
+//! End to end through the `charm` CLI with `--cell` and `--layers`: a GRU,
+//! an LSTM and two tanh layers train, are written as format version 5,
+//! evaluate to the loss the training reported, sample, and resume exactly.
+//! (`cargo test -p charm-tests --test cli_cells`)
+
+mod cli_support;
+
+use charm_core::{decode_any, AlignedBytes, Cell, Weights};
+use charm_trainer::math::loss::pieces;
+use charm_trainer::training::TrainState;
+use cli_support::{eval_json, ok, run, small_text, write, TINY};
+use std::path::Path;
+
+fn train(dir: &Path, data: &Path, out: &str, extra: &[&str]) {
+    let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out", out];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(extra);
+    ok(dir, &args);
+}
+
+#[test]
+fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = small_text();
+    let data = write(d, "small.txt", &text);
+    // The validation part, exactly as the trainer splits it: the last 10% of the characters.
+    let chars: Vec<char> = text.chars().collect();
+    let n_val = (chars.len() as f64 * 0.1).floor() as usize;
+    let val = &chars[chars.len() - n_val..];
+    for (cell, name, layers) in [
+        (Cell::Gru, "gru", "1"),
+        (Cell::Lstm, "lstm", "1"),
+        (Cell::Rnn, "rnn", "2"),
+    ] {
+        let model = format!("{name}{layers}.charm");
+        train(
+            d,
+            &data,
+            &model,
+            &["--steps", "300", "--cell", name, "--layers", layers],
+        );
+
+        // Format version 5, of this cell and depth.
+        let bytes = AlignedBytes::from(&std::fs::read(d.join(&model)).unwrap()[..]);
+        let file = decode_any(&bytes).unwrap();
+        assert_eq!(file.version, 5, "{model}");
+        let Weights::Stacked(view) = file.weights else {
+            panic!("{model} is not a stacked model");
+        };
+        assert_eq!(
+            (view.cell(), view.depth().to_string()),
+            (cell, layers.to_string())
+        );
+        let info: serde_json::Value =
+            serde_json::from_slice(&ok(d, &["info", "--model", &model, "--json"])).unwrap();
+        assert_eq!(info["cell"].as_str(), Some(name));
+        assert_eq!(info["layers"].as_u64(), Some(layers.parse().unwrap()));
+        assert_eq!(info["format_version"].as_u64(), Some(5));
+
+        // The validation loss of the model's weights (the state keeps it in
+        // f64) is charm eval's over the validation part's pieces: each piece
+        // one stream scored from its first character, as charm eval scores a
+        // text. Σ n_i·loss_i / Σ n_i rebuilds the sum: eval's division and
+        // this product round twice per piece (2·2⁻⁵³ relative each), the sum
+        // of k ≤ 64 positive terms k·2⁻⁵³ and the final division once more:
+        // ≤ (2·64 + 64 + 1)·1.1e-16 ≈ 2.2e-14 relative; 1e-13 is above it.
+        let state_path = d.join(format!("{name}{layers}.state"));
+        let state = TrainState::from_bytes(&std::fs::read(state_path).unwrap()).unwrap();
+        let reported = state.best.expect("a validation was made").val_loss;
+        let (k, l) = pieces(n_val, 16);
+        let mut total = 0.0;
+        for b in 0..k {
+            let piece: String = val[b * l..(b + 1) * l].iter().collect();
+            let path = write(d, "piece.txt", &piece);
+            let json = eval_json(d, &model, &path);
+            assert_eq!(json["chars"].as_u64(), Some(l as u64));
+            total += json["loss_nats_per_char"].as_f64().unwrap() * l as f64;
+        }
+        let evaluated = total / (k * l) as f64;
+        assert!(
+            (evaluated - reported).abs() <= 1e-13 * reported,
+            "{model}: charm eval {evaluated}, training reported {reported}"
+        );
+        // It learned: well below the uniform model's ln V.
+        let v = info["vocab_size"].as_f64().unwrap();
+        assert!(
+            reported < 0.6 * v.ln(),
+            "{model}: validation loss {reported}, ln V {}",
+            v.ln()
+        );
+
+        // Sampling runs: the prime, 100 characters, the newline; one seed, one text.
+        let args = [
+            "sample", "--model", &model, "--len", "100", "--seed", "3", "--prime", "the ",
+        ];
+        let s = String::from_utf8(ok(d, &args)).unwrap();
+        assert_eq!(s.chars().count(), 4 + 100 + 1, "{s:?}");
+        assert_eq!(ok(d, &args), s.as_bytes());
+    }
+}
+
+/// Interrupt (as Ctrl-C does) an LSTM of 2 layers with dropout between
+/// them at step 23 of 60, resume: the same bytes as an uninterrupted run,
+/// on both engines. A resume with another cell or depth is refused with a
+/// sentence.
+#[test]
+fn cli_a_resumed_stacked_run_equals_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = write(d, "small.txt", small_text());
+    for engine in ["fast", "plain"] {
+        let extra = [
+            "--steps",
+            "60",
+            "--dropout",
+            "0.2",
+            "--cell",
+            "lstm",
+            "--layers",
+            "2",
+            "--engine",
+            engine,
+            "--force",
+        ];
+        train(d, &data, "full.charm", &extra);
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "part.charm",
+            "--interrupt-at",
+            "23",
+        ];
+        args.extend_from_slice(TINY);
+        args.extend_from_slice(&extra);
+        let out = run(d, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let state = TrainState::from_bytes(&std::fs::read(d.join("part.state")).unwrap()).unwrap();
+        assert_eq!(
+            (state.step, state.config.cell, state.config.layers),
+            (23, Cell::Lstm, 2)
+        );
+        for (flag, value, stored) in [("--cell", "gru", "lstm"), ("--layers", "3", "2")] {
+            let out = run(
+                d,
+                &[
+                    "train",
+                    "--data",
+                    data.to_str().unwrap(),
+                    "--resume",
+                    "part.state",
+                    flag,
+                    value,
+                    "--quiet",
+                ],
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(
+                err.contains(flag) && err.contains(value) && err.contains(stored),
+                "{err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        }
+        train(
+            d,
+            &data,
+            "part.charm",
+            &[&extra[..], &["--resume", "part.state"]].concat(),
+        );
+        assert_eq!(
+            std::fs::read(d.join("full.charm")).unwrap(),
+            std::fs::read(d.join("part.charm")).unwrap(),
+            "{engine}: the resumed model differs from the uninterrupted one"
+        );
+    }
+}
+
+#[test]
+fn cli_layers_outside_1_to_4_are_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = write(d, "small.txt", small_text());
+    for layers in ["0", "5", "two"] {
+        let out = run(
+            d,
+            &[
+                "train",
+                "--data",
+                data.to_str().unwrap(),
+                "--layers",
+                layers,
+                "--steps",
+                "1",
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("--layers") && err.contains("1 to 4"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(!d.join("charm.charm").exists());
+    }
+}
