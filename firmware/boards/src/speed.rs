@@ -61,7 +61,7 @@ pub struct Speed {
 
 /// The largest difference, in percent, between a fit of [`Speed`] and the
 /// cycle estimates it was fitted to, rounded up: the worst of every core
-/// and element type is the Cortex-M0+'s int8, 2.05% (each constant below
+/// and element type is the Cortex-M3's int8, 2.22% (each constant below
 /// says its own). `charm info`'s characters per
 /// second are within this of the QEMU estimate, at the board's clock, for
 /// V near 65; the QEMU test `qemu_*_speed_estimate_*` checks it for the
@@ -94,54 +94,54 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 1.95%.
+/// int8 0.38%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 356_462,
-        hidden_cycles: 4_924,
-        vocab_cycles: 4_203,
-        fixed_cycles: 52_055,
+        mac_millicycles: 356_951,
+        hidden_cycles: 4_836,
+        vocab_cycles: 3_527,
+        fixed_cycles: 61_447,
     },
     int8: CharCost {
-        mac_millicycles: 7_286,
-        hidden_cycles: 1_251,
-        vocab_cycles: 4_861,
-        fixed_cycles: 37_258,
+        mac_millicycles: 5_015,
+        hidden_cycles: 1_057,
+        vocab_cycles: 4_275,
+        fixed_cycles: 0,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 2.05%.
+/// for the M0), int8 0.37%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 336_181,
-        hidden_cycles: 4_639,
-        vocab_cycles: 4_008,
-        fixed_cycles: 43_706,
+        mac_millicycles: 336_586,
+        hidden_cycles: 4_569,
+        vocab_cycles: 3_346,
+        fixed_cycles: 51_664,
     },
     int8: CharCost {
-        mac_millicycles: 6_994,
-        hidden_cycles: 1_167,
-        vocab_cycles: 4_571,
-        fixed_cycles: 36_655,
+        mac_millicycles: 4_938,
+        hidden_cycles: 986,
+        vocab_cycles: 3_993,
+        fixed_cycles: 958,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.02%, int8 1.14%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.22%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 196_607,
-        hidden_cycles: 2_845,
-        vocab_cycles: 3_163,
-        fixed_cycles: 1_183,
+        mac_millicycles: 197_516,
+        hidden_cycles: 2_696,
+        vocab_cycles: 3_111,
+        fixed_cycles: 4_438,
     },
     int8: CharCost {
-        mac_millicycles: 7_511,
-        hidden_cycles: 784,
-        vocab_cycles: 2_861,
-        fixed_cycles: 11_368,
+        mac_millicycles: 4_717,
+        hidden_cycles: 579,
+        vocab_cycles: 2_756,
+        fixed_cycles: 0,
     },
 };
 
@@ -169,7 +169,7 @@ pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
         mac_millicycles: 3_881,
         hidden_cycles: 95,
         vocab_cycles: 116,
-        fixed_cycles: 529,
+        fixed_cycles: 528,
     },
     int8: CharCost {
         mac_millicycles: 1_469,
@@ -214,35 +214,35 @@ pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.52%, int8 1.08%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.20%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 157_573,
-        hidden_cycles: 1_564,
-        vocab_cycles: 2_049,
-        fixed_cycles: 29_498,
+        mac_millicycles: 158_240,
+        hidden_cycles: 1_437,
+        vocab_cycles: 2_168,
+        fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 6_922,
-        hidden_cycles: 673,
-        vocab_cycles: 2_232,
-        fixed_cycles: 11_378,
+        mac_millicycles: 4_921,
+        hidden_cycles: 622,
+        vocab_cycles: 2_421,
+        fixed_cycles: 0,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.52%, int8 1.08%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.20%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 157_573,
-        hidden_cycles: 1_564,
-        vocab_cycles: 2_049,
-        fixed_cycles: 29_498,
+        mac_millicycles: 158_240,
+        hidden_cycles: 1_437,
+        vocab_cycles: 2_168,
+        fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 6_922,
-        hidden_cycles: 673,
-        vocab_cycles: 2_232,
-        fixed_cycles: 11_378,
+        mac_millicycles: 4_921,
+        hidden_cycles: 622,
+        vocab_cycles: 2_421,
+        fixed_cycles: 0,
     },
 };
