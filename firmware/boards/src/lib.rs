@@ -456,10 +456,11 @@ pub const NRF52840: Board = Board {
     clock_hz: Some(64_000_000),
 };
 
-/// Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB QSPI flash, 264 KiB RAM).
+/// Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB QSPI flash, 264 KiB RAM),
+/// run at 133 MHz.
 pub const RP2040: Board = Board {
     name: "rp2040",
-    summary: "Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB flash; the firmware runs it at 12 MHz, from the crystal)",
+    summary: "Raspberry Pi Pico (RP2040, Cortex-M0+, 2 MiB flash, 133 MHz)",
     weights_bytes: 1920 * KIB,
     params_bytes: 4 * KIB,
     ram_bytes: 256 * KIB,
@@ -470,7 +471,7 @@ pub const RP2040: Board = Board {
     params_address: 0x1001_F000,
     ram_address: 0x2000_0000,
     qemu: None,
-    clock_hz: Some(12_000_000),
+    clock_hz: Some(133_000_000),
 };
 
 /// Raspberry Pi Pico 2 (RP2350: two Cortex-M33 with FPU and DSP, 4 MiB
@@ -511,10 +512,11 @@ pub const ESP32C3: Board = Board {
     clock_hz: Some(160_000_000),
 };
 
-/// STM32F411CE "Black Pill" (Cortex-M4F, 512 KiB flash, 128 KiB RAM).
+/// STM32F411CE "Black Pill" (Cortex-M4F, 512 KiB flash, 128 KiB RAM), run
+/// at 100 MHz.
 pub const STM32F411: Board = Board {
     name: "stm32f411",
-    summary: "STM32F411CE Black Pill (Cortex-M4F, 512 KiB flash; the firmware runs it at 16 MHz, on the HSI)",
+    summary: "STM32F411CE Black Pill (Cortex-M4F, 512 KiB flash, 100 MHz)",
     weights_bytes: 448 * KIB,
     params_bytes: 16 * KIB,
     ram_bytes: 128 * KIB,
@@ -525,7 +527,7 @@ pub const STM32F411: Board = Board {
     params_address: 0x0800_C000,
     ram_address: 0x2000_0000,
     qemu: None,
-    clock_hz: Some(16_000_000),
+    clock_hz: Some(100_000_000),
 };
 
 /// Every board, in the order `charm info` lists them: the QEMU machines

@@ -48,6 +48,9 @@ mod nrf52840;
 #[cfg(feature = "board-nrf52840")]
 use nrf52840 as board;
 
+#[cfg(any(feature = "board-rp2040", feature = "board-rp2350"))]
+mod rp_clocks;
+
 #[cfg(feature = "board-rp2040")]
 mod rp2040;
 #[cfg(feature = "board-rp2040")]
