@@ -42,7 +42,7 @@
 
 use crate::math::kernels::Kernels;
 use crate::math::params::Params;
-use crate::math::pool::Pool;
+use crate::math::shards::Shards;
 use crate::math::window::{Mask, Window};
 use charm_core::Float;
 
@@ -477,33 +477,10 @@ fn recurrent_gradients<F: Kernels>(ws: &mut Workspace<F>, sh: &Shape, grads: &mu
     }
 }
 
-/// The streams `0..batch` cut into `shards` contiguous shards (at least
-/// one, at most `batch`), as (first stream, streams): one per thread.
-pub(crate) fn shard_ranges(batch: usize, shards: usize) -> Vec<(usize, usize)> {
-    let k = shards.clamp(1, batch.max(1));
-    (0..k)
-        .map(|i| (i * batch / k, (i + 1) * batch / k - i * batch / k))
-        .collect()
-}
-
-/// Adds the other shards' gradients to the first shard's, in shard order (so
-/// the sum does not depend on thread timing).
-pub(crate) fn add_shard_gradients<F: Float>(grads: &mut Params<F>, others: &[Params<F>]) {
-    for g in others {
-        for (a, &b) in grads.data.iter_mut().zip(&g.data) {
-            *a += b;
-        }
-    }
-}
-
 /// The batched engine: shards, their workspaces and gradients, and threads.
 #[derive(Debug)]
 pub struct Engine<F> {
-    shards: Vec<(usize, usize)>,
-    work: Vec<Workspace<F>>,
-    /// Gradients of shards 1.. (shard 0 writes into the caller's).
-    grads: Vec<Params<F>>,
-    pool: Pool,
+    shards: Shards<F, Workspace<F>>,
 }
 
 impl<F: Kernels> Engine<F> {
@@ -538,13 +515,8 @@ impl<F: Kernels> Engine<F> {
     /// persistent worker threads (each thread takes the next shard not yet
     /// taken, see [`crate::math::pool`]).
     pub fn new(hidden: usize, vocab: usize, batch: usize, shards: usize) -> Self {
-        let shards = shard_ranges(batch, shards);
-        let k = shards.len();
         Self {
-            work: (0..k).map(|_| Workspace::default()).collect(),
-            grads: (1..k).map(|_| Params::zeros(hidden, vocab)).collect(),
-            pool: Pool::new(k - 1),
-            shards,
+            shards: Shards::new(batch, shards, || Params::zeros(hidden, vocab)),
         }
     }
 
@@ -558,9 +530,7 @@ impl<F: Kernels> Engine<F> {
         mask: Mask<'_, F>,
         grads: &mut Params<F>,
     ) -> F {
-        let loss = self.run(params, w, h, mask, Some(grads));
-        add_shard_gradients(grads, &self.grads);
-        loss
+        self.run(params, w, h, mask, Some(grads))
     }
 
     /// Forward only (evaluation, or the loss for a gradient check): updates
@@ -583,35 +553,10 @@ impl<F: Kernels> Engine<F> {
         mask: Mask<'_, F>,
         grads: Option<&mut Params<F>>,
     ) -> F {
-        let hid = params.hidden();
-        let backward = grads.is_some();
-        let mut outs: Vec<Option<&mut Params<F>>> = vec![grads];
-        outs.extend(self.grads.iter_mut().map(|g| backward.then_some(g)));
-        let mut losses = vec![F::ZERO; self.shards.len()];
-        let mut jobs: Vec<Box<dyn FnMut() + Send + '_>> = Vec::with_capacity(self.shards.len());
-        let mut rest = h;
-        for (((&(first, n), ws), g), loss) in self
-            .shards
-            .iter()
-            .zip(self.work.iter_mut())
-            .zip(outs)
-            .zip(losses.iter_mut())
-        {
-            let (hp, tail) = std::mem::take(&mut rest).split_at_mut(n * hid);
-            rest = tail;
-            let mut g = g;
-            jobs.push(Box::new(move || {
-                *loss = shard_pass(params, w, first, n, hp, mask, ws, g.as_deref_mut());
-            }));
-        }
-        let mut refs: Vec<&mut (dyn FnMut() + Send)> = jobs
-            .iter_mut()
-            .map(|j| &mut **j as &mut (dyn FnMut() + Send))
-            .collect();
-        self.pool.scope(&mut refs);
-        drop(refs);
-        drop(jobs);
-        losses.into_iter().fold(F::ZERO, |a, b| a + b)
+        self.shards
+            .run(h, params.hidden(), grads, |first, n, hp, ws, g| {
+                shard_pass(params, w, first, n, hp, mask, ws, g)
+            })
     }
 }
 

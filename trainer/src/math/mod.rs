@@ -15,7 +15,8 @@
 //!   products, sharded over threads), checked against [`mod@reference`];
 //! - [`stacked_engine`]: the same for GRU, LSTM and stacked layers, checked
 //!   against [`mod@reference`]'s loss by a numerical gradient check;
-//! - [`kernels`], [`gemm`], [`pool`]: what the engine runs on (SIMD kernels,
+//! - [`shards`]: a batch cut into shards, one per thread, and their gradients summed in order;
+//! - [`kernels`], [`gemm`], [`pool`]: what the engines run on (SIMD kernels,
 //!   `matrixmultiply`, persistent worker threads);
 //! - [`optim`]: gradient clipping, Adagrad, Adam, learning-rate schedules;
 //! - [`loss`]: the loss over a whole text (one stream, or batched);
@@ -37,6 +38,7 @@ pub mod reference;
 pub mod rounding;
 #[cfg(test)]
 pub mod rounding_stacked;
+pub mod shards;
 pub mod stacked_engine;
 pub mod torch;
 pub mod torch_stack;

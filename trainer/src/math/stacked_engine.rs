@@ -31,10 +31,9 @@
 //! are added in shard order.
 
 use crate::math::cell::{Gru, Lstm, Rnn, UnitGrad, MAX_GATES};
-use crate::math::engine::{add_shard_gradients, shard_ranges};
 use crate::math::kernels::Kernels;
 use crate::math::params::{Params, Shape};
-use crate::math::pool::Pool;
+use crate::math::shards::Shards;
 use crate::math::window::{Mask, Window};
 use charm_core::{padded, Cell, Float};
 
@@ -723,10 +722,7 @@ fn backward<'m, U: UnitGrad, F: Kernels>(
 /// gradients, and threads (as [`crate::math::engine::Engine`]).
 #[derive(Debug)]
 pub struct StackedEngine<F> {
-    shards: Vec<(usize, usize)>,
-    work: Vec<StackedWorkspace<F>>,
-    grads: Vec<Params<F>>,
-    pool: Pool,
+    shards: Shards<F, StackedWorkspace<F>>,
 }
 
 impl<F: Kernels> StackedEngine<F> {
@@ -754,13 +750,8 @@ impl<F: Kernels> StackedEngine<F> {
     /// Cuts `batch` streams into `shards` contiguous shards of near-equal
     /// size, run by the calling thread and `shards − 1` workers.
     pub fn new(shape: Shape, batch: usize, shards: usize) -> Self {
-        let shards = shard_ranges(batch, shards);
-        let k = shards.len();
         Self {
-            work: (0..k).map(|_| StackedWorkspace::default()).collect(),
-            grads: (1..k).map(|_| Params::zeros_shaped(shape)).collect(),
-            pool: Pool::new(k - 1),
-            shards,
+            shards: Shards::new(batch, shards, || Params::zeros_shaped(shape)),
         }
     }
 
@@ -775,9 +766,7 @@ impl<F: Kernels> StackedEngine<F> {
         mask: Mask<'_, F>,
         grads: &mut Params<F>,
     ) -> F {
-        let loss = self.run(params, w, h, mask, Some(grads));
-        add_shard_gradients(grads, &self.grads);
-        loss
+        self.run(params, w, h, mask, Some(grads))
     }
 
     /// Forward only: updates `h`, returns Σ loss in nats.
@@ -800,34 +789,9 @@ impl<F: Kernels> StackedEngine<F> {
         grads: Option<&mut Params<F>>,
     ) -> F {
         let state = params.shape().state_len();
-        let backward = grads.is_some();
-        let mut outs: Vec<Option<&mut Params<F>>> = vec![grads];
-        outs.extend(self.grads.iter_mut().map(|g| backward.then_some(g)));
-        let mut losses = vec![F::ZERO; self.shards.len()];
-        let mut jobs: Vec<Box<dyn FnMut() + Send + '_>> = Vec::with_capacity(self.shards.len());
-        let mut rest = h;
-        for (((&(first, n), ws), g), loss) in self
-            .shards
-            .iter()
-            .zip(self.work.iter_mut())
-            .zip(outs)
-            .zip(losses.iter_mut())
-        {
-            let (hp, tail) = std::mem::take(&mut rest).split_at_mut(n * state);
-            rest = tail;
-            let mut g = g;
-            jobs.push(Box::new(move || {
-                *loss = stacked_shard_pass(params, w, first, n, hp, mask, ws, g.as_deref_mut());
-            }));
-        }
-        let mut refs: Vec<&mut (dyn FnMut() + Send)> = jobs
-            .iter_mut()
-            .map(|j| &mut **j as &mut (dyn FnMut() + Send))
-            .collect();
-        self.pool.scope(&mut refs);
-        drop(refs);
-        drop(jobs);
-        losses.into_iter().fold(F::ZERO, |a, b| a + b)
+        self.shards.run(h, state, grads, |first, n, hp, ws, g| {
+            stacked_shard_pass(params, w, first, n, hp, mask, ws, g)
+        })
     }
 }
 
