@@ -92,6 +92,8 @@ fn core_text(file: &[u8], run: &Run) -> String {
         Weights::Int8(m) => draw(m, f.vocab, run),
         Weights::Int8Tiles(m) => draw(m, f.vocab, run),
         Weights::Stacked(m) => draw(m, f.vocab, run),
+        Weights::StackedInt8(m) => draw(m, f.vocab, run),
+        Weights::StackedTiles(m) => draw(m, f.vocab, run),
     }
 }
 

@@ -95,6 +95,13 @@ pub use int8::row_pairs::{
     pair_dot_portable, pair_dots, paired_len, quant_tensor_lengths, QuantModelView,
     MAX_HIDDEN_INT8, PAIR_OFFSET, PAIR_RUN, Q15_ONE,
 };
+#[cfg(feature = "cells")]
+pub use int8::stacked::{
+    int8_layer_tensor_lengths, Int8LayerTensors, Int8Layout, Int8StackedModelView,
+    QuantStackedModelView, RowPairs, TiledStackedModelView, Tiles,
+};
+#[cfg(all(feature = "cells", feature = "alloc"))]
+pub use int8::stacked::{quantize_stacked, Int8StackedModel};
 pub use int8::tanh_i8::{tanh_i8, TANH_I8_STEPS};
 pub use int8::tanh_q15::tanh_q15;
 pub use int8::tensors::{QuantTensors, QuantizeError};

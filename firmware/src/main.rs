@@ -15,6 +15,10 @@
 //! at one Helium VMLADAVA.S8 per 16 multiply-accumulates; the other builds
 //! refuse them with one sentence.
 //!
+//! With feature `cells` it runs models of GRU and LSTM cells and of several
+//! layers (format version 5): f32, int8 row pairs, and on the Cortex-M55
+//! int8 tiles, each in the state buffers of its element type.
+//!
 //! On bad input it prints one line `error: ...` and exits non-zero. RAM holds
 //! only the state buffers ([`StateRam`]) and the stack; the weights stay in flash.
 //!
@@ -206,6 +210,32 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
             let s = slices(&mut state.h_f32, &mut state.logits, n, vocab).ok_or(too_large)?;
             generate(uart, model, file.vocab, &params, s)
         }
+        // int8 layers: every layer's Q15 h (and an LSTM's c, as f32 bits in
+        // two Q15 slots a unit), in the Q15 state buffers
+        #[cfg(feature = "cells")]
+        Weights::StackedInt8(model) => {
+            let n = model.state_len();
+            let too_large = Error::StateTooLarge {
+                values: n,
+                capacity: MAX_HIDDEN,
+            };
+            let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(too_large)?;
+            generate(uart, model, file.vocab, &params, s)
+        }
+        // int8 tile layers: every layer's int8 h (and an LSTM's c, four
+        // int8 slots a unit), in the int8 state buffers of the Cortex-M55
+        #[cfg(all(feature = "cells", feature = "helium"))]
+        Weights::StackedTiles(model) => {
+            let n = model.state_len();
+            let too_large = Error::StateTooLarge {
+                values: n,
+                capacity: MAX_HIDDEN,
+            };
+            let s = slices(&mut state.h_i8, &mut state.logits, n, vocab).ok_or(too_large)?;
+            generate(uart, model, file.vocab, &params, s)
+        }
+        #[cfg(all(feature = "cells", not(feature = "helium")))]
+        Weights::StackedTiles(_) => Err(Error::TilesWithoutHelium),
     }
 }
 

@@ -53,6 +53,24 @@ fn exercise(data: &[u8]) {
                 let _ = g.next_char();
             }
         }
+        Weights::StackedInt8(model) => {
+            let mut buffers = Buffers::<768, 256, i16>::new();
+            let Ok(slices) = buffers.slices_for(&model) else { return };
+            let Ok(mut g) = Generator::new(model, file.vocab, params, 1, slices) else { return };
+            let _ = g.prime("ab\n");
+            for _ in 0..4 {
+                let _ = g.next_char();
+            }
+        }
+        Weights::StackedTiles(model) => {
+            let mut buffers = Buffers::<1280, 256, i8>::new();
+            let Ok(slices) = buffers.slices_for(&model) else { return };
+            let Ok(mut g) = Generator::new(model, file.vocab, params, 1, slices) else { return };
+            let _ = g.prime("ab\n");
+            for _ in 0..4 {
+                let _ = g.next_char();
+            }
+        }
     }
 }
 

@@ -32,8 +32,8 @@ use charm_params::Params;
 use charm_tests::cycle_model::{self, CycleTable, Isa, TraceCounts};
 use qemu_support::host::{charm, cli_sample, cli_train, core_sample};
 use qemu_support::models::{
-    alphabet, corpus, extreme_int8, largest, quantized, random_model, random_stacked_model,
-    scaled_model, tiled, tinyshakespeare, Extreme,
+    alphabet, corpus, extreme_int8, extreme_stacked_int8, largest, quantized, random_model,
+    random_stacked_model, scaled_model, tiled, tinyshakespeare, Extreme,
 };
 use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
@@ -933,6 +933,76 @@ fn cells_state_over_capacity_is_refused(m: &Machine) {
     );
 }
 
+// ------------------------------ int8 GRU, LSTM and stacked layers
+//
+// `charm quantize` of the version-5 models above: int8 row pairs run on the
+// `cells` firmware of every core, int8 tiles on the Cortex-M55's (the other
+// cores refuse them in one line); each prints exactly `charm sample`'s bytes.
+
+/// `model` (an f32 version-5 file) written to a scratch file, quantized
+/// by `charm quantize --layout LAYOUT`; the int8 file's path and bytes.
+fn cli_quantized_cells(m: &Machine, name: &str, model: &[u8], layout: &str) -> (PathBuf, Vec<u8>) {
+    let path = scratch().join(format!("{name}-{}.charm", m.name));
+    std::fs::write(&path, model).expect("write the model");
+    let out = cli_quantize_layout(&path, layout);
+    let bytes = std::fs::read(&out).expect("read the int8 model");
+    assert_eq!(bytes[4], 5, "{name}: format version 5");
+    (out, bytes)
+}
+
+/// The int8 (row pairs) and, on the M55, int8 tile forms of `model` on
+/// the `cells` firmware against `charm sample`, with and without a prime
+/// (`cells_match_charm_sample`'s runs); on other cores the tiles are
+/// refused in one line.
+fn cells_int8_match_charm_sample(m: &Machine, name: &str, model: &[u8]) {
+    let (_, pairs) = cli_quantized_cells(m, &format!("{name}-f32"), model, "pairs");
+    cells_match_charm_sample(m, &format!("{name}-int8"), &pairs);
+    let (_, tiles) = cli_quantized_cells(m, &format!("{name}-f32"), model, "tiles");
+    if m.board.core.int8_helium {
+        cells_match_charm_sample(m, &format!("{name}-tiles"), &tiles);
+    } else {
+        let record = Params::default().to_bytes().expect("a valid record");
+        let run = m.run_elf(&m.cells_elf(), Some(&tiles), Some(&record));
+        assert_refused(&run, EXIT_BAD_WEIGHTS, "error: the weights are int8 tiles");
+        assert_eq!(run.text(), TILES_REFUSED, "{name} tiles");
+    }
+}
+
+fn cells_int8_gru_matches_charm_sample(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Gru, 1, 24, &alphabet(28), 31, 0.6);
+    cells_int8_match_charm_sample(m, "gru", &model);
+}
+
+fn cells_int8_lstm_matches_charm_sample(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Lstm, 1, 24, &alphabet(28), 32, 0.6);
+    cells_int8_match_charm_sample(m, "lstm", &model);
+}
+
+/// Two layers of each cell, H odd (the row pairs' half pair, the tiles'
+/// padding) and H 1.
+fn cells_int8_two_layers_match_charm_sample(m: &Machine) {
+    let cases = [
+        (charm_core::Cell::Rnn, 17, 33),
+        (charm_core::Cell::Gru, 1, 34),
+        (charm_core::Cell::Lstm, 13, 35),
+    ];
+    for (cell, hidden, seed) in cases {
+        let model = random_stacked_model(cell, 2, hidden, &alphabet(28), seed, 0.6);
+        let name = format!("{}-2-layers-h{hidden}", cell.name());
+        cells_int8_match_charm_sample(m, &name, &model);
+    }
+}
+
+/// Every int8 weight −128 and the gate scales at 1/64
+/// (`extreme_stacked_int8`): the states saturate, on every core the same.
+fn cells_int8_extreme_weights_match_charm_sample(m: &Machine) {
+    for (cell, seed) in [(charm_core::Cell::Gru, 36), (charm_core::Cell::Lstm, 37)] {
+        let f32_model = random_stacked_model(cell, 2, 20, &alphabet(28), seed, 0.6);
+        let model = extreme_stacked_int8(&f32_model);
+        cells_match_charm_sample(m, &format!("{}-extreme-int8", cell.name()), &model);
+    }
+}
+
 // ------------------------------------------------- how fast a model writes
 
 /// Estimated cycles per character of `model` on the machine: QEMU's trace
@@ -1086,6 +1156,10 @@ macro_rules! tests_on {
             cells_imported_pytorch_models_match_charm_sample,
             cells_are_refused_by_the_default_firmware,
             cells_state_over_capacity_is_refused,
+            cells_int8_gru_matches_charm_sample,
+            cells_int8_lstm_matches_charm_sample,
+            cells_int8_two_layers_match_charm_sample,
+            cells_int8_extreme_weights_match_charm_sample,
         );)*
     };
     (@one $machine:ident, $constant:ident, $($test:ident),* $(,)?) => {

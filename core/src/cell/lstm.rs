@@ -1,6 +1,10 @@
 //! The long short-term memory cell, PyTorch's `nn.LSTM`.
 
 use super::{Unit, MAX_GATES};
+#[cfg(feature = "cells")]
+use crate::int8::stacked::Int8Layout;
+#[cfg(feature = "cells")]
+use crate::math::soft_f32::{add, mul};
 use crate::Float;
 
 /// PyTorch's `nn.LSTM` equations, gates in its order i, f, g, o:
@@ -30,5 +34,29 @@ impl Unit for Lstm {
         let o = (x[3] + h[3]).sigmoid();
         let c = f * prev[1] + i * g;
         [o * c.tanh(), c]
+    }
+
+    /// The LSTM on state levels (`ONE` = `L::ONE`), the cell state `c` in
+    /// f32:
+    ///
+    /// ```text
+    /// iq, fq, oq = σ_L(x_i + h_i), σ_L(x_f + h_f), σ_L(x_o + h_o)    σ_L(u) = (tanh_L(u/2) + ONE + 1) >> 1
+    /// gq  = tanh_L(x_g + h_g)
+    /// c'  = (fq/ONE)·c + (iq/ONE)·(gq/ONE)                       (f32, this order, no FMA)
+    /// hq' = round(oq·tanh_L(c') / ONE)                           = o ⊙ tanh(c'), exact in i32
+    /// ```
+    #[cfg(feature = "cells")]
+    #[inline(always)]
+    fn update_int8<L: Int8Layout>(
+        x: &[f32; MAX_GATES],
+        h: &[f32; MAX_GATES],
+        prev: (i32, f32),
+    ) -> (i32, f32) {
+        let i = L::sigmoid(add(x[0], h[0]));
+        let f = L::sigmoid(add(x[1], h[1]));
+        let g = L::tanh(add(x[2], h[2]));
+        let o = L::sigmoid(add(x[3], h[3]));
+        let c = add(mul(L::to_f32(f), prev.1), mul(L::to_f32(i), L::to_f32(g)));
+        (L::product(o, L::tanh(c)), c)
     }
 }

@@ -15,6 +15,8 @@ pub(crate) use gru::Gru;
 pub(crate) use lstm::Lstm;
 pub(crate) use rnn::Rnn;
 
+#[cfg(feature = "cells")]
+use crate::int8::stacked::Int8Layout;
 use crate::Float;
 
 /// Most layers a model may stack.
@@ -110,4 +112,19 @@ pub(crate) trait Unit {
     /// previous state `[h, c]` (`c` is 0 and ignored unless
     /// `STATES == 2`). Returns the next `[h, c]`.
     fn update<F: Float>(x: &[F; MAX_GATES], h: &[F; MAX_GATES], prev: [F; 2]) -> [F; 2];
+
+    /// The same update for an int8 model of layout `L`
+    /// ([`crate::Int8StackedModelView::step`]): the gates' terms in f32 as
+    /// above, the previous h as a state level `hq` (`h ≈ hq / L::ONE`) and
+    /// the previous c (an LSTM's; 0 otherwise) in f32. Returns the next
+    /// `(hq, c)`. Every tanh is the layout's table (`tanh_q15` or
+    /// `tanh_i8`) and every σ is `(1 + tanh(u/2)) / 2` from the same
+    /// table ([`Int8Layout::sigmoid`]), so the host and every core compute
+    /// the same integers.
+    #[cfg(feature = "cells")]
+    fn update_int8<L: Int8Layout>(
+        x: &[f32; MAX_GATES],
+        h: &[f32; MAX_GATES],
+        prev: (i32, f32),
+    ) -> (i32, f32);
 }

@@ -6,6 +6,8 @@ use super::weights::block_len;
 #[cfg(feature = "cells")]
 use super::weights::stacked_block_len;
 #[cfg(feature = "cells")]
+use super::weights::stacked_int8_block_len;
+#[cfg(feature = "cells")]
 use super::VERSION_CELLS;
 use super::{
     crc32, AnyCharmFile, CharmFile, FormatError, Header, Weights, ELEMENT_F32, ELEMENT_INT8,
@@ -13,6 +15,13 @@ use super::{
     VERSION_INT8_TILES,
 };
 use crate::int8::row_pairs::{quant_tensor_lengths, QuantModelView, MAX_HIDDEN_INT8};
+#[cfg(all(feature = "cells", feature = "tiles"))]
+use crate::int8::stacked::Tiles;
+#[cfg(feature = "cells")]
+use crate::int8::stacked::{
+    int8_layer_tensor_lengths, int8_layer_tensor_name, Int8LayerTensors, Int8Layout,
+    Int8StackedModelView, RowPairs,
+};
 use crate::int8::tensors::QuantTensors;
 #[cfg(feature = "tiles")]
 use crate::int8::tiles::{tile_tensor_lengths, TiledModelView};
@@ -148,13 +157,17 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     }
     let (header, rest) =
         Header::from_postcard(&body[PREAMBLE_LEN..]).ok_or(FormatError::Malformed)?;
-    // Version 5: the cell and the depth follow the header; f32 only so far.
+    // Version 5: the cell and the depth follow the header; f32, int8 row
+    // pairs, and int8 tiles with feature tiles.
     #[cfg(feature = "cells")]
     let (stack, rest) = match version {
         VERSION_CELLS.. => {
             let ((cell, depth), rest) = cell_and_depth(rest)?;
-            if header.element != ELEMENT_F32 {
-                return Err(FormatError::UnsupportedElement(header.element));
+            match header.element {
+                ELEMENT_F32 | ELEMENT_INT8 => {}
+                #[cfg(feature = "tiles")]
+                ELEMENT_INT8_TILES => {}
+                other => return Err(FormatError::UnsupportedElement(other)),
             }
             (Some((cell, depth)), rest)
         }
@@ -180,9 +193,40 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     let data_start = header_end.next_multiple_of(TENSOR_ALIGN);
     let block = tensor_block_len(header.element, hidden, vocab_size);
     #[cfg(feature = "cells")]
-    let block = match stack {
-        Some((cell, depth)) => block.and(stacked_block_len(cell, hidden, vocab_size, depth)),
-        None => block,
+    let block = match (stack, header.element) {
+        (Some((cell, depth)), ELEMENT_F32) => {
+            block.and(stacked_block_len(cell, hidden, vocab_size, depth))
+        }
+        (Some((cell, depth)), ELEMENT_INT8) => {
+            if hidden > MAX_HIDDEN_INT8 {
+                return Err(FormatError::ShapeMismatch {
+                    hidden,
+                    vocab: vocab_size,
+                    max_hidden: MAX_HIDDEN_INT8,
+                    max_vocab: MAX_VOCAB,
+                });
+            }
+            block.and(stacked_int8_block_len::<RowPairs>(
+                cell, hidden, vocab_size, depth,
+            ))
+        }
+        #[cfg(feature = "tiles")]
+        (Some((cell, depth)), _) => {
+            if hidden > MAX_HIDDEN_INT8 {
+                return Err(FormatError::ShapeMismatch {
+                    hidden,
+                    vocab: vocab_size,
+                    max_hidden: MAX_HIDDEN_INT8,
+                    max_vocab: MAX_VOCAB,
+                });
+            }
+            block.and(stacked_int8_block_len::<Tiles>(
+                cell, hidden, vocab_size, depth,
+            ))
+        }
+        #[cfg(not(feature = "tiles"))]
+        (Some(_), other) => return Err(FormatError::UnsupportedElement(other)),
+        (None, _) => block,
     };
     let block = block.ok_or(FormatError::Malformed)?;
     if data_start.checked_add(block) != Some(len - 4) {
@@ -194,11 +238,20 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     let data = &body[data_start..];
     #[cfg(feature = "cells")]
     if let Some((cell, depth)) = stack {
+        let shape = (cell, hidden, vocab_size, depth);
+        let weights = match header.element {
+            ELEMENT_F32 => Weights::Stacked(stacked_model(cell, hidden, vocab_size, depth, data)?),
+            ELEMENT_INT8 => Weights::StackedInt8(stacked_int8_model::<RowPairs>(shape, data)?),
+            #[cfg(feature = "tiles")]
+            _ => Weights::StackedTiles(stacked_int8_model::<Tiles>(shape, data)?),
+            #[cfg(not(feature = "tiles"))]
+            other => return Err(FormatError::UnsupportedElement(other)),
+        };
         return Ok(AnyCharmFile {
             version,
             vocab,
             meta: header.meta,
-            weights: Weights::Stacked(stacked_model(cell, hidden, vocab_size, depth, data)?),
+            weights,
             len,
         });
     }
@@ -255,7 +308,7 @@ fn cell_and_depth(bytes: &[u8]) -> Result<((Cell, usize), &[u8]), FormatError> {
 
 /// The first `n` values of `data`, which moves past them.
 #[cfg(feature = "cells")]
-fn take<'a>(data: &mut &'a [f32], n: usize) -> Result<&'a [f32], FormatError> {
+fn take<'a, T>(data: &mut &'a [T], n: usize) -> Result<&'a [T], FormatError> {
     let (taken, rest) = data.split_at_checked(n).ok_or(FormatError::Malformed)?;
     *data = rest;
     Ok(taken)
@@ -301,6 +354,59 @@ fn stacked_model(
     let why = take(&mut data, vocab * padded(hidden))?;
     let by = take(&mut data, vocab)?;
     StackedModelView::new(cell, hidden, vocab, &layers[..depth], why, by)
+        .map_err(|_| FormatError::Malformed)
+}
+
+/// The tensors of an int8 version-5 model in layout `L` (their lengths
+/// checked by the caller's block length), the floats checked finite.
+#[cfg(feature = "cells")]
+fn stacked_int8_model<L: Int8Layout>(
+    (cell, hidden, vocab, depth): (Cell, usize, usize, usize),
+    data: &[u8],
+) -> Result<Int8StackedModelView<'_, L>, FormatError> {
+    let mut n8_total = L::matrix_len(vocab, hidden);
+    let mut named = [("", 0); 4 * MAX_LAYERS + 2];
+    for l in 0..depth {
+        let (n8, n32) = int8_layer_tensor_lengths::<L>(cell, hidden, vocab, l);
+        n8_total += n8[0] + n8[1];
+        for (t, &n) in n32.iter().enumerate() {
+            named[4 * l + t] = (int8_layer_tensor_name(l, 2 + t), n);
+        }
+    }
+    named[4 * depth] = ("why_scale", vocab);
+    named[4 * depth + 1] = ("by", vocab);
+    let (int8, floats) = data
+        .split_at_checked(n8_total)
+        .ok_or(FormatError::Malformed)?;
+    let mut int8: &[i8] = bytemuck::cast_slice(int8);
+    let mut floats: &[f32] =
+        bytemuck::try_cast_slice(floats).map_err(|_| FormatError::Misaligned)?;
+    check_finite(floats, &named[..4 * depth + 2])?;
+    let empty = Int8LayerTensors {
+        wx: &[],
+        wh: &[],
+        wx_scale: &[],
+        wh_scale: &[],
+        bx: &[],
+        bh: &[],
+    };
+    let mut layers = [empty; MAX_LAYERS];
+    for (l, layer) in layers.iter_mut().enumerate().take(depth) {
+        let ([wx, wh], _) = int8_layer_tensor_lengths::<L>(cell, hidden, vocab, l);
+        layer.wx = take(&mut int8, wx)?;
+        layer.wh = take(&mut int8, wh)?;
+    }
+    let why = take(&mut int8, L::matrix_len(vocab, hidden))?;
+    for (l, layer) in layers.iter_mut().enumerate().take(depth) {
+        let (_, [sx, sh, bx, bh]) = int8_layer_tensor_lengths::<L>(cell, hidden, vocab, l);
+        layer.wx_scale = take(&mut floats, sx)?;
+        layer.wh_scale = take(&mut floats, sh)?;
+        layer.bx = take(&mut floats, bx)?;
+        layer.bh = take(&mut floats, bh)?;
+    }
+    let why_scale = take(&mut floats, vocab)?;
+    let by = take(&mut floats, vocab)?;
+    Int8StackedModelView::new(cell, hidden, vocab, &layers[..depth], why, why_scale, by)
         .map_err(|_| FormatError::Malformed)
 }
 
@@ -389,9 +495,11 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
             Err(FormatError::UnsupportedElement(file.weights.element()))
         }
         #[cfg(feature = "cells")]
-        Weights::Stacked(m) => Err(FormatError::NotOneTanhLayer {
-            cell: m.cell(),
-            layers: m.depth(),
-        }),
+        Weights::Stacked(_) | Weights::StackedInt8(_) | Weights::StackedTiles(_) => {
+            Err(FormatError::NotOneTanhLayer {
+                cell: file.weights.cell(),
+                layers: file.weights.depth(),
+            })
+        }
     }
 }

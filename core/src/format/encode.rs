@@ -8,6 +8,8 @@ use super::{
     MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION_F32, VERSION_INT8, VERSION_INT8_TILES,
 };
 #[cfg(feature = "cells")]
+use crate::int8::stacked::{int8_layer_tensor_name, Int8Layout, Int8StackedModelView};
+#[cfg(feature = "cells")]
 use crate::model::layer_tensor_name;
 use crate::model::ModelView;
 use crate::vocab::Vocab;
@@ -92,6 +94,10 @@ pub fn encode_any(
             }
             (VERSION_CELLS, ELEMENT_F32)
         }
+        #[cfg(feature = "cells")]
+        Weights::StackedInt8(m) => (check_int8_stacked(m)?, ELEMENT_INT8),
+        #[cfg(feature = "cells")]
+        Weights::StackedTiles(m) => (check_int8_stacked(m)?, ELEMENT_INT8_TILES),
     };
     let header = Header {
         hidden: hidden as u32,
@@ -108,9 +114,9 @@ pub fn encode_any(
     let header_bytes = postcard::to_allocvec(&header).map_err(|_| FormatError::Malformed)?;
     out.extend_from_slice(&header_bytes);
     #[cfg(feature = "cells")]
-    if let Weights::Stacked(m) = weights {
+    if version == VERSION_CELLS {
         // the view holds 1 to MAX_LAYERS layers, so the depth fits its byte
-        out.extend_from_slice(&[m.cell().code(), m.depth() as u8]);
+        out.extend_from_slice(&[weights.cell().code(), weights.depth() as u8]);
     }
     out.resize(out.len().next_multiple_of(TENSOR_ALIGN), 0);
     let floats: [&[f32]; 5] = match weights {
@@ -125,6 +131,16 @@ pub fn encode_any(
                 }
             }
             [m.why(), m.by(), &[], &[], &[]]
+        }
+        #[cfg(feature = "cells")]
+        Weights::StackedInt8(m) => {
+            write_int8_stacked(&mut out, m);
+            [&[]; 5]
+        }
+        #[cfg(feature = "cells")]
+        Weights::StackedTiles(m) => {
+            write_int8_stacked(&mut out, m);
+            [&[]; 5]
         }
         Weights::Int8(_) | Weights::Int8Tiles(_) => {
             let Some(t) = weights.int8_tensors() else {
@@ -147,4 +163,46 @@ pub fn encode_any(
     let crc = crc32(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
+}
+
+/// Checks the f32 tensors of an int8 stacked model finite; its version.
+#[cfg(feature = "cells")]
+fn check_int8_stacked<L: Int8Layout>(m: &Int8StackedModelView<'_, L>) -> Result<u16, FormatError> {
+    for (l, layer) in m.layers().iter().enumerate() {
+        let floats = [layer.wx_scale, layer.wh_scale, layer.bx, layer.bh];
+        for (t, tensor) in floats.into_iter().enumerate() {
+            check_finite(tensor, &[(int8_layer_tensor_name(l, 2 + t), tensor.len())])?;
+        }
+    }
+    for (name, t) in [("why_scale", m.why_scale()), ("by", m.by())] {
+        check_finite(t, &[(name, t.len())])?;
+    }
+    Ok(VERSION_CELLS)
+}
+
+/// The tensors of an int8 stacked model: every layer's wx and wh, why,
+/// then every layer's wx_scale, wh_scale, bx and bh, why_scale and by.
+#[cfg(feature = "cells")]
+fn write_int8_stacked<L: Int8Layout>(
+    out: &mut alloc::vec::Vec<u8>,
+    m: &Int8StackedModelView<'_, L>,
+) {
+    for layer in m.layers() {
+        for q in [layer.wx, layer.wh] {
+            out.extend(q.iter().map(|&b| b as u8));
+        }
+    }
+    out.extend(m.why().iter().map(|&b| b as u8));
+    for layer in m.layers() {
+        for t in [layer.wx_scale, layer.wh_scale, layer.bx, layer.bh] {
+            for w in t {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+    for t in [m.why_scale(), m.by()] {
+        for w in t {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
 }

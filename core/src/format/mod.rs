@@ -5,13 +5,13 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `b"CHRM"` |
-//! | 4 | 2 | format version, u16: 1 for f32 models, 3 for int8 row pairs, 4 for int8 tiles, 5 for f32 models of any cell and depth (2 is a retired int8 layout) |
+//! | 4 | 2 | format version, u16: 1 for f32 models, 3 for int8 row pairs, 4 for int8 tiles, 5 for models of any cell and depth, f32 or int8 (2 is a retired int8 layout) |
 //! | 6 | 2 | reserved, 0 |
 //! | 8 | 4 | total file length in bytes, u32, CRC trailer included |
 //! | 12 | n | header, [postcard](https://postcard.jamesmunns.com/wire-format): [`Header`] |
 //! | 12+n | 2 | version 5 only: the cell ([`crate::Cell::code`]: 0 rnn, 1 gru, 2 lstm) and the number of layers (1 to [`crate::MAX_LAYERS`]), one byte each |
 //! | … | 0..15 | zero padding, so the tensors start at a multiple of 16 |
-//! | d | … | tensors: element type 0 (f32) in order wxh, whh, bh, why, by ([`crate::ModelView`]); element type 1 (int8 row pairs) as in [`crate::QuantModelView`]; element type 2 (int8 tiles) as in [`crate::TiledModelView`]; version 5 (f32): per layer wx, wh, bx, bh, then why, by ([`crate::StackedModelView`]) |
+//! | d | … | tensors: element type 0 (f32) in order wxh, whh, bh, why, by ([`crate::ModelView`]); element type 1 (int8 row pairs) as in [`crate::QuantModelView`]; element type 2 (int8 tiles) as in [`crate::TiledModelView`]; version 5 (f32): per layer wx, wh, bx, bh, then why, by ([`crate::StackedModelView`]); version 5 (int8, element types 1 and 2): every layer's int8 wx, wh, then why, then every layer's f32 wx_scale, wh_scale, bx, bh, then why_scale, by ([`crate::Int8StackedModelView`], feature `cells`) |
 //! | len-4 | 4 | CRC-32 (IEEE) of bytes `0 .. len-4` |
 //!
 //! The preamble is fixed-width so that a reader can tell "not a charm file",
@@ -46,7 +46,8 @@ pub const MAGIC: [u8; 4] = *b"CHRM";
 /// int8 with a permuted layout that version 3 replaced by row pairs
 /// ([`crate::QuantModelView`]); version 4 added int8 tiles
 /// ([`crate::TiledModelView`]); version 5 added the cell and the depth
-/// ([`crate::StackedModelView`]). Each model is written with the oldest
+/// ([`crate::StackedModelView`], and its int8 forms
+/// `Int8StackedModelView` with feature `cells`). Each model is written with the oldest
 /// version that has it (one tanh layer f32 1, int8 row pairs 3, int8 tiles
 /// 4, other cells and depths 5), so that older readers keep loading what
 /// they can; version-2 int8 files are refused with

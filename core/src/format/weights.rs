@@ -4,6 +4,10 @@
 use super::{FormatError, Metadata, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES};
 use crate::cell::Cell;
 use crate::int8::row_pairs::{quant_tensor_lengths, QuantModelView};
+#[cfg(feature = "cells")]
+use crate::int8::stacked::{
+    int8_layer_tensor_lengths, Int8Layout, QuantStackedModelView, TiledStackedModelView,
+};
 use crate::int8::tensors::QuantTensors;
 use crate::int8::tiles::{tile_tensor_lengths, TiledModelView};
 #[cfg(feature = "cells")]
@@ -42,6 +46,14 @@ pub enum Weights<'a> {
     /// feature `cells`, so that a firmware of one tanh layer carries none of it).
     #[cfg(feature = "cells")]
     Stacked(StackedModelView<'a, f32>),
+    /// int8 layers of one cell as row pairs, Q15 state (element type 1,
+    /// format version 5; feature `cells`).
+    #[cfg(feature = "cells")]
+    StackedInt8(QuantStackedModelView<'a>),
+    /// int8 layers of one cell as tiles, int8 state (element type 2,
+    /// format version 5; feature `cells`, decoded with feature `tiles`).
+    #[cfg(feature = "cells")]
+    StackedTiles(TiledStackedModelView<'a>),
 }
 
 impl Weights<'_> {
@@ -53,6 +65,10 @@ impl Weights<'_> {
             Weights::Int8Tiles(m) => m.hidden(),
             #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.hidden(),
+            #[cfg(feature = "cells")]
+            Weights::StackedInt8(m) => m.hidden(),
+            #[cfg(feature = "cells")]
+            Weights::StackedTiles(m) => m.hidden(),
         }
     }
     /// Vocabulary size V.
@@ -63,6 +79,10 @@ impl Weights<'_> {
             Weights::Int8Tiles(m) => m.vocab(),
             #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.vocab(),
+            #[cfg(feature = "cells")]
+            Weights::StackedInt8(m) => m.vocab(),
+            #[cfg(feature = "cells")]
+            Weights::StackedTiles(m) => m.vocab(),
         }
     }
     /// The cell of every layer: [`Cell::Rnn`] but for a version-5 model.
@@ -70,6 +90,10 @@ impl Weights<'_> {
         match self {
             #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.cell(),
+            #[cfg(feature = "cells")]
+            Weights::StackedInt8(m) => m.cell(),
+            #[cfg(feature = "cells")]
+            Weights::StackedTiles(m) => m.cell(),
             _ => Cell::Rnn,
         }
     }
@@ -78,6 +102,10 @@ impl Weights<'_> {
         match self {
             #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.depth(),
+            #[cfg(feature = "cells")]
+            Weights::StackedInt8(m) => m.depth(),
+            #[cfg(feature = "cells")]
+            Weights::StackedTiles(m) => m.depth(),
             _ => 1,
         }
     }
@@ -89,14 +117,19 @@ impl Weights<'_> {
             Weights::Stacked(_) => "f32",
             Weights::Int8(_) => "int8",
             Weights::Int8Tiles(_) => "int8 tiles",
+            #[cfg(feature = "cells")]
+            Weights::StackedInt8(_) => "int8",
+            #[cfg(feature = "cells")]
+            Weights::StackedTiles(_) => "int8 tiles",
         }
     }
-    /// The tensors of an int8 model (row pairs or tiles); `None` for f32.
+    /// The tensors of a one-layer int8 model (row pairs or tiles); `None`
+    /// for f32 and for models of other cells or depths.
     pub fn int8_tensors(&self) -> Option<QuantTensors<'_>> {
         match self {
             Weights::F32(_) => None,
             #[cfg(feature = "cells")]
-            Weights::Stacked(_) => None,
+            Weights::Stacked(_) | Weights::StackedInt8(_) | Weights::StackedTiles(_) => None,
             Weights::Int8(m) => Some(m.tensors()),
             Weights::Int8Tiles(m) => Some(m.tensors()),
         }
@@ -109,6 +142,10 @@ impl Weights<'_> {
             Weights::Stacked(_) => ELEMENT_F32,
             Weights::Int8(_) => ELEMENT_INT8,
             Weights::Int8Tiles(_) => ELEMENT_INT8_TILES,
+            #[cfg(feature = "cells")]
+            Weights::StackedInt8(_) => ELEMENT_INT8,
+            #[cfg(feature = "cells")]
+            Weights::StackedTiles(_) => ELEMENT_INT8_TILES,
         }
     }
     /// Bytes of tensor data.
@@ -117,6 +154,19 @@ impl Weights<'_> {
             #[cfg(feature = "cells")]
             Weights::Stacked(m) => {
                 stacked_block_len(m.cell(), m.hidden(), m.vocab(), m.depth()).unwrap_or(usize::MAX)
+            }
+            #[cfg(feature = "cells")]
+            Weights::StackedInt8(m) => stacked_int8_block_len::<crate::RowPairs>(
+                m.cell(),
+                m.hidden(),
+                m.vocab(),
+                m.depth(),
+            )
+            .unwrap_or(usize::MAX),
+            #[cfg(feature = "cells")]
+            Weights::StackedTiles(m) => {
+                stacked_int8_block_len::<crate::Tiles>(m.cell(), m.hidden(), m.vocab(), m.depth())
+                    .unwrap_or(usize::MAX)
             }
             _ => block_len(self.element(), self.hidden(), self.vocab()),
         }
@@ -218,4 +268,31 @@ pub(super) fn stacked_block_len(
         .checked_add(others)?
         .checked_add(output)?
         .checked_mul(4)
+}
+
+/// Bytes of the tensor block of an int8 version-5 model in layout `L`
+/// (every layer's int8 tensors, then `why`, then every layer's f32
+/// tensors, then `why_scale` and `by`), or `None` for a hidden size above
+/// [`crate::MAX_HIDDEN_INT8`] or a depth outside 1 to [`crate::MAX_LAYERS`]
+/// (the shape is bounded first, so nothing overflows).
+#[cfg(feature = "cells")]
+pub(super) fn stacked_int8_block_len<L: Int8Layout>(
+    cell: Cell,
+    hidden: usize,
+    vocab: usize,
+    depth: usize,
+) -> Option<usize> {
+    if hidden == 0
+        || hidden > crate::MAX_HIDDEN_INT8
+        || vocab > super::MAX_VOCAB
+        || !(1..=crate::MAX_LAYERS).contains(&depth)
+    {
+        return None;
+    }
+    let mut bytes = L::matrix_len(vocab, hidden) + 4 * 2 * vocab;
+    for l in 0..depth {
+        let (n8, n32) = int8_layer_tensor_lengths::<L>(cell, hidden, vocab, l);
+        bytes += n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>();
+    }
+    Some(bytes)
 }

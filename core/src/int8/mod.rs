@@ -8,6 +8,8 @@
 //! ([`tanh_q15`], [`tanh_i8`]).
 
 pub(crate) mod row_pairs;
+#[cfg(feature = "cells")]
+pub(crate) mod stacked;
 pub(crate) mod tanh_i8;
 pub(crate) mod tanh_q15;
 pub(crate) mod tensors;

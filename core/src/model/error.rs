@@ -31,6 +31,15 @@ pub enum ShapeError {
         /// The most a model may have ([`crate::MAX_LAYERS`]).
         max: usize,
     },
+    /// An int8 model of other cells or depths has more hidden units than
+    /// its exact i32 sums allow (feature `cells`).
+    #[cfg(feature = "cells")]
+    HiddenTooLarge {
+        /// The model's hidden size.
+        hidden: usize,
+        /// The most an int8 model may have ([`crate::MAX_HIDDEN_INT8`]).
+        max: usize,
+    },
     /// A state or logits buffer has the wrong length.
     BufferLength {
         /// Which buffer.
@@ -63,6 +72,11 @@ impl Explain for ShapeError {
             ShapeError::Depth { layers, max } => {
                 out.fill("a model has 1 to {} layers, not {}", &[max, layers])
             }
+            #[cfg(feature = "cells")]
+            ShapeError::HiddenTooLarge { hidden, max } => out.fill(
+                "an int8 model has at most {} hidden units, not {}",
+                &[max, hidden],
+            ),
             ShapeError::BufferLength {
                 buffer,
                 expected,

@@ -36,7 +36,10 @@ pub trait Recurrent {
     fn vocab(&self) -> usize;
     /// Length of the state buffer: H for f32, `padded(H)` for Q15,
     /// `tile_stride(H)` for int8, `L · H` for L layers of rnn or GRU cells
-    /// and `L · 2H` for L layers of LSTM cells (h and c).
+    /// and `L · 2H` for L layers of LSTM cells (h and c); for their int8
+    /// forms `L · S` (rnn, GRU) and `L · 3S` (LSTM, Q15) or `L · 5S`
+    /// (LSTM, int8 tiles), S the layout's stride
+    /// (`Int8StackedModelView::state_len`).
     fn state_len(&self) -> usize;
     /// b_y: the logits of the zero state.
     fn output_bias(&self) -> &[f32];
@@ -123,6 +126,28 @@ impl Recurrent for TiledModelView<'_> {
     }
     fn step_state(&self, h_prev: &[i8], x: usize, h_next: &mut [i8], logits: &mut [f32]) {
         self.step(h_prev, x, h_next, logits);
+    }
+}
+
+#[cfg(feature = "cells")]
+impl<L: crate::int8::stacked::Int8Layout> Recurrent
+    for crate::int8::stacked::Int8StackedModelView<'_, L>
+{
+    type State = L::State;
+    fn hidden(&self) -> usize {
+        Self::hidden(self)
+    }
+    fn vocab(&self) -> usize {
+        Self::vocab(self)
+    }
+    fn state_len(&self) -> usize {
+        Self::state_len(self)
+    }
+    fn output_bias(&self) -> &[f32] {
+        self.by()
+    }
+    fn step_state(&self, state: &[L::State], x: usize, next: &mut [L::State], logits: &mut [f32]) {
+        self.step(state, x, next, logits);
     }
 }
 

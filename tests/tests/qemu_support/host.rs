@@ -25,6 +25,8 @@ pub fn core_sample(model: &[u8], p: &Params<'_>) -> Vec<u8> {
         Weights::Int8(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
         Weights::Int8Tiles(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
         Weights::Stacked(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
+        Weights::StackedInt8(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
+        Weights::StackedTiles(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
     };
     let mut out = text.expect("prime text in the vocabulary").into_bytes();
     out.push(b'\n');

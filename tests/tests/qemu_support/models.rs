@@ -262,3 +262,74 @@ pub fn random_stacked_model(
     let model = StackedModelView::new(cell, hidden, v.len(), &views, &why, &by).expect("shapes");
     charm_core::encode_any(&Weights::Stacked(model), &v, &Metadata::default()).expect("encode")
 }
+
+/// The int8 form of a version-5 `model` (as `charm quantize`, row pairs)
+/// with every int8 weight −128 (a stored first-row byte of 0; the one-hot
+/// rows too) and every scale of the gate matrices at 1/64, so that the
+/// sums reach −128·32767·H and every gate and state saturates (h at
+/// ±32767) — the extremes of the row-pair kernels' i32 sums and of the
+/// cells' integer updates.
+pub fn extreme_stacked_int8(model: &[u8]) -> Vec<u8> {
+    use charm_core::{quantize_stacked, Int8LayerTensors, Int8StackedModelView, RowPairs, Weights};
+    let bytes = charm_core::AlignedBytes::from(model);
+    let file = charm_core::decode_any(&bytes).expect("a model");
+    let Weights::Stacked(f32_model) = file.weights else {
+        panic!("not a version-5 f32 model");
+    };
+    let q = quantize_stacked::<RowPairs>(&f32_model).expect("H <= 512");
+    let view = q.view();
+    // row pairs: even bytes are a + 128 (0 for −128), odd bytes b (−128)
+    let pairs = |t: &[i8]| -> Vec<i8> {
+        (0..t.len())
+            .map(|i| if i % 2 == 0 { 0 } else { -128 })
+            .collect()
+    };
+    let owned: Vec<[Vec<i8>; 2]> = view
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(l, t)| {
+            let wx = if l == 0 {
+                vec![-128; t.wx.len()]
+            } else {
+                pairs(t.wx)
+            };
+            [wx, pairs(t.wh)]
+        })
+        .collect();
+    let scales: Vec<[Vec<f32>; 2]> = view
+        .layers()
+        .iter()
+        .map(|t| {
+            [
+                vec![1.0 / 64.0; t.wx_scale.len()],
+                vec![1.0 / 64.0; t.wh_scale.len()],
+            ]
+        })
+        .collect();
+    let layers: Vec<Int8LayerTensors<'_>> = view
+        .layers()
+        .iter()
+        .zip(&owned)
+        .zip(&scales)
+        .map(|((t, [wx, wh]), [sx, sh])| Int8LayerTensors {
+            wx,
+            wh,
+            wx_scale: sx,
+            wh_scale: sh,
+            ..*t
+        })
+        .collect();
+    let why = pairs(view.why());
+    let extreme = Int8StackedModelView::<RowPairs>::new(
+        view.cell(),
+        view.hidden(),
+        view.vocab(),
+        &layers,
+        &why,
+        view.why_scale(),
+        view.by(),
+    )
+    .expect("shapes");
+    charm_core::encode_any(&Weights::StackedInt8(extreme), &file.vocab, &file.meta).expect("encode")
+}

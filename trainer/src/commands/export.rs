@@ -105,7 +105,10 @@ pub fn run(s: &ExportSettings) -> Result<ExportReport, Error> {
             let what = format!("{} × {}", m.cell().name(), m.depth());
             (bytes, Some(what))
         }
-        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+        Weights::Int8(_)
+        | Weights::Int8Tiles(_)
+        | Weights::StackedInt8(_)
+        | Weights::StackedTiles(_) => {
             return Err(Error::ExportInt8 {
                 path: s.model.clone(),
             })

@@ -322,8 +322,8 @@ impl Info {
     fn device_text(&self) -> String {
         let mut s = String::new();
         if self.device.is_empty() {
-            return "\non a device:    none yet: the firmware runs one rnn layer; charm sample and \
-                    charm eval run this model"
+            return "\non a device:    the firmware built with --features cells runs this model \
+                    (int8 tiles on the Cortex-M55 only); charm sample and charm eval run it here"
                 .into();
         }
         for (i, n) in self.device.iter().enumerate() {

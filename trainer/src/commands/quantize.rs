@@ -1,5 +1,8 @@
 //! `charm quantize`: an f32 model to int8 weights, 4× smaller.
 //!
+//! A model of other cells or depths (format version 5) stays version 5,
+//! with the same element types ([`charm_core::quantize_stacked`]).
+//!
 //! Each weight row gets one symmetric scale (`s = max|w_row| / 127`,
 //! `q = round(w / s)`); biases stay f32. [`Layout::RowPairs`] writes format
 //! version 3, element type int8 ([`charm_core::quantize`]), which every
@@ -13,7 +16,7 @@ use crate::error::Error;
 use crate::files::atomic::write_output;
 use crate::files::model_file::ModelBytes;
 use crate::files::outputs::{self, Input, Output};
-use charm_core::{encode_any, Weights};
+use charm_core::{encode_any, quantize_stacked, RowPairs, Tiles, Weights};
 use std::path::Path;
 
 /// The int8 layout to write.
@@ -75,45 +78,73 @@ pub fn run(
     outputs::check(&[out], &[model])?;
     let m = ModelBytes::load(input)?;
     let file = m.file()?;
-    let model = match file.weights {
-        Weights::F32(model) => model,
-        Weights::Stacked(m) => {
-            return Err(Error::Usage(format!(
-                "{} holds {} layers of {} cells; charm quantize takes one tanh layer so far",
-                input.display(),
-                m.depth(),
-                m.cell().name()
-            )))
-        }
-        Weights::Int8(_) | Weights::Int8Tiles(_) => {
-            return Err(Error::Usage(format!(
-                "{} is already an int8 model; quantize the f32 model it came from",
-                input.display()
-            )))
-        }
-    };
     let encode = |weights: &Weights<'_>| {
         encode_any(weights, &file.vocab, &file.meta).map_err(|error| Error::Model {
             path: output.into(),
             error,
         })
     };
-    let bytes = match layout {
-        Layout::RowPairs => {
-            let quantized = charm_core::quantize(&model)
-                .map_err(|e| Error::Usage(format!("cannot quantize {}: {e}", input.display())))?;
-            encode(&Weights::Int8(quantized.view()))?
+    let refused = |e: charm_core::QuantizeError| {
+        Error::Usage(format!("cannot quantize {}: {e}", input.display()))
+    };
+    let (bytes, shape) = match (file.weights, layout) {
+        (Weights::F32(model), Layout::RowPairs) => {
+            let quantized = charm_core::quantize(&model).map_err(refused)?;
+            (encode(&Weights::Int8(quantized.view()))?, None)
         }
-        Layout::Tiles => encode(&Weights::Int8Tiles(
-            charm_core::quantize_tiles(&model).view(),
-        ))?,
+        (Weights::F32(model), Layout::Tiles) => (
+            encode(&Weights::Int8Tiles(
+                charm_core::quantize_tiles(&model).view(),
+            ))?,
+            None,
+        ),
+        (Weights::Stacked(model), Layout::RowPairs) => {
+            let quantized = quantize_stacked::<RowPairs>(&model).map_err(refused)?;
+            let shape = (model.cell(), model.depth());
+            (
+                encode(&Weights::StackedInt8(quantized.view()))?,
+                Some(shape),
+            )
+        }
+        (Weights::Stacked(model), Layout::Tiles) => {
+            let quantized = quantize_stacked::<Tiles>(&model).map_err(refused)?;
+            let shape = (model.cell(), model.depth());
+            (
+                encode(&Weights::StackedTiles(quantized.view()))?,
+                Some(shape),
+            )
+        }
+        (
+            Weights::Int8(_)
+            | Weights::Int8Tiles(_)
+            | Weights::StackedInt8(_)
+            | Weights::StackedTiles(_),
+            _,
+        ) => {
+            return Err(Error::Usage(format!(
+                "{} is already an int8 model; quantize the f32 model it came from",
+                input.display()
+            )))
+        }
     };
     write_output(output, &bytes)?;
     let element = match layout {
         Layout::RowPairs => "int8",
         Layout::Tiles => "int8 tiles",
     };
-    let fit = info::fit_line(model.hidden(), model.vocab(), element, bytes.len());
+    let (hidden, vocab) = (file.weights.hidden(), file.weights.vocab());
+    let fit = match shape {
+        None => info::fit_line(hidden, vocab, element, bytes.len()),
+        Some((cell, layers)) => format!(
+            "{layers} layer(s) of {} cells: the firmware built with --features cells runs it \
+             ({}), and charm sample and charm eval on the host",
+            cell.name(),
+            match layout {
+                Layout::RowPairs => "every board",
+                Layout::Tiles => "int8 tiles: the Cortex-M55, board mps3-an547",
+            }
+        ),
+    };
     Ok(QuantizeReport {
         in_bytes: m.size(),
         out_bytes: bytes.len(),

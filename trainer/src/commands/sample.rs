@@ -90,6 +90,22 @@ pub fn run(s: &SampleSettings) -> Result<(), Error> {
             (&s.prime, s.len),
             &mut emit,
         ),
+        Weights::StackedInt8(w) => generate_each(
+            w,
+            file.vocab,
+            s.params,
+            s.seed,
+            (&s.prime, s.len),
+            &mut emit,
+        ),
+        Weights::StackedTiles(w) => generate_each(
+            w,
+            file.vocab,
+            s.params,
+            s.seed,
+            (&s.prime, s.len),
+            &mut emit,
+        ),
     };
     match streamed {
         Ok(()) => out

@@ -58,8 +58,9 @@ fn finished(r: &Report) -> String {
                 )
             } else {
                 format!(
-                    "\nmodel: {} H {} as format version 5 ({bytes} bytes); charm sample and charm \
-                     eval run it, the firmware, charm quantize and charm export run one rnn layer",
+                    "\nmodel: {} H {} as format version 5 ({bytes} bytes); charm sample, charm \
+                     eval, charm quantize and charm export take it, and the firmware built with \
+                     --features cells runs it",
                     shape.describe(),
                     shape.hidden
                 )

@@ -304,14 +304,14 @@ mod riscv;
 /// matrix-vector product, not once per [`pair_dots`] run.
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), allow(dead_code))]
-struct StateSum(Option<i32>);
+pub(crate) struct StateSum(pub(crate) Option<i32>);
 
 impl StateSum {
     /// On a Cortex-M4 with feature `dsp`: the sum, or `None` when the state
     /// cannot take the DSP path (unaligned, or not a multiple of 8 entries).
     /// Elsewhere nothing is computed.
     #[inline]
-    fn of(h: &[i16]) -> Self {
+    pub(crate) fn of(h: &[i16]) -> Self {
         #[cfg(all(feature = "dsp", target_arch = "arm"))]
         return StateSum(dsp::sum(h));
         #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
@@ -324,7 +324,7 @@ impl StateSum {
 
 /// [`pair_dots`] with `Σ h[..stride]` given.
 #[inline]
-fn pair_dots_summed(
+pub(crate) fn pair_dots_summed(
     w: &[i8],
     stride: usize,
     h: &[i16],

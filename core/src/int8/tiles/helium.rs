@@ -2,19 +2,19 @@ use core::arch::asm;
 use core::mem::MaybeUninit;
 
 /// [`super::row_dots`] on Helium for checked arguments: `w` holds
-/// `groups` (1 to 32) groups of stride `s`, a positive multiple of 16,
+/// `groups` (1 to N/4) groups of stride `s`, a positive multiple of 16,
 /// and `h` has `s` entries. Returns the `4·groups` sums it wrote.
-pub fn row_dots<'b>(
+pub fn row_dots<'b, const N: usize>(
     w: &[i8],
     s: usize,
     h: &[i8],
     groups: usize,
-    sums: &'b mut MaybeUninit<[i32; super::ROW_RUN]>,
+    sums: &'b mut MaybeUninit<[i32; N]>,
 ) -> &'b mut [i32] {
     let out = sums.as_mut_ptr().cast::<i32>();
     // SAFETY: reads groups·4·s bytes of w (one stream, 16 a load) and s
     // bytes of h per group (h is rewound by s after each), writes
-    // 4·groups ≤ 128 i32 to `sums`. Every load is 16 bytes within bounds
+    // 4·groups ≤ N i32 to `sums`. Every load is 16 bytes within bounds
     // because s is a multiple of 16.
     unsafe {
         asm!(
@@ -64,7 +64,7 @@ pub fn row_dots<'b>(
             out("q3") _,
             options(nostack),
         );
-        // SAFETY: the loop initialized these 4·groups ≤ 128 entries.
+        // SAFETY: the loop initialized these 4·groups ≤ N entries.
         core::slice::from_raw_parts_mut(out, 4 * groups)
     }
 }

@@ -214,27 +214,32 @@ fn padding_is_zero(w: &[i8], s: usize, rows: usize, columns: usize) -> bool {
 
 /// `Σ_c w[r, c]·h[c]` for the first `rows` rows of the tiled matrix `w`
 /// (stride `s`), in `sums`, and the first `rows` of them; `None` if `rows`
-/// is 0 or over [`ROW_RUN`], `w` does not hold ⌈rows/4⌉ groups or `h` has
+/// is 0 or over `N` (the buffer's size: [`ROW_RUN`] in the step), `w` does not hold ⌈rows/4⌉ groups or `h` has
 /// fewer than `s` entries. On the Cortex-M55 (feature `helium`) this is the
 /// VMLADAVA.S8 loop of the module docs; the same integers portably elsewhere.
-fn row_dots<'b>(
+pub(crate) fn row_dots<'b, const N: usize>(
     w: &[i8],
     s: usize,
     h: &[i8],
     rows: usize,
-    sums: &'b mut MaybeUninit<[i32; ROW_RUN]>,
+    sums: &'b mut MaybeUninit<[i32; N]>,
 ) -> Option<&'b mut [i32]> {
     let groups = rows.div_ceil(TILE_ROWS);
     let w = w.get(..groups * TILE_ROWS * s)?;
     let h = h.get(..s)?;
-    if rows == 0 || rows > ROW_RUN || s == 0 || !s.is_multiple_of(TILE_COLUMNS) {
+    if rows == 0
+        || rows > N
+        || !N.is_multiple_of(TILE_ROWS)
+        || s == 0
+        || !s.is_multiple_of(TILE_COLUMNS)
+    {
         return None;
     }
     #[cfg(all(feature = "helium", target_arch = "arm"))]
     let sums = helium::row_dots(w, s, h, groups, sums);
     #[cfg(not(all(feature = "helium", target_arch = "arm")))]
     let sums = {
-        let sums = sums.write([0; ROW_RUN]);
+        let sums = sums.write([0; N]);
         let blocks = w.chunks_exact(TILE_ROWS * s);
         for (block, sums) in blocks.zip(sums.chunks_exact_mut(TILE_ROWS)) {
             let tiles = block.chunks_exact(TILE_ROWS * TILE_COLUMNS);
