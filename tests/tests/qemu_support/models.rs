@@ -217,6 +217,8 @@ pub fn extreme_int8(model: &[u8], extreme: Extreme) -> Vec<u8> {
     let extreme = charm_core::QuantModelView::new(hidden, vocab, tensors).expect("shapes");
     charm_core::encode_any(&charm_core::Weights::Int8(extreme), &file.vocab, &file.meta)
         .expect("encode")
+}
+
 /// A version-5 `.charm` file of `depth` layers of `cell` with `hidden` units
 /// over `vocab`, every weight and bias uniform in ±`scale` from `seed`
 /// (row padding zero, as the format requires).
