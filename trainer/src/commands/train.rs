@@ -57,9 +57,11 @@ fn finished(r: &Report) -> String {
                     info::fit_line(shape.hidden, shape.vocab, "f32", bytes)
                 )
             } else {
+                let fit = info::stacked_shape(shape.cell, shape.layers, shape.hidden, shape.vocab)
+                    .map(|stacked| format!("\n{}", info::stacked_fit_line(&stacked, "f32", bytes)))
+                    .unwrap_or_default();
                 format!(
-                    "\nmodel: {} H {} as format version 5 ({bytes} bytes); charm sample and charm \
-                     eval run it, the firmware, charm quantize and charm export run one rnn layer",
+                    "\nmodel: {} H {} as format version 5 ({bytes} bytes){fit}",
                     shape.describe(),
                     shape.hidden
                 )
