@@ -4,6 +4,7 @@
 # into characters per second at each board's clock) to measurements:
 #
 #   scripts/fit-speed.sh            # ~20 min on 2 cores; prints the constants
+#   scripts/fit-speed.sh --cells    # the same for models of other cells and depths
 #
 # It trains the fit's models into target/speed/ (`charm train --hidden H
 # --steps 30 --batch 4 --seed 1 --engine plain --threads 1`, then `charm
@@ -17,7 +18,30 @@
 # (FIT_ERROR_PERCENT is that of all cores, rounded up). Paste the constants
 # into speed.rs after a change to the firmware's step, the compiler, or the
 # cycle model.
+#
+# --cells fits the f32 cost of models of GRU, LSTM and stacked layers
+# (format version 5, firmware/boards/src/cells_speed.rs) instead: it trains
+# into target/speed-cells/ (`charm train --cell C --layers L --hidden H
+# --steps 30 --batch 4 --seed 1 --engine plain --threads 1`) gru×1 of H 32,
+# 64 and 128, lstm×1 of H 32, 64 and 128, rnn×2 of H 32, 64 and 128 and
+# gru×2 of H 32 and 64 over tinyshakespeare, and gru×1 of H 64 over texts
+# of V = 24 and V = 200 and of H 32 over V = 200; measures each on each QEMU machine with the
+# firmware built with `--features cells` (f32 in software: 1 and 3
+# characters, H up to 64 but gru×1 of H 128; the micro:bit's 192 KiB hold
+# neither that nor gru×2 of H 64 nor the GRU of H 64 over V = 200); and `charm-speed-fit --cells` prints
+# each core's StackedCost. Measurements already in
+# target/speed-cells/measurements.tsv are kept, so a second run measures
+# only what the first did not.
 set -euo pipefail
+
+if [ "${1:-}" = --cells ]; then
+    cells=1
+elif [ $# -gt 0 ]; then
+    echo "usage: scripts/fit-speed.sh [--cells]" >&2
+    exit 2
+else
+    cells=0
+fi
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -32,6 +56,61 @@ model() {
         --threads 1 --quiet --force --out "$out/$1.charm" >/dev/null
     "$bin/charm" quantize --model "$out/$1.charm" --out "$out/$1-int8.charm" --force >/dev/null
 }
+if [ "$cells" = 1 ]; then
+    out="$root/target/speed-cells"
+    mkdir -p "$out"
+    # stacked NAME DATA CELL LAYERS H: trains NAME.charm.
+    stacked() {
+        "$bin/charm" train --data "$2" --cell "$3" --layers "$4" --hidden "$5" --steps 30 --batch 4 \
+            --seed 1 --engine plain --threads 1 --quiet --force --out "$out/$1.charm" >/dev/null
+    }
+    # NAME CELL LAYERS H V
+    models=("gru1-h32-v65 gru 1 32 65" "gru1-h64-v65 gru 1 64 65" "gru1-h128-v65 gru 1 128 65"
+        "lstm1-h64-v65 lstm 1 64 65" "lstm1-h128-v65 lstm 1 128 65" "rnn2-h64-v65 rnn 2 64 65"
+        "rnn2-h128-v65 rnn 2 128 65" "gru2-h64-v65 gru 2 64 65" "gru1-h64-v24 gru 1 64 24"
+        "gru1-h64-v200 gru 1 64 200" "lstm1-h32-v65 lstm 1 32 65" "rnn2-h32-v65 rnn 2 32 65"
+        "gru2-h32-v65 gru 2 32 65" "gru1-h32-v200 gru 1 32 200")
+    for entry in "${models[@]}"; do
+        read -r name cell layers h v <<<"$entry"
+        data=data/tinyshakespeare.txt
+        if [ "$v" != 65 ]; then
+            data="$out/corpus-v$v.txt"
+            "$bin/charm-speed-fit" --corpus "$v" "$data"
+        fi
+        [ -f "$out/$name.charm" ] || stacked "$name" "$data" "$cell" "$layers" "$h"
+    done
+    cores=("m4 mps2-an386 -" "m7 mps2-an500 -" "m33 mps2-an505 -" "m55 mps3-an547 -"
+        "m3 mps2-an385 soft" "riscv32 riscv32-virt soft" "riscv32imc riscv32imc-virt soft"
+        "m0 microbit soft" "m0plus microbit soft")
+    tsv="$out/measurements.tsv"
+    touch "$tsv"
+    for entry in "${cores[@]}"; do
+        read -r core board soft <<<"$entry"
+        table="$core"
+        [ "$core" = riscv32imc ] && table=riscv32
+        for model_entry in "${models[@]}"; do
+            read -r name cell layers h v <<<"$model_entry"
+            # Measured before (the file keeps what an interrupted run measured).
+            grep -q "^$core $cell $layers $h $v " "$tsv" && continue
+            lengths="2 12"
+            if [ "$soft" = soft ]; then
+                [ "$h" -le 64 ] || [ "$name" = gru1-h128-v65 ] || continue
+                lengths="1 3"
+            fi
+            # shellcheck disable=SC2086 # the two lengths
+            if log="$("$root/scripts/measure-cycles.sh" --board "$board" --core "$table" --features cells \
+                "$out/$name.charm" $lengths </dev/null 2>&1)"; then
+                cycles="$(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
+                printf '%s %s %s %s %s %s\n' "$core" "$cell" "$layers" "$h" "$v" "$cycles" | tee -a "$tsv"
+            else
+                echo "fit-speed: $core $name not measured: $(printf '%s\n' "$log" | tail -n 1)" >&2
+            fi
+        done
+    done
+    "$bin/charm-speed-fit" --cells <"$tsv"
+    exit 0
+fi
+
 for h in 32 64 128 256 384; do
     model "h$h-v65" data/tinyshakespeare.txt "$h"
 done

@@ -4,11 +4,13 @@
 # core's published instruction timings (charm-tests' cycle_model; the
 # tables: `cargo run -q -p charm-tests --bin charm-cycles -- --tables`).
 #
-#   scripts/measure-cycles.sh [--board NAME] [--core CORE] MODEL.charm [SHORT_LEN LONG_LEN]
+#   scripts/measure-cycles.sh [--board NAME] [--core CORE] [--features LIST] MODEL.charm [SHORT_LEN LONG_LEN]
 #
 # --board is one of the QEMU machines' boards (default mps2-an386); --core
 # prices the trace with another core's table (e.g. m0plus for the micro:bit's
-# Thumb-1 code as the RP2040 would run it). Two runs (default 2 and 12
+# Thumb-1 code as the RP2040 would run it); --features builds the firmware
+# with more cargo features (`cells` for models of GRU and LSTM cells and of
+# several layers, format version 5). Two runs (default 2 and 12
 # characters, temperature 1, seed 1, no prime) of the firmware as the tests
 # build it; their difference divided by the difference in characters drops
 # boot, validation and the CRC:
@@ -20,14 +22,16 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 board=mps2-an386
 core=""
+features=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --board) board="${2:?--board needs a name}"; shift 2 ;;
     --core) core="${2:?--core needs a name}"; shift 2 ;;
+    --features) features="${2:?--features needs a list}"; shift 2 ;;
     *) break ;;
     esac
 done
-model="${1:?usage: scripts/measure-cycles.sh [--board NAME] [--core CORE] MODEL.charm [SHORT_LEN LONG_LEN]}"
+model="${1:?usage: scripts/measure-cycles.sh [--board NAME] [--core CORE] [--features LIST] MODEL.charm [SHORT_LEN LONG_LEN]}"
 short="${2:-2}"
 long="${3:-12}"
 [ -f "$model" ] || { echo "measure-cycles: no such model: $model" >&2; exit 1; }
@@ -57,8 +61,10 @@ eval "$(cargo run -q -p charm-tests --bin charm-board -- "$board")"
 cargo build -q --release -p charm-tests --bin charm-cycles --bin charm-params
 bin="$root/target/release"
 
-export CHARM_FIRMWARE_TARGET_DIR="${CHARM_FIRMWARE_TARGET_DIR:-$root/firmware/target/measure}"
-"$root/scripts/build-firmware.sh" --board "$board" --out "$work/firmware.elf"
+# A build of other features in a target directory of its own, so that the
+# two builds do not undo each other's.
+export CHARM_FIRMWARE_TARGET_DIR="${CHARM_FIRMWARE_TARGET_DIR:-$root/firmware/target/measure${features:+-${features//,/-}}}"
+"$root/scripts/build-firmware.sh" --board "$board" ${features:+--features "$features"} --out "$work/firmware.elf"
 
 # totals LEN: "instructions cycles" of a run generating LEN characters.
 totals() {

@@ -4,7 +4,9 @@
 #
 #   scripts/tables.sh measure [MODEL.charm]   measure every QEMU board (slow: ~30 min on 2 cores)
 #   scripts/tables.sh measure-formats [MODEL] only the file sizes and losses of the formats table
+#   scripts/tables.sh measure-cells           measure the GRU and LSTM models of the cells table
 #   scripts/tables.sh per-core                print docs/performance.md's per-core table
+#   scripts/tables.sh cells                   print its GRU and LSTM table (H 128, f32)
 #   scripts/tables.sh boards                  print README.md's boards table (chars/s)
 #   scripts/tables.sh formats                 print the f32 / int8 / tiles table (size, loss)
 #   scripts/tables.sh cycle-tables            print the cycle model's tables (no measurement)
@@ -23,7 +25,11 @@
 # pairs and int8 tiles, and runs scripts/measure-cycles.sh for each QEMU
 # board and each model; `text` is llvm-size of the same firmware. The
 # results go to target/tables/measurements.tsv, which the other commands
-# read. QEMU's instruction counts (-icount) and the cycle model are
+# read. `measure-cells` trains a GRU and an LSTM of H 128 (`charm train
+# --data data/tinyshakespeare.txt --cell gru|lstm --hidden 128 --steps 100
+# --batch 16 --seed 1 --engine plain --threads 2`) and measures them on
+# every QEMU board with the firmware built with `--features cells`, into
+# target/tables/cells.tsv (`cells` reads it). QEMU's instruction counts (-icount) and the cycle model are
 # deterministic for a given model and firmware build, so `check` after
 # `measure` on another machine fails only when the code, the compiler or
 # the model changed. The docs hold no wall-clock figure of this script.
@@ -40,7 +46,7 @@ tsv="$out_dir/measurements.tsv"
 corpus="$root/data/tinyshakespeare.txt"
 
 usage() {
-    sed -n '5,12p' "$0"| sed 's/^# \{0,1\}//'
+    sed -n '5,14p' "$0"| sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -82,13 +88,13 @@ size_tool() {
         { echo "tables.sh: llvm-size not found (apt-get install llvm)" >&2; exit 1; }
 }
 
-# measure_one BOARD CORE MODEL: "instructions cycles" per character.
+# measure_one BOARD CORE MODEL [FEATURES]: "instructions cycles" per character.
 measure_one() {
-    local board="$1" core="$2" model="$3" log
+    local board="$1" core="$2" model="$3" features="${4:-}" log
     [ "$core" = - ] && core=""
     # shellcheck disable=SC2046 # the two lengths
     # stdin from /dev/null: QEMU's console would read the rows of the loop.
-    log="$("$root/scripts/measure-cycles.sh" --board "$board" ${core:+--core "$core"} "$model" $(lengths_for "$board") </dev/null)"
+    log="$("$root/scripts/measure-cycles.sh" --board "$board" ${core:+--core "$core"} ${features:+--features "$features"} "$model" $(lengths_for "$board") </dev/null)"
     printf '%s\n' "$log" >&2
     echo "$(printf '%s\n' "$log" | sed -n 's/^instructions per character: //p') $(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
 }
@@ -132,6 +138,36 @@ measure() {
     mv "$tmp" "$tsv"
     measure_formats "$model"
     echo "tables.sh: wrote $tsv and $out_dir/formats.tsv" >&2
+}
+
+# measure_cells: the cells table's GRU and LSTM of H 128 on every QEMU
+# board, with the firmware built with --features cells.
+measure_cells() {
+    mkdir -p "$out_dir"
+    find_charm
+    [ -f "$corpus" ] || { echo "tables.sh: $corpus is missing" >&2; exit 1; }
+    local cell
+    for cell in gru lstm; do
+        "$charm" train --data "$corpus" --cell "$cell" --hidden 128 --steps 100 --batch 16 --seed 1 \
+            --engine plain --threads 2 --quiet --force --out "$out_dir/h128-$cell.charm" >&2
+    done
+    local tmp="$out_dir/cells.tsv.tmp"
+    {
+        printf 'key\tboard\tgru_instr\tgru_cycles\tlstm_instr\tlstm_cycles\n'
+        while IFS=$'\t' read -r key board core _ _ _; do
+            echo "tables.sh: measuring the cells of $key ($board)" >&2
+            local gru="- -" lstm="- -"
+            # The micro:bit's 192 KiB WEIGHTS region holds neither f32 file
+            # (333,176 and 433,016 bytes): no M0 or M0+ figures.
+            if [ "$board" != microbit ]; then
+                gru="$(measure_one "$board" "$core" "$out_dir/h128-gru.charm" cells)"
+                lstm="$(measure_one "$board" "$core" "$out_dir/h128-lstm.charm" cells)"
+            fi
+            printf '%s\t%s\t%s\t%s\n' "$key" "$board" "${gru// /$'\t'}" "${lstm// /$'\t'}"
+        done < <(rows)
+    } >"$tmp"
+    mv "$tmp" "$out_dir/cells.tsv"
+    echo "tables.sh: wrote $out_dir/cells.tsv" >&2
 }
 
 # measure_formats MODEL: the file sizes of the three forms and their loss on
@@ -185,6 +221,26 @@ per_core() {
         }' "$tsv" -
 }
 
+# A character of the H=128, V=65 GRU and LSTM: G·H·H + V·H multiply-accumulates
+# (G = 3 and 4 gates).
+GRU_MACS=$((3 * 128 * 128 + 65 * 128))
+LSTM_MACS=$((4 * 128 * 128 + 65 * 128))
+
+cells() {
+    [ -f "$out_dir/cells.tsv" ] || { echo "tables.sh: no cells.tsv: run scripts/tables.sh measure-cells" >&2; exit 1; }
+    echo '| core (QEMU machine) | clock for chars/s | GRU: instructions / char (per MAC) | GRU: est. cycles / char (per MAC) | GRU chars/s | LSTM: instructions / char (per MAC) | LSTM: est. cycles / char (per MAC) | LSTM chars/s |'
+    echo '|---|---|---|---|---|---|---|---|'
+    rows | awk -F '\t' -v GRU="$GRU_MACS" -v LSTM="$LSTM_MACS" "$AWK_LIB"'
+        NR == FNR { if (FNR > 1) { gi[$1] = $3; gc[$1] = $4; li[$1] = $5; lc[$1] = $6 } next }
+        {
+            k = $1
+            if (gc[k] == "-") { printf "| %s | %s | – | – | – | – | – | – |\n", $4, $5; next }
+            MACS = GRU; g = sprintf("%s (%s) | %s (%s) | %s", commas(gi[k]), per_mac(gi[k]), commas(gc[k]), per_mac(gc[k]), rates($6, gc[k]))
+            MACS = LSTM; l = sprintf("%s (%s) | %s (%s) | %s", commas(li[k]), per_mac(li[k]), commas(lc[k]), per_mac(lc[k]), rates($6, lc[k]))
+            printf "| %s | %s | %s | %s |\n", $4, $5, g, l
+        }' "$out_dir/cells.tsv" -
+}
+
 boards() {
     need_tsv
     echo '| core, board and clock | int8 chars/s | f32 chars/s | int8 chars/s, H=384 |'
@@ -218,7 +274,7 @@ cycle_tables() {
 # The files and tables that carry pasted output: FILE NAME.
 pasted() {
     printf '%s\n' "README.md boards" "docs/performance.md per-core" "docs/int8.md formats" \
-        "docs/performance.md cycle-tables"
+        "docs/performance.md cycle-tables" "docs/performance.md cells"
 }
 
 # pasted_named NAME...: the pasted tables of those names (all without a name).
@@ -267,7 +323,8 @@ check() {
 case "${1:-}" in
 measure) shift; measure "$@" ;;
 measure-formats) shift; measure_formats "${1:-$out_dir/h128.charm}" ;;
-per-core | boards | formats) "${1//-/_}" ;;
+measure-cells) measure_cells ;;
+per-core | boards | formats | cells) "${1//-/_}" ;;
 cycle-tables) cycle_tables ;;
 update | check) cmd="$1"; shift; "$cmd" "$@" ;;
 *) usage ;;

@@ -57,6 +57,7 @@ fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
         assert_eq!(info["cell"].as_str(), Some(name));
         assert_eq!(info["layers"].as_u64(), Some(layers.parse().unwrap()));
         assert_eq!(info["format_version"].as_u64(), Some(5));
+        assert_stacked_fit(&info, &std::fs::read(d.join(&model)).unwrap());
 
         // The validation loss of the model's weights (the state keeps it in
         // f64) is charm eval's over the validation part's pieces: each piece
@@ -98,6 +99,111 @@ fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
         assert_eq!(s.chars().count(), 4 + 100 + 1, "{s:?}");
         assert_eq!(ok(d, &args), s.as_bytes());
     }
+}
+
+/// `charm info --json`'s fit check of a version-5 model: f32 only, flash
+/// the file, RAM the state and next state (L·H f32 values each, twice for
+/// an LSTM) and V logits; every board with the cells firmware, the state
+/// within its max H, and the f32 chars/s of charm-boards' cells cost model
+/// at its clock; int8 not estimated.
+fn assert_stacked_fit(info: &serde_json::Value, file: &[u8]) {
+    let n = |key: &str| info[key].as_u64().unwrap();
+    let (layers, hidden, vocab) = (n("layers"), n("hidden"), n("vocab_size"));
+    let cell = charm_boards::Cell::from_name(info["cell"].as_str().unwrap()).unwrap();
+    let values = layers * hidden * u64::from(cell.state_vectors());
+    let device = info["device"].as_array().unwrap();
+    assert_eq!(device.len(), 1, "{info}");
+    assert_eq!(device[0]["element"], "f32");
+    assert_eq!(device[0]["flash_bytes"].as_u64(), Some(file.len() as u64));
+    assert_eq!(
+        device[0]["state_ram_bytes"].as_u64(),
+        Some(2 * 4 * values + 4 * vocab)
+    );
+    let shape = charm_boards::StackedShape {
+        cell,
+        layers: layers as u32,
+        hidden: hidden as u32,
+        vocab: vocab as u32,
+    };
+    let boards = info["boards"].as_array().unwrap();
+    assert_eq!(boards.len(), charm_boards::BOARDS.len());
+    for (fit, board) in boards.iter().zip(charm_boards::BOARDS) {
+        assert_eq!(fit["board"], board.name);
+        assert_eq!(fit["firmware_features"], "cells", "{fit}");
+        assert!(fit["int8_chars_per_second"].is_null(), "{fit}");
+        assert_eq!(
+            fit["int8_misfit"],
+            "not estimated for other cells and depths"
+        );
+        // These small models fit every board.
+        assert!(values <= u64::from(board.max_hidden));
+        assert!(fit["f32_misfit"].is_null(), "{fit}");
+        let expected = board
+            .clock_hz
+            .map(|hz| f64::from(hz) / board.core.cells_speed.f32.cycles(&shape) as f64);
+        // charm info prints the f64 in the shortest form that reads back
+        // to it; serde_json (without its float_roundtrip feature) may read
+        // it one ulp off, 2.2e-16 relative: 1e-15 is above it.
+        let found = fit["f32_chars_per_second"].as_f64();
+        match (found, expected) {
+            (Some(f), Some(e)) => assert!((f - e).abs() <= 1e-15 * e, "{fit}: {e}"),
+            _ => assert_eq!(found, expected, "{fit}"),
+        }
+    }
+}
+
+/// A model whose state is larger than every board's state buffers (4 LSTM
+/// layers of H 65: 520 values, the buffers hold 512, the micro:bit's 256)
+/// fits no board, and `charm info` says why; its text names the cells
+/// firmware. A GRU's text lists the boards with their chars/s.
+#[test]
+fn cli_info_fits_stacked_models_by_their_state() {
+    use charm_core::{layer_tensor_lengths, padded, LayerTensors, StackedModelView, Vocab};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vocab = Vocab::new("abc").unwrap();
+    let (hidden, v) = (65, 3);
+    let layers: Vec<[Vec<f32>; 4]> = (0..4)
+        .map(|l| layer_tensor_lengths(Cell::Lstm, hidden, v, l).map(|n| vec![0.0; n]))
+        .collect();
+    let views: Vec<LayerTensors<'_, f32>> = layers
+        .iter()
+        .map(|[wx, wh, bx, bh]| LayerTensors { wx, wh, bx, bh })
+        .collect();
+    let (why, by) = (vec![0.0; v * padded(hidden)], vec![0.0; v]);
+    let model = StackedModelView::new(Cell::Lstm, hidden, v, &views, &why, &by).unwrap();
+    let bytes =
+        charm_core::encode_any(&Weights::Stacked(model), &vocab, &Default::default()).unwrap();
+    write(d, "lstm4.charm", &bytes);
+    let info: serde_json::Value =
+        serde_json::from_slice(&ok(d, &["info", "--model", "lstm4.charm", "--json"])).unwrap();
+    for fit in info["boards"].as_array().unwrap() {
+        let max = charm_boards::board(fit["board"].as_str().unwrap())
+            .unwrap()
+            .max_hidden;
+        assert_eq!(
+            fit["f32_misfit"].as_str(),
+            Some(format!("520 state values > the {max} the state buffers hold").as_str()),
+            "{fit}"
+        );
+        assert!(fit["f32_chars_per_second"].is_null());
+    }
+    let text = String::from_utf8(ok(d, &["info", "--model", "lstm4.charm"])).unwrap();
+    assert!(
+        text.contains(&format!(
+            "\non a device:     f32: {} bytes of flash (this file), {} bytes of RAM for the state \
+             (520 f32 values: layers x H x 2 for h and c, as state and next state, and V logits)\n\
+             boards:          microbit: f32 does not fit: 520 state values > the 256 the state \
+             buffers hold; int8 not estimated — BBC micro:bit",
+            bytes.len(),
+            2 * 4 * 520 + 4 * 3
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("every board with the firmware built with --features cells"),
+        "{text}"
+    );
 }
 
 /// Interrupt (as Ctrl-C does) an LSTM of 2 layers with dropout between

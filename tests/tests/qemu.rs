@@ -1009,6 +1009,19 @@ fn cells_int8_extreme_weights_match_charm_sample(m: &Machine) {
 /// of runs of 2 and 12 characters priced by `table` (the cycle model of
 /// `scripts/measure-cycles.sh`), their difference over the 10 characters.
 fn cycles_per_char(m: &Machine, model: &[u8], table: &CycleTable, isa: Isa) -> f64 {
+    cycles_per_char_of(m, &m.elf(), model, table, isa, (2, 12))
+}
+
+/// [`cycles_per_char`] of firmware `elf`, from runs of `short` and `long`
+/// characters.
+fn cycles_per_char_of(
+    m: &Machine,
+    elf: &Path,
+    model: &[u8],
+    table: &CycleTable,
+    isa: Isa,
+    (short, long): (u32, u32),
+) -> f64 {
     let cycles = |len: u32| {
         let params = Params {
             len,
@@ -1017,12 +1030,12 @@ fn cycles_per_char(m: &Machine, model: &[u8], table: &CycleTable, isa: Isa) -> f
             top_k: 0,
             prime: "",
         };
-        let run = m.run_traced(model, &params.to_bytes().expect("a valid record"));
+        let run = m.run_elf_traced(elf, model, &params.to_bytes().expect("a valid record"));
         assert_eq!(run.status, 0, "firmware failed; UART: {:?}", run.text());
         let counts = TraceCounts::read(&run.stderr[..], isa).expect("QEMU's trace");
         counts.cycles(table, isa) as f64
     };
-    (cycles(12) - cycles(2)) / 10.0
+    (cycles(long) - cycles(short)) / f64::from(long - short)
 }
 
 /// The int8 model of `hidden` (128 or 384) units the cost model was fitted
@@ -1115,6 +1128,129 @@ fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_int8_h384() {
         "esp32c3",
         &cycle_model::RV32IMAC,
         384,
+    );
+}
+
+// ------------------------- how fast a model of other cells and depths writes
+
+/// The f32 model of `layers` layers of `cell` with `hidden` units that the
+/// cells cost model was fitted to (`scripts/fit-speed.sh --cells`: `charm
+/// train --data data/tinyshakespeare.txt --cell C --layers L --hidden H
+/// --steps 30 --batch 4 --seed 1 --engine plain --threads 1`); made once
+/// for all the tests that use it.
+fn cells_speed_model(cell: &str, layers: usize, hidden: usize) -> PathBuf {
+    static MODELS: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let name = format!("speed-{cell}{layers}-h{hidden}");
+    let mut made = MODELS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = made.iter().find(|(n, _)| *n == name) {
+        return path.clone();
+    }
+    let path = scratch().join(format!("{name}.charm"));
+    let layers_text = layers.to_string();
+    let extra = [
+        "--cell",
+        cell,
+        "--layers",
+        &layers_text,
+        "--batch",
+        "4",
+        "--engine",
+        "plain",
+        "--threads",
+        "1",
+    ];
+    cli_train(&tinyshakespeare(), hidden, 30, 1, &path, &extra);
+    made.push((name, path.clone()));
+    path
+}
+
+/// `charm info`'s f32 characters per second for a model of `layers` layers
+/// of `cell` with `hidden` units over tinyshakespeare on `board` (which
+/// runs the machine's code at its own clock, with the firmware built with
+/// `--features cells`) against the clock over QEMU's estimate of the cycles
+/// per character of the machine's cells firmware: within charm-boards'
+/// stated `CELLS_FIT_ERROR_PERCENT`. The models are ones the cost model was
+/// fitted to, so this checks the fit's constants, the arithmetic of `charm
+/// info` and the cells firmware's cost together. `lengths`: the two runs'
+/// characters (1 and 3 where f32 is in software, as the fit measured).
+fn cells_speed_estimate_within_fit_error(
+    m: &Machine,
+    board: &str,
+    table: &CycleTable,
+    (cell, layers, hidden): (&str, usize, usize),
+    lengths: (u32, u32),
+) {
+    let path = cells_speed_model(cell, layers, hidden);
+    let info: serde_json::Value = serde_json::from_slice(&charm(&[
+        "info".as_ref(),
+        "--model".as_ref(),
+        path.as_os_str(),
+        "--json".as_ref(),
+    ]))
+    .expect("charm info --json");
+    let fit = info["boards"]
+        .as_array()
+        .and_then(|boards| boards.iter().find(|b| b["board"] == board))
+        .unwrap_or_else(|| panic!("charm info lists no {board}: {info}"));
+    assert_eq!(fit["firmware_features"], "cells", "{fit}");
+    assert!(fit["int8_chars_per_second"].is_null(), "{fit}");
+    let estimate = fit["f32_chars_per_second"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("charm info gives no f32 chars/s for {board}: {fit}"));
+    let clock = charm_boards::board(board)
+        .and_then(|b| b.clock_hz)
+        .expect("a clock");
+    let isa = if m.board.core.rust_target.starts_with("riscv") {
+        Isa::RiscV
+    } else {
+        Isa::Arm
+    };
+    let model = std::fs::read(&path).expect("read the model");
+    let cycles = cycles_per_char_of(m, &m.cells_elf(), &model, table, isa, lengths);
+    let measured = f64::from(clock) / cycles;
+    let error = (estimate - measured).abs() / measured * 100.0;
+    assert!(
+        error <= f64::from(charm_boards::CELLS_FIT_ERROR_PERCENT),
+        "{board}, {cell}×{layers} H {hidden}: charm info says {estimate:.1} chars/s, QEMU's \
+         trace {measured:.1}: {error:.2}% apart, over the stated {}%",
+        charm_boards::CELLS_FIT_ERROR_PERCENT
+    );
+}
+
+/// The Raspberry Pi Pico 2 (Cortex-M33 at 150 MHz): a GRU of H 128.
+#[test]
+fn qemu_m33_cells_speed_estimate_of_the_pico_2_gru_h128() {
+    cells_speed_estimate_within_fit_error(
+        &qemu_support::M33,
+        "rp2350",
+        &cycle_model::CORTEX_M33,
+        ("gru", 1, 128),
+        (2, 12),
+    );
+}
+
+/// The nRF52840 (Cortex-M4F at 64 MHz): an LSTM of H 128.
+#[test]
+fn qemu_m4_cells_speed_estimate_of_the_nrf52840_lstm_h128() {
+    cells_speed_estimate_within_fit_error(
+        &qemu_support::M4,
+        "nrf52840",
+        &cycle_model::CORTEX_M4,
+        ("lstm", 1, 128),
+        (2, 12),
+    );
+}
+
+/// The ESP32-C3 (RV32IMC at 160 MHz, f32 in software): two tanh layers of
+/// H 64.
+#[test]
+fn qemu_riscv32imc_cells_speed_estimate_of_the_esp32_c3_rnn2_h64() {
+    cells_speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        ("rnn", 2, 64),
+        (1, 3),
     );
 }
 

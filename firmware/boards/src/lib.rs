@@ -3,7 +3,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod cells_speed;
 mod speed;
+use cells_speed::*;
+pub use cells_speed::{
+    Cell, CellsSpeed, StackedCost, StackedShape, StateLayout, CELLS_FIT_ERROR_PERCENT,
+};
 use speed::*;
 pub use speed::{CharCost, Element, Speed, FIT_ERROR_PERCENT};
 
@@ -31,6 +36,10 @@ pub struct Core {
     pub int8_helium: bool,
     /// Estimated cycles a character costs on it ([`Speed`]).
     pub speed: Speed,
+    /// Estimated cycles a character of a model of other cells and depths
+    /// costs on it, in the firmware built with `--features cells`
+    /// ([`CellsSpeed`]).
+    pub cells_speed: CellsSpeed,
 }
 
 /// Arm Cortex-M0 / M0+ (Armv6-M): no FPU, no DSP.
@@ -42,12 +51,14 @@ pub const CORTEX_M0: Core = Core {
     int8_dsp: false,
     int8_helium: false,
     speed: SPEED_CORTEX_M0,
+    cells_speed: CELLS_CORTEX_M0,
 };
 
 /// Arm Cortex-M0+ (Armv6-M, as Cortex-M0 for charm): no FPU, no DSP.
 pub const CORTEX_M0_PLUS: Core = Core {
     name: "Cortex-M0+",
     speed: SPEED_CORTEX_M0_PLUS,
+    cells_speed: CELLS_CORTEX_M0_PLUS,
     ..CORTEX_M0
 };
 
@@ -60,6 +71,7 @@ pub const CORTEX_M3: Core = Core {
     int8_dsp: false,
     int8_helium: false,
     speed: SPEED_CORTEX_M3,
+    cells_speed: CELLS_CORTEX_M3,
 };
 
 /// Arm Cortex-M4F (Armv7E-M): single-precision FPU and DSP.
@@ -71,6 +83,7 @@ pub const CORTEX_M4F: Core = Core {
     int8_dsp: true,
     int8_helium: false,
     speed: SPEED_CORTEX_M4F,
+    cells_speed: CELLS_CORTEX_M4F,
 };
 
 /// Arm Cortex-M7 (Armv7E-M): FPU and DSP.
@@ -82,6 +95,7 @@ pub const CORTEX_M7: Core = Core {
     int8_dsp: true,
     int8_helium: false,
     speed: SPEED_CORTEX_M7,
+    cells_speed: CELLS_CORTEX_M7,
 };
 
 /// Arm Cortex-M33 (Armv8-M mainline) with its FPU and DSP extension (both
@@ -100,6 +114,7 @@ pub const CORTEX_M33: Core = Core {
     int8_dsp: true,
     int8_helium: false,
     speed: SPEED_CORTEX_M33,
+    cells_speed: CELLS_CORTEX_M33,
 };
 
 /// Arm Cortex-M55 (Armv8.1-M mainline): FPU, DSP and Helium (MVE).
@@ -117,6 +132,7 @@ pub const CORTEX_M55: Core = Core {
     int8_dsp: true,
     int8_helium: true,
     speed: SPEED_CORTEX_M55,
+    cells_speed: CELLS_CORTEX_M55,
 };
 
 /// RISC-V RV32IMAC: no FPU.
@@ -128,6 +144,7 @@ pub const RV32IMAC: Core = Core {
     int8_dsp: false,
     int8_helium: false,
     speed: SPEED_RV32IMAC,
+    cells_speed: CELLS_RV32IMAC,
 };
 
 /// RISC-V RV32IMC (the ESP32-C3): RV32IMAC without the atomic instructions
@@ -137,6 +154,7 @@ pub const RV32IMC: Core = Core {
     name: "RV32IMC",
     rust_target: "riscv32imc-unknown-none-elf",
     speed: SPEED_RV32IMC,
+    cells_speed: CELLS_RV32IMC,
     ..RV32IMAC
 };
 
@@ -206,6 +224,16 @@ pub enum Misfit {
         /// The board's largest.
         max: u32,
     },
+    /// The state of a model of other cells and depths (layers × H, twice
+    /// for an LSTM) is larger than the firmware's state buffers.
+    State {
+        /// Values of state the model carries ([`StackedShape::state_values`]).
+        values: u64,
+        /// The most the board's buffers hold (its max H).
+        max: u32,
+    },
+    /// int8 tiles on a core without Helium (the firmware refuses them).
+    TilesWithoutHelium,
     /// The file is larger than the WEIGHTS region.
     Flash {
         /// The file's size in bytes.
@@ -220,6 +248,15 @@ impl core::fmt::Display for Misfit {
         match *self {
             Misfit::Hidden { hidden, max } => write!(f, "H {hidden} > {max}"),
             Misfit::Vocab { vocab, max } => write!(f, "V {vocab} > {max}"),
+            Misfit::State { values, max } => {
+                write!(
+                    f,
+                    "{values} state values > the {max} the state buffers hold"
+                )
+            }
+            Misfit::TilesWithoutHelium => {
+                write!(f, "int8 tiles run only on the Cortex-M55 (Helium)")
+            }
             Misfit::Flash { bytes, region } => {
                 write!(f, "{bytes} bytes > the {region}-byte weights region")
             }
@@ -261,6 +298,56 @@ impl Board {
         Ok(())
     }
 
+    /// Whether a model of other cells and depths of `shape`, whose `.charm`
+    /// file is `file_bytes` long, runs on this board's firmware built with
+    /// `--features cells`: H and V within the firmware's capacity (as for
+    /// one tanh layer), every layer's state — [`StackedShape::state_values`]
+    /// f32 values, in the buffers of H — within its max H, and the file
+    /// within the WEIGHTS region.
+    pub fn fits_stacked(&self, shape: &StackedShape, file_bytes: u64) -> Result<(), Misfit> {
+        self.fits_stacked_as(shape, StateLayout::F32, file_bytes)
+    }
+
+    /// [`Board::fits_stacked`] for the model's int8 forms too: its state
+    /// counted as `layout` keeps it ([`StackedShape::state_values_as`]),
+    /// against the state buffer of that element type (max H values each);
+    /// int8 tiles only on a core with Helium.
+    pub fn fits_stacked_as(
+        &self,
+        shape: &StackedShape,
+        layout: StateLayout,
+        file_bytes: u64,
+    ) -> Result<(), Misfit> {
+        if layout == StateLayout::Int8Tiles && !self.core.int8_helium {
+            return Err(Misfit::TilesWithoutHelium);
+        }
+        // The shape first (H, V, then the state), as the firmware checks it;
+        // then the file.
+        self.fits(shape.hidden, shape.vocab, 0)?;
+        let values = shape.state_values_as(layout);
+        if values > u64::from(self.max_hidden) {
+            return Err(Misfit::State {
+                values,
+                max: self.max_hidden,
+            });
+        }
+        self.fits(shape.hidden, shape.vocab, file_bytes)
+    }
+
+    /// Estimated characters per second a model of other cells and depths of
+    /// `shape` writes on this board (firmware built with `--features
+    /// cells`), as `element`: the board's clock over the core's
+    /// [`StackedCost`]. `None` for a board without a clock, and for an
+    /// element type whose cost is not measured ([`CellsSpeed::int8`]).
+    pub fn stacked_chars_per_second(&self, shape: &StackedShape, element: Element) -> Option<f64> {
+        let cost = match element {
+            Element::F32 => Some(self.core.cells_speed.f32),
+            Element::Int8 => self.core.cells_speed.int8,
+        }?;
+        let cycles = cost.cycles(shape).max(1);
+        self.clock_hz.map(|hz| f64::from(hz) / cycles as f64)
+    }
+
     /// RAM of the firmware's state buffers for this board: logits (f32,
     /// V), and the hidden state and the next one both as f32 and as Q15 (one
     /// pair serves f32 models, the other int8 models), all at capacity.
@@ -276,6 +363,25 @@ impl Board {
 pub const fn state_bytes(hidden: u32, vocab: u32, state_entry_bytes: u32) -> u32 {
     let padded = hidden.div_ceil(8) * 8;
     2 * padded * state_entry_bytes + 4 * vocab
+}
+
+/// RAM the state of a model of other cells and depths takes while the
+/// cells firmware generates: its state and next state, `values` f32 each
+/// ([`StackedShape::state_values`]: every layer's h, and an LSTM's c), in
+/// the f32 state buffers, and V f32 logits. The step needs no other buffer
+/// (its gates' terms are on the stack, within [`STACK_RESERVE`]).
+pub const fn stacked_state_bytes(values: u64, vocab: u32) -> u64 {
+    values.saturating_mul(8).saturating_add(4 * vocab as u64)
+}
+
+/// [`stacked_state_bytes`] of a model whose state is kept as `layout`:
+/// state and next state, [`StackedShape::state_values_as`] values of
+/// [`StateLayout::value_bytes`] each, and V f32 logits.
+pub const fn stacked_state_bytes_as(shape: &StackedShape, layout: StateLayout) -> u64 {
+    shape
+        .state_values_as(layout)
+        .saturating_mul(2 * layout.value_bytes())
+        .saturating_add(4 * shape.vocab as u64)
 }
 
 const KIB: u32 = 1024;

@@ -4,12 +4,16 @@
 //!
 //! ```text
 //! charm-speed-fit < MEASUREMENTS.tsv     # lines: CORE ELEMENT H V CYCLES
+//! charm-speed-fit --cells < CELLS.tsv     # lines: CORE CELL LAYERS H V CYCLES
 //! charm-speed-fit --corpus V OUT         # a text of V distinct characters
 //! ```
 //!
-//! `scripts/fit-speed.sh` makes the measurements and calls both.
+//! `scripts/fit-speed.sh` makes the measurements and calls both
+//! (`--cells`: `scripts/fit-speed.sh --cells`, the f32 `StackedCost` of
+//! each core, for models of other cells and depths).
 
-use charm_tests::speed_fit::{fit, Point};
+use charm_boards::{Cell, StackedShape};
+use charm_tests::speed_fit::{fit, fit_cells, CellsPoint, Point};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::ExitCode;
@@ -48,13 +52,17 @@ fn run(args: &[String]) -> Result<(), String> {
             return std::fs::write(out, corpus(v)?).map_err(|e| format!("{out}: {e}"));
         }
     }
-    if !args.is_empty() {
-        return Err("usage: charm-speed-fit < MEASUREMENTS.tsv | --corpus V OUT".into());
+    let cells = args.first().is_some_and(|a| a == "--cells") && args.len() == 1;
+    if !args.is_empty() && !cells {
+        return Err("usage: charm-speed-fit [--cells] < MEASUREMENTS.tsv | --corpus V OUT".into());
     }
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
         .map_err(|e| e.to_string())?;
+    if cells {
+        return run_cells(&input);
+    }
     let mut groups: BTreeMap<(String, String), Vec<Point>> = BTreeMap::new();
     for (n, line) in input
         .lines()
@@ -94,6 +102,63 @@ fn run(args: &[String]) -> Result<(), String> {
             cost.hidden_cycles,
             cost.vocab_cycles,
             cost.fixed_cycles
+        );
+    }
+    println!("largest difference of all: {worst:.2}%");
+    Ok(())
+}
+
+/// `--cells`: lines `CORE CELL LAYERS H V CYCLES`, one fit per core.
+fn run_cells(input: &str) -> Result<(), String> {
+    let mut groups: BTreeMap<String, Vec<CellsPoint>> = BTreeMap::new();
+    for (n, line) in input
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [core, cell, layers, h, v, cycles] = fields[..] else {
+            return Err(format!(
+                "line {}: want CORE CELL LAYERS H V CYCLES: {line:?}",
+                n + 1
+            ));
+        };
+        let whole = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| format!("line {}: {s:?} is not a whole number", n + 1))
+        };
+        let shape = StackedShape {
+            cell: Cell::from_name(cell)
+                .ok_or_else(|| format!("line {}: no cell {cell:?}", n + 1))?,
+            layers: whole(layers)?,
+            hidden: whole(h)?,
+            vocab: whole(v)?,
+        };
+        let cycles = cycles
+            .parse::<f64>()
+            .map_err(|_| format!("line {}: {cycles:?}", n + 1))?;
+        groups
+            .entry(core.to_string())
+            .or_default()
+            .push(CellsPoint { shape, cycles });
+    }
+    let mut worst = 0.0f64;
+    for (core, points) in &groups {
+        let (c, error) =
+            fit_cells(points).ok_or_else(|| format!("{core}: the points fit no model"))?;
+        worst = worst.max(error);
+        println!(
+            "{core} f32 cells ({} models, largest difference {error:.2}%): StackedCost {{ \
+             mac_millicycles: {}, row_cycles: {}, sigmoid_cycles: {}, tanh_cycles: {}, \
+             output_mac_millicycles: {}, vocab_cycles: {}, fixed_cycles: {} }}",
+            points.len(),
+            c.mac_millicycles,
+            c.row_cycles,
+            c.sigmoid_cycles,
+            c.tanh_cycles,
+            c.output_mac_millicycles,
+            c.vocab_cycles,
+            c.fixed_cycles
         );
     }
     println!("largest difference of all: {worst:.2}%");

@@ -170,8 +170,14 @@ impl Machine {
     /// instruction a nanosecond with `-icount shift=0`) in [`Run::stderr`],
     /// for `charm_tests::cycle_model::TraceCounts`.
     pub fn run_traced(&self, weights: &[u8], params: &[u8]) -> Run {
+        self.run_elf_traced(&self.elf(), weights, params)
+    }
+
+    /// [`Machine::run_traced`] of another firmware ELF of this machine (the
+    /// cells build, [`Machine::cells_elf`]).
+    pub fn run_elf_traced(&self, elf: &Path, weights: &[u8], params: &[u8]) -> Run {
         let trace = ["-icount", "shift=0", "-d", "in_asm,exec,nochain"];
-        self.run_elf_with(&self.elf(), &trace, Some(weights), Some(params))
+        self.run_elf_with(elf, &trace, Some(weights), Some(params))
     }
 
     fn run_elf_with(

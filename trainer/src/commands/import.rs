@@ -24,11 +24,6 @@ const MAX_SAFETENSORS_BYTES: u64 = 4 << 30;
 /// Largest --vocab file read (65,536 characters of at most 4 bytes each).
 const MAX_VOCAB_FILE_BYTES: u64 = 4 * charm_core::MAX_VOCAB as u64;
 
-/// The line after importing a model of another cell or depth than one tanh
-/// layer: where it runs today.
-const STACKED_FIT: &str = "fits: the firmware built with --features cells runs this model in f32 \
-                           (docs/boards.md); charm quantize takes models of one tanh layer so far";
-
 /// What `charm import` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportSettings {
@@ -151,7 +146,13 @@ pub fn run(s: &ImportSettings) -> Result<ImportReport, Error> {
         out_bytes: file.len(),
         fit: match &model {
             CharmModel::Rnn(_) => info::fit_line(hidden, v, "f32", file.len()),
-            CharmModel::Stacked(_) => STACKED_FIT.into(),
+            // the boards whose cells firmware runs it
+            CharmModel::Stacked(_) => {
+                let (cell, depth) = (imported.torch.cell, imported.torch.layers.len());
+                info::stacked_shape(cell, depth, hidden, v)
+                    .map(|shape| info::stacked_fit_line(&shape, "f32", file.len()))
+                    .unwrap_or_default()
+            }
         },
     })
 }

@@ -12,6 +12,14 @@
 //! per-core cost model (`Board::chars_per_second`: estimated cycles per
 //! character from H and V, fitted to QEMU's instruction traces priced by
 //! each core's published timings) at the board's clock.
+//!
+//! A model of other cells and depths (format version 5) runs on the
+//! firmware built with `--features cells`, in f32: its flash is the file;
+//! its RAM the state and the next state, `layers · H` f32 values each (twice
+//! that for an LSTM, whose layers carry c too), in the firmware's f32 state
+//! buffers of max H values, and V f32 logits; its speed the cells cost
+//! model (`Board::stacked_chars_per_second`). int8 is not estimated for
+//! these models.
 
 use crate::error::Error;
 use crate::files::model_file::ModelBytes;
@@ -58,10 +66,10 @@ pub struct Info {
     pub corpus_chars: u64,
     /// Training seed.
     pub seed: u64,
-    /// What the model needs on a device, as f32 and as int8 (none for other
-    /// cells and depths, which the firmware does not run).
+    /// What the model needs on a device, as f32 and as int8 (for other
+    /// cells and depths: as the file's element type alone).
     pub device: Vec<DeviceNeeds>,
-    /// Which boards it fits (none for other cells and depths).
+    /// Which boards it fits.
     pub boards: Vec<BoardFit>,
 }
 
@@ -92,6 +100,11 @@ pub struct BoardFit {
     pub f32_chars_per_second: Option<f64>,
     /// The same for the int8 model.
     pub int8_chars_per_second: Option<f64>,
+    /// The cargo features the firmware must be built with to run the model
+    /// (`"cells"` for other cells and depths; absent for one tanh layer,
+    /// which every build runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_features: Option<&'static str>,
 }
 
 impl BoardFit {
@@ -180,6 +193,143 @@ pub fn device_needs(
     ]
 }
 
+/// What `int8_misfit` says of a model of other cells and depths: its int8
+/// form has no cost measured yet (`charm_boards::CellsSpeed::int8`).
+const STACKED_INT8_NOT_ESTIMATED: &str = "not estimated for other cells and depths";
+/// What the `fits:` line says of int8 for such a model.
+const STACKED_FIT_INT8: &str = "int8 not estimated for other cells and depths";
+
+/// The shape of a model of other cells and depths as charm-boards sees it,
+/// or `None` for a cell it does not know.
+pub fn stacked_shape(
+    cell: charm_core::Cell,
+    layers: usize,
+    hidden: usize,
+    vocab: usize,
+) -> Option<charm_boards::StackedShape> {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Some(charm_boards::StackedShape {
+        cell: charm_boards::Cell::from_name(cell.name())?,
+        layers: count(layers),
+        hidden: count(hidden),
+        vocab: count(vocab),
+    })
+}
+
+/// Flash and RAM of a model of other cells and depths whose `element` file
+/// is `file_bytes` long: the file itself, and the state the cells firmware
+/// keeps ([`charm_boards::stacked_state_bytes`]).
+pub fn stacked_device_needs(
+    shape: &charm_boards::StackedShape,
+    element: &str,
+    file_bytes: usize,
+) -> DeviceNeeds {
+    DeviceNeeds {
+        element: match element {
+            "f32" => "f32",
+            "int8" => "int8",
+            _ => "int8 tiles",
+        },
+        flash_bytes: file_bytes as u64,
+        state_ram_bytes: charm_boards::stacked_state_bytes_as(shape, state_layout(element)),
+    }
+}
+
+/// How the cells firmware keeps the state of a model of other cells and
+/// depths whose file's element type is `element`.
+fn state_layout(element: &str) -> charm_boards::StateLayout {
+    match element {
+        "f32" => charm_boards::StateLayout::F32,
+        "int8" => charm_boards::StateLayout::Int8RowPairs,
+        _ => charm_boards::StateLayout::Int8Tiles,
+    }
+}
+
+/// Every board of the charm-boards table, whether a model of other cells
+/// and depths fits the firmware built for it with `--features cells`, and
+/// how fast it writes there: as the file's element type (`needs`); the
+/// other element type is not estimated.
+pub fn stacked_board_fits(
+    shape: &charm_boards::StackedShape,
+    needs: &DeviceNeeds,
+) -> Vec<BoardFit> {
+    charm_boards::BOARDS
+        .iter()
+        .map(|b| {
+            let fits = b.fits_stacked_as(shape, state_layout(needs.element), needs.flash_bytes);
+            let misfit = fits.err().map(|m| m.to_string());
+            let rate = |element| {
+                fits.is_ok()
+                    .then(|| b.stacked_chars_per_second(shape, element))
+                    .flatten()
+            };
+            let not_estimated = Some(STACKED_INT8_NOT_ESTIMATED.to_string());
+            let (f32_misfit, int8_misfit, f32_rate, int8_rate) = if needs.element == "f32" {
+                (
+                    misfit,
+                    not_estimated,
+                    rate(charm_boards::Element::F32),
+                    None,
+                )
+            } else {
+                let rate = rate(charm_boards::Element::Int8);
+                let f32_misfit = Some("not estimated from an int8 file".to_string());
+                (f32_misfit, misfit, None, rate)
+            };
+            BoardFit {
+                board: b.name,
+                summary: b.summary,
+                f32_misfit,
+                int8_misfit,
+                f32_chars_per_second: f32_rate,
+                int8_chars_per_second: int8_rate,
+                firmware_features: Some("cells"),
+            }
+        })
+        .collect()
+}
+
+/// The line `charm train` and `charm import` end with for a model of other
+/// cells and depths: the boards whose cells firmware runs it, how fast, and
+/// its flash.
+pub fn stacked_fit_line(
+    shape: &charm_boards::StackedShape,
+    element: &str,
+    file_bytes: usize,
+) -> String {
+    let needs = stacked_device_needs(shape, element, file_bytes);
+    let fits = stacked_board_fits(shape, &needs);
+    let rate = |f: &BoardFit| f.f32_chars_per_second.or(f.int8_chars_per_second);
+    let each: Vec<String> = fits
+        .iter()
+        .filter(|f| f.f32_misfit.is_none() || f.int8_misfit.is_none() && needs.element != "f32")
+        .map(|f| match rate(f) {
+            Some(r) => format!(
+                "{} ({} {} chars/s)",
+                f.board,
+                needs.element,
+                chars_per_second_text(r)
+            ),
+            None => f.board.to_string(),
+        })
+        .collect();
+    let boards = if each.is_empty() {
+        "no board".to_string()
+    } else {
+        each.join(", ")
+    };
+    let other = if needs.element == "f32" {
+        STACKED_FIT_INT8
+    } else {
+        "f32 not estimated from an int8 file"
+    };
+    format!(
+        "fits: {boards}, with the firmware built with --features cells; flash {} bytes as {}, \
+         {other} (see `charm info --model M`)",
+        needs.flash_bytes, needs.element
+    )
+}
+
 /// Every board of the charm-boards table, whether the model fits it, and
 /// how fast it writes there.
 pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<BoardFit> {
@@ -202,6 +352,7 @@ pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<
                 int8_chars_per_second: rate(&int8_misfit, charm_boards::Element::Int8),
                 f32_misfit,
                 int8_misfit,
+                firmware_features: None,
             }
         })
         .collect()
@@ -239,11 +390,16 @@ pub fn run(path: &Path) -> Result<Info, Error> {
         hidden,
         vocab: vocab_size,
     };
-    // The fit check is one tanh layer's: the firmware runs no other model.
+    // One tanh layer runs on every build, as f32 and as int8; other cells
+    // and depths on the cells firmware, as the file's element type.
     let (device, boards) = if shape.is_vanilla() {
         let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
         let boards = board_fits(hidden, vocab_size, &device);
         (device.to_vec(), boards)
+    } else if let Some(stacked) = stacked_shape(shape.cell, shape.layers, hidden, vocab_size) {
+        let needs = stacked_device_needs(&stacked, f.weights.element_name(), m.size());
+        let boards = stacked_board_fits(&stacked, &needs);
+        (vec![needs], boards)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -322,9 +478,12 @@ impl Info {
     fn device_text(&self) -> String {
         let mut s = String::new();
         if self.device.is_empty() {
-            return "\non a device:    the firmware built with --features cells runs this model \
-                    (int8 tiles on the Cortex-M55 only); charm sample and charm eval run it here"
+            return "\non a device:    none yet: the firmware runs no model of this cell; charm \
+                    sample and charm eval run it"
                 .into();
+        }
+        if self.boards.iter().any(|b| b.firmware_features.is_some()) {
+            return self.stacked_device_text();
         }
         for (i, n) in self.device.iter().enumerate() {
             let origin = if n.element == self.element {
@@ -367,5 +526,115 @@ impl Info {
             charm_boards::FIT_ERROR_PERCENT
         );
         s
+    }
+
+    /// The device lines of a model of other cells and depths: its flash and
+    /// state, then each board as the cells firmware runs it.
+    fn stacked_device_text(&self) -> String {
+        let mut s = String::new();
+        let lstm = self.cell == "lstm";
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let shape =
+            charm_boards::Cell::from_name(&self.cell).map(|cell| charm_boards::StackedShape {
+                cell,
+                layers: count(self.layers),
+                hidden: count(self.hidden),
+                vocab: count(self.vocab_size),
+            });
+        for n in &self.device {
+            let layout = state_layout(n.element);
+            let values = shape.map_or(0, |shape| shape.state_values_as(layout));
+            let what = match (layout, lstm) {
+                (charm_boards::StateLayout::F32, false) => "f32 values: layers x H",
+                (charm_boards::StateLayout::F32, true) => "f32 values: layers x H x 2 for h and c",
+                (charm_boards::StateLayout::Int8RowPairs, false) => {
+                    "Q15 values: layers x H rounded up to 8"
+                }
+                (charm_boards::StateLayout::Int8RowPairs, true) => {
+                    "Q15 values: layers x H rounded up to 8, x 3 for h and the f32 c"
+                }
+                (charm_boards::StateLayout::Int8Tiles, false) => {
+                    "int8 values: layers x H rounded up to 16"
+                }
+                (charm_boards::StateLayout::Int8Tiles, true) => {
+                    "int8 values: layers x H rounded up to 16, x 5 for h and the f32 c"
+                }
+            };
+            s += &format!(
+                "\non a device:     {}: {} bytes of flash (this file), {} bytes of RAM for the state \
+                 ({values} {what}, as state and next state, and V logits)",
+                n.element, n.flash_bytes, n.state_ram_bytes,
+            );
+        }
+        for (i, f) in self.boards.iter().enumerate() {
+            let verdict = |m: &Option<String>, rate: Option<f64>| match (m, rate) {
+                (None, None) => "fits".to_string(),
+                (None, Some(r)) => format!("fits, {} chars/s", chars_per_second_text(r)),
+                (Some(why), _) if why.starts_with("not estimated") => "not estimated".to_string(),
+                (Some(why), _) => format!("does not fit: {why}"),
+            };
+            s += &format!(
+                "\n{:<17}{}: f32 {}; int8 {} — {}",
+                if i == 0 { "boards:" } else { "" },
+                f.board,
+                verdict(&f.f32_misfit, f.f32_chars_per_second),
+                verdict(&f.int8_misfit, f.int8_chars_per_second),
+                f.summary
+            );
+        }
+        s += &format!(
+            "\n{:<17}every board with the firmware built with --features cells \
+             (scripts/build-firmware.sh --board NAME --features cells); the default build refuses \
+             format version 5\n{:<17}chars/s: f32, estimated at each board's clock by its core's \
+             cost model of these cells (within {}% of QEMU's cycle estimates; zero flash wait \
+             states; docs/performance.md); int8 is not estimated for other cells and depths",
+            "",
+            "",
+            charm_boards::CELLS_FIT_ERROR_PERCENT
+        );
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fit_line_of_a_stacked_model_names_the_cells_firmware() {
+        // 2 LSTM layers of H 128: 512 state values, which the micro:bit's
+        // buffers (256) do not hold; a 900 kB file, within the nRF52840's
+        // 896 KiB region, over the STM32F411's 448 KiB.
+        let shape = stacked_shape(charm_core::Cell::Lstm, 2, 128, 65).unwrap();
+        let line = stacked_fit_line(&shape, "f32", 900_000);
+        let rate = |name: &str| {
+            let board = charm_boards::board(name).unwrap();
+            let rate = board
+                .stacked_chars_per_second(&shape, charm_boards::Element::F32)
+                .unwrap();
+            format!("{name} (f32 {} chars/s)", chars_per_second_text(rate))
+        };
+        let expected = format!(
+            "fits: mps2-an385, mps2-an386, mps2-an500, mps2-an505, mps3-an547, riscv32-virt, \
+             riscv32imc-virt, {}, {}, {}, {}, with the firmware built with --features cells; \
+             flash 900000 bytes as f32, int8 not estimated for other cells and depths (see \
+             `charm info --model M`)",
+            rate("nrf52840"),
+            rate("rp2040"),
+            rate("rp2350"),
+            rate("esp32c3")
+        );
+        assert_eq!(line, expected);
+        // Too large for every board: no board.
+        let huge = stacked_shape(charm_core::Cell::Gru, 1, 600, 65).unwrap();
+        assert!(
+            stacked_fit_line(&huge, "f32", 100).starts_with("fits: no board, with the firmware"),
+            "{}",
+            stacked_fit_line(&huge, "f32", 100)
+        );
+        // The RAM of the state: 512 values, twice, and 65 logits.
+        let needs = stacked_device_needs(&shape, "f32", 900_000);
+        assert_eq!(needs.state_ram_bytes, 2 * 4 * 512 + 4 * 65);
+        assert_eq!(needs.flash_bytes, 900_000);
     }
 }

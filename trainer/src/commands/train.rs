@@ -57,10 +57,12 @@ fn finished(r: &Report) -> String {
                     info::fit_line(shape.hidden, shape.vocab, "f32", bytes)
                 )
             } else {
+                let fit = info::stacked_shape(shape.cell, shape.layers, shape.hidden, shape.vocab)
+                    .map(|stacked| format!("\n{}", info::stacked_fit_line(&stacked, "f32", bytes)))
+                    .unwrap_or_default();
                 format!(
                     "\nmodel: {} H {} as format version 5 ({bytes} bytes); charm sample, charm \
-                     eval, charm quantize and charm export take it, and the firmware built with \
-                     --features cells runs it",
+                     eval, charm quantize and charm export take it{fit}",
                     shape.describe(),
                     shape.hidden
                 )

@@ -1,0 +1,398 @@
+//! How fast a model of GRU or LSTM cells, or of several layers (format
+//! version 5), writes on a core: the cost model of the firmware built with
+//! `--features cells`.
+//!
+//! Such a model's step is charm-core's `StackedModelView::step`: for each
+//! layer, each unit and each of the cell's G gates, one dot product of H
+//! terms with the layer's own h (its hidden term) and, in the layers above
+//! the first, one with the h of the layer below (its input term; the first
+//! layer's input term is a row lookup), plus the biases; then the cell's
+//! update (a tanh or sigmoid per gate, the LSTM's tanh of c); then the
+//! output layer's V rows of H, the softmax and the sampler. A character of
+//! L layers of H units over V characters therefore costs
+//!
+//! ```text
+//! cycles = mac · (2L − 1)·G·H²  +  row · (2L − 1)·G·H
+//!        + sigmoid · S·L·H  +  tanh · T·L·H
+//!        + output_mac · V·H  +  vocab · V  +  fixed
+//! ```
+//!
+//! core cycles: the multiply-accumulates of the layers' dot products, what
+//! each of those dot products costs besides (its call, its reduction and
+//! bias), the sigmoids and the tanh of each unit's update (S and T a unit:
+//! rnn 0 and 1, GRU 2 and 1, LSTM 3 and 2; [`Cell::sigmoids`],
+//! [`Cell::tanhs`]) with their share of the rest of it, the output layer's
+//! multiply-accumulates (the two-row FPU kernel on the cores that have one,
+//! hence a coefficient of its own), the rest of each logit, and what a
+//! character costs once. The seven coefficients of each core are least-squares
+//! fits (of the relative error) to the estimated cycles per character of
+//! `scripts/measure-cycles.sh --features cells` — QEMU's instruction trace
+//! of the cells firmware priced by the core's published instruction timings —
+//! for the models `scripts/fit-speed.sh --cells` trains and measures, and
+//! reproduce each of those estimates within [`CELLS_FIT_ERROR_PERCENT`].
+//!
+//! f32 only: int8 models of these cells are not run by the firmware yet, so
+//! [`CellsSpeed::int8`] is `None` on every core until they are measured.
+
+/// The recurrent cell of a model's layers, as the cost model and the fit
+/// check see it (charm-core's `Cell`, which this table does not depend on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// PyTorch's `nn.RNN` with tanh: one gate, h.
+    Rnn,
+    /// PyTorch's `nn.GRU`: gates r, z, n; h.
+    Gru,
+    /// PyTorch's `nn.LSTM`: gates i, f, g, o; h and c.
+    Lstm,
+}
+
+impl Cell {
+    /// Gates per unit: each is a row of W_i and of W_h.
+    pub const fn gates(self) -> u32 {
+        match self {
+            Cell::Rnn => 1,
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
+        }
+    }
+
+    /// Vectors of H values a layer carries from one character to the next:
+    /// h, and an LSTM's c.
+    pub const fn state_vectors(self) -> u32 {
+        match self {
+            Cell::Rnn | Cell::Gru => 1,
+            Cell::Lstm => 2,
+        }
+    }
+
+    /// Sigmoids per unit and character: GRU's σ(r), σ(z); LSTM's σ(i),
+    /// σ(f), σ(o).
+    pub const fn sigmoids(self) -> u32 {
+        match self {
+            Cell::Rnn => 0,
+            Cell::Gru => 2,
+            Cell::Lstm => 3,
+        }
+    }
+
+    /// tanh per unit and character: rnn's; GRU's tanh(n); LSTM's tanh(g)
+    /// and tanh(c').
+    pub const fn tanhs(self) -> u32 {
+        match self {
+            Cell::Rnn | Cell::Gru => 1,
+            Cell::Lstm => 2,
+        }
+    }
+
+    /// The cell called `name` (`"rnn"`, `"gru"` or `"lstm"`, as `charm
+    /// train --cell` takes it).
+    pub fn from_name(name: &str) -> Option<Cell> {
+        match name {
+            "rnn" => Some(Cell::Rnn),
+            "gru" => Some(Cell::Gru),
+            "lstm" => Some(Cell::Lstm),
+            _ => None,
+        }
+    }
+}
+
+/// The shape of a model of `layers` layers of `cell`, `hidden` units each,
+/// over `vocab` characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackedShape {
+    /// The cell of every layer.
+    pub cell: Cell,
+    /// Layers L (1 to 4 in a `.charm` file).
+    pub layers: u32,
+    /// Hidden size H of every layer.
+    pub hidden: u32,
+    /// Vocabulary size V.
+    pub vocab: u32,
+}
+
+/// How a model of other cells and depths keeps its state in the cells
+/// firmware's buffers, by its file's element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateLayout {
+    /// f32: every layer's h (and an LSTM's c), H f32 values each.
+    F32,
+    /// int8 row pairs: every layer's Q15 h over `S = H` rounded up to 8,
+    /// and an LSTM's f32 c in two Q15 slots a unit (`3·S` a layer).
+    Int8RowPairs,
+    /// int8 tiles (the Cortex-M55): every layer's int8 h over `T = H`
+    /// rounded up to 16, and an LSTM's f32 c in four int8 slots a unit
+    /// (`5·T` a layer).
+    Int8Tiles,
+}
+
+impl StateLayout {
+    /// Bytes of one state value: f32 4, Q15 2, int8 1.
+    pub const fn value_bytes(self) -> u64 {
+        match self {
+            StateLayout::F32 => 4,
+            StateLayout::Int8RowPairs => 2,
+            StateLayout::Int8Tiles => 1,
+        }
+    }
+}
+
+impl StackedShape {
+    /// Values of state the model carries in f32: `L · state_vectors · H`
+    /// (what the firmware's f32 state buffers must hold; `charm_core`'s
+    /// `state_len`).
+    pub const fn state_values(&self) -> u64 {
+        self.state_values_as(StateLayout::F32)
+    }
+
+    /// Values of state the model carries as `layout` keeps it (`charm_core`'s
+    /// `state_len` of that model type): what the state buffer of that
+    /// element type (max H values) must hold.
+    pub const fn state_values_as(&self, layout: StateLayout) -> u64 {
+        let h = self.hidden as u64;
+        let lstm = matches!(self.cell, Cell::Lstm);
+        let per_layer = match layout {
+            StateLayout::F32 => (self.cell.state_vectors() as u64).saturating_mul(h),
+            StateLayout::Int8RowPairs => {
+                let s = h.div_ceil(8).saturating_mul(8);
+                if lstm {
+                    s.saturating_mul(3)
+                } else {
+                    s
+                }
+            }
+            StateLayout::Int8Tiles => {
+                let t = h.div_ceil(16).saturating_mul(16);
+                if lstm {
+                    t.saturating_mul(5)
+                } else {
+                    t
+                }
+            }
+        };
+        (self.layers as u64).saturating_mul(per_layer)
+    }
+
+    /// The terms of the layers: dot products `(2L − 1)·G·H` (G·H hidden
+    /// terms per layer, G·H input terms per layer above the first), their
+    /// multiply-accumulates (H each), sigmoids `S·L·H`, tanh `T·L·H`.
+    const fn layer_terms(&self) -> (u128, u128, u128, u128) {
+        let (l, g, h) = (
+            self.layers as u128,
+            self.cell.gates() as u128,
+            self.hidden as u128,
+        );
+        let dots = (2 * l).saturating_sub(1) * g * h;
+        let units = l * h;
+        (
+            dots,
+            dots * h,
+            self.cell.sigmoids() as u128 * units,
+            self.cell.tanhs() as u128 * units,
+        )
+    }
+}
+
+/// Estimated core cycles of one character of a model of other cells and
+/// depths, as a function of its [`StackedShape`] (the module's equation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackedCost {
+    /// Thousandths of a cycle per multiply-accumulate of the layers' dot
+    /// products: `mac` above.
+    pub mac_millicycles: u32,
+    /// Cycles per dot product of the layers besides its multiply-accumulates:
+    /// `row` above.
+    pub row_cycles: u32,
+    /// Cycles per sigmoid with its share of the cell's update: `sigmoid`
+    /// above.
+    pub sigmoid_cycles: u32,
+    /// Cycles per tanh with its share of the cell's update: `tanh` above.
+    pub tanh_cycles: u32,
+    /// Thousandths of a cycle per multiply-accumulate of the output layer:
+    /// `output_mac` above.
+    pub output_mac_millicycles: u32,
+    /// Cycles per character of the vocabulary besides its
+    /// multiply-accumulates: `vocab` above.
+    pub vocab_cycles: u32,
+    /// Cycles a character costs once: `fixed` above.
+    pub fixed_cycles: u32,
+}
+
+impl StackedCost {
+    /// Estimated cycles of one character of a model of `shape` (saturating
+    /// at `u64::MAX`, far beyond any model a board holds).
+    pub const fn cycles(&self, shape: &StackedShape) -> u64 {
+        let (dots, macs, sigmoids, tanhs) = shape.layer_terms();
+        let (h, v) = (shape.hidden as u128, shape.vocab as u128);
+        // u32 factors: the layers' MACs times their cost saturate, every
+        // other product is below 2^100, so the sum does not overflow.
+        let total = (macs.saturating_mul(self.mac_millicycles as u128)).div_ceil(1000)
+            + dots * self.row_cycles as u128
+            + sigmoids * self.sigmoid_cycles as u128
+            + tanhs * self.tanh_cycles as u128
+            + (v * h * self.output_mac_millicycles as u128).div_ceil(1000)
+            + v * self.vocab_cycles as u128
+            + self.fixed_cycles as u128;
+        if total > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            total as u64
+        }
+    }
+}
+
+/// A core's cost model for models of other cells and depths, by element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellsSpeed {
+    /// f32 models (on the FPU or in software, as the core has it).
+    pub f32: StackedCost,
+    /// int8 models: `None` until the firmware runs them and they are
+    /// measured (`charm info` then says int8 is not estimated).
+    pub int8: Option<StackedCost>,
+}
+
+/// The largest difference, in percent, between a fit of [`StackedCost`]
+/// and the cycle estimates it was fitted to, rounded up: the worst of every
+/// core is the Cortex-M55's, 1.09% (each constant below says its own). `charm info`'s characters per second of a model of
+/// other cells and depths are within this of the QEMU estimate, at the
+/// board's clock; the QEMU tests `qemu_*_cells_speed_estimate_*` check it.
+pub const CELLS_FIT_ERROR_PERCENT: u32 = 2;
+
+// The fits, by core: `scripts/fit-speed.sh --cells`.
+
+/// Cortex-M0: the micro:bit's trace of the cells firmware, the M0 table.
+/// Largest difference from the fitted estimates: 0.20% (9 models: the
+/// micro:bit's 192 KiB hold neither the gru×1 of H 128, the gru×2 of H 64,
+/// nor the GRU of H 64 over V = 200).
+pub(crate) const CELLS_CORTEX_M0: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 374_103,
+        row_cycles: 908,
+        sigmoid_cycles: 3_708,
+        tanh_cycles: 2_789,
+        output_mac_millicycles: 328_180,
+        vocab_cycles: 5_899,
+        fixed_cycles: 33_573,
+    },
+    int8: None,
+};
+
+/// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
+/// Largest difference from the fitted estimates: 0.19% (9 models, as the M0).
+pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 351_649,
+        row_cycles: 849,
+        sigmoid_cycles: 3_483,
+        tanh_cycles: 2_671,
+        output_mac_millicycles: 312_521,
+        vocab_cycles: 5_373,
+        fixed_cycles: 32_544,
+    },
+    int8: None,
+};
+
+/// Cortex-M3: the `mps2-an385` trace.
+/// Largest difference from the fitted estimates: 0.42% (12 models).
+pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 197_953,
+        row_cycles: 653,
+        sigmoid_cycles: 2_691,
+        tanh_cycles: 1_891,
+        output_mac_millicycles: 199_182,
+        vocab_cycles: 3_191,
+        fixed_cycles: 10_785,
+    },
+    int8: None,
+};
+
+/// Cortex-M4F: the `mps2-an386` trace.
+/// Largest difference from the fitted estimates: 0.57% (14 models).
+pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 8_018,
+        row_cycles: 158,
+        sigmoid_cycles: 105,
+        tanh_cycles: 56,
+        output_mac_millicycles: 4_258,
+        vocab_cycles: 110,
+        fixed_cycles: 2_818,
+    },
+    int8: None,
+};
+
+/// Cortex-M7: the `mps2-an500` trace, the M7 table.
+/// Largest difference from the fitted estimates: 0.64% (14 models).
+pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 7_892,
+        row_cycles: 121,
+        sigmoid_cycles: 102,
+        tanh_cycles: 46,
+        output_mac_millicycles: 4_190,
+        vocab_cycles: 104,
+        fixed_cycles: 2_819,
+    },
+    int8: None,
+};
+
+/// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
+/// Largest difference from the fitted estimates: 0.85% (14 models).
+pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 7_027,
+        row_cycles: 125,
+        sigmoid_cycles: 105,
+        tanh_cycles: 46,
+        output_mac_millicycles: 4_288,
+        vocab_cycles: 93,
+        fixed_cycles: 2_939,
+    },
+    int8: None,
+};
+
+/// Cortex-M55: the `mps3-an547` trace.
+/// Largest difference from the fitted estimates: 1.09% (14 models).
+pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 6_414,
+        row_cycles: 101,
+        sigmoid_cycles: 104,
+        tanh_cycles: 10,
+        output_mac_millicycles: 2_327,
+        vocab_cycles: 46,
+        fixed_cycles: 3_410,
+    },
+    int8: None,
+};
+
+/// RV32IMAC: the `riscv32-virt` trace.
+/// Largest difference from the fitted estimates: 1.00% (12 models).
+pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 155_530,
+        row_cycles: 661,
+        sigmoid_cycles: 2_135,
+        tanh_cycles: 1_228,
+        output_mac_millicycles: 157_715,
+        vocab_cycles: 2_675,
+        fixed_cycles: 14_395,
+    },
+    int8: None,
+};
+
+/// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
+/// Largest difference from the fitted estimates: 1.00% (12 models; every
+/// one the same cycles as on the RV32IMAC: the same code).
+pub(crate) const CELLS_RV32IMC: CellsSpeed = CellsSpeed {
+    f32: StackedCost {
+        mac_millicycles: 155_530,
+        row_cycles: 661,
+        sigmoid_cycles: 2_135,
+        tanh_cycles: 1_228,
+        output_mac_millicycles: 157_715,
+        vocab_cycles: 2_675,
+        fixed_cycles: 14_395,
+    },
+    int8: None,
+};
