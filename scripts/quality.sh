@@ -37,10 +37,10 @@ tail -c "$((bytes / 10))" "$corpus" >"$out/val.txt"
 # name | flags
 models() {
     cat <<'EOF'
-rnn×1 (the default)|
-rnn×2|--cell rnn --layers 2
-gru×1|--cell gru
-lstm×1|--cell lstm
+rnn×1 (the default, H 384)|
+rnn×2, H 256|--cell rnn --layers 2 --hidden 256
+gru×1, H 256|--cell gru --hidden 256
+lstm×1, H 256|--cell lstm --hidden 256
 EOF
 }
 

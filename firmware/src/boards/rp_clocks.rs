@@ -142,13 +142,16 @@ impl RpClocks {
     pub fn start(&self, pll: Pll) {
         self.xosc_startup.write(XOSC_STARTUP_DELAY);
         self.xosc_ctrl.write(XOSC_CTRL_ENABLE_1_15MHZ);
-        self.xosc_status.wait(XOSC_STATUS_STABLE, XOSC_STATUS_STABLE);
+        self.xosc_status
+            .wait(XOSC_STATUS_STABLE, XOSC_STATUS_STABLE);
         self.clk_ref_ctrl.write(CLK_REF_SRC_XOSC);
         // The glitchless multiplexers report the source they switched to, one-hot.
-        self.clk_ref_selected.wait(1 << CLK_REF_SRC_XOSC, 1 << CLK_REF_SRC_XOSC);
+        self.clk_ref_selected
+            .wait(1 << CLK_REF_SRC_XOSC, 1 << CLK_REF_SRC_XOSC);
         // Off the PLL before it is reset (a bootloader may have left it on).
         self.clk_sys_ctrl.write(CLK_SYS_SRC_REF);
-        self.clk_sys_selected.wait(1 << CLK_SYS_SRC_REF, 1 << CLK_SYS_SRC_REF);
+        self.clk_sys_selected
+            .wait(1 << CLK_SYS_SRC_REF, 1 << CLK_SYS_SRC_REF);
 
         self.reset_set.write(self.reset_pll_sys);
         self.reset_clr.write(self.reset_pll_sys);
@@ -157,14 +160,16 @@ impl RpClocks {
         self.pll_fbdiv.write(pll.fbdiv);
         self.pll_pwr_clr.write(PLL_PWR_PD | PLL_PWR_VCOPD);
         self.pll_cs.wait(PLL_CS_LOCK, PLL_CS_LOCK);
-        self.pll_prim.write((pll.postdiv1 << 16) | (pll.postdiv2 << 12));
+        self.pll_prim
+            .write((pll.postdiv1 << 16) | (pll.postdiv2 << 12));
         self.pll_pwr_clr.write(PLL_PWR_POSTDIVPD);
 
         // AUXSRC = PLL_SYS while the glitchless multiplexer is on clk_ref,
         // then the multiplexer to the auxiliary source.
         self.clk_sys_ctrl.write(CLK_SYS_SRC_REF);
         self.clk_sys_ctrl.write(CLK_SYS_SRC_AUX);
-        self.clk_sys_selected.wait(1 << CLK_SYS_SRC_AUX, 1 << CLK_SYS_SRC_AUX);
+        self.clk_sys_selected
+            .wait(1 << CLK_SYS_SRC_AUX, 1 << CLK_SYS_SRC_AUX);
         self.clk_peri_ctrl.write(CLK_PERI_ENABLE_FROM_SYS);
     }
 }

@@ -1,13 +1,11 @@
-//! A batch cut into shards, one per thread: what both batched engines
-//! ([`crate::math::engine`], [`crate::math::stacked_engine`]) run their
-//! passes on.
+//! A batch cut into shards, one per thread: what both batched engines (the
+//! one-layer engine and the stacked engine) run their passes on.
 //!
 //! The B streams of a window are cut into contiguous shards of near-equal
-//! size ([`shard_ranges`]); shard 0 runs on the calling thread and writes its
-//! gradient into the caller's, shards 1.. run on persistent workers
-//! ([`crate::math::pool`]) into gradients of their own, which are then added
-//! to the caller's in shard order ([`add_shard_gradients`]), so the sum does
-//! not depend on which thread finished first.
+//! size; shard 0 runs on the calling thread and writes its gradient into the
+//! caller's, shards 1.. run on persistent workers ([`crate::math::pool`])
+//! into gradients of their own, which are then added to the caller's in
+//! shard order, so the sum does not depend on which thread finished first.
 
 use crate::math::params::Params;
 use crate::math::pool::Pool;
