@@ -366,17 +366,12 @@ pub const fn state_bytes(hidden: u32, vocab: u32, state_entry_bytes: u32) -> u32
 }
 
 /// RAM the state of a model of other cells and depths takes while the
-/// cells firmware generates: its state and next state, `values` f32 each
-/// ([`StackedShape::state_values`]: every layer's h, and an LSTM's c), in
-/// the f32 state buffers, and V f32 logits. The step needs no other buffer
-/// (its gates' terms are on the stack, within [`STACK_RESERVE`]).
-pub const fn stacked_state_bytes(values: u64, vocab: u32) -> u64 {
-    values.saturating_mul(8).saturating_add(4 * vocab as u64)
-}
-
-/// [`stacked_state_bytes`] of a model whose state is kept as `layout`:
-/// state and next state, [`StackedShape::state_values_as`] values of
-/// [`StateLayout::value_bytes`] each, and V f32 logits.
+/// cells firmware generates, its state kept as `layout`: state and next
+/// state, [`StackedShape::state_values_as`] values of
+/// [`StateLayout::value_bytes`] each (every layer's h, and an LSTM's c), in
+/// the state buffers of that type, and V f32 logits. The step needs no
+/// other buffer (its gates' terms are on the stack, within
+/// [`STACK_RESERVE`]).
 pub const fn stacked_state_bytes_as(shape: &StackedShape, layout: StateLayout) -> u64 {
     shape
         .state_values_as(layout)

@@ -103,7 +103,7 @@ fn stacked_cycles_are_the_six_terms() {
     };
     assert_eq!(cost.cycles(&huge), u64::MAX);
     assert_eq!(
-        charm_boards::stacked_state_bytes(huge.state_values(), u32::MAX),
+        charm_boards::stacked_state_bytes_as(&huge, charm_boards::StateLayout::F32),
         u64::MAX
     );
 }
@@ -161,7 +161,7 @@ fn stacked_models_fit_by_their_state_and_file() {
     assert!(MICROBIT.fits_stacked(&gru(3, 128), 100_000).is_err());
     // RAM: state and next state, f32, and V logits.
     assert_eq!(
-        charm_boards::stacked_state_bytes(lstm.state_values(), 65),
+        charm_boards::stacked_state_bytes_as(&lstm, charm_boards::StateLayout::F32),
         2 * 4 * 520 + 4 * 65
     );
 }

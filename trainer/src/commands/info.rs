@@ -218,7 +218,7 @@ pub fn stacked_shape(
 
 /// Flash and RAM of a model of other cells and depths whose `element` file
 /// is `file_bytes` long: the file itself, and the state the cells firmware
-/// keeps ([`charm_boards::stacked_state_bytes`]).
+/// keeps ([`charm_boards::stacked_state_bytes_as`]).
 pub fn stacked_device_needs(
     shape: &charm_boards::StackedShape,
     element: &str,
