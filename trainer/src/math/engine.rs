@@ -42,7 +42,7 @@
 
 use crate::math::kernels::Kernels;
 use crate::math::params::Params;
-use crate::math::shards::Shards;
+use crate::math::shards::{shard_pass_for_this_cpu, Shards};
 use crate::math::window::{Mask, Window};
 use charm_core::Float;
 
@@ -80,52 +80,23 @@ fn ensure<F: Float>(v: &mut Vec<F>, n: usize) {
     }
 }
 
-/// Forward (and, with `grads`, backward) over streams `first..first + n` of a window.
-///
-/// `h` holds these streams' carried states (n × H) and is updated. With
-/// `grads`, it is overwritten with this shard's part of ∂L/∂θ, where
-/// `L = (1/B) Σ loss` over the whole batch of `w.batch` streams. Returns the
-/// shard's summed loss in nats.
-#[allow(clippy::too_many_arguments)]
-pub fn shard_pass<F: Kernels>(
-    params: &Params<F>,
-    w: &Window<'_>,
-    first: usize,
-    n: usize,
-    h: &mut [F],
-    mask: Mask<'_, F>,
-    ws: &mut Workspace<F>,
-    grads: Option<&mut Params<F>>,
-) -> F {
-    #[cfg(target_arch = "x86_64")]
-    if crate::math::kernels::has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        return unsafe { shard_pass_avx2(params, w, first, n, h, mask, ws, grads) };
-    }
-    shard_pass_body(params, w, first, n, h, mask, ws, grads)
-}
-
-/// [`shard_pass`] compiled for AVX2: the element-wise loops (tanh, tanh',
-/// dropout, bias sums) are vectorized 8 lanes wide. Rust never fuses `a·b + c`
-/// on its own, so they compute the same bits as the baseline build.
-///
-/// # Safety
-///
-/// The CPU has AVX2 and FMA (code compiled for them runs here).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn shard_pass_avx2<F: Kernels>(
-    params: &Params<F>,
-    w: &Window<'_>,
-    first: usize,
-    n: usize,
-    h: &mut [F],
-    mask: Mask<'_, F>,
-    ws: &mut Workspace<F>,
-    grads: Option<&mut Params<F>>,
-) -> F {
-    shard_pass_body(params, w, first, n, h, mask, ws, grads)
+shard_pass_for_this_cpu! {
+    /// Forward (and, with `grads`, backward) over streams `first..first + n` of a window.
+    ///
+    /// `h` holds these streams' carried states (n × H) and is updated. With
+    /// `grads`, it is overwritten with this shard's part of ∂L/∂θ, where
+    /// `L = (1/B) Σ loss` over the whole batch of `w.batch` streams. Returns the
+    /// shard's summed loss in nats.
+    pub fn shard_pass<F: Kernels>(
+        params: &Params<F>,
+        w: &Window<'_>,
+        first: usize,
+        n: usize,
+        h: &mut [F],
+        mask: Mask<'_, F>,
+        ws: &mut Workspace<F>,
+        grads: Option<&mut Params<F>>,
+    ) -> F = shard_pass_body;
 }
 
 /// The sizes of one shard pass.
@@ -174,7 +145,7 @@ impl Shape {
 }
 
 /// The body of [`shard_pass`], one phase per function; every phase is
-/// inlined, so that [`shard_pass_avx2`] compiles all of them for AVX2.
+/// inlined, so that its AVX2 build compiles all of them for AVX2.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn shard_pass_body<F: Kernels>(

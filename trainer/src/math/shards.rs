@@ -102,6 +102,40 @@ impl<F: Float + Send + Sync, W: Default + Send> Shards<F, W> {
     }
 }
 
+/// Defines an engine's shard pass, `pub fn NAME<F: Kernels>(ARGS) -> F`, as
+/// its `BODY(ARGS)` compiled twice: as is, and for AVX2 + FMA, the second run
+/// where [`crate::math::kernels::has_avx2_fma`] says so. `BODY` is
+/// `#[inline(always)]` with every phase of the pass inlined into it, so the
+/// AVX2 build vectorizes the element-wise loops (tanh, gates, dropout, bias
+/// sums) 8 lanes wide. Rust never fuses `a·b + c` on its own, so both builds
+/// compute the same bits.
+macro_rules! shard_pass_for_this_cpu {
+    ($(#[$doc:meta])* pub fn $name:ident<F: Kernels>($($arg:ident: $ty:ty),* $(,)?) -> F = $body:ident;) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name<F: Kernels>($($arg: $ty),*) -> F {
+            /// `BODY` compiled for AVX2 and FMA.
+            ///
+            /// # Safety
+            ///
+            /// The CPU has AVX2 and FMA (code compiled for them runs here).
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn with_avx2<F: Kernels>($($arg: $ty),*) -> F {
+                $body($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if $crate::math::kernels::has_avx2_fma() {
+                // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                return unsafe { with_avx2($($arg),*) };
+            }
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use shard_pass_for_this_cpu;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@
 use crate::math::cell::{Gru, Lstm, Rnn, UnitGrad, MAX_GATES};
 use crate::math::kernels::Kernels;
 use crate::math::params::{Params, Shape};
-use crate::math::shards::Shards;
+use crate::math::shards::{shard_pass_for_this_cpu, Shards};
 use crate::math::window::{Mask, Window};
 use charm_core::{padded, Cell, Float};
 
@@ -127,55 +127,26 @@ fn product<F: Kernels>(
     }
 }
 
-/// Forward (and, with `grads`, backward) over streams `first..first + n`.
-///
-/// `h` holds these streams' carried states (n × [`Shape::state_len`]) and
-/// is updated; `grads` is overwritten with this shard's part of ∂L/∂θ.
-/// Returns the shard's summed loss in nats.
-#[allow(clippy::too_many_arguments)]
-pub fn stacked_shard_pass<F: Kernels>(
-    params: &Params<F>,
-    w: &Window<'_>,
-    first: usize,
-    n: usize,
-    h: &mut [F],
-    mask: Mask<'_, F>,
-    ws: &mut StackedWorkspace<F>,
-    grads: Option<&mut Params<F>>,
-) -> F {
-    #[cfg(target_arch = "x86_64")]
-    if crate::math::kernels::has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        return unsafe { shard_pass_avx2(params, w, first, n, h, mask, ws, grads) };
-    }
-    shard_pass_body(params, w, first, n, h, mask, ws, grads)
-}
-
-/// [`stacked_shard_pass`] compiled for AVX2: the cells' updates may be
-/// vectorized 8 units wide. Rust never fuses `a·b + c` on its own, so they
-/// compute the same bits as the baseline build.
-///
-/// # Safety
-///
-/// The CPU has AVX2 and FMA (code compiled for them runs here).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn shard_pass_avx2<F: Kernels>(
-    params: &Params<F>,
-    w: &Window<'_>,
-    first: usize,
-    n: usize,
-    h: &mut [F],
-    mask: Mask<'_, F>,
-    ws: &mut StackedWorkspace<F>,
-    grads: Option<&mut Params<F>>,
-) -> F {
-    shard_pass_body(params, w, first, n, h, mask, ws, grads)
+shard_pass_for_this_cpu! {
+    /// Forward (and, with `grads`, backward) over streams `first..first + n`.
+    ///
+    /// `h` holds these streams' carried states (n × [`Shape::state_len`]) and
+    /// is updated; `grads` is overwritten with this shard's part of ∂L/∂θ.
+    /// Returns the shard's summed loss in nats.
+    pub fn stacked_shard_pass<F: Kernels>(
+        params: &Params<F>,
+        w: &Window<'_>,
+        first: usize,
+        n: usize,
+        h: &mut [F],
+        mask: Mask<'_, F>,
+        ws: &mut StackedWorkspace<F>,
+        grads: Option<&mut Params<F>>,
+    ) -> F = shard_pass_body;
 }
 
 /// The body of [`stacked_shard_pass`]; every phase is inlined into it, so
-/// that [`shard_pass_avx2`] compiles all of them for AVX2.
+/// that its AVX2 build compiles all of them for AVX2.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn shard_pass_body<F: Kernels>(
