@@ -8,15 +8,10 @@ mod cli_support;
 use charm_core::{decode_any, AlignedBytes, Cell, Weights};
 use charm_trainer::math::loss::pieces;
 use charm_trainer::training::TrainState;
-use cli_support::{eval_json, ok, run, small_text, write, TINY};
-use std::path::Path;
-
-fn train(dir: &Path, data: &Path, out: &str, extra: &[&str]) {
-    let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out", out];
-    args.extend_from_slice(TINY);
-    args.extend_from_slice(extra);
-    ok(dir, &args);
-}
+use cli_support::{
+    assert_resume_completes_the_run, eval_json, ok, run, small_text, train, train_interrupted,
+    write,
+};
 
 #[test]
 fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
@@ -230,25 +225,7 @@ fn cli_a_resumed_stacked_run_equals_an_uninterrupted_one() {
             "--force",
         ];
         train(d, &data, "full.charm", &extra);
-        let mut args = vec![
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            "part.charm",
-            "--interrupt-at",
-            "23",
-        ];
-        args.extend_from_slice(TINY);
-        args.extend_from_slice(&extra);
-        let out = run(d, &args);
-        assert_eq!(
-            out.status.code(),
-            Some(130),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let state = TrainState::from_bytes(&std::fs::read(d.join("part.state")).unwrap()).unwrap();
+        let (_, state) = train_interrupted(d, &data, &extra, 23);
         assert_eq!(
             (state.step, state.config.cell, state.config.layers),
             (23, Cell::Lstm, 2)
@@ -275,17 +252,7 @@ fn cli_a_resumed_stacked_run_equals_an_uninterrupted_one() {
             );
             assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         }
-        train(
-            d,
-            &data,
-            "part.charm",
-            &[&extra[..], &["--resume", "part.state"]].concat(),
-        );
-        assert_eq!(
-            std::fs::read(d.join("full.charm")).unwrap(),
-            std::fs::read(d.join("part.charm")).unwrap(),
-            "{engine}: the resumed model differs from the uninterrupted one"
-        );
+        assert_resume_completes_the_run(d, &data, &extra, engine);
     }
 }
 

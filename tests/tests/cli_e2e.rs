@@ -4,14 +4,10 @@
 mod cli_support;
 
 use charm_trainer::training::TrainState;
-use cli_support::{eval_json, files, ok, run, small_text, write, TINY};
-
-fn train(dir: &std::path::Path, data: &std::path::Path, out: &str, extra: &[&str]) {
-    let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out", out];
-    args.extend_from_slice(TINY);
-    args.extend_from_slice(extra);
-    ok(dir, &args);
-}
+use cli_support::{
+    assert_resume_completes_the_run, eval_json, files, ok, small_text, train, train_interrupted,
+    write,
+};
 
 #[test]
 fn cli_train_sample_eval_info() {
@@ -153,42 +149,10 @@ fn cli_resume_gives_the_same_model_as_an_uninterrupted_run() {
             "--force",
         ];
         train(d, &data, "full.charm", &extra);
-        let mut args = vec![
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            "part.charm",
-            "--interrupt-at",
-            "37",
-        ];
-        args.extend_from_slice(TINY);
-        args.extend_from_slice(&extra);
-        let out = run(d, &args);
-        assert_eq!(
-            out.status.code(),
-            Some(130),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("--resume"),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let state = TrainState::from_bytes(&std::fs::read(d.join("part.state")).unwrap()).unwrap();
+        let (err, state) = train_interrupted(d, &data, &extra, 37);
+        assert!(err.contains("--resume"), "{err}");
         assert_eq!(state.step, 37);
-        train(
-            d,
-            &data,
-            "part.charm",
-            &[&extra[..], &["--resume", "part.state"]].concat(),
-        );
-        assert_eq!(
-            std::fs::read(d.join("full.charm")).unwrap(),
-            std::fs::read(d.join("part.charm")).unwrap(),
-            "{engine}: resumed model differs from the uninterrupted one"
-        );
+        assert_resume_completes_the_run(d, &data, &extra, engine);
     }
 }
 

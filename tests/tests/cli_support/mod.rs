@@ -78,3 +78,65 @@ pub const TINY: &[&str] = &[
     "4",
     "--quiet",
 ];
+
+/// `charm train --data DATA --out OUT` with [`TINY`] and `extra`, in `dir`; asserts success.
+pub fn train(dir: &Path, data: &Path, out: &str, extra: &[&str]) {
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().expect("a UTF-8 path"),
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(extra);
+    ok(dir, &args);
+}
+
+/// `charm train … --out part.charm --interrupt-at STEP` with [`TINY`] and
+/// `extra`, in `dir`: asserts that it stopped as an interrupted run does
+/// (status 130) and returns its standard error and the training state it
+/// left in `part.state`.
+pub fn train_interrupted(
+    dir: &Path,
+    data: &Path,
+    extra: &[&str],
+    step: usize,
+) -> (String, charm_trainer::training::TrainState) {
+    let step = step.to_string();
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().expect("a UTF-8 path"),
+        "--out",
+        "part.charm",
+        "--interrupt-at",
+        &step,
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(extra);
+    let out = run(dir, &args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let bytes =
+        std::fs::read(dir.join("part.state")).expect("an interrupted run leaves part.state");
+    let state = charm_trainer::training::TrainState::from_bytes(&bytes).expect("a training state");
+    (err, state)
+}
+
+/// Resumes `part.state` to the end (`extra` as the interrupted run had it)
+/// and asserts that `part.charm` is byte for byte the `full.charm` of an
+/// uninterrupted run.
+pub fn assert_resume_completes_the_run(dir: &Path, data: &Path, extra: &[&str], engine: &str) {
+    train(
+        dir,
+        data,
+        "part.charm",
+        &[extra, &["--resume", "part.state"]].concat(),
+    );
+    assert_eq!(
+        std::fs::read(dir.join("full.charm")).expect("full.charm"),
+        std::fs::read(dir.join("part.charm")).expect("part.charm"),
+        "{engine}: the resumed model differs from the uninterrupted one"
+    );
+}
