@@ -10,18 +10,15 @@
 //! (`cargo test -p charm-tests --test pytorch_cells`)
 
 mod cli_support;
+mod pytorch_support;
 
 use charm_core::{decode_any, AlignedBytes, Cell, StackedModelView, Weights};
-use charm_trainer::files::pytorch::read_torch;
 use charm_trainer::math::torch_stack::{TorchLayer, TorchStack};
 use cli_support::ok;
-use std::path::{Path, PathBuf};
-
-fn fixture(name: &str) -> PathBuf {
-    charm_tests::repo_root()
-        .join("tests/fixtures/pytorch")
-        .join(name)
-}
+use pytorch_support::{
+    fixture, gamma, import_fixture, within, CHARM_TANH, F64_SLACK, TORCH_ACTIVATION, U,
+};
+use std::path::Path;
 
 /// What PyTorch recorded after one input character.
 struct Step {
@@ -98,25 +95,9 @@ fn recorded(name: &str) -> Recorded {
 // bound itself is ~1e-16 relative (F64_SLACK). The bound on
 // |charm − PyTorch| is the sum of the two implementations' bounds.
 
-/// Unit roundoff of f32.
-const U: f64 = 1.0 / (1u64 << 24) as f64;
-/// charm's tanh: 4.77e-7 against libm::tanhf (`core/tests/tanh_error.rs`)
-/// plus tanhf's own error, under 1 ulp ≤ 2⁻²⁴ on (−1, 1).
-const CHARM_TANH: f64 = 4.77e-7 + U;
 /// charm's sigmoid, 1/(1 + exp_f32(−x)): max absolute error 1.03e-7
 /// against the f64 sigmoid (`core/tests/sigmoid_error.rs`).
 const CHARM_SIGMOID: f64 = 1.03e-7;
-/// PyTorch's float32 sigmoid and tanh on a CPU (SLEEF's 1.0-ulp functions
-/// in the vectorized path, oneDNN's or the C library's otherwise): we allow
-/// 2 ulp of 1, 2·2⁻²⁴, the values lying in (−1, 1).
-const TORCH_ACTIVATION: f64 = 2.0 * U;
-/// Covers the f64 arithmetic of the bounds themselves.
-const F64_SLACK: f64 = 1e-12;
-
-fn gamma(n: usize) -> f64 {
-    let nu = n as f64 * U;
-    nu / (1.0 - nu)
-}
 
 /// One implementation's activation errors.
 #[derive(Clone, Copy)]
@@ -408,46 +389,12 @@ fn step_bounds(t: &TorchStack, x: usize, before_h: &[Vec<f64>], before_c: &[Vec<
     bounds
 }
 
-/// The fixture imported with `charm import` into `dir`, read back, and its
-/// tensors as PyTorch holds them.
+/// The fixture `tiny_NAME.safetensors` imported with `charm import` into
+/// `dir`, read back, and its tensors as PyTorch holds them.
 fn imported(dir: &Path, name: &str, describes: &str) -> (AlignedBytes, TorchStack) {
-    let input = fixture(&format!("tiny_{name}.safetensors"));
-    let report = String::from_utf8(ok(
-        dir,
-        &[
-            "import".as_ref(),
-            "--model".as_ref(),
-            input.as_os_str(),
-            "--out".as_ref(),
-            "m.charm".as_ref(),
-        ],
-    ))
-    .unwrap();
+    let (report, bytes, torch) = import_fixture(dir, &format!("tiny_{name}.safetensors"));
     assert!(report.contains(describes), "{report}");
-    let bytes = AlignedBytes::from(&std::fs::read(dir.join("m.charm")).unwrap()[..]);
-    let torch = read_torch(&std::fs::read(&input).unwrap(), None)
-        .unwrap()
-        .torch;
     (bytes, torch)
-}
-
-/// Asserts |charm − PyTorch| ≤ bound everywhere; returns (max |diff|, max bound).
-fn within(what: &str, t: usize, charm: &[f32], torch: &[f32], bound: &[f64]) -> (f64, f64) {
-    assert_eq!(
-        (charm.len(), torch.len()),
-        (bound.len(), bound.len()),
-        "{what}"
-    );
-    let mut worst = (0.0f64, 0.0f64);
-    for (k, ((&c, &p), &b)) in charm.iter().zip(torch).zip(bound).enumerate() {
-        let diff = (f64::from(c) - f64::from(p)).abs();
-        assert!(
-            diff <= b,
-            "{what} step {t} index {k}: charm {c}, PyTorch {p}, |diff| {diff:e} > bound {b:e}"
-        );
-        worst = (worst.0.max(diff), worst.1.max(b));
-    }
-    worst
 }
 
 /// charm's state vector (per layer h, then c for an LSTM) from PyTorch's.

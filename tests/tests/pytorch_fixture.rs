@@ -8,18 +8,15 @@
 //! the command line's refusals. (`cargo test -p charm-tests --test pytorch_fixture`)
 
 mod cli_support;
+mod pytorch_support;
 
 use charm_core::{decode, AlignedBytes};
-use charm_trainer::files::pytorch::read_torch;
 use charm_trainer::math::torch::TorchRnn;
 use cli_support::{files, ok, run};
-use std::path::{Path, PathBuf};
-
-fn fixture(name: &str) -> PathBuf {
-    charm_tests::repo_root()
-        .join("tests/fixtures/pytorch")
-        .join(name)
-}
+use pytorch_support::{
+    fixture, gamma, import_fixture, within, CHARM_TANH, F64_SLACK, TORCH_ACTIVATION,
+};
+use std::path::Path;
 
 /// PyTorch's record: its vocabulary order, the input, and its hidden
 /// states and logits after each input character.
@@ -90,7 +87,7 @@ fn recorded() -> Recorded {
 // Stability of Numerical Algorithms, 2nd ed., §3.1; a fused multiply-add only
 // removes roundings). tanh has slope sech²(c) ≤ 1, largest where |c| is least,
 // so an argument off by e moves it by at most sech²(max(0, |u| − e))·e; then
-// each implementation's tanh adds its own error (CHARM_TANH, TORCH_TANH).
+// each implementation's tanh adds its own error (CHARM_TANH, TORCH_ACTIVATION).
 //
 // One step from the same state (the state PyTorch recorded, as f32) therefore
 // gives each implementation's h within `local` of the exact h and each logit
@@ -104,25 +101,6 @@ fn recorded() -> Recorded {
 // Since only |ε_s| is known, |J_t ⋯ J_{s+1}|·|ε_s| bounds it; the product is
 // taken before the absolute value, so the cancellations of a contracting
 // recurrence count. That is [`run_bounds`].
-
-/// Unit roundoff of f32 (round to nearest).
-const U: f64 = 1.0 / (1u64 << 24) as f64;
-
-/// Higham's γ_n = n·u / (1 − n·u).
-fn gamma(n: usize) -> f64 {
-    let nu = n as f64 * U;
-    nu / (1.0 - nu)
-}
-
-/// charm's tanh against the exact tanh: 4.77e-7 against libm::tanhf
-/// (`core/tests/tanh_error.rs`: every f32 with 0.25 ≤ |x| ≤ 9, and a dense
-/// sweep of [-20, 20]) plus tanhf's own error, under 1 ulp ≤ 2⁻²⁴ on (−1, 1).
-const CHARM_TANH: f64 = 4.77e-7 + U;
-/// PyTorch's float32 tanh on a CPU (SLEEF's 1.0-ulp `tanhf` in the
-/// vectorized path, the C library's otherwise): we allow 2 ulp ≤ 2·2⁻²⁴.
-const TORCH_TANH: f64 = 2.0 * U;
-/// Covers the f64 arithmetic of the bounds themselves (H·|W|·1e-16 ≪ 1e-12).
-const F64_SLACK: f64 = 1e-12;
 
 /// One step of the exact model from state `h` (f64), with what the bound
 /// needs: the new state, each unit's pre-activation `u` and Σ|terms| of `u`.
@@ -193,7 +171,7 @@ fn step_bounds(t: &TorchRnn, inputs: &[usize], states: &[Vec<f32>]) -> Vec<(Vec<
         .map(|(&x, h)| {
             let h: Vec<f64> = h.iter().map(|&a| f64::from(a)).collect();
             let s = exact_step(t, &h, x);
-            let [dc, dt] = [CHARM_TANH, TORCH_TANH].map(|e| local_state_error(t, &s, e));
+            let [dc, dt] = [CHARM_TANH, TORCH_ACTIVATION].map(|e| local_state_error(t, &s, e));
             let state: Vec<f64> = dc.iter().zip(&dt).map(|(a, b)| a + b + F64_SLACK).collect();
             let logits = (0..t.vocab)
                 .map(|k| logit_error(t, &s.h, &dc, k) + logit_error(t, &s.h, &dt, k) + F64_SLACK)
@@ -232,7 +210,7 @@ fn run_bounds(t: &TorchRnn, inputs: &[usize]) -> Vec<Vec<f64>> {
             .map(|ij| f64::from(u8::from(ij / hid == ij % hid)))
             .collect();
         carried.push((
-            [CHARM_TANH, TORCH_TANH].map(|e| local_state_error(t, &s, e)),
+            [CHARM_TANH, TORCH_ACTIVATION].map(|e| local_state_error(t, &s, e)),
             identity,
         ));
         let delta = |which: usize| -> Vec<f64> {
@@ -262,44 +240,13 @@ fn run_bounds(t: &TorchRnn, inputs: &[usize]) -> Vec<Vec<f64>> {
 
 /// The fixture imported with `charm import` into `dir/m.charm`, read back.
 fn imported(dir: &Path) -> (AlignedBytes, TorchRnn) {
-    let input = fixture("tiny_rnn.safetensors");
-    let report = String::from_utf8(ok(
-        dir,
-        &[
-            "import".as_ref(),
-            "--model".as_ref(),
-            input.as_os_str(),
-            "--out".as_ref(),
-            "m.charm".as_ref(),
-        ],
-    ))
-    .unwrap();
+    let (report, bytes, torch) = import_fixture(dir, "tiny_rnn.safetensors");
     assert!(
         report.starts_with("wrote m.charm (f32, H 16, V 26, "),
         "{report}"
     );
     assert!(report.contains("rnn.weight_ih_l0 and rnn.weight_hh_l0 as nn.RNN(tanh), fc.weight and fc.bias as nn.Linear; bh = rnn.bias_ih_l0 + rnn.bias_hh_l0"), "{report}");
-    let bytes = AlignedBytes::from(&std::fs::read(dir.join("m.charm")).unwrap()[..]);
-    let torch = read_torch(&std::fs::read(&input).unwrap(), None)
-        .unwrap()
-        .torch
-        .as_rnn()
-        .unwrap();
-    (bytes, torch)
-}
-
-/// Asserts |charm − PyTorch| ≤ bound everywhere; returns (max |diff|, max bound).
-fn within(what: &str, t: usize, charm: &[f32], torch: &[f32], bound: &[f64]) -> (f64, f64) {
-    let mut worst = (0.0f64, 0.0f64);
-    for (k, ((&c, &p), &b)) in charm.iter().zip(torch).zip(bound).enumerate() {
-        let diff = (f64::from(c) - f64::from(p)).abs();
-        assert!(
-            diff <= b,
-            "{what} step {t} index {k}: charm {c}, PyTorch {p}, |diff| {diff:e} > bound {b:e}"
-        );
-        worst = (worst.0.max(diff), worst.1.max(b));
-    }
-    worst
+    (bytes, torch.as_rnn().unwrap())
 }
 
 #[test]
