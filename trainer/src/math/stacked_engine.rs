@@ -473,23 +473,80 @@ fn update_row<U: UnitGrad, F: Float>(
     );
     let h_prev = &row.h_prev[..hid];
     let h_next = &mut h_next[..hid];
-    let [s0, s1, s2, s3, s4, s5] = saved;
-    let (s0, s1, s2) = (&mut s0[..hid], &mut s1[..hid], &mut s2[..hid]);
-    let (s3, s4, s5) = (&mut s3[..hid], &mut s4[..hid], &mut s5[..hid]);
-    let lstm = !row.c_prev.is_empty() && !c_next.is_empty();
-    for r in 0..hid {
-        let (mut x_terms, mut h_terms) = ([F::ZERO; MAX_GATES], [F::ZERO; MAX_GATES]);
+    let mut saved = saved.map(|plane| &mut plane[..hid]);
+    let c_prev = row.c_prev.get(..hid);
+    let c_next = c_next.get_mut(..hid);
+    let has_c = c_prev.is_some() && c_next.is_some();
+    let (c_prev, c_next) = (c_prev.unwrap_or(&[]), c_next.unwrap_or(&mut []));
+    // UNITS units at a time through arrays of their own, one per gate and
+    // quantity: the slices here may alias for all the compiler knows, the
+    // arrays cannot, so the chunk's loop is vectorized across units (one
+    // AVX2 register), and the copies in and out are plain slice copies.
+    let mut r0 = 0;
+    while r0 < hid {
+        let n = UNITS.min(hid - r0);
+        let units = r0..r0 + n;
+        let (mut x, mut h) = ([[F::ZERO; UNITS]; MAX_GATES], [[F::ZERO; UNITS]; MAX_GATES]);
         for g in 0..U::GATES {
-            x_terms[g] = ax[g][r];
-            h_terms[g] = ah[g][r] + bh[g][r];
+            load(&mut x[g], &ax[g][units.clone()]);
+            for ((t, &a), &b) in h[g]
+                .iter_mut()
+                .zip(&ah[g][units.clone()])
+                .zip(&bh[g][units.clone()])
+            {
+                *t = a + b;
+            }
         }
-        let c = if lstm { row.c_prev[r] } else { F::ZERO };
-        let (hc, v) = U::forward(&x_terms, &h_terms, [h_prev[r], c]);
-        h_next[r] = hc[0];
-        if lstm {
-            c_next[r] = hc[1];
+        let (mut h0, mut c0) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
+        load(&mut h0, &h_prev[units.clone()]);
+        if has_c {
+            load(&mut c0, &c_prev[units.clone()]);
         }
-        (s0[r], s1[r], s2[r], s3[r], s4[r], s5[r]) = (v[0], v[1], v[2], v[3], v[4], v[5]);
+        let (mut h1, mut c1) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
+        let mut values = [[F::ZERO; UNITS]; 6];
+        for k in 0..UNITS {
+            let (hc, v) = U::forward(
+                &[x[0][k], x[1][k], x[2][k], x[3][k]],
+                &[h[0][k], h[1][k], h[2][k], h[3][k]],
+                [h0[k], c0[k]],
+            );
+            (h1[k], c1[k]) = (hc[0], hc[1]);
+            for (plane, value) in values.iter_mut().zip(v) {
+                plane[k] = value;
+            }
+        }
+        store(&mut h_next[units.clone()], &h1);
+        if has_c {
+            store(&mut c_next[units.clone()], &c1);
+        }
+        for (plane, value) in saved.iter_mut().zip(&values) {
+            store(&mut plane[units.clone()], value);
+        }
+        r0 += n;
+    }
+}
+
+/// Units per chunk of [`update_row`] and [`backward_row`]: one AVX2 register of f32.
+const UNITS: usize = 8;
+
+/// `chunk[..src.len()] = src` (at most [`UNITS`]), a fixed-size copy for a
+/// whole chunk (a call to `memmove` otherwise).
+#[inline(always)]
+fn load<F: Float>(chunk: &mut [F; UNITS], src: &[F]) {
+    match <&[F; UNITS]>::try_from(src) {
+        Ok(whole) => *chunk = *whole,
+        Err(_) => chunk[..src.len()].copy_from_slice(src),
+    }
+}
+
+/// `dst = chunk[..dst.len()]` (at most [`UNITS`]), as [`load`].
+#[inline(always)]
+fn store<F: Float>(dst: &mut [F], chunk: &[F; UNITS]) {
+    if let Ok(whole) = <&mut [F; UNITS]>::try_from(&mut *dst) {
+        *whole = *chunk;
+    } else {
+        let n = dst.len();
+        dst.copy_from_slice(&chunk[..n]);
     }
 }
 
@@ -517,23 +574,57 @@ fn backward_row<U: UnitGrad, F: Float>(
     );
     let (h_prev, dh_in) = (&h_prev[..hid], &dh_in[..hid]);
     let (dh_next, dc_next) = (&mut dh_next[..hid], &mut dc_next[..hid]);
-    let mut dax_g: Vec<&mut [F]> = dax.chunks_exact_mut(hid).take(U::GATES).collect();
-    let mut dah_g: Vec<&mut [F]> = dah.chunks_exact_mut(hid).take(U::GATES).collect();
-    let lstm = !c_prev.is_empty();
-    for r in 0..hid {
-        let c = if lstm { c_prev[r] } else { F::ZERO };
-        let delta = dh_in[r] + dh_next[r];
-        let u = U::backward(
-            &[s0[r], s1[r], s2[r], s3[r], s4[r], s5[r]],
-            [h_prev[r], c],
-            [delta, dc_next[r]],
-        );
-        for g in 0..U::GATES {
-            dax_g[g][r] = u.input_terms[g];
-            dah_g[g][r] = u.hidden_terms[g];
+    let c_prev = c_prev.get(..hid).unwrap_or(&[]);
+    let has_c = c_prev.len() == hid;
+    // UNITS units at a time through arrays of their own, as in update_row.
+    let mut r0 = 0;
+    while r0 < hid {
+        let n = UNITS.min(hid - r0);
+        let units = r0..r0 + n;
+        let mut values = [[F::ZERO; UNITS]; 6];
+        for (value, plane) in values.iter_mut().zip([s0, s1, s2, s3, s4, s5]) {
+            load(value, &plane[units.clone()]);
         }
-        dh_next[r] = u.prev[0];
-        dc_next[r] = u.prev[1];
+        let (mut h0, mut c0) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
+        load(&mut h0, &h_prev[units.clone()]);
+        if has_c {
+            load(&mut c0, &c_prev[units.clone()]);
+        }
+        let (mut delta, mut dc) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
+        for ((t, &a), &b) in delta
+            .iter_mut()
+            .zip(&dh_in[units.clone()])
+            .zip(&dh_next[units.clone()])
+        {
+            *t = a + b;
+        }
+        load(&mut dc, &dc_next[units.clone()]);
+        let (mut dx, mut dh) = ([[F::ZERO; UNITS]; MAX_GATES], [[F::ZERO; UNITS]; MAX_GATES]);
+        let (mut dh0, mut dc0) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
+        for k in 0..UNITS {
+            let saved = [
+                values[0][k],
+                values[1][k],
+                values[2][k],
+                values[3][k],
+                values[4][k],
+                values[5][k],
+            ];
+            let u = U::backward(&saved, [h0[k], c0[k]], [delta[k], dc[k]]);
+            for g in 0..MAX_GATES {
+                dx[g][k] = u.input_terms[g];
+                dh[g][k] = u.hidden_terms[g];
+            }
+            (dh0[k], dc0[k]) = (u.prev[0], u.prev[1]);
+        }
+        for (gates, terms) in [(&mut *dax, &dx), (&mut *dah, &dh)] {
+            for (plane, term) in gates.chunks_exact_mut(hid).zip(terms).take(U::GATES) {
+                store(&mut plane[units.clone()], term);
+            }
+        }
+        store(&mut dh_next[units.clone()], &dh0);
+        store(&mut dc_next[units.clone()], &dc0);
+        r0 += n;
     }
 }
 
