@@ -489,13 +489,7 @@ fn update_row<U: UnitGrad, F: Float>(
         let (mut x, mut h) = ([[F::ZERO; UNITS]; MAX_GATES], [[F::ZERO; UNITS]; MAX_GATES]);
         for g in 0..U::GATES {
             load(&mut x[g], &ax[g][units.clone()]);
-            for ((t, &a), &b) in h[g]
-                .iter_mut()
-                .zip(&ah[g][units.clone()])
-                .zip(&bh[g][units.clone()])
-            {
-                *t = a + b;
-            }
+            h[g] = sum(&ah[g][units.clone()], &bh[g][units.clone()]);
         }
         let (mut h0, mut c0) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
         load(&mut h0, &h_prev[units.clone()]);
@@ -537,6 +531,19 @@ fn load<F: Float>(chunk: &mut [F; UNITS], src: &[F]) {
         Ok(whole) => *chunk = *whole,
         Err(_) => chunk[..src.len()].copy_from_slice(src),
     }
+}
+
+/// `a + b` element by element into a chunk (zero past their length, at
+/// most [`UNITS`]), added over the whole chunk: no masked loads or stores.
+#[inline(always)]
+fn sum<F: Float>(a: &[F], b: &[F]) -> [F; UNITS] {
+    let (mut x, mut y) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
+    load(&mut x, a);
+    load(&mut y, b);
+    for (x, y) in x.iter_mut().zip(y) {
+        *x += y;
+    }
+    x
 }
 
 /// `dst = chunk[..dst.len()]` (at most [`UNITS`]), as [`load`].
@@ -590,14 +597,8 @@ fn backward_row<U: UnitGrad, F: Float>(
         if has_c {
             load(&mut c0, &c_prev[units.clone()]);
         }
-        let (mut delta, mut dc) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
-        for ((t, &a), &b) in delta
-            .iter_mut()
-            .zip(&dh_in[units.clone()])
-            .zip(&dh_next[units.clone()])
-        {
-            *t = a + b;
-        }
+        let mut dc = [F::ZERO; UNITS];
+        let delta = sum(&dh_in[units.clone()], &dh_next[units.clone()]);
         load(&mut dc, &dc_next[units.clone()]);
         let (mut dx, mut dh) = ([[F::ZERO; UNITS]; MAX_GATES], [[F::ZERO; UNITS]; MAX_GATES]);
         let (mut dh0, mut dc0) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
