@@ -103,7 +103,8 @@ pub fn sample_fixed(
     let q = (LOG2_E / params.temperature).to_bits();
     let mut total = 0u64;
     for y in logits.iter_mut() {
-        let w = match *y == f32::NEG_INFINITY {
+        // −∞ (top-k's mark) by its bits: no software f32 comparison
+        let w = match y.to_bits() == f32::NEG_INFINITY.to_bits() {
             true => 0,
             false => weight(exponent(max.abs_diff(logit_fixed(*y)), q)),
         };
@@ -153,6 +154,9 @@ fn exponent(d: u32, q: u32) -> u64 {
     let shift = e - 150;
     let t = match shift {
         ..=-64 => 0,
+        // p < 2⁴⁸: from 2⁻³² on the high word alone, in 32 bits (a 64-bit
+        // shift by a variable is a call on a 32-bit core)
+        -63..=-32 => u64::from(((p >> 32) as u32) >> (-shift - 32)),
         s if s < 0 => p >> -s,
         s if s < 16 => p << s, // p < 2⁴⁸: no overflow
         _ => T_CUT,
