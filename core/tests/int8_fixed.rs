@@ -90,14 +90,10 @@ fn step_follows_the_integer_equations() {
         let s = padded(hidden);
         for step in 0..4 {
             let mut hq: Vec<i16> = (0..s)
-                .map(|c| {
-                    if c < hidden {
-                        (rng.next_u64() % 65535) as i16 ^ 0
-                    } else {
-                        0
-                    }
+                .map(|c| match c < hidden {
+                    true => ((rng.next_u64() % 65535) as i32 - 32767) as i16, // ±32767
+                    false => 0,
                 })
-                .map(|v| v.clamp(-32767, 32767))
                 .collect();
             if step == 3 {
                 hq[..hidden].fill(-32767); // the extreme state

@@ -371,6 +371,8 @@ pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -
     let tiles = if element == "int8 tiles" {
         "; int8 tiles run on the Cortex-M55 firmware (board mps3-an547) and the host, \
          `--layout pairs` on every board"
+    } else if element == "int8 fixed" {
+        "; int8 fixed runs on every firmware but the Cortex-M4F boards' default build          (build it there with --features fixed), and its speed is estimated as row pairs'"
     } else {
         ""
     };
