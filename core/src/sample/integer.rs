@@ -97,14 +97,16 @@ pub fn sample_fixed(
         return Ok(best);
     }
     let k = params.top_k;
-    if k > 0 && k < logits.len() {
+    let top_k = k > 0 && k < logits.len();
+    if top_k {
         keep_top_k(logits, k);
     }
     let q = (LOG2_E / params.temperature).to_bits();
     let mut total = 0u64;
     for y in logits.iter_mut() {
-        // −∞ (top-k's mark) by its bits: no software f32 comparison
-        let w = match y.to_bits() == f32::NEG_INFINITY.to_bits() {
+        // −∞ is top-k's mark (LLVM makes the bits' comparison a software
+        // f32 one: asked only after top-k)
+        let w = match top_k && *y == f32::NEG_INFINITY {
             true => 0,
             false => weight(exponent(max.abs_diff(logit_fixed(*y)), q)),
         };
@@ -157,7 +159,15 @@ fn exponent(d: u32, q: u32) -> u64 {
         // p < 2⁴⁸: from 2⁻³² on the high word alone, in 32 bits (a 64-bit
         // shift by a variable is a call on a 32-bit core)
         -63..=-32 => u64::from(((p >> 32) as u32) >> (-shift - 32)),
-        s if s < 0 => p >> -s,
+        // 1 to 31 bits: from the two words, saturating once the result
+        // needs more than 32 bits (far above T_CUT)
+        s if s < 0 => {
+            let (high, low, r) = ((p >> 32) as u32, p as u32, (-s) as u32);
+            match high >> r {
+                0 => u64::from((high << (32 - r)) | (low >> r)),
+                _ => T_CUT,
+            }
+        }
         s if s < 16 => p << s, // p < 2⁴⁸: no overflow
         _ => T_CUT,
     };
