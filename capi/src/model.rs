@@ -159,6 +159,12 @@ unsafe fn init(model: *mut CharmModel, bytes: *const u8, length: usize) -> Resul
         Weights::F32(m) => Runnable::F32(m),
         Weights::Int8(m) => Runnable::Int8(m),
         Weights::Int8Tiles(m) => Runnable::Int8Tiles(m),
+        // the fixed int8 layout is not run through the C API (yet)
+        Weights::Int8Fixed(_) => {
+            return Err(Failure::Format(FormatError::UnsupportedElement(
+                charm_core::ELEMENT_INT8_FIXED,
+            )))
+        }
         _ => {
             return Err(Failure::Format(FormatError::UnsupportedVersion {
                 found: file.version,

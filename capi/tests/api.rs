@@ -91,6 +91,7 @@ fn core_text(file: &[u8], run: &Run) -> String {
         Weights::F32(m) => draw(m, f.vocab, run),
         Weights::Int8(m) => draw(m, f.vocab, run),
         Weights::Int8Tiles(m) => draw(m, f.vocab, run),
+        Weights::Int8Fixed(m) => draw(m, f.vocab, run),
         Weights::Stacked(m) => draw(m, f.vocab, run),
         Weights::StackedInt8(m) => draw(m, f.vocab, run),
         Weights::StackedTiles(m) => draw(m, f.vocab, run),

@@ -30,7 +30,8 @@
 //! - int8 models: [`QuantModelView`] (row pairs, a Q15 state; every core) and
 //!   [`TiledModelView`] (4 × 16 tiles, an int8 state; the Cortex-M55's
 //!   layout), each an exact integer step whose few f32 operations have a
-//!   fixed order.
+//!   fixed order; and [`FixedModelView`] (the row pairs with integer
+//!   multipliers: step and sampler [`sample_fixed`] in integer arithmetic).
 //!
 //! Features: `alloc` (encoding `.charm` files, `AlignedBytes`), `std`
 //! (implies `alloc` and `tiles`), `tiles` (decoding int8 tile models; a
@@ -84,11 +85,18 @@ pub use cell::{Cell, MAX_LAYERS};
 pub use format::AlignedBytes;
 pub use format::{
     crc32, decode, decode_any, AnyCharmFile, CharmFile, FormatError, Header, Metadata, Weights,
-    BLANK_TAIL, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB,
-    PREAMBLE_LEN, READ_VERSION, TENSOR_ALIGN, VERSION, VERSION_CELLS, VERSION_F32, VERSION_INT8,
+    BLANK_TAIL, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_FIXED, ELEMENT_INT8_TILES, MAGIC,
+    MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN, READ_VERSION, TENSOR_ALIGN, VERSION, VERSION_CELLS,
+    VERSION_F32, VERSION_INT8,
 };
 #[cfg(feature = "alloc")]
 pub use format::{encode, encode_any};
+pub use int8::fixed::{
+    fixed_tensor_lengths, logit_fixed, logit_value, FixedModelView, FixedTensors, INPUT_MULT_LIMIT,
+    LOGIT_BITS, LOGIT_LIMIT, TERM_LIMIT,
+};
+#[cfg(feature = "alloc")]
+pub use int8::fixed::{quantize_fixed, FixedModel};
 #[cfg(feature = "alloc")]
 pub use int8::row_pairs::{pack_row_pairs, quantize, QuantModel};
 pub use int8::row_pairs::{
@@ -117,8 +125,8 @@ pub use model::{
     StepError,
 };
 pub use sample::{
-    exp_shifted, log_softmax_at, sample, softmax, Buffers, GenerateError, Generator, Recurrent,
-    Rng, SampleError, SampleParams, Slices, StateElement,
+    exp_shifted, log_softmax_at, sample, sample_fixed, softmax, Buffers, GenerateError, Generator,
+    Recurrent, Rng, SampleError, SampleParams, Slices, StateElement,
 };
 pub use sentence::{display_sentence, Explain, SentenceOut};
 pub use vocab::{Vocab, VocabError};

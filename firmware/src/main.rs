@@ -13,7 +13,10 @@
 //! integer code elsewhere. Both give the same bits. The Cortex-M55 build
 //! (feature `helium`) also runs int8 tiles (`charm quantize --layout tiles`),
 //! at one Helium VMLADAVA.S8 per 16 multiply-accumulates; the other builds
-//! refuse them with one sentence.
+//! refuse them with one sentence. Fixed int8 models (`charm quantize
+//! --layout fixed`: the row pairs with an integer step and sampler) run on
+//! every build with feature `fixed`, which every board but the Cortex-M4F
+//! ones (16 KiB of text) turns on; the others refuse their element type.
 //!
 //! With feature `cells` it runs models of GRU and LSTM cells and of several
 //! layers (format version 5): f32, int8 row pairs, and on the Cortex-M55
@@ -190,6 +193,17 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
             let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(capacity)?;
             generate(uart, model, file.vocab, &params, s)
         }
+        #[cfg(feature = "fixed")]
+        Weights::Int8Fixed(model) => {
+            let n = model.state_len();
+            let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(capacity)?;
+            generate(uart, model, file.vocab, &params, s)
+        }
+        // decoded only with charm-core's feature fixed
+        #[cfg(not(feature = "fixed"))]
+        Weights::Int8Fixed(_) => Err(Error::Weights(FormatError::UnsupportedElement(
+            charm_core::ELEMENT_INT8_FIXED,
+        ))),
         #[cfg(feature = "helium")]
         Weights::Int8Tiles(model) => {
             let n = model.state_len();

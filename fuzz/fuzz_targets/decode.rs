@@ -35,6 +35,15 @@ fn exercise(data: &[u8]) {
                 let _ = g.next_char();
             }
         }
+        Weights::Int8Fixed(model) => {
+            let mut buffers = Buffers::<64, 256, i16>::new();
+            let Ok(slices) = buffers.slices_for(&model) else { return };
+            let Ok(mut g) = Generator::new(model, file.vocab, params, 1, slices) else { return };
+            let _ = g.prime("ab\n");
+            for _ in 0..4 {
+                let _ = g.next_char();
+            }
+        }
         Weights::Int8Tiles(model) => {
             let mut buffers = Buffers::<64, 256, i8>::new();
             let Ok(slices) = buffers.slices_for(&model) else { return };

@@ -32,8 +32,9 @@ use charm_params::Params;
 use charm_tests::cycle_model::{self, CycleTable, Isa, TraceCounts};
 use qemu_support::host::{charm, cli_sample, cli_train, core_sample};
 use qemu_support::models::{
-    alphabet, corpus, extreme_int8, extreme_stacked_int8, largest, quantized, random_model,
-    random_stacked_model, scaled_model, tiled, tinyshakespeare, Extreme,
+    alphabet, corpus, extreme_fixed, extreme_int8, extreme_stacked_int8, fixed, largest, quantized,
+    random_model, random_stacked_model, scaled_model, tiled, tinyshakespeare, Extreme,
+    ExtremeIntegers,
 };
 use qemu_support::{assert_refused, repo_root, Machine, Run};
 use qemu_support::{EXIT_BAD_PARAMS, EXIT_BAD_WEIGHTS, EXIT_CANNOT_GENERATE};
@@ -737,6 +738,144 @@ fn int8_matches_charm_sample_vocabulary_over_256_non_ascii(m: &Machine) {
     assert_prints(&run, &host, "int8 V>256");
 }
 
+// ------------------------------------------------------- fixed int8 models
+
+/// Whether the machine's firmware runs fixed int8 models: every board but
+/// the Cortex-M4F ones, whose 16 KiB of text leave feature `fixed` out
+/// (firmware/Cargo.toml).
+fn runs_fixed(m: &Machine) -> bool {
+    m.board.core.name != "Cortex-M4F"
+}
+
+/// Runs a fixed int8 `model`: where the firmware runs the layout it must
+/// print what charm-core's generator prints on the host; the M4F refuses
+/// the element type with one line.
+fn fixed_matches_or_is_refused(m: &Machine, model: &[u8], params: &Params<'_>, what: &str) {
+    let bytes = charm_core::AlignedBytes::from(model);
+    let file = charm_core::decode_any(&bytes).expect("a model");
+    assert_eq!(
+        (file.version, file.weights.element()),
+        (4, 3),
+        "version 4, int8 fixed"
+    );
+    let run = run_with(m, model, params);
+    if runs_fixed(m) {
+        assert_prints(&run, &core_sample(model, params), &format!("fixed {what}"));
+    } else {
+        assert_refused(&run, EXIT_BAD_WEIGHTS, "error: the weights in flash at ");
+        assert!(run.text().contains("element type 3"), "{}", run.text());
+    }
+}
+
+/// Random fixed models (H and V odd, 1, the machine's capacity), with and
+/// without a prime, at temperatures 1.0, 0.8 and 1.2.
+fn fixed_matches_core_generator_on_random_models(m: &Machine) {
+    for (what, model, params) in int8_random_models(m, 600, fixed) {
+        fixed_matches_or_is_refused(m, &model, &params, &what);
+    }
+}
+
+/// The fixed sampler's corner cases: greedy, top-k 1 and 3, temperatures
+/// that send every weight but the largest to 0 (1e-30, subnormal 1e-40)
+/// or make them all equal (1e30), ties (zero weights: every logit equal),
+/// logits saturating at ±128 (weights ×300).
+fn fixed_matches_core_generator_on_sampling_corner_cases(m: &Machine) {
+    let cases: [(usize, usize, f32, f32, u32); 9] = [
+        // (hidden, vocab, weight scale, temperature, top_k)
+        (8, 2, 0.4, 0.0, 0),
+        (9, 7, 0.4, 1.0, 1),
+        (8, 16, 0.4, 0.3, 3),
+        (8, 3, 0.4, 1e-30, 0),
+        (8, 13, 0.4, 1e-40, 0),
+        (8, 6, 0.4, 1e30, 0),
+        (8, 9, 0.0, 1.0, 0),
+        (16, 20, 300.0, 1.0, 0),
+        (32, 65, 2.0, 0.8, 5),
+    ];
+    for (i, &(hidden, vocab, scale, temperature, top_k)) in cases.iter().enumerate() {
+        let letters = alphabet(vocab);
+        let model = fixed(&random_model(hidden, &letters, 700 + i as u64, scale));
+        let prime: String = letters.chars().take(2 * (i % 2)).collect();
+        let params = Params {
+            len: 60,
+            temperature,
+            seed: 13 + i as u64,
+            top_k,
+            prime: &prime,
+        };
+        let what = format!("H={hidden} V={vocab} scale {scale:e} T={temperature:e} top_k={top_k}");
+        fixed_matches_or_is_refused(m, &model, &params, &what);
+    }
+}
+
+/// Fixed models with the row-pair extremes' int8 weights (−128 everywhere,
+/// −128 and 127 by turns, any byte; states saturating at ±32767) and
+/// integers as quantized, saturating (every product at ±2²⁹, every logit
+/// at ±2²³) or anywhere in their ranges; H and V odd, 1, the capacity.
+fn fixed_matches_core_generator_on_extreme_weights(m: &Machine) {
+    let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
+    let cases = [
+        (1, 2, Extreme::AllMinus128, ExtremeIntegers::Quantized),
+        (1, 1, Extreme::AllMinus128, ExtremeIntegers::Saturating),
+        (13, 29, Extreme::Alternating, ExtremeIntegers::Saturating),
+        (37, 5, Extreme::AnyByte(11), ExtremeIntegers::AnyInRange(3)),
+        (
+            max_hidden,
+            max_vocab,
+            Extreme::AllMinus128,
+            ExtremeIntegers::Quantized,
+        ),
+        (
+            max_hidden,
+            max_vocab,
+            Extreme::AnyByte(12),
+            ExtremeIntegers::AnyInRange(4),
+        ),
+    ];
+    for (i, (hidden, vocab, extreme, integers)) in cases.into_iter().enumerate() {
+        let (hidden, vocab, model) = fitted(m, hidden, vocab, Keep::Hidden, |h, v| {
+            let f32_model = random_model(h, &alphabet(v), 800 + i as u64, 0.4);
+            extreme_fixed(&f32_model, extreme, integers)
+        });
+        let params = Params {
+            len: 30,
+            temperature: [1.0, 0.0, 0.7][i % 3],
+            seed: 5 + i as u64,
+            top_k: [0, 0, 2][i % 3],
+            prime: "",
+        };
+        let what = format!("{extreme:?} {integers:?} H={hidden} V={vocab}");
+        fixed_matches_or_is_refused(m, &model, &params, &what);
+    }
+}
+
+/// `charm quantize --layout fixed` of the Shakespeare model: what `charm
+/// sample` prints, at three temperatures with and without a prime, greedy
+/// and top-k 5.
+fn fixed_matches_charm_sample_shakespeare_h128(m: &Machine) {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    let path = MODEL.get_or_init(|| cli_quantize_layout(shakespeare_model(), "fixed"));
+    let model = std::fs::read(path).expect("read the fixed int8 model");
+    let mut runs = shakespeare_int8_runs();
+    for (temperature, top_k) in [(0.0, 0), (1.0, 5)] {
+        let params = Params {
+            len: 200,
+            temperature,
+            seed: 4,
+            top_k,
+            prime: "ROMEO:\nWhat say",
+        };
+        runs.push((format!("shakespeare T={temperature} top_k={top_k}"), params));
+    }
+    for (what, params) in runs {
+        if runs_fixed(m) {
+            matches_charm_sample(m, path, &model, &params, &format!("fixed {what}"));
+        } else {
+            fixed_matches_or_is_refused(m, &model, &params, &what);
+        }
+    }
+}
+
 // -------------------------------------------------------- int8 tile models
 
 /// The one line a core without Helium answers an int8 tile model with.
@@ -1284,6 +1423,10 @@ macro_rules! tests_on {
             int8_matches_core_generator_on_extreme_weights,
             int8_matches_charm_sample_shakespeare_h128,
             int8_matches_charm_sample_vocabulary_over_256_non_ascii,
+            fixed_matches_core_generator_on_random_models,
+            fixed_matches_core_generator_on_sampling_corner_cases,
+            fixed_matches_core_generator_on_extreme_weights,
+            fixed_matches_charm_sample_shakespeare_h128,
             tiles_match_core_generator_on_random_models,
             tiles_match_charm_sample_shakespeare_h128,
             cells_gru_matches_charm_sample,

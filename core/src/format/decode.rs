@@ -11,9 +11,11 @@ use super::weights::stacked_int8_block_len;
 use super::VERSION_CELLS;
 use super::{
     crc32, AnyCharmFile, CharmFile, FormatError, Header, Weights, ELEMENT_F32, ELEMENT_INT8,
-    ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN, TENSOR_ALIGN, VERSION,
-    VERSION_INT8_TILES,
+    ELEMENT_INT8_FIXED, ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB, PREAMBLE_LEN,
+    TENSOR_ALIGN, VERSION, VERSION_INT8_TILES,
 };
+#[cfg(feature = "fixed")]
+use crate::int8::fixed::{fixed_tensor_lengths, FixedModelView, FixedTensors};
 use crate::int8::row_pairs::{quant_tensor_lengths, QuantModelView, MAX_HIDDEN_INT8};
 #[cfg(all(feature = "cells", feature = "tiles"))]
 use crate::int8::stacked::Tiles;
@@ -174,7 +176,10 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
         _ => (None, rest),
     };
     match (header.element, version) {
-        (ELEMENT_F32, _) | (ELEMENT_INT8, 3..) | (ELEMENT_INT8_TILES, 4..) => {}
+        (ELEMENT_F32, _)
+        | (ELEMENT_INT8, 3..)
+        | (ELEMENT_INT8_TILES, 4..)
+        | (ELEMENT_INT8_FIXED, 4..) => {}
         (ELEMENT_INT8, 2) => return Err(FormatError::RetiredInt8Layout),
         (other, _) => return Err(FormatError::UnsupportedElement(other)),
     }
@@ -269,6 +274,21 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
             let t = int8_tensors(data, quant_tensor_lengths(hidden, vocab_size))?;
             Weights::Int8(
                 QuantModelView::new(hidden, vocab_size, t).map_err(|_| FormatError::Malformed)?,
+            )
+        }
+        #[cfg(feature = "fixed")]
+        ELEMENT_INT8_FIXED => {
+            if hidden > MAX_HIDDEN_INT8 {
+                return Err(FormatError::ShapeMismatch {
+                    hidden,
+                    vocab: vocab_size,
+                    max_hidden: MAX_HIDDEN_INT8,
+                    max_vocab: MAX_VOCAB,
+                });
+            }
+            let t = fixed_tensors(data, fixed_tensor_lengths(hidden, vocab_size))?;
+            Weights::Int8Fixed(
+                FixedModelView::new(hidden, vocab_size, t).map_err(|_| FormatError::Malformed)?,
             )
         }
         #[cfg(feature = "tiles")]
@@ -472,6 +492,32 @@ fn int8_tensors(
     })
 }
 
+/// The three int8 tensors and six i32 ones of a fixed int8 file of the
+/// given lengths (their ranges are the view's to check).
+#[cfg(feature = "fixed")]
+fn fixed_tensors(
+    data: &[u8],
+    lengths: ([usize; 3], [usize; 6]),
+) -> Result<FixedTensors<'_>, FormatError> {
+    let ([n_wxh, n_whh, n_why], n32) = lengths;
+    let (int8, rest) = data
+        .split_at_checked(n_wxh + n_whh + n_why)
+        .ok_or(FormatError::Malformed)?;
+    let int8: &[i8] = bytemuck::cast_slice(int8);
+    let (wxh, int8) = int8.split_at_checked(n_wxh).ok_or(FormatError::Malformed)?;
+    let (whh, why) = int8.split_at_checked(n_whh).ok_or(FormatError::Malformed)?;
+    let mut rest: &[i32] = bytemuck::try_cast_slice(rest).map_err(|_| FormatError::Misaligned)?;
+    let mut int32: [&[i32]; 6] = [&[]; 6];
+    for (t, n) in int32.iter_mut().zip(n32) {
+        let (taken, after) = rest.split_at_checked(n).ok_or(FormatError::Malformed)?;
+        (*t, rest) = (taken, after);
+    }
+    Ok(FixedTensors {
+        int8: [wxh, whh, why],
+        int32,
+    })
+}
+
 /// Decodes an f32 weight file in place (see [`decode_any`] for the checks);
 /// an int8 file is [`FormatError::UnsupportedElement`], a file of another
 /// cell or depth [`FormatError::NotOneTanhLayer`].
@@ -491,7 +537,7 @@ pub fn decode(bytes: &[u8]) -> Result<CharmFile<'_>, FormatError> {
             model,
             len: file.len,
         }),
-        Weights::Int8(_) | Weights::Int8Tiles(_) => {
+        Weights::Int8(_) | Weights::Int8Tiles(_) | Weights::Int8Fixed(_) => {
             Err(FormatError::UnsupportedElement(file.weights.element()))
         }
         #[cfg(feature = "cells")]

@@ -4,8 +4,9 @@ use super::decode::check_finite;
 #[cfg(feature = "cells")]
 use super::VERSION_CELLS;
 use super::{
-    crc32, FormatError, Header, Metadata, Weights, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES,
-    MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION_F32, VERSION_INT8, VERSION_INT8_TILES,
+    crc32, FormatError, Header, Metadata, Weights, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_FIXED,
+    ELEMENT_INT8_TILES, MAGIC, MAX_HIDDEN, MAX_VOCAB, TENSOR_ALIGN, VERSION_F32, VERSION_INT8,
+    VERSION_INT8_TILES,
 };
 #[cfg(feature = "cells")]
 use crate::int8::stacked::{int8_layer_tensor_name, Int8Layout, Int8StackedModelView};
@@ -79,6 +80,8 @@ pub fn encode_any(
                 _ => (VERSION_INT8_TILES, ELEMENT_INT8_TILES),
             }
         }
+        // the view checked every integer's range
+        Weights::Int8Fixed(_) => (VERSION_INT8_TILES, ELEMENT_INT8_FIXED),
         #[cfg(feature = "cells")]
         Weights::Stacked(m) => {
             for (l, layer) in m.layers().iter().enumerate() {
@@ -140,6 +143,18 @@ pub fn encode_any(
         #[cfg(feature = "cells")]
         Weights::StackedTiles(m) => {
             write_int8_stacked(&mut out, m);
+            [&[]; 5]
+        }
+        Weights::Int8Fixed(m) => {
+            let t = m.tensors();
+            for q in t.int8 {
+                out.extend(q.iter().map(|&b| b as u8));
+            }
+            for values in t.int32 {
+                for v in values {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
             [&[]; 5]
         }
         Weights::Int8(_) | Weights::Int8Tiles(_) => {

@@ -11,7 +11,7 @@
 //! | 12 | n | header, [postcard](https://postcard.jamesmunns.com/wire-format): [`Header`] |
 //! | 12+n | 2 | version 5 only: the cell ([`crate::Cell::code`]: 0 rnn, 1 gru, 2 lstm) and the number of layers (1 to [`crate::MAX_LAYERS`]), one byte each |
 //! | … | 0..15 | zero padding, so the tensors start at a multiple of 16 |
-//! | d | … | tensors: element type 0 (f32) in order wxh, whh, bh, why, by ([`crate::ModelView`]); element type 1 (int8 row pairs) as in [`crate::QuantModelView`]; element type 2 (int8 tiles) as in [`crate::TiledModelView`]; version 5 (f32): per layer wx, wh, bx, bh, then why, by ([`crate::StackedModelView`]); version 5 (int8, element types 1 and 2): every layer's int8 wx, wh, then why, then every layer's f32 wx_scale, wh_scale, bx, bh, then why_scale, by ([`crate::Int8StackedModelView`], feature `cells`) |
+//! | d | … | tensors: element type 0 (f32) in order wxh, whh, bh, why, by ([`crate::ModelView`]); element type 1 (int8 row pairs) as in [`crate::QuantModelView`]; element type 2 (int8 tiles) as in [`crate::TiledModelView`]; element type 3 (int8 fixed) as in [`crate::FixedModelView`]: its int8 tensors, then its i32 tensors; version 5 (f32): per layer wx, wh, bx, bh, then why, by ([`crate::StackedModelView`]); version 5 (int8, element types 1 and 2): every layer's int8 wx, wh, then why, then every layer's f32 wx_scale, wh_scale, bx, bh, then why_scale, by ([`crate::Int8StackedModelView`], feature `cells`) |
 //! | len-4 | 4 | CRC-32 (IEEE) of bytes `0 .. len-4` |
 //!
 //! The preamble is fixed-width so that a reader can tell "not a charm file",
@@ -79,3 +79,8 @@ pub const ELEMENT_F32: u8 = 0;
 pub const ELEMENT_INT8: u8 = 1;
 /// Element type code for int8 tiles with an int8 state (version 4).
 pub const ELEMENT_INT8_TILES: u8 = 2;
+/// Element type code for int8 row pairs with integer multipliers and
+/// biases, stepped and sampled in integer arithmetic
+/// ([`crate::FixedModelView`]; written as version 4, read from version 4 on
+/// by a build with feature `fixed`).
+pub const ELEMENT_INT8_FIXED: u8 = 3;

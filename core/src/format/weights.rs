@@ -1,8 +1,11 @@
 //! What a decoded file holds: its weights in either element type, borrowed
 //! from the file's bytes, and its vocabulary and metadata.
 
-use super::{FormatError, Metadata, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_TILES};
+use super::{
+    FormatError, Metadata, ELEMENT_F32, ELEMENT_INT8, ELEMENT_INT8_FIXED, ELEMENT_INT8_TILES,
+};
 use crate::cell::Cell;
+use crate::int8::fixed::{fixed_tensor_lengths, FixedModelView};
 use crate::int8::row_pairs::{quant_tensor_lengths, QuantModelView};
 #[cfg(feature = "cells")]
 use crate::int8::stacked::{
@@ -42,6 +45,9 @@ pub enum Weights<'a> {
     Int8(QuantModelView<'a>),
     /// int8 tensors with per-row scales as tiles, int8 state (element type 2).
     Int8Tiles(TiledModelView<'a>),
+    /// int8 row pairs with integer multipliers and biases, Q15 state, an
+    /// integer step and sampler (element type 3).
+    Int8Fixed(FixedModelView<'a>),
     /// f32 tensors of L layers of one cell (element type 0, format version 5;
     /// feature `cells`, so that a firmware of one tanh layer carries none of it).
     #[cfg(feature = "cells")]
@@ -63,6 +69,7 @@ impl Weights<'_> {
             Weights::F32(m) => m.hidden(),
             Weights::Int8(m) => m.hidden(),
             Weights::Int8Tiles(m) => m.hidden(),
+            Weights::Int8Fixed(m) => m.hidden(),
             #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.hidden(),
             #[cfg(feature = "cells")]
@@ -77,6 +84,7 @@ impl Weights<'_> {
             Weights::F32(m) => m.vocab(),
             Weights::Int8(m) => m.vocab(),
             Weights::Int8Tiles(m) => m.vocab(),
+            Weights::Int8Fixed(m) => m.vocab(),
             #[cfg(feature = "cells")]
             Weights::Stacked(m) => m.vocab(),
             #[cfg(feature = "cells")]
@@ -109,7 +117,7 @@ impl Weights<'_> {
             _ => 1,
         }
     }
-    /// `"f32"`, `"int8"` (row pairs) or `"int8 tiles"`.
+    /// `"f32"`, `"int8"` (row pairs), `"int8 tiles"` or `"int8 fixed"`.
     pub fn element_name(&self) -> &'static str {
         match self {
             Weights::F32(_) => "f32",
@@ -117,6 +125,7 @@ impl Weights<'_> {
             Weights::Stacked(_) => "f32",
             Weights::Int8(_) => "int8",
             Weights::Int8Tiles(_) => "int8 tiles",
+            Weights::Int8Fixed(_) => "int8 fixed",
             #[cfg(feature = "cells")]
             Weights::StackedInt8(_) => "int8",
             #[cfg(feature = "cells")]
@@ -124,10 +133,11 @@ impl Weights<'_> {
         }
     }
     /// The tensors of a one-layer int8 model (row pairs or tiles); `None`
-    /// for f32 and for models of other cells or depths.
+    /// for f32, for the fixed layout (whose scales are integers) and for
+    /// models of other cells or depths.
     pub fn int8_tensors(&self) -> Option<QuantTensors<'_>> {
         match self {
-            Weights::F32(_) => None,
+            Weights::F32(_) | Weights::Int8Fixed(_) => None,
             #[cfg(feature = "cells")]
             Weights::Stacked(_) | Weights::StackedInt8(_) | Weights::StackedTiles(_) => None,
             Weights::Int8(m) => Some(m.tensors()),
@@ -142,6 +152,7 @@ impl Weights<'_> {
             Weights::Stacked(_) => ELEMENT_F32,
             Weights::Int8(_) => ELEMENT_INT8,
             Weights::Int8Tiles(_) => ELEMENT_INT8_TILES,
+            Weights::Int8Fixed(_) => ELEMENT_INT8_FIXED,
             #[cfg(feature = "cells")]
             Weights::StackedInt8(_) => ELEMENT_INT8,
             #[cfg(feature = "cells")]
@@ -237,6 +248,10 @@ pub(super) fn block_len(element: u8, hidden: usize, vocab: usize) -> usize {
     let (n8, n32) = match element {
         ELEMENT_F32 => return 4 * tensor_lengths(hidden, vocab).iter().sum::<usize>(),
         ELEMENT_INT8 => quant_tensor_lengths(hidden, vocab),
+        ELEMENT_INT8_FIXED => {
+            let (n8, n32) = fixed_tensor_lengths(hidden, vocab);
+            return n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>();
+        }
         _ => tile_tensor_lengths(hidden, vocab),
     };
     n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>()

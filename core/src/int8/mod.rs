@@ -7,6 +7,7 @@
 //! Cortex-M55). Both take the state through a table-interpolated tanh
 //! ([`tanh_q15`], [`tanh_i8`]).
 
+pub(crate) mod fixed;
 pub(crate) mod row_pairs;
 #[cfg(feature = "cells")]
 pub(crate) mod stacked;

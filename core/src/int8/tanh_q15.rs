@@ -2,8 +2,8 @@
 
 use crate::math::tanh::tanh_f32;
 
-/// Fraction bits of the fixed-point argument.
-const ARG_BITS: u32 = 20;
+/// Fraction bits of the fixed-point argument ([`tanh_q15_fixed`]).
+pub(crate) const ARG_BITS: u32 = 20;
 /// Fraction bits of a table position: the table step is 2⁻⁷ = 1/128.
 const STEP_BITS: u32 = 7;
 /// Bits of the argument below the table step (the interpolation weight).
@@ -49,7 +49,15 @@ const fn table() -> [i16; ENTRIES] {
 /// ```
 #[inline]
 pub fn tanh_q15(u: f32) -> i16 {
-    let fixed = to_fixed(u);
+    tanh_q15_fixed(to_fixed(u))
+}
+
+/// [`tanh_q15`] of an argument already in fixed point: `32767·tanh(u / 2²⁰)`
+/// rounded to Q15 within 1.15 steps, for any `u` (beyond ±6·2²⁰ it is
+/// ±32767). The step of the fixed int8 layout calls it with its integer
+/// pre-activation.
+#[inline]
+pub(crate) fn tanh_q15_fixed(fixed: i32) -> i16 {
     let m = fixed.unsigned_abs();
     let i = (m >> WEIGHT_BITS) as usize;
     let y = match (TABLE.get(i), TABLE.get(i + 1)) {
@@ -100,6 +108,14 @@ fn to_fixed(u: f32) -> i32 {
 )]
 #[inline]
 pub(crate) fn to_fixed_by_bits(u: f32) -> i32 {
+    fixed_by_bits(u, ARG_BITS)
+}
+
+/// `(u · 2^fraction_bits) as i32` in integer arithmetic (truncated toward
+/// zero, saturating, NaN → 0), by the argument of [`to_fixed_by_bits`]
+/// with 150 − `fraction_bits` for 130.
+#[inline]
+pub(crate) fn fixed_by_bits(u: f32, fraction_bits: u32) -> i32 {
     let bits = u.to_bits();
     let negative = bits >> 31 != 0;
     let field = (bits >> 23) & 0xff;
@@ -112,7 +128,7 @@ pub(crate) fn to_fixed_by_bits(u: f32) -> i32 {
     } else {
         (fraction | 0x80_0000, field as i32)
     };
-    let shift = e - (150 - ARG_BITS as i32);
+    let shift = e - (150 - fraction_bits as i32);
     let magnitude = if shift >= 8 {
         None // ≥ 2³¹ (or infinity): saturates
     } else if shift >= 0 {
@@ -132,7 +148,7 @@ pub(crate) fn to_fixed_by_bits(u: f32) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{to_fixed_by_bits, ARG_BITS};
+    use super::{fixed_by_bits, to_fixed_by_bits, ARG_BITS};
 
     /// The bit-level conversion equals the f32 one on every exponent (both
     /// signs, 8,192 fractions each: the ends, and an LCG's between), on
@@ -155,6 +171,7 @@ mod tests {
                         _ => (seed >> 41) as u32,
                     };
                     let u = f32::from_bits(sign | field << 23 | fraction);
+                    assert_eq!(fixed_by_bits(u, 16), (u * 65536.0) as i32, "{u:e}");
                     assert_eq!(
                         to_fixed_by_bits(u),
                         (u * scale) as i32,

@@ -40,6 +40,13 @@ pub enum ShapeError {
         /// The most an int8 model may have ([`crate::MAX_HIDDEN_INT8`]).
         max: usize,
     },
+    /// An integer multiplier, bias or shift of a fixed int8 model is
+    /// outside the range its overflow-free step needs
+    /// ([`crate::FixedModelView`]).
+    OutOfRange {
+        /// Which tensor.
+        tensor: &'static str,
+    },
     /// A state or logits buffer has the wrong length.
     BufferLength {
         /// Which buffer.
@@ -77,6 +84,11 @@ impl Explain for ShapeError {
                 "an int8 model has at most {} hidden units, not {}",
                 &[max, hidden],
             ),
+            ShapeError::OutOfRange { tensor } => {
+                out.text("tensor ");
+                out.text(tensor);
+                out.text(" has a value outside the range of the fixed int8 layout");
+            }
             ShapeError::BufferLength {
                 buffer,
                 expected,

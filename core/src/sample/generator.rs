@@ -1,6 +1,8 @@
 //! Text generation: the state, priming, and one character at a time.
 
+use super::integer::sample_fixed;
 use super::sampler::{sample, SampleError, SampleParams};
+use crate::int8::fixed::FixedModelView;
 use crate::int8::row_pairs::QuantModelView;
 use crate::int8::tiles::{tile_stride, TiledModelView};
 use crate::kernels::padded;
@@ -25,7 +27,8 @@ impl StateElement for i8 {
 }
 
 /// A model that can be stepped by the [`Generator`]: f32 ([`ModelView`]),
-/// int8 row pairs ([`QuantModelView`]), int8 tiles ([`TiledModelView`]) or
+/// int8 row pairs ([`QuantModelView`]), int8 row pairs in fixed point
+/// ([`FixedModelView`]), int8 tiles ([`TiledModelView`]) or
 /// f32 layers of any cell ([`StackedModelView`]).
 pub trait Recurrent {
     /// Element of the hidden state.
@@ -41,8 +44,8 @@ pub trait Recurrent {
     /// (LSTM, int8 tiles), S the layout's stride
     /// (`Int8StackedModelView::state_len`).
     fn state_len(&self) -> usize;
-    /// b_y: the logits of the zero state.
-    fn output_bias(&self) -> &[f32];
+    /// y_0 into `logits` (V entries): the logits of the zero state, b_y.
+    fn initial_logits(&self, logits: &mut [f32]);
     /// One step; buffers have `state_len()` and V elements, `x < V`.
     fn step_state(
         &self,
@@ -51,6 +54,27 @@ pub trait Recurrent {
         h_next: &mut [Self::State],
         logits: &mut [f32],
     );
+    /// Draws the next character's index from the logits of a step
+    /// ([`sample`](fn@sample); the fixed int8 layout's own integer sampler,
+    /// [`sample_fixed`]). May overwrite `logits`.
+    fn draw(
+        &self,
+        logits: &mut [f32],
+        params: SampleParams,
+        rng: &mut Rng,
+    ) -> Result<usize, SampleError> {
+        sample(logits, params, rng)
+    }
+}
+
+/// `logits = b_y`, element by element through black_box: LLVM would make
+/// a copy of the slice a call to memcpy, the only one in the firmware, and
+/// compiler-builtins' memcpy costs a Cortex-M about 1 KB of flash, for V
+/// floats copied once.
+fn copy_bias(by: &[f32], logits: &mut [f32]) {
+    for (y, &b) in logits.iter_mut().zip(by) {
+        *y = core::hint::black_box(b);
+    }
 }
 
 impl Recurrent for ModelView<'_, f32> {
@@ -64,8 +88,8 @@ impl Recurrent for ModelView<'_, f32> {
     fn state_len(&self) -> usize {
         ModelView::hidden(self)
     }
-    fn output_bias(&self) -> &[f32] {
-        self.by()
+    fn initial_logits(&self, logits: &mut [f32]) {
+        copy_bias(self.by(), logits);
     }
     fn step_state(&self, h_prev: &[f32], x: usize, h_next: &mut [f32], logits: &mut [f32]) {
         self.step_unchecked_shapes(h_prev, x, h_next, logits);
@@ -83,8 +107,8 @@ impl Recurrent for StackedModelView<'_, f32> {
     fn state_len(&self) -> usize {
         StackedModelView::state_len(self)
     }
-    fn output_bias(&self) -> &[f32] {
-        self.by()
+    fn initial_logits(&self, logits: &mut [f32]) {
+        copy_bias(self.by(), logits);
     }
     fn step_state(&self, state: &[f32], x: usize, next: &mut [f32], logits: &mut [f32]) {
         self.step_unchecked_shapes(state, x, next, logits);
@@ -102,8 +126,8 @@ impl Recurrent for QuantModelView<'_> {
     fn state_len(&self) -> usize {
         padded(QuantModelView::hidden(self))
     }
-    fn output_bias(&self) -> &[f32] {
-        self.by()
+    fn initial_logits(&self, logits: &mut [f32]) {
+        copy_bias(self.by(), logits);
     }
     fn step_state(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
         self.step(h_prev, x, h_next, logits);
@@ -121,11 +145,38 @@ impl Recurrent for TiledModelView<'_> {
     fn state_len(&self) -> usize {
         tile_stride(TiledModelView::hidden(self))
     }
-    fn output_bias(&self) -> &[f32] {
-        self.by()
+    fn initial_logits(&self, logits: &mut [f32]) {
+        copy_bias(self.by(), logits);
     }
     fn step_state(&self, h_prev: &[i8], x: usize, h_next: &mut [i8], logits: &mut [f32]) {
         self.step(h_prev, x, h_next, logits);
+    }
+}
+
+impl Recurrent for FixedModelView<'_> {
+    type State = i16;
+    fn hidden(&self) -> usize {
+        FixedModelView::hidden(self)
+    }
+    fn vocab(&self) -> usize {
+        FixedModelView::vocab(self)
+    }
+    fn state_len(&self) -> usize {
+        padded(FixedModelView::hidden(self))
+    }
+    fn initial_logits(&self, logits: &mut [f32]) {
+        FixedModelView::initial_logits(self, logits);
+    }
+    fn step_state(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
+        self.step(h_prev, x, h_next, logits);
+    }
+    fn draw(
+        &self,
+        logits: &mut [f32],
+        params: SampleParams,
+        rng: &mut Rng,
+    ) -> Result<usize, SampleError> {
+        sample_fixed(logits, params, rng)
     }
 }
 
@@ -143,8 +194,8 @@ impl<L: crate::int8::stacked::Int8Layout> Recurrent
     fn state_len(&self) -> usize {
         Self::state_len(self)
     }
-    fn output_bias(&self) -> &[f32] {
-        self.by()
+    fn initial_logits(&self, logits: &mut [f32]) {
+        copy_bias(self.by(), logits);
     }
     fn step_state(&self, state: &[L::State], x: usize, next: &mut [L::State], logits: &mut [f32]) {
         self.step(state, x, next, logits);
@@ -345,13 +396,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
     pub fn reset(&mut self) {
         self.state.h.fill(M::State::ZERO);
-        // Element by element, through black_box: LLVM would make a copy of
-        // the slice a call to memcpy, the only one in the firmware, and
-        // compiler-builtins' memcpy costs a Cortex-M about 1 KB of flash, for
-        // V floats copied once. (`new` checked the lengths.)
-        for (y, &b) in self.state.logits.iter_mut().zip(self.model.output_bias()) {
-            *y = core::hint::black_box(b);
-        }
+        self.model.initial_logits(self.state.logits);
     }
 
     /// Feeds one character through the step (no sampling).
@@ -385,7 +430,9 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     pub fn next_char(&mut self) -> char {
         // Parameters and shapes were validated in `new`, so sampling cannot fail;
         // index 0 is a harmless fallback that is never taken.
-        let i = sample(self.state.logits, self.params, &mut self.rng).unwrap_or(0);
+        let i = (self.model)
+            .draw(self.state.logits, self.params, &mut self.rng)
+            .unwrap_or(0);
         let c = self.vocab.char_at(i).unwrap_or('\u{FFFD}');
         self.feed_index(i);
         c

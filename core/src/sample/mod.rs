@@ -6,11 +6,13 @@ mod generator;
 #[cfg(all(feature = "helium", target_arch = "arm"))]
 #[allow(unsafe_code)]
 mod helium;
+mod integer;
 mod rng;
 mod sampler;
 mod softmax;
 
 pub use generator::{Buffers, GenerateError, Generator, Recurrent, Slices, StateElement};
+pub use integer::sample_fixed;
 pub use rng::Rng;
 pub use sampler::{sample, SampleError, SampleParams};
 pub use softmax::{exp_shifted, log_softmax_at, softmax};

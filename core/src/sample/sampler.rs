@@ -182,7 +182,7 @@ fn argmax(values: &[f32]) -> usize {
 ///
 /// Without allocation: k passes, each finding the next element in the order
 /// (value descending, index ascending); O(k·V), fine for the small k used.
-fn keep_top_k(logits: &mut [f32], k: usize) {
+pub(super) fn keep_top_k(logits: &mut [f32], k: usize) {
     // (value, index) of the k-th largest so far; "a before b" in the order.
     let before = |a: (f32, usize), b: (f32, usize)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
     let mut threshold: Option<(f32, usize)> = None;

@@ -24,6 +24,7 @@ pub fn core_sample(model: &[u8], p: &Params<'_>) -> Vec<u8> {
         Weights::F32(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
         Weights::Int8(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
         Weights::Int8Tiles(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
+        Weights::Int8Fixed(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
         Weights::Stacked(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
         Weights::StackedInt8(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),
         Weights::StackedTiles(m) => generate_with(m, file.vocab, len, params, p.seed, p.prime),

@@ -333,3 +333,101 @@ pub fn extreme_stacked_int8(model: &[u8]) -> Vec<u8> {
     .expect("shapes");
     charm_core::encode_any(&Weights::StackedInt8(extreme), &file.vocab, &file.meta).expect("encode")
 }
+
+/// The fixed int8 form of an f32 `.charm` file, as `charm quantize --layout
+/// fixed` writes it.
+pub fn fixed(model: &[u8]) -> Vec<u8> {
+    let bytes = charm_core::AlignedBytes::from(model);
+    let file = charm_core::decode(&bytes).expect("an f32 model");
+    let q = charm_core::quantize_fixed(&file.model).expect("H <= 512");
+    charm_core::encode_any(
+        &charm_core::Weights::Int8Fixed(q.view()),
+        &file.vocab,
+        &file.meta,
+    )
+    .expect("encode")
+}
+
+/// Extreme integers for a fixed int8 model, besides its int8 weights.
+#[derive(Debug, Clone, Copy)]
+pub enum ExtremeIntegers {
+    /// As the quantizer makes them from [`extreme_int8`]'s scales.
+    Quantized,
+    /// Every multiplier, bias and input multiplier at the top of its range
+    /// and the shifts at 1: every product saturates at ±2²⁹, every logit at
+    /// ±2²³.
+    Saturating,
+    /// Any value of each range, from the seed.
+    AnyInRange(u64),
+}
+
+/// The fixed int8 form of [`extreme_int8`]'s row-pair model (its int8
+/// weights and saturating states), with its integers set by `integers`.
+pub fn extreme_fixed(model: &[u8], extreme: Extreme, integers: ExtremeIntegers) -> Vec<u8> {
+    use charm_core::{
+        FixedModel, FixedModelView, FixedTensors, Weights, INPUT_MULT_LIMIT, TERM_LIMIT,
+    };
+    let pairs = extreme_int8(model, extreme);
+    let bytes = charm_core::AlignedBytes::from(&pairs[..]);
+    let file = charm_core::decode_any(&bytes).expect("an int8 model");
+    let Weights::Int8(view) = file.weights else {
+        panic!("not a row-pair model");
+    };
+    let q = FixedModel::from_row_pairs(&view);
+    let t = q.view().tensors();
+    let mut rng = Rng::new(match integers {
+        ExtremeIntegers::AnyInRange(seed) => seed,
+        _ => 0,
+    });
+    let mut any =
+        |low: i64, high: i64| (low + (rng.next_u64() % (high - low + 1) as u64) as i64) as i32;
+    let top = |limit: i32| limit;
+    let (max, term, input) = (
+        i64::from(i32::MAX),
+        i64::from(TERM_LIMIT),
+        i64::from(INPUT_MULT_LIMIT - 1),
+    );
+    let mut int32: Vec<Vec<i32>> = t.int32.iter().map(|v| v.to_vec()).collect();
+    match integers {
+        ExtremeIntegers::Quantized => {}
+        ExtremeIntegers::Saturating => {
+            for (k, v) in int32.iter_mut().enumerate() {
+                for (i, x) in v.iter_mut().enumerate() {
+                    *x = match k {
+                        0 | 1 => top(i32::MAX),
+                        2 => top(INPUT_MULT_LIMIT - 1),
+                        3 | 4 => {
+                            if i % 2 == 0 {
+                                TERM_LIMIT
+                            } else {
+                                -TERM_LIMIT
+                            }
+                        }
+                        _ => [1, 1, 1, 0][i],
+                    };
+                }
+            }
+        }
+        ExtremeIntegers::AnyInRange(_) => {
+            for (k, v) in int32.iter_mut().enumerate() {
+                for (i, x) in v.iter_mut().enumerate() {
+                    *x = match k {
+                        0 | 1 => any(0, max),
+                        2 => any(0, input),
+                        3 | 4 => any(-term, term),
+                        _ => [any(1, 62), any(1, 62), any(1, 30), 0][i],
+                    };
+                }
+            }
+        }
+    }
+    let tensors = FixedTensors {
+        int8: t.int8,
+        int32: [
+            &int32[0], &int32[1], &int32[2], &int32[3], &int32[4], &int32[5],
+        ],
+    };
+    let extreme =
+        FixedModelView::new(view.hidden(), view.vocab(), tensors).expect("integers in range");
+    charm_core::encode_any(&Weights::Int8Fixed(extreme), &file.vocab, &file.meta).expect("encode")
+}

@@ -468,6 +468,10 @@ pub enum LayoutArg {
     /// 4×16 tiles and an int8 state (format version 4): the fastest on the
     /// Cortex-M55 (Helium VMLADAVA.S8); run by the host and the M55 firmware.
     Tiles,
+    /// Row pairs (the same int8 bytes) with integer multipliers and biases
+    /// (format version 4, element type int8 fixed): step and sampler in
+    /// integer arithmetic, the fastest on cores without an FPU.
+    Fixed,
 }
 
 impl From<LayoutArg> for crate::commands::quantize::Layout {
@@ -475,6 +479,7 @@ impl From<LayoutArg> for crate::commands::quantize::Layout {
         match a {
             LayoutArg::Pairs => Self::RowPairs,
             LayoutArg::Tiles => Self::Tiles,
+            LayoutArg::Fixed => Self::Fixed,
         }
     }
 }

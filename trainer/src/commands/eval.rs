@@ -47,6 +47,7 @@ pub fn run(model_path: &Path, data: &Path) -> Result<EvalReport, Error> {
         Weights::F32(m) => stream_loss(&m, &file.vocab, &text),
         Weights::Int8(m) => stream_loss(&m, &file.vocab, &text),
         Weights::Int8Tiles(m) => stream_loss(&m, &file.vocab, &text),
+        Weights::Int8Fixed(m) => stream_loss(&m, &file.vocab, &text),
         Weights::Stacked(m) => stream_loss(&m, &file.vocab, &text),
         Weights::StackedInt8(m) => stream_loss(&m, &file.vocab, &text),
         Weights::StackedTiles(m) => stream_loss(&m, &file.vocab, &text),

@@ -107,6 +107,7 @@ pub fn run(s: &ExportSettings) -> Result<ExportReport, Error> {
         }
         Weights::Int8(_)
         | Weights::Int8Tiles(_)
+        | Weights::Int8Fixed(_)
         | Weights::StackedInt8(_)
         | Weights::StackedTiles(_) => {
             return Err(Error::ExportInt8 {

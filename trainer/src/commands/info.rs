@@ -172,10 +172,13 @@ pub fn device_needs(
     let int8_block = n8.iter().sum::<usize>() + 4 * n32.iter().sum::<usize>();
     let (t8, t32) = charm_core::tile_tensor_lengths(hidden, vocab);
     let tiles_block = t8.iter().sum::<usize>() + 4 * t32.iter().sum::<usize>();
+    let (f8, f32s) = charm_core::fixed_tensor_lengths(hidden, vocab);
+    let fixed_block = f8.iter().sum::<usize>() + 4 * f32s.iter().sum::<usize>();
     // The files differ only in their tensor blocks (same header length).
     let header = file_bytes.saturating_sub(match element {
         "f32" => f32_block,
         "int8 tiles" => tiles_block,
+        "int8 fixed" => fixed_block,
         _ => int8_block,
     });
     let (h, v) = (hidden as u32, vocab as u32);
@@ -368,6 +371,8 @@ pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -
     let tiles = if element == "int8 tiles" {
         "; int8 tiles run on the Cortex-M55 firmware (board mps3-an547) and the host, \
          `--layout pairs` on every board"
+    } else if element == "int8 fixed" {
+        "; int8 fixed runs on every firmware but the Cortex-M4F boards' default build          (build it there with --features fixed), and its speed is estimated as row pairs'"
     } else {
         ""
     };

@@ -8,7 +8,10 @@
 //! version 3, element type int8 ([`charm_core::quantize`]), which every
 //! firmware runs; [`Layout::Tiles`] writes version 4, element type int8
 //! tiles with an int8 state ([`charm_core::quantize_tiles`]), the Cortex-M55's
-//! layout. `charm sample` and `charm eval` run both with charm-core's integer
+//! layout; [`Layout::Fixed`] writes version 4, element type int8 fixed
+//! ([`charm_core::quantize_fixed`]): the row pairs' int8 bytes with integer
+//! multipliers and biases, stepped and sampled in integer arithmetic.
+//! `charm sample` and `charm eval` run all three with charm-core's integer
 //! steps.
 
 use crate::commands::info;
@@ -26,6 +29,9 @@ pub enum Layout {
     RowPairs,
     /// 4×16 tiles, int8 state ([`charm_core::TiledModelView`]).
     Tiles,
+    /// Row pairs with integer multipliers and biases, Q15 state
+    /// ([`charm_core::FixedModelView`]); one tanh layer only.
+    Fixed,
 }
 
 /// What `charm quantize` did, for its one-line report.
@@ -98,6 +104,19 @@ pub fn run(
             ))?,
             None,
         ),
+        (Weights::F32(model), Layout::Fixed) => {
+            let quantized = charm_core::quantize_fixed(&model).map_err(refused)?;
+            (encode(&Weights::Int8Fixed(quantized.view()))?, None)
+        }
+        (Weights::Stacked(_), Layout::Fixed) => {
+            return Err(Error::Usage(format!(
+                "{} has {} layer(s) of {} cells; --layout fixed is for models of one tanh layer: \
+                 quantize it with --layout pairs",
+                input.display(),
+                file.weights.depth(),
+                file.weights.cell().name()
+            )))
+        }
         (Weights::Stacked(model), Layout::RowPairs) => {
             let quantized = quantize_stacked::<RowPairs>(&model).map_err(refused)?;
             let shape = (model.cell(), model.depth());
@@ -117,6 +136,7 @@ pub fn run(
         (
             Weights::Int8(_)
             | Weights::Int8Tiles(_)
+            | Weights::Int8Fixed(_)
             | Weights::StackedInt8(_)
             | Weights::StackedTiles(_),
             _,
@@ -131,6 +151,7 @@ pub fn run(
     let element = match layout {
         Layout::RowPairs => "int8",
         Layout::Tiles => "int8 tiles",
+        Layout::Fixed => "int8 fixed",
     };
     let (hidden, vocab) = (file.weights.hidden(), file.weights.vocab());
     let fit = match shape {
@@ -142,6 +163,7 @@ pub fn run(
             match layout {
                 Layout::RowPairs => "every board",
                 Layout::Tiles => "int8 tiles: the Cortex-M55, board mps3-an547",
+                Layout::Fixed => "every board",
             }
         ),
     };

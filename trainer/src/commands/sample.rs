@@ -74,6 +74,14 @@ pub fn run(s: &SampleSettings) -> Result<(), Error> {
             (&s.prime, s.len),
             &mut emit,
         ),
+        Weights::Int8Fixed(w) => generate_each(
+            w,
+            file.vocab,
+            s.params,
+            s.seed,
+            (&s.prime, s.len),
+            &mut emit,
+        ),
         Weights::Int8Tiles(w) => generate_each(
             w,
             file.vocab,

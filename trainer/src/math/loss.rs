@@ -32,7 +32,8 @@ pub fn stream_loss<M: Recurrent>(
     let (n_state, voc) = (model.state_len(), model.vocab());
     let zero = <M::State as StateElement>::ZERO;
     let (mut h, mut hn) = (vec![zero; n_state], vec![zero; n_state]);
-    let mut y = model.output_bias().to_vec(); // y_0 = b_y
+    let mut y = vec![0.0f32; model.vocab()];
+    model.initial_logits(&mut y); // y_0 = b_y
     let chars: Vec<char> = vocab.chars().collect();
     let (mut total, mut n) = (0.0f64, 0u64);
     let mut unknown = BTreeMap::new();
@@ -58,7 +59,8 @@ pub fn index_stream_loss<M: Recurrent>(model: &M, data: &[u32]) -> f64 {
     let n_state = model.state_len();
     let zero = <M::State as StateElement>::ZERO;
     let (mut h, mut hn) = (vec![zero; n_state], vec![zero; n_state]);
-    let mut y = model.output_bias().to_vec(); // y_0 = b_y
+    let mut y = vec![0.0f32; model.vocab()];
+    model.initial_logits(&mut y); // y_0 = b_y
     let mut total = 0.0f64;
     for &x in data {
         total -= log_softmax_at(&y, x as usize) as f64;

@@ -1,0 +1,351 @@
+//! The fixed int8 layout: the row-pair weights of [`crate::QuantModelView`]
+//! (same bytes, same [`pair_dots`](fn@crate::pair_dots)) with every f32
+//! operation of the step replaced by integer arithmetic in a fixed order,
+//! so that a core without an FPU spends its cycles on the dot products.
+//!
+//! # Fixed points
+//!
+//! | quantity | format | range |
+//! |---|---|---|
+//! | hidden state `hq` | Q15, `h ≈ hq / 32767` | ±32767 |
+//! | pre-activation `u` (tanh's argument) | Q20, `u ≈ ũ / 2²⁰` | ±3·2²⁹ (each of its three terms ±2²⁹) |
+//! | logit `y` | Q16, `y ≈ ỹ / 2¹⁶` | ±2²³ (±128 nats) |
+//!
+//! # The step
+//!
+//! With `acc_r = Σ_c Whh_q[r,c]·hq_c` (exact i32, as in the row-pair step)
+//! and `x` the input character:
+//!
+//! ```text
+//! p_r  = clamp((acc_r·M_r + 2^(K_h−1)) >> K_h, ±2²⁹)      (i64 product, shift floors)
+//! t_r  = (Wxh_q[x,r]·X_x + 2^(K_x−1)) >> K_x                (i32)
+//! ũ_r  = p_r + B_r + t_r                                      (i32, cannot overflow)
+//! hq_r = tanh_q15_fixed(ũ_r)                                  (tanh_q15's table)
+//! ỹ_j  = clamp(clamp((acc_j·N_j + 2^(K_y−1)) >> K_y, ±2²⁹) + C_j, ±2²³)
+//! ```
+//!
+//! Every rounding is "add half, shift right" (round half up); every clamp
+//! is a saturation at the stated bound. `M_r ≈ s_r·2²⁰/32767·2^K_h` and
+//! `N_j ≈ sy_j·2¹⁶/32767·2^K_y` are the row scales of the row-pair model as
+//! integer multipliers, `X_x ≈ sx_x·2²⁰·2^K_x` the scale of the input row,
+//! `B_r ≈ bh_r·2²⁰` and `C_j ≈ by_j·2¹⁶` the biases ([`quantize_fixed`](fn@crate::quantize_fixed)
+//! says how they are rounded). The view refuses values outside the ranges
+//! below ([`ShapeError::OutOfRange`]), so that no sum can overflow:
+//!
+//! | tensor | type | elements | range |
+//! |---|---|---|---|
+//! | `wxh`, `whh`, `why` | i8 | as [`crate::QuantModelView`] | any |
+//! | `whh_mult` (`M`) | i32 | H | 0 ≤ M < 2³¹ |
+//! | `why_mult` (`N`) | i32 | V | 0 ≤ N < 2³¹ |
+//! | `wxh_mult` (`X`) | i32 | V | 0 ≤ X < 2²² |
+//! | `bh` (`B`) | i32 | H | \|B\| ≤ 2²⁹ |
+//! | `by` (`C`) | i32 | V | \|C\| ≤ 2²⁹ |
+//! | `shifts` | i32 | 4 | `[K_h, K_y, K_x, 0]`, K_h, K_y in 1..=62, K_x in 1..=30 |
+//!
+//! Bounds: `|acc|·M < 2³¹·2³¹`, so the i64 product plus the rounding half is
+//! below 2⁶³; `|Wxh_q·X| ≤ 128·2²² = 2²⁹`; `|ũ| ≤ 3·2²⁹ < 2³¹`.
+//!
+//! The logits go to the generator's f32 buffer as the exact values
+//! `ỹ·2⁻¹⁶` (`|ỹ| ≤ 2²³` is exact in f32), so that every reader of logits
+//! (`charm eval`'s log-softmax) sees numbers; the layout's sampler
+//! ([`crate::sample_fixed`]) reads the integers back exactly.
+
+use crate::int8::row_pairs::{pair_dots_summed, paired_len, StateSum, PAIR_RUN};
+use crate::int8::tanh_q15::tanh_q15_fixed;
+use crate::kernels::padded;
+use crate::model::{check_lengths, ShapeError};
+
+#[cfg(feature = "alloc")]
+mod quantize;
+#[cfg(feature = "alloc")]
+pub use quantize::{quantize_fixed, FixedModel};
+
+/// Fraction bits of a logit of the fixed layout (Q16).
+pub const LOGIT_BITS: u32 = 16;
+/// Largest magnitude of a logit of the fixed layout, in Q16 (2²³: 128 nats).
+pub const LOGIT_LIMIT: i32 = 1 << 23;
+/// Largest magnitude of each term of a pre-activation (Q20) and of a
+/// logit's scaled sum and bias (Q16): 2²⁹.
+pub const TERM_LIMIT: i32 = 1 << 29;
+/// The input rows' multipliers `X` are below this (2²²).
+pub const INPUT_MULT_LIMIT: i32 = 1 << 22;
+
+/// The tensors of a fixed int8 model: the row-pair int8 weights and the
+/// integer multipliers, biases and shifts (module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedTensors<'a> {
+    /// `[wxh, whh, why]`, as in [`crate::QuantModelView`].
+    pub int8: [&'a [i8]; 3],
+    /// `[whh_mult, why_mult, wxh_mult, bh, by, shifts]`.
+    pub int32: [&'a [i32]; 6],
+}
+
+/// Lengths of the int8 tensors `[wxh, whh, why]` and the i32 tensors
+/// `[whh_mult, why_mult, wxh_mult, bh, by, shifts]` of the fixed layout.
+pub const fn fixed_tensor_lengths(hidden: usize, vocab: usize) -> ([usize; 3], [usize; 6]) {
+    let s = padded(hidden);
+    (
+        [vocab * s, paired_len(hidden, s), paired_len(vocab, s)],
+        [hidden, vocab, vocab, hidden, vocab, 4],
+    )
+}
+
+/// Names of the i32 tensors, in file order.
+pub(crate) const INT32_NAMES: [&str; 6] =
+    ["whh_mult", "why_mult", "wxh_mult", "bh", "by", "shifts"];
+
+/// Borrowed weights of the fixed int8 layout (module docs): an int8 step
+/// whose every operation is integer arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedModelView<'a> {
+    hidden: usize,
+    vocab: usize,
+    t: FixedTensors<'a>,
+    k_h: u32,
+    k_y: u32,
+    k_x: u32,
+}
+
+impl<'a> FixedModelView<'a> {
+    /// Checks the tensor lengths against `hidden` and `vocab`, and every
+    /// multiplier, bias and shift against its range (module docs).
+    pub fn new(hidden: usize, vocab: usize, t: FixedTensors<'a>) -> Result<Self, ShapeError> {
+        if hidden == 0 || vocab == 0 {
+            return Err(ShapeError::Empty);
+        }
+        let (n8, n32) = fixed_tensor_lengths(hidden, vocab);
+        let [wxh, whh, why] = t.int8;
+        check_lengths(&[("wxh", wxh), ("whh", whh), ("why", why)], &n8)?;
+        let named: [(&'static str, &[i32]); 6] = [
+            (INT32_NAMES[0], t.int32[0]),
+            (INT32_NAMES[1], t.int32[1]),
+            (INT32_NAMES[2], t.int32[2]),
+            (INT32_NAMES[3], t.int32[3]),
+            (INT32_NAMES[4], t.int32[4]),
+            (INT32_NAMES[5], t.int32[5]),
+        ];
+        check_lengths(&named, &n32)?;
+        let [whh_mult, why_mult, wxh_mult, bh, by, shifts] = t.int32;
+        let in_range = |tensor: &'static str, values: &[i32], low: i32, high: i32| match values
+            .iter()
+            .all(|v| (low..=high).contains(v))
+        {
+            true => Ok(()),
+            false => Err(ShapeError::OutOfRange { tensor }),
+        };
+        in_range("whh_mult", whh_mult, 0, i32::MAX)?;
+        in_range("why_mult", why_mult, 0, i32::MAX)?;
+        in_range("wxh_mult", wxh_mult, 0, INPUT_MULT_LIMIT - 1)?;
+        in_range("bh", bh, -TERM_LIMIT, TERM_LIMIT)?;
+        in_range("by", by, -TERM_LIMIT, TERM_LIMIT)?;
+        let &[k_h, k_y, k_x, zero] = shifts else {
+            return Err(ShapeError::OutOfRange { tensor: "shifts" });
+        };
+        if !(1..=62).contains(&k_h)
+            || !(1..=62).contains(&k_y)
+            || !(1..=30).contains(&k_x)
+            || zero != 0
+        {
+            return Err(ShapeError::OutOfRange { tensor: "shifts" });
+        }
+        Ok(Self {
+            hidden,
+            vocab,
+            t,
+            k_h: k_h as u32,
+            k_y: k_y as u32,
+            k_x: k_x as u32,
+        })
+    }
+
+    /// Hidden size H.
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+    /// Vocabulary size V.
+    pub fn vocab(&self) -> usize {
+        self.vocab
+    }
+    /// The tensors, for encoding.
+    pub fn tensors(&self) -> FixedTensors<'a> {
+        self.t
+    }
+
+    /// `ỹ_j = C_j` as the logits of the zero state (y_0 = b_y), as f32
+    /// values `ỹ·2⁻¹⁶` ([`logit_value`]). `logits` needs V entries.
+    pub fn initial_logits(&self, logits: &mut [f32]) {
+        for (y, &c) in logits.iter_mut().zip(self.t.int32[4]) {
+            *y = logit_value(c.clamp(-LOGIT_LIMIT, LOGIT_LIMIT));
+        }
+    }
+
+    /// The integer forward step (module docs), state in Q15 (length
+    /// `S = padded(H)`, tail zero), logits as the f32 values `ỹ·2⁻¹⁶`.
+    /// `hq_prev` and `hq_next` need `S` entries and `logits` V, and `x < V`;
+    /// otherwise nothing is written ([`crate::Generator`] always passes such buffers).
+    pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [f32]) {
+        let (hidden, vocab, s) = (self.hidden, self.vocab, padded(self.hidden));
+        let [wxh, whh, why] = self.t.int8;
+        let [whh_mult, why_mult, wxh_mult, bh, by, _] = self.t.int32;
+        let (Some(hq_prev), Some(column), Some(&mult_x), Some(hq_next), Some(logits)) = (
+            hq_prev.get(..s),
+            wxh.chunks_exact(s).nth(x).and_then(|c| c.get(..hidden)),
+            wxh_mult.get(x),
+            hq_next.get_mut(..s),
+            logits.get_mut(..vocab),
+        ) else {
+            return;
+        };
+        let (k_h, k_x, k_y) = (self.k_h, self.k_x, self.k_y);
+        // ũ_r = p_r + B_r + t_r, hq_r = tanh_q15_fixed(ũ_r)
+        let unit = |acc: i32, mult: i32, bias: i32, wx: i8| {
+            let input = (i32::from(wx) * mult_x + (1 << (k_x - 1))) >> k_x; // t_r
+            tanh_q15_fixed(scaled(acc, mult, k_h) + bias + input)
+        };
+        let (out, _padding) = hq_next.split_at_mut(hidden);
+        let mut dots = [[0i32; 2]; PAIR_RUN];
+        let sum = StateSum::of(hq_prev);
+        let (mut last, mut r) = (0, 0);
+        while r < hidden {
+            let n = pair_dots_summed(&whh[r * s..], s, hq_prev, sum, &mut dots);
+            let end = hidden.min(r + 2 * n);
+            let rows = out[r..end]
+                .chunks_exact_mut(2)
+                .zip(whh_mult[r..end].chunks_exact(2))
+                .zip(bh[r..end].chunks_exact(2))
+                .zip(column[r..end].chunks_exact(2));
+            for ((((h, mult), bias), wx), &[a, b]) in rows.zip(&dots) {
+                h[0] = unit(a, mult[0], bias[0], wx[0]);
+                h[1] = unit(b, mult[1], bias[1], wx[1]);
+            }
+            last = dots[n.saturating_sub(1)][0];
+            r = if n == 0 { hidden } else { end };
+        }
+        // odd H: the last row is the first of a pair whose second row is zero
+        if let (true, Some(h), Some(&mult), Some(&bias), Some(&wx)) = (
+            hidden % 2 == 1,
+            out.last_mut(),
+            whh_mult.last(),
+            bh.last(),
+            column.last(),
+        ) {
+            *h = unit(last, mult, bias, wx);
+        }
+        // ỹ_j = clamp(p_j + C_j, ±2²³), written as ỹ_j·2⁻¹⁶
+        let logit = |acc: i32, mult: i32, bias: i32| {
+            logit_value((scaled(acc, mult, k_y) + bias).clamp(-LOGIT_LIMIT, LOGIT_LIMIT))
+        };
+        let sum = StateSum::of(hq_next);
+        let (mut last, mut j) = (0, 0);
+        while j < vocab {
+            let n = pair_dots_summed(&why[j * s..], s, hq_next, sum, &mut dots);
+            let end = vocab.min(j + 2 * n);
+            let rows = logits[j..end]
+                .chunks_exact_mut(2)
+                .zip(why_mult[j..end].chunks_exact(2))
+                .zip(by[j..end].chunks_exact(2));
+            for (((y, mult), bias), &[a, b]) in rows.zip(&dots) {
+                y[0] = logit(a, mult[0], bias[0]);
+                y[1] = logit(b, mult[1], bias[1]);
+            }
+            last = dots[n.saturating_sub(1)][0];
+            j = if n == 0 { vocab } else { end };
+        }
+        if let (true, Some(y), Some(&mult), Some(&bias)) = (
+            vocab % 2 == 1,
+            logits.last_mut(),
+            why_mult.last(),
+            by.last(),
+        ) {
+            *y = logit(last, mult, bias);
+        }
+    }
+}
+
+/// `clamp((acc·mult + 2^(shift−1)) >> shift, ±2²⁹)`: an exact i32 sum
+/// times a row's multiplier, rounded half up, saturated. `mult` ≥ 0 and
+/// `shift` in 1..=62 (the view checked both), so the i64 sum stays below
+/// 2⁶³ in magnitude.
+///
+/// From `shift` ≥ 33 on (a row scale below about 7.9, every trained model's)
+/// it takes the product's high word alone: with `v = high·2³² + low`,
+/// `⌊(v + 2^(K−1)) / 2^K⌋ = ⌊(high + 2^(K−33)) / 2^(K−32)⌋` (the rounding
+/// half lies in the high word, and nested floors compose), all in i32 —
+/// one SMULL on Armv7-M, MUL and MULH on RV32IM, `__aeabi_lmul` on the
+/// Cortex-M0, and no 64-bit shift.
+#[inline]
+pub(crate) fn scaled(acc: i32, mult: i32, shift: u32) -> i32 {
+    let product = i64::from(acc) * i64::from(mult);
+    if shift >= 33 {
+        // |high| < 2³⁰ and 2^(K−33) ≤ 2²⁹: no overflow
+        let high = (product >> 32) as i32;
+        ((high + (1 << (shift - 33))) >> (shift - 32)).clamp(-TERM_LIMIT, TERM_LIMIT)
+    } else {
+        let p = (product + (1i64 << (shift - 1))) >> shift;
+        p.clamp(-i64::from(TERM_LIMIT), i64::from(TERM_LIMIT)) as i32
+    }
+}
+
+/// `ỹ·2⁻¹⁶` as f32, exactly (`|ỹ| ≤ 2²³` has at most 24 significant bits),
+/// built from its bits: with `m = |ỹ|` and `e` the position of its top bit,
+/// `m·2⁻¹⁶ = (1 + f)·2^(e − 16)`, so the exponent field is `e − 16 + 127`
+/// and the fraction `m` below its top bit, moved to 23 bits (no rounding:
+/// `e ≤ 23`). The same bits as `ỹ as f32 / 65536.0`, in a few integer
+/// instructions (a software conversion takes about 40 on a Cortex-M3).
+#[inline]
+pub fn logit_value(y: i32) -> f32 {
+    let m = y.unsigned_abs().min(LOGIT_LIMIT as u32);
+    if m == 0 {
+        return 0.0;
+    }
+    let e = 31 - m.leading_zeros(); // 0 ≤ e ≤ 23
+    let sign = u32::from(y < 0) << 31;
+    let fraction = (m << (23 - e)) & 0x7f_ffff;
+    f32::from_bits(sign | (e + 127 - LOGIT_BITS) << 23 | fraction)
+}
+
+/// The Q16 integer of a logit written by [`logit_value`] (exact for those;
+/// any other f32 is truncated toward zero and saturated to ±2²³, NaN → 0).
+#[inline]
+pub fn logit_fixed(y: f32) -> i32 {
+    crate::int8::tanh_q15::fixed_by_bits(y, LOGIT_BITS).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{logit_fixed, logit_value, scaled, LOGIT_LIMIT, TERM_LIMIT};
+
+    /// `logit_value` is `ỹ / 65536` in f32 and `logit_fixed` inverts it,
+    /// over the whole range (every 97th integer, and the ends): exact.
+    #[test]
+    fn logit_values_round_trip() {
+        let mut y = -LOGIT_LIMIT;
+        while y <= LOGIT_LIMIT {
+            let v = logit_value(y);
+            assert_eq!(v, y as f32 / 65536.0, "{y}");
+            assert_eq!(logit_fixed(v), y, "{y}");
+            y += if (-200..200).contains(&y) { 1 } else { 97 };
+        }
+        assert_eq!(logit_fixed(logit_value(LOGIT_LIMIT)), LOGIT_LIMIT);
+        assert_eq!(logit_fixed(f32::INFINITY), LOGIT_LIMIT);
+        assert_eq!(logit_fixed(f32::NEG_INFINITY), -LOGIT_LIMIT);
+        assert_eq!(logit_fixed(f32::NAN), 0);
+    }
+
+    /// `scaled` against i128 arithmetic at the extremes of its inputs.
+    #[test]
+    fn scaled_is_the_rounded_saturated_product() {
+        let accs = [i32::MIN, -1 << 30, -12345, -1, 0, 1, 7, 1 << 20, i32::MAX];
+        let mults = [0, 1, 3, 1 << 15, 123_456_789, i32::MAX];
+        for &acc in &accs {
+            for &mult in &mults {
+                for shift in 1..=62u32 {
+                    let exact = (i128::from(acc) * i128::from(mult) + (1i128 << (shift - 1)))
+                        .div_euclid(1i128 << shift);
+                    let expected = exact.clamp(-i128::from(TERM_LIMIT), i128::from(TERM_LIMIT));
+                    assert_eq!(i128::from(scaled(acc, mult, shift)), expected);
+                }
+            }
+        }
+    }
+}
