@@ -70,7 +70,8 @@
 
 /**
  * Bytes of the generator's header, at most, on any target (64-bit hosts
- * included); `CHARM_GENERATOR_BYTES_MAX()` adds the buffers to it.
+ * included); `CHARM_GENERATOR_BYTES_MAX()` and
+ * `CHARM_GENERATOR_LAYERS_BYTES_MAX()` add the rest to it.
  */
 #define CHARM_GENERATOR_HEADER_MAX 256
 

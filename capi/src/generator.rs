@@ -19,12 +19,14 @@ use charm_core::{
 #[cfg(feature = "cells")]
 use charm_core::{QuantStackedModelView, StackedModelView, TiledStackedModelView};
 use core::ffi::{c_char, c_void};
+use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 
 /// Alignment the generator's memory needs (a `uint64_t` array has it).
 pub const CHARM_GENERATOR_ALIGN: usize = 8;
 /// Bytes of the generator's header, at most, on any target (64-bit hosts
-/// included); `CHARM_GENERATOR_BYTES_MAX()` adds the buffers to it.
+/// included); `CHARM_GENERATOR_BYTES_MAX()` and
+/// `CHARM_GENERATOR_LAYERS_BYTES_MAX()` add the rest to it.
 pub const CHARM_GENERATOR_HEADER_MAX: usize = 256;
 /// Bytes of a character in UTF-8, at most: the smallest buffer
 /// `charm_generator_next()` takes.
@@ -95,8 +97,11 @@ fn visit<V: Visitor>(weights: Weights<'static>, visitor: V) -> Option<V::Out> {
         Weights::StackedInt8(m) => visitor.visit::<AfterHeader<_>>(m, AnyGenerator::StackedInt8),
         #[cfg(feature = "cells")]
         Weights::StackedTiles(m) => visitor.visit::<AfterHeader<_>>(m, AnyGenerator::StackedTiles),
-        // Models charm-core decodes that this build does not run (those of
-        // charm-core's `cells` when this crate's is off: `init` refused them).
+        // Without this crate's `cells`, the models of charm-core's `cells`
+        // (on when another crate of the build turns it on): `init` refused
+        // them. With it the match is exhaustive, so that a model charm-core
+        // adds does not compile until it has its arm.
+        #[cfg(not(feature = "cells"))]
         #[allow(unreachable_patterns)]
         _ => return None,
     })
@@ -122,7 +127,7 @@ trait Placement {
 }
 
 /// The view in the generator itself: the one-layer views, a few words.
-struct InHeader<M>(M);
+struct InHeader<M>(PhantomData<M>);
 
 impl<M: Recurrent + Copy> Placement for InHeader<M> {
     type Model = M;
@@ -137,7 +142,7 @@ impl<M: Recurrent + Copy> Placement for InHeader<M> {
 /// pointer and a length per tensor of each of up to four layers), which
 /// would make the header of every model that large.
 #[cfg(feature = "cells")]
-struct AfterHeader<M>(M);
+struct AfterHeader<M>(PhantomData<M>);
 
 #[cfg(feature = "cells")]
 impl<M: Recurrent + Copy + 'static> Placement for AfterHeader<M> {
