@@ -2,15 +2,22 @@
 # Builds libcharm.a, charm's C API (crate charm-c, capi/), for each firmware
 # core with whichever toolchain this machine has, and reports their sizes.
 #
-#   scripts/build-capi.sh [--core NAME]... [--out DIR]
+#   scripts/build-capi.sh [--core NAME]... [--variant one-layer|cells]... [--out DIR]
 #
-#   --core NAME  build for this core only (repeatable; default: all of them;
-#                --core list prints the table)
-#   --out DIR    where the libraries go (default target/capi):
-#                DIR/NAME/libcharm.a, and DIR/include/charm.h
+#   --core NAME     build for this core only (repeatable; default: all of them;
+#                   --core list prints the table)
+#   --variant NAME  build this library only (repeatable; default both):
+#                   one-layer  DIR/NAME/libcharm.a: models of one tanh layer
+#                              (format versions up to 4)
+#                   cells      DIR/NAME/cells/libcharm.a: also models of GRU
+#                              and LSTM cells and of several layers (format
+#                              version 5; charm-c feature `cells`), for more
+#                              flash, as the firmware's feature `cells`
+#   --out DIR       where the libraries go (default target/capi), and
+#                   DIR/include/charm.h (the same header for both)
 #
 # The cores: Rust target, code generation options (-C OPTION) and charm-c
-# features of each. Every library has f32, int8 row pairs and int8 tiles; the
+# features of each. Every library has f32, int8 row pairs, int8 tiles and fixed int8; the
 # DSP instructions where the core has them, Helium on the Cortex-M55; the
 # same bits everywhere. Profile `capi` (Cargo.toml): size first, charm-core
 # at opt-level 3, panic=abort, LTO, no debug info.
@@ -31,14 +38,14 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 core_settings() {
     opt_level=""
     case "$1" in
-    cortex-m0) target=thumbv6m-none-eabi codegen="" features="tiles" ;;
-    cortex-m3) target=thumbv7m-none-eabi codegen="" features="tiles" ;;
-    cortex-m4f) target=thumbv7em-none-eabihf codegen="" features="tiles,dsp" ;;
-    cortex-m33) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" features="tiles,dsp" ;;
+    cortex-m0) target=thumbv6m-none-eabi codegen="" features="tiles,fixed" ;;
+    cortex-m3) target=thumbv7m-none-eabi codegen="" features="tiles,fixed" ;;
+    cortex-m4f) target=thumbv7em-none-eabihf codegen="" features="tiles,fixed,dsp" ;;
+    cortex-m33) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" features="tiles,fixed,dsp" ;;
     # As the M55 firmware: Helium integers, no Helium floating point of LLVM's
     # own (it flushes subnormals), opt-level 3 throughout.
-    cortex-m55) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55 target-feature=-mve.fp" features="tiles,dsp,helium" opt_level=3 ;;
-    riscv32imac) target=riscv32imac-unknown-none-elf codegen="" features="tiles" ;;
+    cortex-m55) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55 target-feature=-mve.fp" features="tiles,fixed,dsp,helium" opt_level=3 ;;
+    riscv32imac) target=riscv32imac-unknown-none-elf codegen="" features="tiles,fixed" ;;
     *) return 1 ;;
     esac
 }
@@ -50,12 +57,14 @@ die() {
 }
 
 cores=()
+variants=()
 out="$root/target/capi"
 while [ $# -gt 0 ]; do
     case "$1" in
     --core) cores+=("${2:?--core needs a name}"); shift 2 ;;
+    --variant) variants+=("${2:?--variant needs one-layer or cells}"); shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,34p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -70,6 +79,10 @@ fi
 [ "${#cores[@]}" = 0 ] && cores=("${CORES[@]}")
 for c in "${cores[@]}"; do
     core_settings "$c" || die "unknown core '$c' (cores: ${CORES[*]})"
+done
+[ "${#variants[@]}" = 0 ] && variants=(one-layer cells)
+for v in "${variants[@]}"; do
+    case "$v" in one-layer | cells) ;; *) die "unknown variant '$v' (one-layer, cells)" ;; esac
 done
 
 rustup_route_works() {
@@ -93,7 +106,13 @@ mv "$out/include/charm.h.tmp" "$out/include/charm.h"
 
 report=()
 for c in "${cores[@]}"; do
+for variant in "${variants[@]}"; do
     core_settings "$c"
+    # The library's directory under DIR and its features.
+    dir="$c"
+    if [ "$variant" = cells ]; then
+        dir="$c/cells" features="$features,cells"
+    fi
     route="${CHARM_TOOLCHAIN:-}"
     if [ -z "$route" ]; then
         if rustup_route_works "$target"; then
@@ -105,9 +124,9 @@ for c in "${cores[@]}"; do
 Debian's rustc-web cargo-web rust-web-src are installed (./scripts/test.sh installs one)"
         fi
     fi
-    # One target directory per core, so that one core's build does not
-    # invalidate another's.
-    target_dir="$root/target/capi-build/$c"
+    # One target directory per core and library, so that one's build does
+    # not invalidate another's.
+    target_dir="$root/target/capi-build/${dir//\//-}"
     flags=""
     [ -n "$codegen" ] && flags="-C ${codegen// / -C }"
     # The static library alone (the crate's rlib is for the host tests):
@@ -127,30 +146,31 @@ Debian's rustc-web cargo-web rust-web-src are installed (./scripts/test.sh insta
         ;;
     *) die "CHARM_TOOLCHAIN must be 'rustup' or 'debian', not '$route'" ;;
     esac
-    echo "build-capi: $c ($target${codegen:+, $codegen}), route $route, features $features" >&2
+    echo "build-capi: $c $variant ($target${codegen:+, $codegen}), route $route, features $features" >&2
     (
         cd "$root"
         export CARGO_TARGET_DIR="$target_dir" RUSTFLAGS="$flags"
         [ -n "$opt_level" ] && export CARGO_PROFILE_CAPI_OPT_LEVEL="$opt_level"
         "${cargo[@]}" "${args[@]}"
     )
-    mkdir -p "$out/$c"
-    cp "$target_dir/$target/capi/libcharm.a" "$out/$c/libcharm.a.tmp"
+    mkdir -p "$out/$dir"
+    cp "$target_dir/$target/capi/libcharm.a" "$out/$dir/libcharm.a.tmp"
     # Without the debug information of the precompiled core library (most
     # of the archive's bytes); the code is the same.
-    [ -n "$strip_tool" ] && "$strip_tool" --strip-debug "$out/$c/libcharm.a.tmp"
-    mv "$out/$c/libcharm.a.tmp" "$out/$c/libcharm.a"
-    bytes="$(stat -c %s "$out/$c/libcharm.a")"
+    [ -n "$strip_tool" ] && "$strip_tool" --strip-debug "$out/$dir/libcharm.a.tmp"
+    mv "$out/$dir/libcharm.a.tmp" "$out/$dir/libcharm.a"
+    bytes="$(stat -c %s "$out/$dir/libcharm.a")"
     # The text of charm's own object (charm-c and charm-core after LTO); the
     # rest of the archive is core's and compiler_builtins' objects, of which
     # a link takes only what is called.
     charm_text="?"
     if [ -n "$size_tool" ]; then
-        charm_text="$("$size_tool" "$out/$c/libcharm.a" 2>/dev/null |
+        charm_text="$("$size_tool" "$out/$dir/libcharm.a" 2>/dev/null |
             awk '$6 ~ /^charm/ { t += $1 } END { print t + 0 }')"
     fi
-    report+=("$(printf '%-12s %-28s %10s bytes   charm object text %7s bytes' "$c" "$target" "$bytes" "$charm_text")")
-    echo "build-capi: $out/$c/libcharm.a" >&2
+    report+=("$(printf '%-12s %-9s %-28s %10s bytes   charm object text %7s bytes' "$c" "$variant" "$target" "$bytes" "$charm_text")")
+    echo "build-capi: $out/$dir/libcharm.a" >&2
+done
 done
 
 echo "libcharm.a per core (archive size; text of charm's object, before the linker keeps only what is called):"

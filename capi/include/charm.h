@@ -45,6 +45,24 @@
 #define CHARM_GENERATOR_WORDS_MAX(hidden, vocab) \
     ((CHARM_GENERATOR_BYTES_MAX(hidden, vocab) + 7u) / 8u)
 
+/** Bytes of memory a generator needs, at most, for any model of up to
+ * `layers` layers of any cell (rnn, GRU, LSTM) of `hidden` units each and
+ * `vocab` characters, of any element type, on any target (the library built
+ * with `cells`): an upper bound of charm_generator_size(). The header, a copy
+ * of the model's view (at most sizeof(charm_model)), V f32 logits, and two
+ * states of at most 8·(H + 15) bytes per layer each (f32: h, and for an LSTM
+ * c, 4·H each; int8 row pairs: Q15 h and an f32 c in two lanes, 2·3·H
+ * rounded up to 8; int8 tiles: int8 h and an f32 c in four lanes, 5·H
+ * rounded up to 16). */
+#define CHARM_GENERATOR_LAYERS_BYTES_MAX(hidden, vocab, layers) \
+    ((size_t)CHARM_GENERATOR_HEADER_MAX + sizeof(charm_model) + 4u * (size_t)(vocab) + \
+     16u * (size_t)(layers) * ((size_t)(hidden) + 15u))
+
+/** CHARM_GENERATOR_LAYERS_BYTES_MAX() in uint64_t words:
+ * `static uint64_t arena[CHARM_GENERATOR_LAYERS_WORDS_MAX(H, V, L)];` */
+#define CHARM_GENERATOR_LAYERS_WORDS_MAX(hidden, vocab, layers) \
+    ((CHARM_GENERATOR_LAYERS_BYTES_MAX(hidden, vocab, layers) + 7u) / 8u)
+
 /**
  * Alignment the generator's memory needs (a `uint64_t` array has it).
  */
@@ -52,7 +70,8 @@
 
 /**
  * Bytes of the generator's header, at most, on any target (64-bit hosts
- * included); `CHARM_GENERATOR_BYTES_MAX()` adds the buffers to it.
+ * included); `CHARM_GENERATOR_BYTES_MAX()` and
+ * `CHARM_GENERATOR_LAYERS_BYTES_MAX()` add the rest to it.
  */
 #define CHARM_GENERATOR_HEADER_MAX 256
 
@@ -64,9 +83,11 @@
 
 /**
  * Words (`size_t`) of a `charm_model`: room for what charm keeps of a
- * decoded file on any target.
+ * decoded file on any target, a model of several layers included (the
+ * views of its tensors, a pointer and a length each). Even, so that
+ * `sizeof(charm_model)` is a multiple of 8 on every target.
  */
-#define CHARM_MODEL_WORDS 28
+#define CHARM_MODEL_WORDS 72
 
 /**
  * Element type in `charm_model_info.element`: f32 tensors.
@@ -82,6 +103,23 @@
  * int8 tensors as 4 × 16 tiles, int8 state (`charm quantize --layout tiles`).
  */
 #define CHARM_ELEMENT_INT8_TILES 2
+
+/**
+ * Cell in `charm_model_info.cell`: PyTorch's `nn.RNN` with tanh,
+ * `h' = tanh(W_i·x + b_i + W_h·h + b_h)` (every file before format version 5).
+ */
+#define CHARM_CELL_RNN 0
+
+/**
+ * PyTorch's `nn.GRU`: gates r, z, n (`charm train --cell gru`).
+ */
+#define CHARM_CELL_GRU 1
+
+/**
+ * PyTorch's `nn.LSTM`: gates i, f, g, o and a cell state c
+ * (`charm train --cell lstm`).
+ */
+#define CHARM_CELL_LSTM 2
 
 /**
  * A generator: lives in memory the caller gives to `charm_generator_init()`
@@ -147,6 +185,15 @@ typedef struct charm_model_info {
    * Bytes of the file (the bytes given may go on past it, as flash does).
    */
   uint32_t file_length;
+  /**
+   * The cell of every layer: `CHARM_CELL_RNN`, `CHARM_CELL_GRU` or
+   * `CHARM_CELL_LSTM`.
+   */
+  uint32_t cell;
+  /**
+   * Layers L, from 1 (every file before format version 5) to 4.
+   */
+  uint32_t layers;
 } charm_model_info;
 
 /**
@@ -243,8 +290,10 @@ typedef struct charm_model_info {
 
 /**
  * A weight is NaN or infinite: `values[0]` the tensor (0 wxh, 1 whh, 2 bh,
- * 3 why, 4 by, 5 wxh_scale, 6 whh_scale, 7 why_scale), `values[1]` the
- * element's index in it.
+ * 3 why, 4 by, 5 wxh_scale, 6 whh_scale, 7 why_scale; for a model of
+ * several layers or another cell, layer l's (from 1) wx, wh, bx, bh,
+ * wx_scale, wh_scale are 8 + 6·(l − 1) + 0 to 5), `values[1]` the element's
+ * index in it.
  */
 #define CHARM_ERR_NON_FINITE 25
 
@@ -257,6 +306,18 @@ typedef struct charm_model_info {
  * An int8 file of format version 2, a layout this library no longer reads.
  */
 #define CHARM_ERR_RETIRED_INT8_LAYOUT 27
+
+/**
+ * A version-5 file names a recurrent cell this library does not know:
+ * `values[0]` its code.
+ */
+#define CHARM_ERR_UNSUPPORTED_CELL 28
+
+/**
+ * A version-5 file has no layers or more than this library reads:
+ * `values[0]` layers, `values[1]` the most it reads.
+ */
+#define CHARM_ERR_UNSUPPORTED_DEPTH 29
 
 /**
  * The temperature is negative, NaN or infinite: `values[0]` holds its bits.
@@ -297,8 +358,9 @@ size_t charm_generator_size(const struct charm_model *model);
  *
  * `memory` must be aligned to `CHARM_GENERATOR_ALIGN` and hold
  * `charm_generator_size(model)` bytes (`CHARM_GENERATOR_WORDS_MAX(H, V)`
- * `uint64_t` words are enough for any model of up to H hidden units and V
- * characters). The generator keeps what it needs of `*model`, not `*model`
+ * `uint64_t` words are enough for any model of one tanh layer of up to H
+ * hidden units and V characters, `CHARM_GENERATOR_LAYERS_WORDS_MAX(H, V, L)`
+ * for any model of up to L layers of any cell). The generator keeps what it needs of `*model`, not `*model`
  * itself; the model's file bytes must stay.
  *
  * Returns `CHARM_OK`, `CHARM_ERR_NULL_POINTER`, `CHARM_ERR_MISALIGNED`,
@@ -417,7 +479,9 @@ charm_status charm_generator_reset(struct charm_generator *generator,
  * Checks and decodes the `.charm` file in `bytes[0..length]` in place, into
  * `*model`: magic, version, length, CRC-32, header, vocabulary, shapes,
  * alignment, finite weights, as `charm` does. The weights are not copied.
- * Every element type works: f32, int8 row pairs, int8 tiles.
+ * Every element type works: f32, int8 row pairs, int8 tiles; and, in the
+ * library built with `cells` (scripts/build-capi.sh's `cells` libraries),
+ * models of GRU and LSTM cells and of 1 to 4 layers (format version 5).
  *
  * `bytes` must start at a 4-byte aligned address (put the file in flash or
  * RAM with `__attribute__((aligned(16)))`); `length` may be larger than the
@@ -442,8 +506,8 @@ charm_status charm_model_init(struct charm_model *model,
                               struct charm_error *error);
 
 /**
- * Writes what `*model` is (element type, H, V, format version, file length)
- * to `*info`.
+ * Writes what `*model` is (element type, H, V, format version, file
+ * length, cell, layers) to `*info`.
  *
  * # Safety
  *

@@ -1,25 +1,32 @@
 //! The generator in the caller's memory: `charm_generator`.
 //!
 //! Memory layout (from an 8-byte aligned address): the header (the charm-core
-//! [`Generator`], rounded up to [`CHARM_GENERATOR_ALIGN`] bytes), then the
-//! logits y (V f32), then the hidden state h_{t-1} and the next one h_t
-//! (`state_len` elements each: f32 for f32 models, Q15 `i16` for int8 row
-//! pairs, `i8` for int8 tiles; [`Recurrent::state_len`]).
+//! [`Generator`], rounded up to [`CHARM_GENERATOR_ALIGN`] bytes); for a model
+//! of several layers or of another cell, a copy of its view (the tensors'
+//! places, [`AfterHeader`]), so that the header stays as small as one tanh
+//! layer's; then the logits y (V f32), then the state and the next one
+//! (`state_len` elements each, [`Recurrent::state_len`]: f32 for f32 models,
+//! Q15 `i16` for int8 row pairs, `i8` for int8 tiles; per layer h, and for an
+//! LSTM its cell state c too).
 
 use crate::handle::{check_pointer, tag_of};
-use crate::model::{decoded, CharmModel, Runnable};
+use crate::model::{decoded, CharmModel};
 use crate::status::{finish, CharmError, CharmStatus, Failure};
 use charm_core::{
-    Generator, ModelView, QuantModelView, Recurrent, SampleParams, Slices, StateElement,
-    TiledModelView, Vocab,
+    FixedModelView, Generator, ModelView, QuantModelView, Recurrent, SampleParams, Slices, TiledModelView, Vocab,
+    Weights,
 };
+#[cfg(feature = "cells")]
+use charm_core::{QuantStackedModelView, StackedModelView, TiledStackedModelView};
 use core::ffi::{c_char, c_void};
+use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 
 /// Alignment the generator's memory needs (a `uint64_t` array has it).
 pub const CHARM_GENERATOR_ALIGN: usize = 8;
 /// Bytes of the generator's header, at most, on any target (64-bit hosts
-/// included); `CHARM_GENERATOR_BYTES_MAX()` adds the buffers to it.
+/// included); `CHARM_GENERATOR_BYTES_MAX()` and
+/// `CHARM_GENERATOR_LAYERS_BYTES_MAX()` add the rest to it.
 pub const CHARM_GENERATOR_HEADER_MAX: usize = 256;
 /// Bytes of a character in UTF-8, at most: the smallest buffer
 /// `charm_generator_next()` takes.
@@ -31,11 +38,18 @@ pub struct CharmGenerator {
     _opaque: [u8; 0],
 }
 
-/// The generator for each element type.
+/// The generator for each model charm-core decodes and this build runs.
 enum AnyGenerator {
     F32(Generator<'static, 'static, ModelView<'static, f32>>),
     Int8(Generator<'static, 'static, QuantModelView<'static>>),
     Tiles(Generator<'static, 'static, TiledModelView<'static>>),
+    Fixed(Generator<'static, 'static, FixedModelView<'static>>),
+    #[cfg(feature = "cells")]
+    Stacked(Generator<'static, 'static, Kept<StackedModelView<'static, f32>>>),
+    #[cfg(feature = "cells")]
+    StackedInt8(Generator<'static, 'static, Kept<QuantStackedModelView<'static>>>),
+    #[cfg(feature = "cells")]
+    StackedTiles(Generator<'static, 'static, Kept<TiledStackedModelView<'static>>>),
 }
 
 /// Calls `$body` with `$g` bound to the generator, whichever its type.
@@ -45,8 +59,135 @@ macro_rules! with_generator {
             AnyGenerator::F32($g) => $body,
             AnyGenerator::Int8($g) => $body,
             AnyGenerator::Tiles($g) => $body,
+            AnyGenerator::Fixed($g) => $body,
+            #[cfg(feature = "cells")]
+            AnyGenerator::Stacked($g) => $body,
+            #[cfg(feature = "cells")]
+            AnyGenerator::StackedInt8($g) => $body,
+            #[cfg(feature = "cells")]
+            AnyGenerator::StackedTiles($g) => $body,
         }
     };
+}
+
+/// Something done with a model whatever its type: [`visit`] calls it with
+/// the model's view.
+trait Visitor {
+    /// What it gives.
+    type Out;
+    /// Does it for `model`, kept by the generator as `P` says; `wrap` makes
+    /// the generator of this type an [`AnyGenerator`].
+    fn visit<P: Placement>(
+        self,
+        model: P::Model,
+        wrap: fn(Generator<'static, 'static, P::Run>) -> AnyGenerator,
+    ) -> Self::Out;
+}
+
+/// Calls `visitor` with the view of `weights`, or `None` for a model this
+/// build does not run. The one place that says, for each model charm-core
+/// decodes, how a generator keeps it and which [`AnyGenerator`] it is: a new
+/// element type or cell is one arm here (and its [`AnyGenerator`] variant).
+fn visit<V: Visitor>(weights: Weights<'static>, visitor: V) -> Option<V::Out> {
+    Some(match weights {
+        Weights::F32(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::F32),
+        Weights::Int8(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Int8),
+        Weights::Int8Tiles(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Tiles),
+        Weights::Int8Fixed(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Fixed),
+        #[cfg(feature = "cells")]
+        Weights::Stacked(m) => visitor.visit::<AfterHeader<_>>(m, AnyGenerator::Stacked),
+        #[cfg(feature = "cells")]
+        Weights::StackedInt8(m) => visitor.visit::<AfterHeader<_>>(m, AnyGenerator::StackedInt8),
+        #[cfg(feature = "cells")]
+        Weights::StackedTiles(m) => visitor.visit::<AfterHeader<_>>(m, AnyGenerator::StackedTiles),
+        // Without this crate's `cells`, the models of charm-core's `cells`
+        // (on when another crate of the build turns it on): `init` refused
+        // them. With it the match is exhaustive, so that a model charm-core
+        // adds does not compile until it has its arm.
+        #[cfg(not(feature = "cells"))]
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+/// Where a generator keeps its model's view.
+trait Placement {
+    /// The view charm-core decoded.
+    type Model: Recurrent + Copy;
+    /// What the generator steps: the view, or a reference to its copy.
+    type Run: Recurrent<State = <Self::Model as Recurrent>::State>;
+    /// Bytes the view takes in the generator's memory after the header (a
+    /// multiple of [`CHARM_GENERATOR_ALIGN`]).
+    const BYTES: usize;
+    /// What the generator steps, the view copied to `at` if it goes there.
+    ///
+    /// # Safety
+    ///
+    /// `at` is aligned to [`CHARM_GENERATOR_ALIGN`], valid for writes of
+    /// [`Placement::BYTES`] bytes, and stays, unused by anything else, as
+    /// long as the result is used.
+    unsafe fn place(model: Self::Model, at: *mut u8) -> Self::Run;
+}
+
+/// The view in the generator itself: the one-layer views, a few words.
+struct InHeader<M>(PhantomData<M>);
+
+impl<M: Recurrent + Copy> Placement for InHeader<M> {
+    type Model = M;
+    type Run = M;
+    const BYTES: usize = 0;
+    unsafe fn place(model: M, _at: *mut u8) -> M {
+        model
+    }
+}
+
+/// The view copied after the header: the views of several layers (a
+/// pointer and a length per tensor of each of up to four layers), which
+/// would make the header of every model that large.
+#[cfg(feature = "cells")]
+struct AfterHeader<M>(PhantomData<M>);
+
+#[cfg(feature = "cells")]
+impl<M: Recurrent + Copy + 'static> Placement for AfterHeader<M> {
+    type Model = M;
+    type Run = Kept<M>;
+    const BYTES: usize = size_of::<M>().next_multiple_of(CHARM_GENERATOR_ALIGN);
+    unsafe fn place(model: M, at: *mut u8) -> Kept<M> {
+        const { assert!(align_of::<M>() <= CHARM_GENERATOR_ALIGN) };
+        let at = at.cast::<M>();
+        // SAFETY: aligned (the assertion), writable for BYTES >= size_of::<M>()
+        // bytes and the caller's alone while the reference lives (the
+        // caller's contract; the 'static stands for "as long as it is used").
+        unsafe {
+            at.write(model);
+            Kept(&*at)
+        }
+    }
+}
+
+/// A model view kept in the generator's memory, stepped through a reference
+/// to it: the same step, the same bits.
+#[cfg(feature = "cells")]
+struct Kept<M: 'static>(&'static M);
+
+#[cfg(feature = "cells")]
+impl<M: Recurrent> Recurrent for Kept<M> {
+    type State = M::State;
+    fn hidden(&self) -> usize {
+        self.0.hidden()
+    }
+    fn vocab(&self) -> usize {
+        self.0.vocab()
+    }
+    fn state_len(&self) -> usize {
+        self.0.state_len()
+    }
+    fn output_bias(&self) -> &[f32] {
+        self.0.output_bias()
+    }
+    fn step_state(&self, state: &[M::State], x: usize, next: &mut [M::State], logits: &mut [f32]) {
+        self.0.step_state(state, x, next, logits);
+    }
 }
 
 /// The start of the generator's memory.
@@ -60,33 +201,59 @@ struct Header {
 /// The tag of an initialized generator ("CHRMgnrt" folded into a word).
 const GENERATOR_TAG: usize = 0x676E_7274 ^ 0x4348_524D;
 
-/// The header's bytes, rounded up so that the buffers after it are aligned.
+/// The header's bytes, rounded up so that what follows it is aligned.
 const HEADER_BYTES: usize = size_of::<Header>().next_multiple_of(CHARM_GENERATOR_ALIGN);
 
 const _: () = {
     assert!(align_of::<Header>() <= CHARM_GENERATOR_ALIGN);
     assert!(HEADER_BYTES <= CHARM_GENERATOR_HEADER_MAX);
-    // The buffers after the header: f32 logits, then state elements of at
-    // most f32's alignment.
+    // The buffers after the header (and the view after it, a multiple of
+    // the alignment): f32 logits, then state elements of at most f32's
+    // alignment.
     assert!(HEADER_BYTES.is_multiple_of(align_of::<f32>()));
     assert!(align_of::<i16>() <= align_of::<f32>() && align_of::<i8>() <= align_of::<f32>());
 };
 
-/// Bytes of a generator for a model with `vocab` characters and a state of
-/// `state_len` elements `S`: header, V logits, two states.
-fn bytes_for<S>(vocab: usize, state_len: usize) -> Option<usize> {
-    let logits = vocab.checked_mul(size_of::<f32>())?;
-    let states = state_len.checked_mul(2 * size_of::<S>())?;
-    HEADER_BYTES.checked_add(logits)?.checked_add(states)
+// The header's bound for models of several layers
+// (`CHARM_GENERATOR_LAYERS_BYTES_MAX`) counts `sizeof(charm_model)` for the
+// view after the header: it holds every view, as the model holds it.
+#[cfg(feature = "cells")]
+const _: () = {
+    let model = size_of::<CharmModel>();
+    assert!(<AfterHeader<StackedModelView<'static, f32>> as Placement>::BYTES <= model);
+    assert!(<AfterHeader<QuantStackedModelView<'static>> as Placement>::BYTES <= model);
+    assert!(<AfterHeader<TiledStackedModelView<'static>> as Placement>::BYTES <= model);
+};
+
+/// Bytes of a generator for `model` kept as `P` says: header, view, V
+/// logits, two states.
+fn bytes_for<P: Placement>(model: &P::Model) -> Option<usize> {
+    let logits = model.vocab().checked_mul(size_of::<f32>())?;
+    let state = size_of::<<P::Model as Recurrent>::State>();
+    let states = model.state_len().checked_mul(2 * state)?;
+    (HEADER_BYTES + P::BYTES)
+        .checked_add(logits)?
+        .checked_add(states)
 }
 
-/// Bytes of a generator for `weights`.
-fn bytes_for_weights(weights: &Runnable<'_>) -> Option<usize> {
-    match weights {
-        Runnable::F32(m) => bytes_for::<f32>(m.vocab(), m.state_len()),
-        Runnable::Int8(m) => bytes_for::<i16>(m.vocab(), m.state_len()),
-        Runnable::Int8Tiles(m) => bytes_for::<i8>(m.vocab(), m.state_len()),
+/// [`Visitor`]: the bytes of a generator for the model.
+struct Size;
+
+impl Visitor for Size {
+    type Out = Option<usize>;
+    fn visit<P: Placement>(
+        self,
+        model: P::Model,
+        _wrap: fn(Generator<'static, 'static, P::Run>) -> AnyGenerator,
+    ) -> Option<usize> {
+        bytes_for::<P>(&model)
     }
+}
+
+/// Bytes of a generator for `weights`, or `None` if this build does not run
+/// them or the size overflows.
+fn bytes_for_weights(weights: Weights<'static>) -> Option<usize> {
+    visit(weights, Size).flatten()
 }
 
 /// Bytes of memory a generator for `*model` needs (at an address aligned to
@@ -101,32 +268,38 @@ fn bytes_for_weights(weights: &Runnable<'_>) -> Option<usize> {
 pub unsafe extern "C" fn charm_generator_size(model: *const CharmModel) -> usize {
     // SAFETY: as the caller's contract says.
     match unsafe { decoded(model) } {
-        Ok(m) => bytes_for_weights(&m.weights).unwrap_or(0),
+        Ok(m) => bytes_for_weights(m.weights).unwrap_or(0),
         Err(_) => 0,
     }
 }
 
-/// Borrows the state buffers of a generator for `model` from `memory`.
+/// Borrows the state buffers of a generator for `model` (kept as `P`
+/// says) from `memory`.
 ///
 /// # Safety
 ///
 /// `memory` is aligned to [`CHARM_GENERATOR_ALIGN`], valid for reads and
-/// writes of `bytes_for::<M::State>(model.vocab(), model.state_len())`
-/// bytes, which nothing else uses while the slices live, and zeroed.
-unsafe fn slices_in<M: Recurrent>(model: &M, memory: *mut u8) -> Slices<'static, M::State> {
+/// writes of `bytes_for::<P>(model)` bytes, which nothing else uses while
+/// the slices live, and zeroed.
+unsafe fn slices_in<P: Placement>(
+    model: &P::Model,
+    memory: *mut u8,
+) -> Slices<'static, <P::Model as Recurrent>::State> {
     let (vocab, n) = (model.vocab(), model.state_len());
+    let state = size_of::<<P::Model as Recurrent>::State>();
     // SAFETY: inside the memory by the caller's contract (its size is
-    // `bytes_for`: header, logits, two states), aligned (the assertions on
-    // HEADER_BYTES and the alignments), zeroed (valid f32, i16, i8), and
-    // the three slices do not overlap.
+    // `bytes_for`: header, view, logits, two states), aligned (the
+    // assertions on HEADER_BYTES and the alignments; P::BYTES is a multiple
+    // of the alignment), zeroed (valid f32, i16, i8), and the three slices
+    // do not overlap each other or the header and view before them.
     unsafe {
-        let logits = memory.add(HEADER_BYTES);
+        let logits = memory.add(HEADER_BYTES + P::BYTES);
         let h = logits.add(vocab * size_of::<f32>());
-        let h_next = h.add(n * size_of::<M::State>());
+        let h_next = h.add(n * state);
         Slices {
             logits: core::slice::from_raw_parts_mut(logits.cast::<f32>(), vocab),
-            h: core::slice::from_raw_parts_mut(h.cast::<M::State>(), n),
-            h_next: core::slice::from_raw_parts_mut(h_next.cast::<M::State>(), n),
+            h: core::slice::from_raw_parts_mut(h.cast(), n),
+            h_next: core::slice::from_raw_parts_mut(h_next.cast(), n),
         }
     }
 }
@@ -137,8 +310,9 @@ unsafe fn slices_in<M: Recurrent>(model: &M, memory: *mut u8) -> Slices<'static,
 ///
 /// `memory` must be aligned to `CHARM_GENERATOR_ALIGN` and hold
 /// `charm_generator_size(model)` bytes (`CHARM_GENERATOR_WORDS_MAX(H, V)`
-/// `uint64_t` words are enough for any model of up to H hidden units and V
-/// characters). The generator keeps what it needs of `*model`, not `*model`
+/// `uint64_t` words are enough for any model of one tanh layer of up to H
+/// hidden units and V characters, `CHARM_GENERATOR_LAYERS_WORDS_MAX(H, V, L)`
+/// for any model of up to L layers of any cell). The generator keeps what it needs of `*model`, not `*model`
 /// itself; the model's file bytes must stay.
 ///
 /// Returns `CHARM_OK`, `CHARM_ERR_NULL_POINTER`, `CHARM_ERR_MISALIGNED`,
@@ -191,7 +365,7 @@ unsafe fn init(
             align: CHARM_GENERATOR_ALIGN,
         });
     }
-    let needed = bytes_for_weights(&model.weights).ok_or(Failure::Other)?;
+    let needed = bytes_for_weights(model.weights).ok_or(Failure::Other)?;
     if memory_length < needed {
         return Err(Failure::MemoryTooSmall {
             given: memory_length,
@@ -201,16 +375,10 @@ unsafe fn init(
     // SAFETY: writable for `memory_length >= needed` bytes by the caller's
     // contract; from here the memory is charm's.
     unsafe { memory.write_bytes(0, needed) };
-    let vocab = model.vocab;
-    // SAFETY (each arm): the memory is aligned, large enough for this
-    // model's buffers (`needed`), zeroed, and the caller's alone.
-    let any = match model.weights {
-        Runnable::F32(m) => AnyGenerator::F32(start(m, vocab, unsafe { slices_in(&m, memory) })?),
-        Runnable::Int8(m) => AnyGenerator::Int8(start(m, vocab, unsafe { slices_in(&m, memory) })?),
-        Runnable::Int8Tiles(m) => {
-            AnyGenerator::Tiles(start(m, vocab, unsafe { slices_in(&m, memory) })?)
-        }
-    };
+    // SAFETY: checked aligned, `needed` bytes for this model, zeroed, and
+    // the caller's alone by the caller's contract.
+    let start = unsafe { Start::new(model.vocab, memory) };
+    let any = visit(model.weights, start).ok_or(Failure::Other)??;
     let header = Header {
         tag: GENERATOR_TAG,
         generator: any,
@@ -223,20 +391,44 @@ unsafe fn init(
     Ok(())
 }
 
-/// A charm-core generator at `charm sample`'s defaults.
-fn start<M: Recurrent>(
-    model: M,
+/// [`Visitor`]: a charm-core generator at `charm sample`'s defaults in
+/// `memory`.
+struct Start {
     vocab: Vocab<'static>,
-    slices: Slices<'static, M::State>,
-) -> Result<Generator<'static, 'static, M>, Failure>
-where
-    M::State: StateElement,
-{
-    let params = SampleParams {
-        temperature: 1.0,
-        top_k: 0,
-    };
-    Generator::new(model, vocab, params, 1, slices).map_err(Failure::Generate)
+    /// Invariant (only [`Start::new`] makes one): aligned to
+    /// [`CHARM_GENERATOR_ALIGN`], `bytes_for` the model, zeroed, and the
+    /// caller's alone while the generator is used.
+    memory: *mut u8,
+}
+
+impl Start {
+    /// # Safety
+    ///
+    /// `memory` is as [`Start::memory`] says for the model it will visit.
+    unsafe fn new(vocab: Vocab<'static>, memory: *mut u8) -> Self {
+        Start { vocab, memory }
+    }
+}
+
+impl Visitor for Start {
+    type Out = Result<AnyGenerator, Failure>;
+    fn visit<P: Placement>(
+        self,
+        model: P::Model,
+        wrap: fn(Generator<'static, 'static, P::Run>) -> AnyGenerator,
+    ) -> Result<AnyGenerator, Failure> {
+        // SAFETY: the memory is as `Start::memory` says: aligned, large
+        // enough for the view after the header and the buffers after it.
+        let slices = unsafe { slices_in::<P>(&model, self.memory) };
+        // SAFETY: as above; the view goes at HEADER_BYTES, before the buffers.
+        let run = unsafe { P::place(model, self.memory.add(HEADER_BYTES)) };
+        let params = SampleParams {
+            temperature: 1.0,
+            top_k: 0,
+        };
+        let generator = Generator::new(run, self.vocab, params, 1, slices);
+        generator.map(wrap).map_err(Failure::Generate)
+    }
 }
 
 /// The generator behind a handle, or why there is none.

@@ -65,8 +65,9 @@ pub use generator::{
     CHARM_UTF8_MAX,
 };
 pub use model::{
-    charm_model_get_info, charm_model_init, CharmModel, CharmModelInfo, CHARM_ELEMENT_F32,
-    CHARM_ELEMENT_INT8, CHARM_ELEMENT_INT8_TILES, CHARM_MODEL_WORDS,
+    charm_model_get_info, charm_model_init, CharmModel, CharmModelInfo, CHARM_CELL_GRU,
+    CHARM_CELL_LSTM, CHARM_CELL_RNN, CHARM_ELEMENT_F32, CHARM_ELEMENT_INT8,
+    CHARM_ELEMENT_INT8_TILES, CHARM_MODEL_WORDS,
 };
 pub use status::*;
 

@@ -2,11 +2,13 @@
 
 use crate::handle::{check_pointer, tag_of};
 use crate::status::{finish, CharmError, CharmStatus, Failure};
-use charm_core::{decode_any, FormatError, Vocab, Weights};
+use charm_core::{decode_any, Cell, FormatError, Vocab, Weights, VERSION_CELLS};
 
 /// Words (`size_t`) of a `charm_model`: room for what charm keeps of a
-/// decoded file on any target.
-pub const CHARM_MODEL_WORDS: usize = 28;
+/// decoded file on any target, a model of several layers included (the
+/// views of its tensors, a pointer and a length each). Even, so that
+/// `sizeof(charm_model)` is a multiple of 8 on every target.
+pub const CHARM_MODEL_WORDS: usize = 72;
 
 /// Element type in `charm_model_info.element`: f32 tensors.
 pub const CHARM_ELEMENT_F32: u32 = 0;
@@ -14,6 +16,18 @@ pub const CHARM_ELEMENT_F32: u32 = 0;
 pub const CHARM_ELEMENT_INT8: u32 = 1;
 /// int8 tensors as 4 × 16 tiles, int8 state (`charm quantize --layout tiles`).
 pub const CHARM_ELEMENT_INT8_TILES: u32 = 2;
+/// int8 row pairs with integer multipliers and biases, an integer step and
+/// sampler (`charm quantize --layout fixed`).
+pub const CHARM_ELEMENT_INT8_FIXED: u32 = 3;
+
+/// Cell in `charm_model_info.cell`: PyTorch's `nn.RNN` with tanh,
+/// `h' = tanh(W_i·x + b_i + W_h·h + b_h)` (every file before format version 5).
+pub const CHARM_CELL_RNN: u32 = 0;
+/// PyTorch's `nn.GRU`: gates r, z, n (`charm train --cell gru`).
+pub const CHARM_CELL_GRU: u32 = 1;
+/// PyTorch's `nn.LSTM`: gates i, f, g, o and a cell state c
+/// (`charm train --cell lstm`).
+pub const CHARM_CELL_LSTM: u32 = 2;
 
 /// A decoded `.charm` file: the caller's memory (a static, a stack variable),
 /// written by `charm_model_init()`, which points into the file's bytes: they
@@ -29,7 +43,8 @@ pub struct CharmModel {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CharmModelInfo {
-    /// `CHARM_ELEMENT_F32`, `CHARM_ELEMENT_INT8` or `CHARM_ELEMENT_INT8_TILES`.
+    /// `CHARM_ELEMENT_F32`, `CHARM_ELEMENT_INT8`, `CHARM_ELEMENT_INT8_TILES` or
+    /// `CHARM_ELEMENT_INT8_FIXED`.
     pub element: u32,
     /// Hidden size H.
     pub hidden: u32,
@@ -39,6 +54,11 @@ pub struct CharmModelInfo {
     pub version: u32,
     /// Bytes of the file (the bytes given may go on past it, as flash does).
     pub file_length: u32,
+    /// The cell of every layer: `CHARM_CELL_RNN`, `CHARM_CELL_GRU` or
+    /// `CHARM_CELL_LSTM`.
+    pub cell: u32,
+    /// Layers L, from 1 (every file before format version 5) to 4.
+    pub layers: u32,
 }
 
 /// What [`CharmModel`] holds after a successful `charm_model_init`.
@@ -46,35 +66,12 @@ pub struct CharmModelInfo {
 pub(crate) struct Decoded {
     /// [`MODEL_TAG`].
     tag: usize,
-    pub(crate) weights: Runnable<'static>,
+    /// The weights as charm-core decoded them: a model this build runs
+    /// (`init` refuses the others).
+    pub(crate) weights: Weights<'static>,
     pub(crate) vocab: Vocab<'static>,
     version: u16,
     len: usize,
-}
-
-/// The weights the C interface runs: the three element types of one tanh
-/// layer, as the firmware runs them. A model of another cell or depth
-/// (format version 5) is refused at `charm_model_init` as a file of a
-/// version this build does not read, as the firmware refuses it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Runnable<'a> {
-    /// f32 tensors.
-    F32(charm_core::ModelView<'a, f32>),
-    /// int8 row pairs.
-    Int8(charm_core::QuantModelView<'a>),
-    /// int8 tiles.
-    Int8Tiles(charm_core::TiledModelView<'a>),
-}
-
-impl<'a> Runnable<'a> {
-    /// As charm-core's [`Weights`].
-    pub(crate) fn weights(self) -> Weights<'a> {
-        match self {
-            Runnable::F32(m) => Weights::F32(m),
-            Runnable::Int8(m) => Weights::Int8(m),
-            Runnable::Int8Tiles(m) => Weights::Int8Tiles(m),
-        }
-    }
 }
 
 /// The tag of an initialized [`CharmModel`] ("CHRMmodl" folded into a word).
@@ -85,6 +82,11 @@ const _: () = {
     assert!(CHARM_ELEMENT_F32 == charm_core::ELEMENT_F32 as u32);
     assert!(CHARM_ELEMENT_INT8 == charm_core::ELEMENT_INT8 as u32);
     assert!(CHARM_ELEMENT_INT8_TILES == charm_core::ELEMENT_INT8_TILES as u32);
+    assert!(CHARM_ELEMENT_INT8_FIXED == charm_core::ELEMENT_INT8_FIXED as u32);
+    // The cell codes are the file's too.
+    assert!(CHARM_CELL_RNN == Cell::Rnn.code() as u32);
+    assert!(CHARM_CELL_GRU == Cell::Gru.code() as u32);
+    assert!(CHARM_CELL_LSTM == Cell::Lstm.code() as u32);
     assert!(core::mem::size_of::<Decoded>() <= core::mem::size_of::<CharmModel>());
     assert!(core::mem::align_of::<Decoded>() <= core::mem::align_of::<CharmModel>());
 };
@@ -108,7 +110,9 @@ pub(crate) unsafe fn decoded<'a>(model: *const CharmModel) -> Result<&'a Decoded
 /// Checks and decodes the `.charm` file in `bytes[0..length]` in place, into
 /// `*model`: magic, version, length, CRC-32, header, vocabulary, shapes,
 /// alignment, finite weights, as `charm` does. The weights are not copied.
-/// Every element type works: f32, int8 row pairs, int8 tiles.
+/// Every element type works: f32, int8 row pairs, int8 tiles, fixed int8; and, in the
+/// library built with `cells` (scripts/build-capi.sh's `cells` libraries),
+/// models of GRU and LSTM cells and of 1 to 4 layers (format version 5).
 ///
 /// `bytes` must start at a 4-byte aligned address (put the file in flash or
 /// RAM with `__attribute__((aligned(16)))`); `length` may be larger than the
@@ -155,26 +159,19 @@ unsafe fn init(model: *mut CharmModel, bytes: *const u8, length: usize) -> Resul
         (false, _) => unsafe { core::slice::from_raw_parts(bytes, length) },
     };
     let file = decode_any(bytes).map_err(Failure::Format)?;
-    let weights = match file.weights {
-        Weights::F32(m) => Runnable::F32(m),
-        Weights::Int8(m) => Runnable::Int8(m),
-        Weights::Int8Tiles(m) => Runnable::Int8Tiles(m),
-        // the fixed int8 layout is not run through the C API (yet)
-        Weights::Int8Fixed(_) => {
-            return Err(Failure::Format(FormatError::UnsupportedElement(
-                charm_core::ELEMENT_INT8_FIXED,
-            )))
-        }
-        _ => {
-            return Err(Failure::Format(FormatError::UnsupportedVersion {
-                found: file.version,
-                supported: charm_core::VERSION_CELLS - 1,
-            }))
-        }
-    };
+    // Without the feature `cells` this build runs one tanh layer, as the
+    // firmware without it: a version-5 file is one it does not read (its
+    // charm-core may still decode them when another crate of the same
+    // build turns charm-core's `cells` on).
+    if !cfg!(feature = "cells") && file.version >= VERSION_CELLS {
+        return Err(Failure::Format(FormatError::UnsupportedVersion {
+            found: file.version,
+            supported: VERSION_CELLS - 1,
+        }));
+    }
     let decoded = Decoded {
         tag: MODEL_TAG,
-        weights,
+        weights: file.weights,
         vocab: file.vocab,
         version: file.version,
         len: file.len,
@@ -185,8 +182,8 @@ unsafe fn init(model: *mut CharmModel, bytes: *const u8, length: usize) -> Resul
     Ok(())
 }
 
-/// Writes what `*model` is (element type, H, V, format version, file length)
-/// to `*info`.
+/// Writes what `*model` is (element type, H, V, format version, file
+/// length, cell, layers) to `*info`.
 ///
 /// # Safety
 ///
@@ -205,12 +202,15 @@ pub unsafe extern "C" fn charm_model_get_info(
             return Err(Failure::NullPointer);
         }
         let word = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let w = &m.weights;
         let facts = CharmModelInfo {
-            element: m.weights.weights().element().into(),
-            hidden: word(m.weights.weights().hidden()),
-            vocab: word(m.weights.weights().vocab()),
+            element: w.element().into(),
+            hidden: word(w.hidden()),
+            vocab: word(w.vocab()),
             version: m.version.into(),
             file_length: word(m.len),
+            cell: w.cell().code().into(),
+            layers: word(w.depth()),
         };
         // SAFETY: writable by the caller's contract, at any alignment.
         unsafe { info.write_unaligned(facts) };

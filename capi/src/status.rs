@@ -52,13 +52,21 @@ pub const CHARM_ERR_BAD_VOCABULARY: CharmStatus = 23;
 /// largest hidden size, largest vocabulary.
 pub const CHARM_ERR_SHAPE_MISMATCH: CharmStatus = 24;
 /// A weight is NaN or infinite: `values[0]` the tensor (0 wxh, 1 whh, 2 bh,
-/// 3 why, 4 by, 5 wxh_scale, 6 whh_scale, 7 why_scale), `values[1]` the
-/// element's index in it.
+/// 3 why, 4 by, 5 wxh_scale, 6 whh_scale, 7 why_scale; for a model of
+/// several layers or another cell, layer l's (from 1) wx, wh, bx, bh,
+/// wx_scale, wh_scale are 8 + 6·(l − 1) + 0 to 5), `values[1]` the element's
+/// index in it.
 pub const CHARM_ERR_NON_FINITE: CharmStatus = 25;
 /// The weight file's bytes do not start at a 4-byte aligned address.
 pub const CHARM_ERR_MISALIGNED_WEIGHTS: CharmStatus = 26;
 /// An int8 file of format version 2, a layout this library no longer reads.
 pub const CHARM_ERR_RETIRED_INT8_LAYOUT: CharmStatus = 27;
+/// A version-5 file names a recurrent cell this library does not know:
+/// `values[0]` its code.
+pub const CHARM_ERR_UNSUPPORTED_CELL: CharmStatus = 28;
+/// A version-5 file has no layers or more than this library reads:
+/// `values[0]` layers, `values[1]` the most it reads.
+pub const CHARM_ERR_UNSUPPORTED_DEPTH: CharmStatus = 29;
 
 /// The temperature is negative, NaN or infinite: `values[0]` holds its bits.
 pub const CHARM_ERR_BAD_TEMPERATURE: CharmStatus = 32;
@@ -83,8 +91,9 @@ pub struct CharmError {
 }
 
 /// The tensors a [`FormatError::NonFinite`] names, by their index in
-/// [`CHARM_ERR_NON_FINITE`]'s `values[0]`.
-const TENSORS: [&str; 8] = [
+/// [`CHARM_ERR_NON_FINITE`]'s `values[0]`: those of one tanh layer, then,
+/// with `cells`, each layer's of a version-5 model (charm-core's names).
+const TENSORS: &[&str] = &[
     "wxh",
     "whh",
     "bh",
@@ -93,6 +102,54 @@ const TENSORS: [&str; 8] = [
     "wxh_scale",
     "whh_scale",
     "why_scale",
+    #[cfg(feature = "cells")]
+    "layer 1 wx",
+    #[cfg(feature = "cells")]
+    "layer 1 wh",
+    #[cfg(feature = "cells")]
+    "layer 1 bx",
+    #[cfg(feature = "cells")]
+    "layer 1 bh",
+    #[cfg(feature = "cells")]
+    "layer 1 wx_scale",
+    #[cfg(feature = "cells")]
+    "layer 1 wh_scale",
+    #[cfg(feature = "cells")]
+    "layer 2 wx",
+    #[cfg(feature = "cells")]
+    "layer 2 wh",
+    #[cfg(feature = "cells")]
+    "layer 2 bx",
+    #[cfg(feature = "cells")]
+    "layer 2 bh",
+    #[cfg(feature = "cells")]
+    "layer 2 wx_scale",
+    #[cfg(feature = "cells")]
+    "layer 2 wh_scale",
+    #[cfg(feature = "cells")]
+    "layer 3 wx",
+    #[cfg(feature = "cells")]
+    "layer 3 wh",
+    #[cfg(feature = "cells")]
+    "layer 3 bx",
+    #[cfg(feature = "cells")]
+    "layer 3 bh",
+    #[cfg(feature = "cells")]
+    "layer 3 wx_scale",
+    #[cfg(feature = "cells")]
+    "layer 3 wh_scale",
+    #[cfg(feature = "cells")]
+    "layer 4 wx",
+    #[cfg(feature = "cells")]
+    "layer 4 wh",
+    #[cfg(feature = "cells")]
+    "layer 4 bx",
+    #[cfg(feature = "cells")]
+    "layer 4 bh",
+    #[cfg(feature = "cells")]
+    "layer 4 wx_scale",
+    #[cfg(feature = "cells")]
+    "layer 4 wh_scale",
 ];
 
 /// Everything a call can fail with, inside the library: charm-core's errors
@@ -120,6 +177,10 @@ pub(crate) enum Failure {
     /// [`CHARM_ERR_OTHER`].
     Other,
 }
+
+// With `cells`, every layer's six tensor names follow the eight of one layer.
+#[cfg(feature = "cells")]
+const _: () = assert!(TENSORS.len() == 8 + 6 * charm_core::MAX_LAYERS);
 
 /// `n` as a `values` entry: itself, or `UINT32_MAX` if it does not fit.
 fn value(n: usize) -> u32 {
@@ -216,6 +277,14 @@ impl Failure {
             },
             CHARM_ERR_MISALIGNED_WEIGHTS => format(FormatError::Misaligned),
             CHARM_ERR_RETIRED_INT8_LAYOUT => format(FormatError::RetiredInt8Layout),
+            #[cfg(feature = "cells")]
+            CHARM_ERR_UNSUPPORTED_CELL => format(FormatError::UnsupportedCell(
+                error.values[0].try_into().unwrap_or(u8::MAX),
+            )),
+            #[cfg(feature = "cells")]
+            CHARM_ERR_UNSUPPORTED_DEPTH => {
+                format(FormatError::UnsupportedDepth { layers: a, max: b })
+            }
             CHARM_ERR_BAD_TEMPERATURE => Failure::Generate(GenerateError::Sample(
                 SampleError::BadTemperature(f32::from_bits(error.values[0])),
             )),
@@ -261,6 +330,10 @@ fn format_record(e: FormatError) -> (CharmStatus, [usize; 4]) {
         },
         Misaligned => (CHARM_ERR_MISALIGNED_WEIGHTS, [0; 4]),
         RetiredInt8Layout => (CHARM_ERR_RETIRED_INT8_LAYOUT, [0; 4]),
+        #[cfg(feature = "cells")]
+        UnsupportedCell(code) => (CHARM_ERR_UNSUPPORTED_CELL, [code.into(), 0, 0, 0]),
+        #[cfg(feature = "cells")]
+        UnsupportedDepth { layers, max } => (CHARM_ERR_UNSUPPORTED_DEPTH, [layers, max, 0, 0]),
         _ => (CHARM_ERR_OTHER, [0; 4]),
     }
 }

@@ -4,9 +4,10 @@
 
 use charm::*;
 use charm_core::{
-    decode_any, encode, encode_any, padded, quantize, quantize_tiles, tensor_lengths, AlignedBytes,
-    FormatError, GenerateError, Generator, Metadata, ModelView, Recurrent, Rng, SampleError,
-    SampleParams, Slices, StateElement, Vocab, Weights,
+    decode_any, encode, encode_any, layer_tensor_lengths, padded, quantize, quantize_tiles,
+    tensor_lengths, AlignedBytes, Cell, FormatError, GenerateError, Generator, LayerTensors,
+    Metadata, ModelView, Recurrent, Rng, SampleError, SampleParams, Slices, StackedModelView,
+    StateElement, Vocab, Weights,
 };
 use core::ptr::{null, null_mut};
 use proptest::prelude::*;
@@ -41,6 +42,69 @@ fn in_every_element_type(f32_file: &[u8]) -> [Vec<u8>; 3] {
         f32_file.to_vec(),
         encode(Weights::Int8(pairs.view())),
         encode(Weights::Int8Tiles(tiles.view())),
+    ]
+}
+
+/// A version-5 `.charm` file of `depth` layers of `cell` with `hidden`
+/// units over `vocab`, every weight and bias uniform in ±`scale` from
+/// `seed` (row padding zero, as the format requires).
+fn random_stacked_model(
+    cell: Cell,
+    depth: usize,
+    hidden: usize,
+    vocab: &str,
+    seed: u64,
+    scale: f32,
+) -> Vec<u8> {
+    let v = Vocab::new(vocab).expect("a valid vocabulary");
+    let (rows, stride) = (cell.gates() * hidden, padded(hidden));
+    let mut rng = Rng::new(seed);
+    let mut uniform = move || (rng.next_f32() * 2.0 - 1.0) * scale;
+    // `len` elements in rows of `width`, the first `used` of each row set.
+    let mut padded_rows = |len: usize, width: usize, used: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| if i % width < used { uniform() } else { 0.0 })
+            .collect()
+    };
+    let layers: Vec<[Vec<f32>; 4]> = (0..depth)
+        .map(|k| {
+            let [wx, wh, bx, bh] = layer_tensor_lengths(cell, hidden, v.len(), k);
+            let wx = if k == 0 {
+                padded_rows(wx, padded(rows), rows)
+            } else {
+                padded_rows(wx, stride, hidden)
+            };
+            let wh = padded_rows(wh, stride, hidden);
+            [wx, wh, padded_rows(bx, bx, bx), padded_rows(bh, bh, bh)]
+        })
+        .collect();
+    let why = padded_rows(v.len() * stride, stride, hidden);
+    let by = padded_rows(v.len(), v.len(), v.len());
+    let views: Vec<LayerTensors<'_, f32>> = layers
+        .iter()
+        .map(|[wx, wh, bx, bh]| LayerTensors { wx, wh, bx, bh })
+        .collect();
+    let model = StackedModelView::new(cell, hidden, v.len(), &views, &why, &by).expect("shapes");
+    encode_any(&Weights::Stacked(model), &v, &Metadata::default()).expect("encode")
+}
+
+/// A version-5 file in each element type, as `charm quantize` writes them:
+/// f32, int8 row pairs, int8 tiles.
+#[cfg(feature = "cells")]
+fn stacked_in_every_element_type(f32_file: &[u8]) -> [Vec<u8>; 3] {
+    use charm_core::{quantize_stacked, RowPairs, Tiles};
+    let bytes = AlignedBytes::from(f32_file);
+    let file = decode_any(&bytes).expect("a model");
+    let Weights::Stacked(model) = file.weights else {
+        panic!("not a version-5 f32 model");
+    };
+    let pairs = quantize_stacked::<RowPairs>(&model).expect("H <= 512");
+    let tiles = quantize_stacked::<Tiles>(&model).expect("H <= 512");
+    let encode = |w| encode_any(&w, &file.vocab, &file.meta).expect("encode");
+    [
+        f32_file.to_vec(),
+        encode(Weights::StackedInt8(pairs.view())),
+        encode(Weights::StackedTiles(tiles.view())),
     ]
 }
 
@@ -199,9 +263,9 @@ fn c_text(file: &[u8], run: &Run) -> String {
     String::from_utf8(text).expect("whole characters")
 }
 
-#[test]
-fn every_element_type_draws_what_the_core_generator_draws() {
-    let runs = [
+/// Sampling runs of every kind: defaults, a prime, top-k, greedy.
+fn runs() -> [Run; 4] {
+    [
         Run {
             temperature: 1.0,
             top_k: 0,
@@ -230,7 +294,12 @@ fn every_element_type_draws_what_the_core_generator_draws() {
             prime: "z".into(),
             len: 50,
         },
-    ];
+    ]
+}
+
+#[test]
+fn every_element_type_draws_what_the_core_generator_draws() {
+    let runs = runs();
     // H and V not multiples of the row pairs' 8 or the tiles' 16 and 4.
     for (hidden, vocab, seed) in [(1, 2, 1), (13, 28, 2), (37, 61, 3)] {
         let mut v = String::from(" ");
@@ -266,6 +335,221 @@ fn the_embedding_examples_model_draws_what_the_core_generator_draws() {
     for file in in_every_element_type(tiny) {
         assert_eq!(c_text(&file, &run), core_text(&file, &run));
     }
+}
+
+/// Every cell and depth (format version 5) in every element type: the C
+/// API draws exactly what charm-core's `Generator` draws (the same step, so
+/// the same bits; no tolerance).
+#[cfg(feature = "cells")]
+#[test]
+fn every_cell_and_depth_draws_what_the_core_generator_draws() {
+    let runs = runs();
+    // H and V not multiples of the row pairs' 8 or the tiles' 16 and 4;
+    // depths 1, 2 and the most a file has (4), the last at one shape.
+    let shapes = [(1, 2, 1), (13, 28, 2), (37, 61, 3)];
+    let mut models: Vec<(Cell, usize, (usize, usize, u64))> = Vec::new();
+    for cell in Cell::ALL {
+        for depth in [1, 2] {
+            models.extend(shapes.iter().map(|&shape| (cell, depth, shape)));
+        }
+        models.push((cell, charm_core::MAX_LAYERS, (13, 28, 4)));
+    }
+    for (cell, depth, (hidden, vocab, seed)) in models {
+        let mut v = String::from(" ");
+        v.push_str(&letters(vocab - 1));
+        let f32_file = random_stacked_model(cell, depth, hidden, &v, seed, 0.6);
+        for (file, what) in stacked_in_every_element_type(&f32_file)
+            .iter()
+            .zip(["f32", "int8", "tiles"])
+        {
+            for run in &runs {
+                let mut run = run.clone();
+                run.prime.retain(|c| v.contains(c));
+                assert_eq!(
+                    c_text(file, &run),
+                    core_text(file, &run),
+                    "{cell:?} L={depth} {what} H={hidden} V={vocab} {run:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The generator's memory holds each cell's state: per layer h (rnn, GRU)
+/// or h and c (LSTM), twice (the state and the next), in the element
+/// type's own form. Differences of `charm_generator_size` between models
+/// that differ only in the cell or the depth are those states' bytes.
+#[cfg(feature = "cells")]
+#[test]
+fn generator_memory_holds_each_cells_state() {
+    let v = letters(20);
+    for hidden in [5, 13, 40] {
+        let size = |cell, depth, element: usize| {
+            let f32_file = random_stacked_model(cell, depth, hidden, &v, 1, 0.5);
+            let file = &stacked_in_every_element_type(&f32_file)[element];
+            CModel::new(file).expect("valid").generator_size()
+        };
+        // Bytes of one state vector of H units: f32 h or c (4·H); Q15 h
+        // (2·padded(H)), and an f32 c in two Q15 lanes (2·2·padded(H));
+        // int8 h (tile_stride(H)), and an f32 c in four int8 lanes.
+        let (s8, s16) = (charm_core::tile_stride(hidden), padded(hidden));
+        let h = [4 * hidden, 2 * s16, s8];
+        let c = [4 * hidden, 2 * 2 * s16, 4 * s8];
+        for element in 0..3 {
+            for cell in [Cell::Rnn, Cell::Gru] {
+                // Another layer: its h, in the state and the next one.
+                assert_eq!(
+                    size(cell, 2, element) - size(cell, 1, element),
+                    2 * h[element],
+                    "{cell:?} element {element} H={hidden}"
+                );
+            }
+            // An LSTM layer carries c besides h: 2 states of L·c more.
+            for depth in [1, 3] {
+                assert_eq!(
+                    size(Cell::Lstm, depth, element) - size(Cell::Gru, depth, element),
+                    2 * depth * c[element],
+                    "LSTM L={depth} element {element} H={hidden}"
+                );
+            }
+            // A GRU's state is an rnn's (h alone): the same memory.
+            assert_eq!(size(Cell::Gru, 2, element), size(Cell::Rnn, 2, element));
+        }
+    }
+}
+
+/// Short memory for a model of several layers is a code, never a write
+/// past it; the exact size works.
+#[cfg(feature = "cells")]
+#[test]
+fn short_memory_for_layers_is_a_code() {
+    let f32_file = random_stacked_model(Cell::Lstm, 2, 11, &letters(9), 5, 0.5);
+    for file in stacked_in_every_element_type(&f32_file) {
+        let m = CModel::new(&file).expect("valid");
+        let needed = m.generator_size();
+        // One guard word past `needed`, which charm must not touch.
+        let mut memory = arena(needed + 8);
+        let guard = *memory.last().expect("a word");
+        let mut g = null_mut();
+        let mut e = record();
+        for given in [0, 8, needed / 2, needed - 1] {
+            let status = unsafe {
+                charm_generator_init(&mut g, memory.as_mut_ptr().cast(), given, &*m.model, &mut e)
+            };
+            assert_eq!(status, CHARM_ERR_MEMORY_TOO_SMALL);
+            assert_eq!(e.values, [given as u32, needed as u32, 0, 0]);
+            assert_eq!(
+                sentence(&e),
+                format!(
+                    "the memory given holds {given} bytes, the generator for this model needs \
+                     {needed}"
+                )
+            );
+        }
+        unsafe {
+            ok(
+                charm_generator_init(
+                    &mut g,
+                    memory.as_mut_ptr().cast(),
+                    needed,
+                    &*m.model,
+                    &mut e,
+                ),
+                &e,
+            );
+        }
+        assert_eq!(next_chars(g, 30).len(), 30);
+        assert_eq!(memory[needed.div_ceil(8)..].to_vec(), vec![guard; 1]);
+    }
+}
+
+/// `charm_model_get_info` says the cell and the layers (and, as before,
+/// the element type, H, V, version and length).
+#[cfg(feature = "cells")]
+#[test]
+fn model_info_says_the_cell_and_the_layers() {
+    for (cell, code) in Cell::ALL
+        .into_iter()
+        .zip([CHARM_CELL_RNN, CHARM_CELL_GRU, CHARM_CELL_LSTM])
+    {
+        for depth in 1..=charm_core::MAX_LAYERS {
+            let f32_file = random_stacked_model(cell, depth, 9, &letters(14), 2, 0.5);
+            for (file, element) in stacked_in_every_element_type(&f32_file).iter().zip([
+                CHARM_ELEMENT_F32,
+                CHARM_ELEMENT_INT8,
+                CHARM_ELEMENT_INT8_TILES,
+            ]) {
+                let info = info_of(file);
+                assert_eq!(
+                    info,
+                    CharmModelInfo {
+                        element,
+                        hidden: 9,
+                        vocab: 14,
+                        version: u32::from(charm_core::VERSION_CELLS),
+                        file_length: file.len() as u32,
+                        cell: code,
+                        layers: depth as u32,
+                    }
+                );
+            }
+        }
+    }
+}
+
+/// A version-5 file that is damaged: charm's sentence, as the CLI says it.
+#[cfg(feature = "cells")]
+#[test]
+fn damaged_files_of_layers_are_a_code_with_charms_sentence() {
+    let file = random_stacked_model(Cell::Gru, 2, 6, &letters(7), 3, 0.5);
+    let mut corrupted = file.clone();
+    let at = corrupted.len() / 2;
+    corrupted[at] ^= 0x10;
+    let cases: [(&[u8], CharmStatus); 2] = [
+        (&file[..file.len() - 20], CHARM_ERR_TRUNCATED),
+        (&corrupted, CHARM_ERR_CRC_MISMATCH),
+    ];
+    for (bytes, code) in cases {
+        let e = CModel::new(bytes).err().expect("refused");
+        assert_eq!(e.code, code);
+        let host = decode_any(&AlignedBytes::from(bytes)).expect_err("refused");
+        assert_eq!(sentence(&e), host.to_string(), "as the charm CLI says it");
+    }
+}
+
+/// The library without `cells` refuses a version-5 file as one of a
+/// version it does not read (as the firmware without `cells` does).
+#[cfg(not(feature = "cells"))]
+#[test]
+fn without_cells_a_version_5_file_is_a_version_this_build_does_not_read() {
+    let file = random_stacked_model(Cell::Lstm, 2, 6, &letters(7), 3, 0.5);
+    let e = CModel::new(&file).err().expect("refused");
+    assert_eq!(e.code, CHARM_ERR_UNSUPPORTED_VERSION);
+    assert_eq!(e.values, [5, 4, 0, 0]);
+    let expected = FormatError::UnsupportedVersion {
+        found: 5,
+        supported: 4,
+    };
+    assert_eq!(sentence(&e), expected.to_string());
+}
+
+/// What `charm_model_get_info` says of `file`.
+fn info_of(file: &[u8]) -> CharmModelInfo {
+    let m = CModel::new(file).expect("valid");
+    let mut info = CharmModelInfo {
+        element: 9,
+        hidden: 0,
+        vocab: 0,
+        version: 0,
+        file_length: 0,
+        cell: 9,
+        layers: 0,
+    };
+    assert_eq!(
+        unsafe { charm_model_get_info(&*m.model, &mut info, null_mut()) },
+        CHARM_OK
+    );
+    info
 }
 
 /// A generator over `file` and its memory, for the tests of single calls.
@@ -713,6 +997,57 @@ fn every_format_error_round_trips_through_its_record() {
     }
 }
 
+/// The errors of version-5 files: their codes, values and charm's sentence.
+#[cfg(feature = "cells")]
+#[test]
+fn the_errors_of_version_5_files_round_trip_through_their_records() {
+    let cases = [
+        (
+            FormatError::UnsupportedCell(7),
+            CHARM_ERR_UNSUPPORTED_CELL,
+            [7, 0, 0, 0],
+        ),
+        (
+            FormatError::UnsupportedDepth { layers: 5, max: 4 },
+            CHARM_ERR_UNSUPPORTED_DEPTH,
+            [5, 4, 0, 0],
+        ),
+        // Layer l's tensor k (wx, wh, bx, bh, wx_scale, wh_scale) is 8 + 6·(l − 1) + k.
+        (
+            FormatError::NonFinite {
+                tensor: "layer 1 wx",
+                index: 3,
+            },
+            CHARM_ERR_NON_FINITE,
+            [8, 3, 0, 0],
+        ),
+        (
+            FormatError::NonFinite {
+                tensor: "layer 2 bh",
+                index: 0,
+            },
+            CHARM_ERR_NON_FINITE,
+            [8 + 6 + 3, 0, 0, 0],
+        ),
+        (
+            FormatError::NonFinite {
+                tensor: "layer 4 wh_scale",
+                index: 99,
+            },
+            CHARM_ERR_NON_FINITE,
+            [8 + 18 + 5, 99, 0, 0],
+        ),
+    ];
+    for (error, code, values) in cases {
+        let record = CharmError { code, values };
+        assert_eq!(sentence(&record), error.to_string(), "{error:?}");
+    }
+    assert_eq!(
+        (CHARM_ERR_UNSUPPORTED_CELL, CHARM_ERR_UNSUPPORTED_DEPTH),
+        (28, 29)
+    );
+}
+
 /// The record `charm_model_init` gives for `error`: made by decoding a file
 /// that has it where one can be made, else by its documented code and values.
 fn record_of_format_error(error: FormatError) -> CharmError {
@@ -758,7 +1093,7 @@ fn record_of_format_error(error: FormatError) -> CharmError {
 
 #[test]
 fn unknown_codes_have_a_sentence() {
-    for code in [8, 15, 28, 31, 34, 254, 255, u32::MAX] {
+    for code in [8, 15, 30, 31, 34, 254, 255, u32::MAX] {
         let e = CharmError {
             code,
             values: [1, 2, 3, 4],
@@ -768,9 +1103,12 @@ fn unknown_codes_have_a_sentence() {
             "charm-core reported an error this version of the C API has no code for"
         );
     }
+    // Past the tensors this library names (the eight of one layer, and
+    // with `cells` six per layer of up to four).
+    let tensors = if cfg!(feature = "cells") { 32 } else { 8 };
     let e = CharmError {
         code: CHARM_ERR_NON_FINITE,
-        values: [8, 0, 0, 0],
+        values: [tensors, 0, 0, 0],
     };
     assert_eq!(
         sentence(&e),
@@ -782,22 +1120,13 @@ fn unknown_codes_have_a_sentence() {
 fn model_info_says_what_the_file_is() {
     let f32_file = random_model(13, &letters(28), 1, 0.5);
     for (file, element) in in_every_element_type(&f32_file).iter().zip([0, 1, 2]) {
-        let m = CModel::new(file).expect("valid");
-        let mut info = CharmModelInfo {
-            element: 9,
-            hidden: 0,
-            vocab: 0,
-            version: 0,
-            file_length: 0,
-        };
-        assert_eq!(
-            unsafe { charm_model_get_info(&*m.model, &mut info, null_mut()) },
-            CHARM_OK
-        );
+        let info = info_of(file);
         assert_eq!(info.element, element);
         assert_eq!((info.hidden, info.vocab), (13, 28));
         assert_eq!(info.version, u32::from(file[4]));
         assert_eq!(info.file_length as usize, file.len());
+        // One tanh layer: every file before format version 5.
+        assert_eq!((info.cell, info.layers), (CHARM_CELL_RNN, 1));
     }
 }
 
@@ -840,10 +1169,41 @@ proptest! {
     }
 }
 
+#[cfg(feature = "cells")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// `CHARM_GENERATOR_LAYERS_BYTES_MAX(H, V, L)` (charm.h) bounds
+    /// `charm_generator_size` for every cell, depth up to L and element type.
+    #[test]
+    fn the_headers_bound_on_generator_memory_for_layers_holds(
+        hidden in 1usize..40,
+        vocab in 2usize..30,
+        cell in 0usize..3,
+        depth in 1usize..=charm_core::MAX_LAYERS,
+    ) {
+        let cell = Cell::ALL[cell];
+        let f32_file = random_stacked_model(cell, depth, hidden, &letters(vocab), 1, 0.5);
+        // The formula of CHARM_GENERATOR_LAYERS_BYTES_MAX in cbindgen.toml.
+        let bound = CHARM_GENERATOR_HEADER_MAX
+            + core::mem::size_of::<CharmModel>()
+            + 4 * vocab
+            + 16 * depth * (hidden + 15);
+        for file in stacked_in_every_element_type(&f32_file) {
+            let m = CModel::new(&file).expect("valid");
+            prop_assert!(m.generator_size() <= bound);
+        }
+    }
+}
+
 #[test]
 fn the_header_states_the_bound_the_test_checks() {
     let header = include_str!("../include/charm.h");
     assert!(header.contains(
         "((size_t)CHARM_GENERATOR_HEADER_MAX + 4u * (size_t)(vocab) + 8u * ((size_t)(hidden) + 15u))"
+    ));
+    assert!(header.contains(
+        "((size_t)CHARM_GENERATOR_HEADER_MAX + sizeof(charm_model) + 4u * (size_t)(vocab) + \\\n     \
+         16u * (size_t)(layers) * ((size_t)(hidden) + 15u))"
     ));
 }

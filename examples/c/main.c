@@ -15,12 +15,24 @@
 /* The .charm file (model.S). */
 extern const uint8_t charm_model_bytes[], charm_model_bytes_end[];
 
-/* The largest model this program takes: any element type, H 256, V 512. */
-#define ARENA_HIDDEN 256
-#define ARENA_VOCAB 512
+/* The generator's memory: enough for any model of up to ARENA_LAYERS layers
+ * of any cell (the library built with `cells`), ARENA_HIDDEN units each and
+ * ARENA_VOCAB characters, of any element type (6 KiB on a 32-bit core, for
+ * the micro:bit's 16 KiB of RAM); a model of one tanh layer up to H 256, V 512
+ * needs less than that (charm_generator_init() checks the model's own size,
+ * charm_generator_size()). -DARENA_HIDDEN=... etc. change it. */
+#ifndef ARENA_HIDDEN
+#define ARENA_HIDDEN 128
+#endif
+#ifndef ARENA_VOCAB
+#define ARENA_VOCAB 256
+#endif
+#ifndef ARENA_LAYERS
+#define ARENA_LAYERS 2
+#endif
 
 static charm_model model;
-static uint64_t arena[CHARM_GENERATOR_WORDS_MAX(ARENA_HIDDEN, ARENA_VOCAB)];
+static uint64_t arena[CHARM_GENERATOR_LAYERS_WORDS_MAX(ARENA_HIDDEN, ARENA_VOCAB, ARENA_LAYERS)];
 
 /* Output goes out in lines of up to 64 bytes. */
 static uint8_t out[64];

@@ -1,12 +1,15 @@
 //! The C API from C: `examples/c` compiled by `arm-none-eabi-gcc` against
 //! `libcharm.a`, run under QEMU on the Cortex-M4F (`mps2-an386`) and the
 //! Cortex-M0 (`microbit`), prints exactly what `charm sample` prints for the
-//! same model and flags: f32, int8 row pairs and int8 tiles.
+//! same model and flags: f32, int8 row pairs and int8 tiles; models of one
+//! tanh layer with the one-layer library, GRU, LSTM and stacked models
+//! (format version 5) with the library built with `cells`, which the
+//! one-layer library refuses in one line.
 //!
-//! | name | core | QEMU machine | library |
+//! | name | core | QEMU machine | libraries |
 //! |---|---|---|---|
-//! | `qemu_capi_m4_*` | Cortex-M4F | `mps2-an386` | `target/capi/cortex-m4f/libcharm.a` |
-//! | `qemu_capi_m0_*` | Cortex-M0 | `microbit` | `target/capi/cortex-m0/libcharm.a` |
+//! | `qemu_capi_m4_*` | Cortex-M4F | `mps2-an386` | `target/capi/cortex-m4f/libcharm.a`, `target/capi/cortex-m4f/cells/libcharm.a` |
+//! | `qemu_capi_m0_*` | Cortex-M0 | `microbit` | `target/capi/cortex-m0/libcharm.a`, `target/capi/cortex-m0/cells/libcharm.a` |
 //!
 //! They need `arm-none-eabi-gcc` (Debian's `gcc-arm-none-eabi`),
 //! `qemu-system-arm` and the libraries (`scripts/build-capi.sh`, or
@@ -19,7 +22,7 @@ mod qemu_support;
 
 use charm_params::Params;
 use qemu_support::host::{charm, cli_sample, cli_train};
-use qemu_support::models::{alphabet, corpus, quantized, tiled};
+use qemu_support::models::{alphabet, corpus, quantized, random_stacked_model, tiled};
 use qemu_support::{repo_root, Machine, Run, M0, M4};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,16 +63,36 @@ fn core_of(m: &Machine) -> &'static str {
     }
 }
 
-/// Builds the C example for `m` with `model` linked in and `params`; returns the ELF.
-fn build(m: &Machine, model: &Path, params: &Params<'_>, name: &str) -> PathBuf {
+/// Which of a core's libraries (scripts/build-capi.sh --variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Library {
+    /// `CORE/libcharm.a`: models of one tanh layer.
+    OneLayer,
+    /// `CORE/cells/libcharm.a`: models of every cell and depth too.
+    Cells,
+}
+
+/// Builds the C example for `m` against `library` with `model` linked in
+/// and `params`; returns the ELF.
+fn build_with(
+    m: &Machine,
+    library: Library,
+    model: &Path,
+    params: &Params<'_>,
+    name: &str,
+) -> PathBuf {
     let dir = tempfile::tempdir().expect("temporary directory").keep();
     let header = dir.join("params.h");
     std::fs::write(&header, params_header(params)).expect("write the parameters");
-    let lib = capi_dir().join(core_of(m)).join("libcharm.a");
+    let (lib_dir, variant) = match library {
+        Library::OneLayer => (capi_dir().join(core_of(m)), "one-layer"),
+        Library::Cells => (capi_dir().join(core_of(m)).join("cells"), "cells"),
+    };
+    let lib = lib_dir.join("libcharm.a");
     assert!(
         lib.is_file(),
-        "{} does not exist: build it with scripts/build-capi.sh --core {} (./scripts/test.sh \
-         does that first), or set CHARM_CAPI_DIR",
+        "{} does not exist: build it with scripts/build-capi.sh --core {} --variant {variant} \
+         (./scripts/test.sh does that first), or set CHARM_CAPI_DIR",
         lib.display(),
         core_of(m)
     );
@@ -92,6 +115,11 @@ fn build(m: &Machine, model: &Path, params: &Params<'_>, name: &str) -> PathBuf 
         String::from_utf8_lossy(&out.stderr)
     );
     elf
+}
+
+/// Builds the C example for `m` against the one-layer library.
+fn build(m: &Machine, model: &Path, params: &Params<'_>, name: &str) -> PathBuf {
+    build_with(m, Library::OneLayer, model, params, name)
 }
 
 /// Asserts that the program succeeded and printed exactly `expected`.
@@ -123,8 +151,19 @@ fn assert_prints(run: &Run, expected: &[u8], what: &str) {
 
 /// Builds and runs the example with the model at `path`, and compares with `charm sample`.
 fn matches_charm_sample(m: &Machine, path: &Path, params: &Params<'_>, what: &str) {
+    matches_charm_sample_with(m, Library::OneLayer, path, params, what);
+}
+
+/// [`matches_charm_sample`] against `library`.
+fn matches_charm_sample_with(
+    m: &Machine,
+    library: Library,
+    path: &Path,
+    params: &Params<'_>,
+    what: &str,
+) {
     let name = path.file_stem().expect("a file name").to_string_lossy();
-    let elf = build(m, path, params, &name);
+    let elf = build_with(m, library, path, params, &name);
     let run = m.run_elf(&elf, None, None);
     assert_prints(&run, &cli_sample(path, params), what);
 }
@@ -227,6 +266,139 @@ fn trained_h128_in_every_element_type(m: &Machine) {
     }
 }
 
+/// `charm quantize --model F32 --out OUT --layout LAYOUT --force`; OUT's path.
+fn cli_quantize(f32_path: &Path, layout: &str) -> PathBuf {
+    let stem = f32_path.file_stem().expect("a file name").to_string_lossy();
+    let out = f32_path.with_file_name(format!("{stem}-{layout}.charm"));
+    charm(&[
+        "quantize".as_ref(),
+        "--model".as_ref(),
+        f32_path.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--layout".as_ref(),
+        layout.as_ref(),
+        "--force".as_ref(),
+    ]);
+    out
+}
+
+/// A version-5 model of `depth` layers of `cell` with `hidden` units over
+/// 28 characters (random weights in ±0.6 from `seed`), as f32 and as
+/// `charm quantize` writes its int8 row pairs and tiles: paths and names.
+fn cells_models(
+    cell: charm_core::Cell,
+    depth: usize,
+    hidden: usize,
+    seed: u64,
+) -> Vec<(PathBuf, String)> {
+    let name = format!("{}-{depth}-layers-h{hidden}", cell.name());
+    let model = random_stacked_model(cell, depth, hidden, &alphabet(28), seed, 0.6);
+    let f32_path = scratch_file(&format!("{name}.charm"), &model);
+    let mut models = vec![(f32_path.clone(), format!("{name} f32"))];
+    for layout in ["pairs", "tiles"] {
+        let path = cli_quantize(&f32_path, layout);
+        let bytes = std::fs::read(&path).expect("read the int8 model");
+        assert_eq!(bytes[4], 5, "{name} {layout}: format version 5");
+        models.push((path, format!("{name} int8 {layout}")));
+    }
+    models
+}
+
+/// Every form of a version-5 model on the `cells` library against
+/// `charm sample`: without a prime and with one, two temperatures, top-k.
+fn cells_match_charm_sample(
+    m: &Machine,
+    cell: charm_core::Cell,
+    depth: usize,
+    hidden: usize,
+    seed: u64,
+) {
+    let runs = [
+        Params {
+            len: 150,
+            temperature: 1.0,
+            seed: 3,
+            top_k: 0,
+            prime: "",
+        },
+        Params {
+            len: 150,
+            temperature: 0.7,
+            seed: 9,
+            top_k: 5,
+            prime: "the cab ",
+        },
+    ];
+    for (path, what) in cells_models(cell, depth, hidden, seed) {
+        for params in &runs {
+            let what = format!("{what} T={} prime={:?}", params.temperature, params.prime);
+            matches_charm_sample_with(m, Library::Cells, &path, params, &what);
+        }
+    }
+}
+
+fn gru_in_every_element_type(m: &Machine) {
+    cells_match_charm_sample(m, charm_core::Cell::Gru, 1, 24, 11);
+}
+
+fn lstm_in_every_element_type(m: &Machine) {
+    cells_match_charm_sample(m, charm_core::Cell::Lstm, 1, 24, 12);
+}
+
+/// Two layers, H odd (the row pairs' half pair, the tiles' padding): an
+/// LSTM (h and c per layer) and a GRU.
+fn two_layers_in_every_element_type(m: &Machine) {
+    cells_match_charm_sample(m, charm_core::Cell::Lstm, 2, 13, 13);
+    cells_match_charm_sample(m, charm_core::Cell::Gru, 2, 17, 14);
+}
+
+/// A 2-layer LSTM of H 48 trained with `charm train --cell lstm --layers 2`
+/// (once per run), as f32 and int8 row pairs and tiles from `charm quantize`
+/// (the f32 file, 150 KB, fits the micro:bit's 256 KiB of flash with the
+/// program; H 64 would not).
+fn trained_lstm_two_layers_in_every_element_type(m: &Machine) {
+    static MODELS: OnceLock<Vec<(PathBuf, &'static str)>> = OnceLock::new();
+    let models = MODELS.get_or_init(|| {
+        let data = scratch().join("corpus-40.txt");
+        std::fs::write(&data, corpus(&alphabet(40), 20_000, 3)).expect("write the corpus");
+        let f32_path = scratch().join("trained-lstm2-h48.charm");
+        let extra = ["--cell", "lstm", "--layers", "2", "--batch", "8"];
+        cli_train(&data, 48, 100, 5, &f32_path, &extra);
+        vec![
+            (f32_path.clone(), "f32"),
+            (cli_quantize(&f32_path, "pairs"), "int8"),
+            (cli_quantize(&f32_path, "tiles"), "int8 tiles"),
+        ]
+    });
+    for (path, element) in models {
+        let params = Params {
+            len: 200,
+            temperature: 0.7,
+            seed: 2,
+            top_k: 0,
+            prime: "the quick\nbrown",
+        };
+        let what = format!("trained LSTM 2 layers H=48 {element}");
+        matches_charm_sample_with(m, Library::Cells, path, &params, &what);
+    }
+}
+
+/// The one-layer library refuses a version-5 model as charm without
+/// `cells` does: one line, exit status 1.
+fn one_layer_library_refuses_cells_models(m: &Machine) {
+    let model = random_stacked_model(charm_core::Cell::Gru, 1, 8, &alphabet(28), 15, 0.6);
+    let path = scratch_file(&format!("gru-refused-{}.charm", m.name), &model);
+    let elf = build(m, &path, &Params::default(), "gru-refused");
+    let run = m.run_elf(&elf, None, None);
+    assert_eq!(run.status, 1, "output {:?}", run.text());
+    assert_eq!(
+        run.text(),
+        "error: the weights linked in cannot be used: it has weight format version 5, this build \
+         reads up to version 4\n"
+    );
+}
+
 /// A corrupted model: one line with charm's sentence, exit status 1.
 fn refuses_a_corrupted_model_with_charms_sentence(m: &Machine) {
     let mut model = std::fs::read(repo_root().join("core/examples/embed/tiny.charm"))
@@ -289,4 +461,9 @@ on_machines!(
     trained_h128_in_every_element_type,
     refuses_a_corrupted_model_with_charms_sentence,
     refuses_a_prime_outside_the_vocabulary,
+    gru_in_every_element_type,
+    lstm_in_every_element_type,
+    two_layers_in_every_element_type,
+    trained_lstm_two_layers_in_every_element_type,
+    one_layer_library_refuses_cells_models,
 );
