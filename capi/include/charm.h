@@ -479,7 +479,7 @@ charm_status charm_generator_reset(struct charm_generator *generator,
  * Checks and decodes the `.charm` file in `bytes[0..length]` in place, into
  * `*model`: magic, version, length, CRC-32, header, vocabulary, shapes,
  * alignment, finite weights, as `charm` does. The weights are not copied.
- * Every element type works: f32, int8 row pairs, int8 tiles; and, in the
+ * Every element type works but fixed int8 (refused for now): f32, int8 row pairs, int8 tiles; and, in the
  * library built with `cells` (scripts/build-capi.sh's `cells` libraries),
  * models of GRU and LSTM cells and of 1 to 4 layers (format version 5).
  *

@@ -13,7 +13,7 @@ use crate::handle::{check_pointer, tag_of};
 use crate::model::{decoded, CharmModel};
 use crate::status::{finish, CharmError, CharmStatus, Failure};
 use charm_core::{
-    FixedModelView, Generator, ModelView, QuantModelView, Recurrent, SampleParams, Slices, TiledModelView, Vocab,
+    Generator, ModelView, QuantModelView, Recurrent, SampleParams, Slices, TiledModelView, Vocab,
     Weights,
 };
 #[cfg(feature = "cells")]
@@ -43,7 +43,6 @@ enum AnyGenerator {
     F32(Generator<'static, 'static, ModelView<'static, f32>>),
     Int8(Generator<'static, 'static, QuantModelView<'static>>),
     Tiles(Generator<'static, 'static, TiledModelView<'static>>),
-    Fixed(Generator<'static, 'static, FixedModelView<'static>>),
     #[cfg(feature = "cells")]
     Stacked(Generator<'static, 'static, Kept<StackedModelView<'static, f32>>>),
     #[cfg(feature = "cells")]
@@ -59,7 +58,6 @@ macro_rules! with_generator {
             AnyGenerator::F32($g) => $body,
             AnyGenerator::Int8($g) => $body,
             AnyGenerator::Tiles($g) => $body,
-            AnyGenerator::Fixed($g) => $body,
             #[cfg(feature = "cells")]
             AnyGenerator::Stacked($g) => $body,
             #[cfg(feature = "cells")]
@@ -93,7 +91,8 @@ fn visit<V: Visitor>(weights: Weights<'static>, visitor: V) -> Option<V::Out> {
         Weights::F32(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::F32),
         Weights::Int8(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Int8),
         Weights::Int8Tiles(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Tiles),
-        Weights::Int8Fixed(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Fixed),
+        // The fixed int8 layout is not in the C interface yet: `init` refuses it.
+        Weights::Int8Fixed(_) => return None,
         #[cfg(feature = "cells")]
         Weights::Stacked(m) => visitor.visit::<AfterHeader<_>>(m, AnyGenerator::Stacked),
         #[cfg(feature = "cells")]
@@ -182,8 +181,16 @@ impl<M: Recurrent> Recurrent for Kept<M> {
     fn state_len(&self) -> usize {
         self.0.state_len()
     }
-    fn output_bias(&self) -> &[f32] {
-        self.0.output_bias()
+    fn initial_logits(&self, logits: &mut [f32]) {
+        self.0.initial_logits(logits);
+    }
+    fn draw(
+        &self,
+        logits: &mut [f32],
+        params: SampleParams,
+        rng: &mut charm_core::Rng,
+    ) -> Result<usize, charm_core::SampleError> {
+        self.0.draw(logits, params, rng)
     }
     fn step_state(&self, state: &[M::State], x: usize, next: &mut [M::State], logits: &mut [f32]) {
         self.0.step_state(state, x, next, logits);
