@@ -73,7 +73,7 @@
  * included); `CHARM_GENERATOR_BYTES_MAX()` and
  * `CHARM_GENERATOR_LAYERS_BYTES_MAX()` add the rest to it.
  */
-#define CHARM_GENERATOR_HEADER_MAX 256
+#define CHARM_GENERATOR_HEADER_MAX 320
 
 /**
  * Bytes of a character in UTF-8, at most: the smallest buffer
@@ -103,6 +103,12 @@
  * int8 tensors as 4 × 16 tiles, int8 state (`charm quantize --layout tiles`).
  */
 #define CHARM_ELEMENT_INT8_TILES 2
+
+/**
+ * int8 row pairs with integer multipliers and biases, an integer step and
+ * sampler (`charm quantize --layout fixed`).
+ */
+#define CHARM_ELEMENT_INT8_FIXED 3
 
 /**
  * Cell in `charm_model_info.cell`: PyTorch's `nn.RNN` with tanh,
@@ -166,7 +172,8 @@ typedef struct charm_error {
  */
 typedef struct charm_model_info {
   /**
-   * `CHARM_ELEMENT_F32`, `CHARM_ELEMENT_INT8` or `CHARM_ELEMENT_INT8_TILES`.
+   * `CHARM_ELEMENT_F32`, `CHARM_ELEMENT_INT8`, `CHARM_ELEMENT_INT8_TILES` or
+   * `CHARM_ELEMENT_INT8_FIXED`.
    */
   uint32_t element;
   /**
@@ -479,7 +486,7 @@ charm_status charm_generator_reset(struct charm_generator *generator,
  * Checks and decodes the `.charm` file in `bytes[0..length]` in place, into
  * `*model`: magic, version, length, CRC-32, header, vocabulary, shapes,
  * alignment, finite weights, as `charm` does. The weights are not copied.
- * Every element type works but fixed int8 (refused for now): f32, int8 row pairs, int8 tiles; and, in the
+ * Every element type works: f32, int8 row pairs, int8 tiles, fixed int8; and, in the
  * library built with `cells` (scripts/build-capi.sh's `cells` libraries),
  * models of GRU and LSTM cells and of 1 to 4 layers (format version 5).
  *

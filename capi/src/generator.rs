@@ -12,6 +12,8 @@
 use crate::handle::{check_pointer, tag_of};
 use crate::model::{decoded, CharmModel};
 use crate::status::{finish, CharmError, CharmStatus, Failure};
+#[cfg(feature = "fixed")]
+use charm_core::FixedModelView;
 use charm_core::{
     Generator, ModelView, QuantModelView, Recurrent, SampleParams, Slices, TiledModelView, Vocab,
     Weights,
@@ -27,7 +29,7 @@ pub const CHARM_GENERATOR_ALIGN: usize = 8;
 /// Bytes of the generator's header, at most, on any target (64-bit hosts
 /// included); `CHARM_GENERATOR_BYTES_MAX()` and
 /// `CHARM_GENERATOR_LAYERS_BYTES_MAX()` add the rest to it.
-pub const CHARM_GENERATOR_HEADER_MAX: usize = 256;
+pub const CHARM_GENERATOR_HEADER_MAX: usize = 320;
 /// Bytes of a character in UTF-8, at most: the smallest buffer
 /// `charm_generator_next()` takes.
 pub const CHARM_UTF8_MAX: usize = 4;
@@ -43,6 +45,8 @@ enum AnyGenerator {
     F32(Generator<'static, 'static, ModelView<'static, f32>>),
     Int8(Generator<'static, 'static, QuantModelView<'static>>),
     Tiles(Generator<'static, 'static, TiledModelView<'static>>),
+    #[cfg(feature = "fixed")]
+    Fixed(Generator<'static, 'static, FixedModelView<'static>>),
     #[cfg(feature = "cells")]
     Stacked(Generator<'static, 'static, Kept<StackedModelView<'static, f32>>>),
     #[cfg(feature = "cells")]
@@ -58,6 +62,8 @@ macro_rules! with_generator {
             AnyGenerator::F32($g) => $body,
             AnyGenerator::Int8($g) => $body,
             AnyGenerator::Tiles($g) => $body,
+            #[cfg(feature = "fixed")]
+            AnyGenerator::Fixed($g) => $body,
             #[cfg(feature = "cells")]
             AnyGenerator::Stacked($g) => $body,
             #[cfg(feature = "cells")]
@@ -91,7 +97,10 @@ fn visit<V: Visitor>(weights: Weights<'static>, visitor: V) -> Option<V::Out> {
         Weights::F32(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::F32),
         Weights::Int8(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Int8),
         Weights::Int8Tiles(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Tiles),
-        // The fixed int8 layout is not in the C interface yet: `init` refuses it.
+        #[cfg(feature = "fixed")]
+        Weights::Int8Fixed(m) => visitor.visit::<InHeader<_>>(m, AnyGenerator::Fixed),
+        // Without this crate's `fixed`: `init` refused it.
+        #[cfg(not(feature = "fixed"))]
         Weights::Int8Fixed(_) => return None,
         #[cfg(feature = "cells")]
         Weights::Stacked(m) => visitor.visit::<AfterHeader<_>>(m, AnyGenerator::Stacked),

@@ -16,6 +16,9 @@ pub const CHARM_ELEMENT_F32: u32 = 0;
 pub const CHARM_ELEMENT_INT8: u32 = 1;
 /// int8 tensors as 4 × 16 tiles, int8 state (`charm quantize --layout tiles`).
 pub const CHARM_ELEMENT_INT8_TILES: u32 = 2;
+/// int8 row pairs with integer multipliers and biases, an integer step and
+/// sampler (`charm quantize --layout fixed`).
+pub const CHARM_ELEMENT_INT8_FIXED: u32 = 3;
 
 /// Cell in `charm_model_info.cell`: PyTorch's `nn.RNN` with tanh,
 /// `h' = tanh(W_i·x + b_i + W_h·h + b_h)` (every file before format version 5).
@@ -40,7 +43,8 @@ pub struct CharmModel {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CharmModelInfo {
-    /// `CHARM_ELEMENT_F32`, `CHARM_ELEMENT_INT8` or `CHARM_ELEMENT_INT8_TILES`.
+    /// `CHARM_ELEMENT_F32`, `CHARM_ELEMENT_INT8`, `CHARM_ELEMENT_INT8_TILES` or
+    /// `CHARM_ELEMENT_INT8_FIXED`.
     pub element: u32,
     /// Hidden size H.
     pub hidden: u32,
@@ -78,6 +82,7 @@ const _: () = {
     assert!(CHARM_ELEMENT_F32 == charm_core::ELEMENT_F32 as u32);
     assert!(CHARM_ELEMENT_INT8 == charm_core::ELEMENT_INT8 as u32);
     assert!(CHARM_ELEMENT_INT8_TILES == charm_core::ELEMENT_INT8_TILES as u32);
+    assert!(CHARM_ELEMENT_INT8_FIXED == charm_core::ELEMENT_INT8_FIXED as u32);
     // The cell codes are the file's too.
     assert!(CHARM_CELL_RNN == Cell::Rnn.code() as u32);
     assert!(CHARM_CELL_GRU == Cell::Gru.code() as u32);
@@ -105,7 +110,7 @@ pub(crate) unsafe fn decoded<'a>(model: *const CharmModel) -> Result<&'a Decoded
 /// Checks and decodes the `.charm` file in `bytes[0..length]` in place, into
 /// `*model`: magic, version, length, CRC-32, header, vocabulary, shapes,
 /// alignment, finite weights, as `charm` does. The weights are not copied.
-/// Every element type works but fixed int8 (refused for now): f32, int8 row pairs, int8 tiles; and, in the
+/// Every element type works: f32, int8 row pairs, int8 tiles, fixed int8; and, in the
 /// library built with `cells` (scripts/build-capi.sh's `cells` libraries),
 /// models of GRU and LSTM cells and of 1 to 4 layers (format version 5).
 ///
@@ -158,8 +163,8 @@ unsafe fn init(model: *mut CharmModel, bytes: *const u8, length: usize) -> Resul
     // firmware without it: a version-5 file is one it does not read (its
     // charm-core may still decode them when another crate of the same
     // build turns charm-core's `cells` on).
-    // The fixed int8 layout is not in the C interface yet.
-    if let Weights::Int8Fixed(_) = file.weights {
+    // The fixed int8 layout in a build without this crate's `fixed`.
+    if let (false, Weights::Int8Fixed(_)) = (cfg!(feature = "fixed"), file.weights) {
         return Err(Failure::Format(FormatError::UnsupportedElement(
             charm_core::ELEMENT_INT8_FIXED,
         )));

@@ -31,17 +31,19 @@ fn random_model(hidden: usize, vocab: &str, seed: u64, scale: f32) -> Vec<u8> {
     encode(&model, &v, &Metadata::default()).expect("encode")
 }
 
-/// The file in each element type: f32, int8 row pairs, int8 tiles.
-fn in_every_element_type(f32_file: &[u8]) -> [Vec<u8>; 3] {
+/// The file in each element type: f32, int8 row pairs, int8 tiles, fixed int8.
+fn in_every_element_type(f32_file: &[u8]) -> [Vec<u8>; 4] {
     let bytes = AlignedBytes::from(f32_file);
     let file = charm_core::decode(&bytes).expect("an f32 model");
     let pairs = quantize(&file.model).expect("H <= 512");
     let tiles = quantize_tiles(&file.model);
+    let fixed = charm_core::FixedModel::from_row_pairs(&pairs.view());
     let encode = |w| encode_any(&w, &file.vocab, &file.meta).expect("encode");
     [
         f32_file.to_vec(),
         encode(Weights::Int8(pairs.view())),
         encode(Weights::Int8Tiles(tiles.view())),
+        encode(Weights::Int8Fixed(fixed.view())),
     ]
 }
 
@@ -307,7 +309,7 @@ fn every_element_type_draws_what_the_core_generator_draws() {
         let f32_file = random_model(hidden, &v, seed, 0.6);
         for (file, what) in in_every_element_type(&f32_file)
             .iter()
-            .zip(["f32", "int8", "tiles"])
+            .zip(["f32", "int8", "tiles", "fixed"])
         {
             for run in &runs {
                 let mut run = run.clone();
@@ -530,22 +532,6 @@ fn without_cells_a_version_5_file_is_a_version_this_build_does_not_read() {
         found: 5,
         supported: 4,
     };
-    assert_eq!(sentence(&e), expected.to_string());
-}
-
-/// The fixed int8 layout is not in the C interface yet: refused with the
-/// CLI's sentence for an element type this build does not run.
-#[test]
-fn a_fixed_int8_file_is_refused_with_charms_sentence() {
-    let f32_file = random_model(9, &letters(5), 4, 0.5);
-    let bytes = AlignedBytes::from(&f32_file[..]);
-    let file = charm_core::decode(&bytes).expect("an f32 model");
-    let fixed = charm_core::quantize_fixed(&file.model).expect("H <= 512");
-    let fixed_file =
-        encode_any(&Weights::Int8Fixed(fixed.view()), &file.vocab, &file.meta).expect("encode");
-    let e = CModel::new(&fixed_file).err().expect("refused");
-    assert_eq!(e.code, CHARM_ERR_UNSUPPORTED_ELEMENT);
-    let expected = FormatError::UnsupportedElement(charm_core::ELEMENT_INT8_FIXED);
     assert_eq!(sentence(&e), expected.to_string());
 }
 
@@ -1135,7 +1121,7 @@ fn unknown_codes_have_a_sentence() {
 #[test]
 fn model_info_says_what_the_file_is() {
     let f32_file = random_model(13, &letters(28), 1, 0.5);
-    for (file, element) in in_every_element_type(&f32_file).iter().zip([0, 1, 2]) {
+    for (file, element) in in_every_element_type(&f32_file).iter().zip([0, 1, 2, 3]) {
         let info = info_of(file);
         assert_eq!(info.element, element);
         assert_eq!((info.hidden, info.vocab), (13, 28));
