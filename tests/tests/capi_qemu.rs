@@ -1,7 +1,7 @@
 //! The C API from C: `examples/c` compiled by `arm-none-eabi-gcc` against
 //! `libcharm.a`, run under QEMU on the Cortex-M4F (`mps2-an386`) and the
 //! Cortex-M0 (`microbit`), prints exactly what `charm sample` prints for the
-//! same model and flags: f32, int8 row pairs and int8 tiles; models of one
+//! same model and flags: f32, int8 row pairs, int8 tiles and fixed int8; models of one
 //! tanh layer with the one-layer library, GRU, LSTM and stacked models
 //! (format version 5) with the library built with `cells`, which the
 //! one-layer library refuses in one line.
@@ -177,15 +177,17 @@ fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// charm-core's embedding example model, as f32, int8 row pairs and int8
-/// tiles (as `charm quantize` writes them), with a name.
+/// charm-core's embedding example model, as f32, int8 row pairs, int8
+/// tiles and fixed int8 (as `charm quantize` writes them), with a name.
 fn tiny_models() -> &'static [(PathBuf, &'static str)] {
     static MODELS: OnceLock<Vec<(PathBuf, &'static str)>> = OnceLock::new();
     MODELS.get_or_init(|| {
         let f32_model = std::fs::read(repo_root().join("core/examples/embed/tiny.charm"))
             .expect("read core/examples/embed/tiny.charm");
+        let f32_path = scratch_file("tiny.charm", &f32_model);
         vec![
-            (scratch_file("tiny.charm", &f32_model), "f32"),
+            (cli_quantize(&f32_path, "fixed"), "int8 fixed"),
+            (f32_path, "f32"),
             (
                 scratch_file("tiny-int8.charm", &quantized(&f32_model)),
                 "int8",
@@ -199,8 +201,8 @@ fn tiny_models() -> &'static [(PathBuf, &'static str)] {
 }
 
 /// An H=128 model trained with `charm train` on a corpus made here (65
-/// characters, as tinyshakespeare has), and its int8 row pairs and tiles
-/// from `charm quantize` (once per run).
+/// characters, as tinyshakespeare has), and its int8 row pairs, tiles and
+/// fixed int8 from `charm quantize` (once per run).
 fn trained_models() -> &'static [(PathBuf, &'static str)] {
     static MODELS: OnceLock<Vec<(PathBuf, &'static str)>> = OnceLock::new();
     MODELS.get_or_init(|| {
@@ -209,7 +211,11 @@ fn trained_models() -> &'static [(PathBuf, &'static str)] {
         let f32_path = scratch().join("trained-h128.charm");
         cli_train(&data, 128, 200, 7, &f32_path, &["--batch", "8"]);
         let mut models = vec![(f32_path.clone(), "f32")];
-        for (layout, name) in [("pairs", "int8"), ("tiles", "int8 tiles")] {
+        for (layout, name) in [
+            ("pairs", "int8"),
+            ("tiles", "int8 tiles"),
+            ("fixed", "int8 fixed"),
+        ] {
             let out = scratch().join(format!("trained-h128-{layout}.charm"));
             charm(&[
                 "quantize".as_ref(),
