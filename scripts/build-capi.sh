@@ -17,7 +17,9 @@
 #                   DIR/include/charm.h (the same header for both)
 #
 # The cores: Rust target, code generation options (-C OPTION) and charm-c
-# features of each. Every library has f32, int8 row pairs, int8 tiles and fixed int8; the
+# features of each. Every library has f32, int8 row pairs and int8 tiles;
+# the cores without an FPU fixed int8 too (their fastest form; on a core with
+# an FPU it is slower than row pairs and refused, as by the M4F firmware); the
 # DSP instructions where the core has them, Helium on the Cortex-M55; the
 # same bits everywhere. Profile `capi` (Cargo.toml): size first, charm-core
 # at opt-level 3, panic=abort, LTO, no debug info.
@@ -40,11 +42,11 @@ core_settings() {
     case "$1" in
     cortex-m0) target=thumbv6m-none-eabi codegen="" features="tiles,fixed" ;;
     cortex-m3) target=thumbv7m-none-eabi codegen="" features="tiles,fixed" ;;
-    cortex-m4f) target=thumbv7em-none-eabihf codegen="" features="tiles,fixed,dsp" ;;
-    cortex-m33) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" features="tiles,fixed,dsp" ;;
+    cortex-m4f) target=thumbv7em-none-eabihf codegen="" features="tiles,dsp" ;;
+    cortex-m33) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m33" features="tiles,dsp" ;;
     # As the M55 firmware: Helium integers, no Helium floating point of LLVM's
     # own (it flushes subnormals), opt-level 3 throughout.
-    cortex-m55) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55 target-feature=-mve.fp" features="tiles,fixed,dsp,helium" opt_level=3 ;;
+    cortex-m55) target=thumbv8m.main-none-eabihf codegen="target-cpu=cortex-m55 target-feature=-mve.fp" features="tiles,dsp,helium" opt_level=3 ;;
     riscv32imac) target=riscv32imac-unknown-none-elf codegen="" features="tiles,fixed" ;;
     *) return 1 ;;
     esac
