@@ -19,19 +19,22 @@
 # into speed.rs after a change to the firmware's step, the compiler, or the
 # cycle model.
 #
-# --cells fits the f32 cost of models of GRU, LSTM and stacked layers
-# (format version 5, firmware/boards/src/cells_speed.rs) instead: it trains
-# into target/speed-cells/ (`charm train --cell C --layers L --hidden H
-# --steps 30 --batch 4 --seed 1 --engine plain --threads 1`) gru×1 of H 32,
+# --cells fits the f32 and int8 costs of models of GRU, LSTM and stacked
+# layers (format version 5, firmware/boards/src/cells_speed.rs) instead: it
+# trains into target/speed-cells/ (`charm train --cell C --layers L --hidden H
+# --steps 30 --batch 4 --seed 1 --engine plain --threads 1`, then `charm
+# quantize`: int8 row pairs) gru×1 of H 32,
 # 64 and 128, lstm×1 of H 32, 64 and 128, rnn×2 of H 32, 64 and 128 and
 # gru×2 of H 32 and 64 over tinyshakespeare, and gru×1 of H 64 over texts
-# of V = 24 and V = 200 and of H 32 over V = 200; measures each on each QEMU machine with the
+# of V = 24 and V = 200 and of H 32 over V = 200; measures each, f32 and
+# int8, on each QEMU machine with the
 # firmware built with `--features cells` (f32 in software: 1 and 3
 # characters, H up to 64 but gru×1 of H 128; the micro:bit's 192 KiB hold
-# neither that nor gru×2 of H 64 nor the GRU of H 64 over V = 200); and `charm-speed-fit --cells` prints
-# each core's StackedCost. Measurements already in
-# target/speed-cells/measurements.tsv are kept, so a second run measures
-# only what the first did not.
+# neither that nor gru×2 of H 64 nor the GRU of H 64 over V = 200 in f32;
+# int8: every model, 2 and 12 characters); and `charm-speed-fit --cells` prints
+# each core's StackedCost of each element. Measurements already in
+# target/speed-cells/measurements.tsv (lines CORE ELEMENT CELL LAYERS H V
+# CYCLES) are kept, so a second run measures only what the first did not.
 set -euo pipefail
 
 if [ "${1:-}" = --cells ]; then
@@ -59,10 +62,11 @@ model() {
 if [ "$cells" = 1 ]; then
     out="$root/target/speed-cells"
     mkdir -p "$out"
-    # stacked NAME DATA CELL LAYERS H: trains NAME.charm.
+    # stacked NAME DATA CELL LAYERS H: trains NAME.charm and quantizes it to NAME-int8.charm.
     stacked() {
         "$bin/charm" train --data "$2" --cell "$3" --layers "$4" --hidden "$5" --steps 30 --batch 4 \
             --seed 1 --engine plain --threads 1 --quiet --force --out "$out/$1.charm" >/dev/null
+        "$bin/charm" quantize --model "$out/$1.charm" --out "$out/$1-int8.charm" --force >/dev/null
     }
     # NAME CELL LAYERS H V
     models=("gru1-h32-v65 gru 1 32 65" "gru1-h64-v65 gru 1 64 65" "gru1-h128-v65 gru 1 128 65"
@@ -77,7 +81,8 @@ if [ "$cells" = 1 ]; then
             data="$out/corpus-v$v.txt"
             "$bin/charm-speed-fit" --corpus "$v" "$data"
         fi
-        [ -f "$out/$name.charm" ] || stacked "$name" "$data" "$cell" "$layers" "$h"
+        [ -f "$out/$name.charm" ] && [ -f "$out/$name-int8.charm" ] ||
+            stacked "$name" "$data" "$cell" "$layers" "$h"
     done
     cores=("m4 mps2-an386 -" "m7 mps2-an500 -" "m33 mps2-an505 -" "m55 mps3-an547 -"
         "m3 mps2-an385 soft" "riscv32 riscv32-virt soft" "riscv32imc riscv32imc-virt soft"
@@ -90,21 +95,25 @@ if [ "$cells" = 1 ]; then
         [ "$core" = riscv32imc ] && table=riscv32
         for model_entry in "${models[@]}"; do
             read -r name cell layers h v <<<"$model_entry"
-            # Measured before (the file keeps what an interrupted run measured).
-            grep -q "^$core $cell $layers $h $v " "$tsv" && continue
-            lengths="2 12"
-            if [ "$soft" = soft ]; then
-                [ "$h" -le 64 ] || [ "$name" = gru1-h128-v65 ] || continue
-                lengths="1 3"
-            fi
-            # shellcheck disable=SC2086 # the two lengths
-            if log="$("$root/scripts/measure-cycles.sh" --board "$board" --core "$table" --features cells \
-                "$out/$name.charm" $lengths </dev/null 2>&1)"; then
-                cycles="$(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
-                printf '%s %s %s %s %s %s\n' "$core" "$cell" "$layers" "$h" "$v" "$cycles" | tee -a "$tsv"
-            else
-                echo "fit-speed: $core $name not measured: $(printf '%s\n' "$log" | tail -n 1)" >&2
-            fi
+            for element in f32 int8; do
+                # Measured before (the file keeps what an interrupted run measured).
+                grep -q "^$core $element $cell $layers $h $v " "$tsv" && continue
+                file="$out/$name.charm" lengths="2 12"
+                [ "$element" = int8 ] && file="$out/$name-int8.charm"
+                if [ "$element" = f32 ] && [ "$soft" = soft ]; then
+                    [ "$h" -le 64 ] || [ "$name" = gru1-h128-v65 ] || continue
+                    lengths="1 3"
+                fi
+                # shellcheck disable=SC2086 # the two lengths
+                if log="$("$root/scripts/measure-cycles.sh" --board "$board" --core "$table" --features cells \
+                    "$file" $lengths </dev/null 2>&1)"; then
+                    cycles="$(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
+                    printf '%s %s %s %s %s %s %s\n' "$core" "$element" "$cell" "$layers" "$h" "$v" "$cycles" |
+                        tee -a "$tsv"
+                else
+                    echo "fit-speed: $core $element $name not measured: $(printf '%s\n' "$log" | tail -n 1)" >&2
+                fi
+            done
         done
     done
     "$bin/charm-speed-fit" --cells <"$tsv"

@@ -6,9 +6,11 @@
 #   scripts/tables.sh measure-formats [MODEL] only the file sizes and losses of the formats table
 #   scripts/tables.sh measure-cells           measure the GRU and LSTM models of the cells table
 #   scripts/tables.sh per-core                print docs/performance.md's per-core table
-#   scripts/tables.sh cells                   print its GRU and LSTM table (H 128, f32)
+#   scripts/tables.sh cells                   print its GRU and LSTM table (H 128, f32 and int8)
 #   scripts/tables.sh boards                  print README.md's boards table (chars/s)
 #   scripts/tables.sh formats                 print the f32 / int8 / tiles table (size, loss)
+#   scripts/tables.sh measure-choose          measure the models of the choose-a-model table
+#   scripts/tables.sh choose                  print its board columns (int8 bytes, nRF52840 chars/s)
 #   scripts/tables.sh cycle-tables            print the cycle model's tables (no measurement)
 #   scripts/tables.sh update [NAME...]        paste the tables into the docs
 #   scripts/tables.sh check [NAME...]         exit 1 if a pasted table differs from its script output
@@ -27,16 +29,24 @@
 # results go to target/tables/measurements.tsv, which the other commands
 # read. `measure-cells` trains a GRU and an LSTM of H 128 (`charm train
 # --data data/tinyshakespeare.txt --cell gru|lstm --hidden 128 --steps 100
-# --batch 16 --seed 1 --engine plain --threads 2`) and measures them on
-# every QEMU board with the firmware built with `--features cells`, into
+# --batch 16 --seed 1 --engine plain --threads 2`), quantizes them to int8
+# row pairs and int8 tiles, and measures them on every QEMU board (the
+# tiles on the Cortex-M55 only) with the firmware built with `--features cells`, into
 # target/tables/cells.tsv (`cells` reads it). QEMU's instruction counts (-icount) and the cycle model are
 # deterministic for a given model and firmware build, so `check` after
 # `measure` on another machine fails only when the code, the compiler or
-# the model changed. The docs hold no wall-clock figure of this script.
+# the model changed. `measure-choose` trains rnn×1, rnn×2, GRU and LSTM
+# models of H 128, 256 and 384 over tinyshakespeare (`charm train --data
+# data/tinyshakespeare.txt --cell C --layers L --hidden H --steps 1 --batch 1
+# --seed 1 --engine plain --threads 1`: their size and speed, which do not
+# depend on training, not their loss), quantizes each to int8 row pairs, and measures each on
+# the Cortex-M4F (`mps2-an386`) with the firmware built with `--features
+# cells`, into target/tables/choose.tsv (`choose` reads it, with `charm
+# info`'s fit check of the nRF52840). The docs hold no wall-clock figure of this script.
 #
 # Pasted tables sit between the marker comments
 #   <!-- tables.sh NAME -->  and  <!-- end tables.sh NAME -->
-# in README.md, docs/performance.md and docs/int8.md.
+# in README.md, docs/performance.md, docs/int8.md and docs/choosing-a-model.md.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -46,7 +56,7 @@ tsv="$out_dir/measurements.tsv"
 corpus="$root/data/tinyshakespeare.txt"
 
 usage() {
-    sed -n '5,14p' "$0"| sed 's/^# \{0,1\}//'
+    sed -n '5,16p' "$0"| sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -151,23 +161,75 @@ measure_cells() {
         "$charm" train --data "$corpus" --cell "$cell" --hidden 128 --steps 100 --batch 16 --seed 1 \
             --engine plain --threads 2 --quiet --force --out "$out_dir/h128-$cell.charm" >&2
     done
+    for cell in gru lstm; do
+        "$charm" quantize --model "$out_dir/h128-$cell.charm" --out "$out_dir/h128-$cell-int8.charm" --force >&2
+        "$charm" quantize --model "$out_dir/h128-$cell.charm" --out "$out_dir/h128-$cell-tiles.charm" \
+            --layout tiles --force >&2
+    done
     local tmp="$out_dir/cells.tsv.tmp"
     {
-        printf 'key\tboard\tgru_instr\tgru_cycles\tlstm_instr\tlstm_cycles\n'
+        printf 'key\tboard\tgru_instr\tgru_cycles\tlstm_instr\tlstm_cycles'
+        printf '\tgru_int8_instr\tgru_int8_cycles\tlstm_int8_instr\tlstm_int8_cycles'
+        printf '\tgru_tiles_instr\tgru_tiles_cycles\tlstm_tiles_instr\tlstm_tiles_cycles\n'
         while IFS=$'\t' read -r key board core _ _ _; do
             echo "tables.sh: measuring the cells of $key ($board)" >&2
-            local gru="- -" lstm="- -"
+            local gru="- -" lstm="- -" gru8 lstm8 gru_tiles="- -" lstm_tiles="- -"
             # The micro:bit's 192 KiB WEIGHTS region holds neither f32 file
-            # (333,176 and 433,016 bytes): no M0 or M0+ figures.
+            # (333,176 and 433,016 bytes): no M0 or M0+ f32 figures.
             if [ "$board" != microbit ]; then
                 gru="$(measure_one "$board" "$core" "$out_dir/h128-gru.charm" cells)"
                 lstm="$(measure_one "$board" "$core" "$out_dir/h128-lstm.charm" cells)"
             fi
-            printf '%s\t%s\t%s\t%s\n' "$key" "$board" "${gru// /$'\t'}" "${lstm// /$'\t'}"
+            gru8="$(measure_one "$board" "$core" "$out_dir/h128-gru-int8.charm" cells)"
+            # The LSTM's int8 state, 3 · 128 Q15 values (h, and c in two
+            # slots a unit), is over the micro:bit's 256.
+            lstm8="- -"
+            [ "$board" != microbit ] && lstm8="$(measure_one "$board" "$core" "$out_dir/h128-lstm-int8.charm" cells)"
+            # Tiles run on the Cortex-M55 alone; there the LSTM's tiles state,
+            # 5 · 128 int8 values (h, and c in four slots a unit), is over the
+            # 512 its buffers hold.
+            [ "$board" = mps3-an547 ] &&
+                gru_tiles="$(measure_one "$board" "$core" "$out_dir/h128-gru-tiles.charm" cells)"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$board" "${gru// /$'\t'}" "${lstm// /$'\t'}" \
+                "${gru8// /$'\t'}" "${lstm8// /$'\t'}" "${gru_tiles// /$'\t'}" "${lstm_tiles// /$'\t'}"
         done < <(rows)
     } >"$tmp"
     mv "$tmp" "$out_dir/cells.tsv"
     echo "tables.sh: wrote $out_dir/cells.tsv" >&2
+}
+
+# The models of the choose-a-model table: NAME CELL LAYERS H.
+choose_models() {
+    local h
+    for h in 128 256 384; do
+        printf '%s\n' "rnn1-h$h rnn 1 $h" "rnn2-h$h rnn 2 $h" "gru1-h$h gru 1 $h" "lstm1-h$h lstm 1 $h"
+    done
+}
+
+# measure_choose: each model of choose_models as int8 row pairs: its file's
+# bytes and its cycles per character on the Cortex-M4F.
+measure_choose() {
+    mkdir -p "$out_dir/choose"
+    find_charm
+    [ -f "$corpus" ] || { echo "tables.sh: $corpus is missing" >&2; exit 1; }
+    local tmp="$out_dir/choose.tsv.tmp" name cell layers h file m4
+    {
+        printf 'name\tcell\tlayers\thidden\tint8_bytes\tm4_instr\tm4_cycles\n'
+        while read -r name cell layers h; do
+            echo "tables.sh: measuring $name for the choose-a-model table" >&2
+            file="$out_dir/choose/$name.charm"
+            "$charm" train --data "$corpus" --cell "$cell" --layers "$layers" --hidden "$h" --steps 1 \
+                --batch 1 --seed 1 --engine plain --threads 1 --quiet --force --out "$file" >&2
+            "$charm" quantize --model "$file" --out "${file%.charm}-int8.charm" --force >&2
+            # "- -" when the firmware refuses the model (its state over the buffers)
+            m4="$(measure_one mps2-an386 - "${file%.charm}-int8.charm" cells)"
+            [ "$m4" = " " ] && m4="- -"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$cell" "$layers" "$h" \
+                "$(stat -c %s "${file%.charm}-int8.charm")" "${m4// /$'\t'}"
+        done < <(choose_models)
+    } >"$tmp"
+    mv "$tmp" "$out_dir/choose.tsv"
+    echo "tables.sh: wrote $out_dir/choose.tsv" >&2
 }
 
 # measure_formats MODEL: the file sizes of the three forms and their loss on
@@ -228,17 +290,51 @@ LSTM_MACS=$((4 * 128 * 128 + 65 * 128))
 
 cells() {
     [ -f "$out_dir/cells.tsv" ] || { echo "tables.sh: no cells.tsv: run scripts/tables.sh measure-cells" >&2; exit 1; }
-    echo '| core (QEMU machine) | clock for chars/s | GRU: instructions / char (per MAC) | GRU: est. cycles / char (per MAC) | GRU chars/s | LSTM: instructions / char (per MAC) | LSTM: est. cycles / char (per MAC) | LSTM chars/s |'
-    echo '|---|---|---|---|---|---|---|---|'
-    rows | awk -F '\t' -v GRU="$GRU_MACS" -v LSTM="$LSTM_MACS" "$AWK_LIB"'
-        NR == FNR { if (FNR > 1) { gi[$1] = $3; gc[$1] = $4; li[$1] = $5; lc[$1] = $6 } next }
-        {
-            k = $1
-            if (gc[k] == "-") { printf "| %s | %s | – | – | – | – | – | – |\n", $4, $5; next }
-            MACS = GRU; g = sprintf("%s (%s) | %s (%s) | %s", commas(gi[k]), per_mac(gi[k]), commas(gc[k]), per_mac(gc[k]), rates($6, gc[k]))
-            MACS = LSTM; l = sprintf("%s (%s) | %s (%s) | %s", commas(li[k]), per_mac(li[k]), commas(lc[k]), per_mac(lc[k]), rates($6, lc[k]))
-            printf "| %s | %s | %s | %s |\n", $4, $5, g, l
-        }' "$out_dir/cells.tsv" -
+    echo '| core (QEMU machine) | clock for chars/s | weights | GRU: instructions / char (per MAC) | GRU: est. cycles / char (per MAC) | GRU chars/s | LSTM: instructions / char (per MAC) | LSTM: est. cycles / char (per MAC) | LSTM chars/s |'
+    echo '|---|---|---|---|---|---|---|---|---|'
+    # f32 rows of every core, then int8 row pairs, then the M55's int8 tiles
+    # (the columns of cells.tsv where each form's four figures start).
+    local form
+    for form in 3:f32 7:int8 11:tiles; do
+        rows | awk -F '\t' -v GRU="$GRU_MACS" -v LSTM="$LSTM_MACS" -v at="${form%%:*}" -v form="${form#*:}" "$AWK_LIB"'
+            NR == FNR { if (FNR > 1) { gi[$1] = $at; gc[$1] = $(at + 1); li[$1] = $(at + 2); lc[$1] = $(at + 3) } next }
+            {
+                k = $1
+                label = form == "f32" ? "f32" : form == "int8" ? "int8 row pairs" : "int8 tiles"
+                if (form == "tiles" && gc[k] == "-") next
+                MACS = GRU; g = gc[k] == "-" ? "– | – | –" : sprintf("%s (%s) | %s (%s) | %s", commas(gi[k]), per_mac(gi[k]), commas(gc[k]), per_mac(gc[k]), rates($6, gc[k]))
+                MACS = LSTM; l = lc[k] == "-" ? "– | – | –" : sprintf("%s (%s) | %s (%s) | %s", commas(li[k]), per_mac(li[k]), commas(lc[k]), per_mac(lc[k]), rates($6, lc[k]))
+                printf "| %s | %s | %s | %s | %s |\n", $4, $5, label, g, l
+            }' "$out_dir/cells.tsv" -
+    done
+}
+
+# The board columns of the choose-a-model table: the int8 file's bytes,
+# whether it fits the nRF52840 (`charm info`'s check of the board: "yes", or
+# why not), and its characters per second there (64 MHz over the
+# Cortex-M4F's measured cycles). The validation loss is measured separately
+# (on an idle machine).
+choose() {
+    [ -f "$out_dir/choose.tsv" ] || { echo "tables.sh: no choose.tsv: run scripts/tables.sh measure-choose" >&2; exit 1; }
+    find_charm
+    echo '| model (V 65) | H | validation loss, nats/char | int8 file bytes (flash) | fits the nRF52840 (`charm info`) | nRF52840 (Cortex-M4F, 64 MHz) int8 chars/s |'
+    echo '|---|---|---|---|---|---|'
+    local name cell layers h bytes _instr cycles misfit model
+    while IFS=$'\t' read -r name cell layers h bytes _instr cycles; do
+        [ "$name" = name ] && continue
+        model="$out_dir/choose/$name-int8.charm"
+        [ -f "$model" ] || { echo "tables.sh: $model is missing: run scripts/tables.sh measure-choose" >&2; exit 1; }
+        # the nRF52840's "int8_misfit": null, or a sentence
+        misfit="$("$charm" info --model "$model" --json | awk '
+            /"board": "nrf52840"/ { on = 1 }
+            on && /"int8_misfit":/ { sub(/^[^:]*: */, ""); sub(/,$/, ""); gsub(/"/, ""); print; exit }')"
+        awk -v name="$cell" -v layers="$layers" -v h="$h" -v bytes="$bytes" -v cycles="$cycles" -v misfit="$misfit" "$AWK_LIB"'BEGIN {
+            label = name == "rnn" ? "rnn (tanh)" : toupper(name)
+            fits = misfit == "null"
+            printf "| %s×%s | %s | measured separately | %s | %s | %s |\n", label, layers, h, commas(bytes),
+                fits ? "yes" : "no: " misfit, fits && cycles != "-" ? rate(64, cycles) : "–"
+        }'
+    done <"$out_dir/choose.tsv"
 }
 
 boards() {
@@ -274,7 +370,7 @@ cycle_tables() {
 # The files and tables that carry pasted output: FILE NAME.
 pasted() {
     printf '%s\n' "README.md boards" "docs/performance.md per-core" "docs/int8.md formats" \
-        "docs/performance.md cycle-tables" "docs/performance.md cells"
+        "docs/performance.md cycle-tables" "docs/performance.md cells" "docs/choosing-a-model.md choose"
 }
 
 # pasted_named NAME...: the pasted tables of those names (all without a name).
@@ -324,7 +420,8 @@ case "${1:-}" in
 measure) shift; measure "$@" ;;
 measure-formats) shift; measure_formats "${1:-$out_dir/h128.charm}" ;;
 measure-cells) measure_cells ;;
-per-core | boards | formats | cells) "${1//-/_}" ;;
+measure-choose) measure_choose ;;
+per-core | boards | formats | cells | choose) "${1//-/_}" ;;
 cycle-tables) cycle_tables ;;
 update | check) cmd="$1"; shift; "$cmd" "$@" ;;
 *) usage ;;

@@ -52,7 +52,13 @@ fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
         assert_eq!(info["cell"].as_str(), Some(name));
         assert_eq!(info["layers"].as_u64(), Some(layers.parse().unwrap()));
         assert_eq!(info["format_version"].as_u64(), Some(5));
-        assert_stacked_fit(&info, &std::fs::read(d.join(&model)).unwrap());
+        let int8 = format!("{name}{layers}-int8.charm");
+        ok(d, &["quantize", "--model", &model, "--out", &int8]);
+        assert_stacked_fit(
+            &info,
+            &std::fs::read(d.join(&model)).unwrap(),
+            &std::fs::read(d.join(&int8)).unwrap(),
+        );
 
         // The validation loss of the model's weights (the state keeps it in
         // f64) is charm eval's over the validation part's pieces: each piece
@@ -96,23 +102,42 @@ fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
     }
 }
 
-/// `charm info --json`'s fit check of a version-5 model: f32 only, flash
-/// the file, RAM the state and next state (L·H f32 values each, twice for
-/// an LSTM) and V logits; every board with the cells firmware, the state
-/// within its max H, and the f32 chars/s of charm-boards' cells cost model
-/// at its clock; int8 not estimated.
-fn assert_stacked_fit(info: &serde_json::Value, file: &[u8]) {
+/// `charm info --json`'s fit check of a version-5 f32 model: flash the
+/// file, and as int8 the file `charm quantize` writes (`int8_file`); RAM the
+/// state and next state (L·H f32 values each, twice for an LSTM; as int8
+/// the Q15 levels over H rounded up to 8, three slots a unit for an LSTM)
+/// and V logits; every board with the cells firmware, the state within its
+/// max H, and the f32 and int8 chars/s of charm-boards' cells cost model at
+/// its clock.
+fn assert_stacked_fit(info: &serde_json::Value, file: &[u8], int8_file: &[u8]) {
     let n = |key: &str| info[key].as_u64().unwrap();
     let (layers, hidden, vocab) = (n("layers"), n("hidden"), n("vocab_size"));
     let cell = charm_boards::Cell::from_name(info["cell"].as_str().unwrap()).unwrap();
     let values = layers * hidden * u64::from(cell.state_vectors());
+    let q15_values = layers
+        * hidden.div_ceil(8)
+        * 8
+        * if cell == charm_boards::Cell::Lstm {
+            3
+        } else {
+            1
+        };
     let device = info["device"].as_array().unwrap();
-    assert_eq!(device.len(), 1, "{info}");
+    assert_eq!(device.len(), 2, "{info}");
     assert_eq!(device[0]["element"], "f32");
     assert_eq!(device[0]["flash_bytes"].as_u64(), Some(file.len() as u64));
     assert_eq!(
         device[0]["state_ram_bytes"].as_u64(),
         Some(2 * 4 * values + 4 * vocab)
+    );
+    assert_eq!(device[1]["element"], "int8");
+    assert_eq!(
+        device[1]["flash_bytes"].as_u64(),
+        Some(int8_file.len() as u64)
+    );
+    assert_eq!(
+        device[1]["state_ram_bytes"].as_u64(),
+        Some(2 * 2 * q15_values + 4 * vocab)
     );
     let shape = charm_boards::StackedShape {
         cell,
@@ -125,24 +150,26 @@ fn assert_stacked_fit(info: &serde_json::Value, file: &[u8]) {
     for (fit, board) in boards.iter().zip(charm_boards::BOARDS) {
         assert_eq!(fit["board"], board.name);
         assert_eq!(fit["firmware_features"], "cells", "{fit}");
-        assert!(fit["int8_chars_per_second"].is_null(), "{fit}");
-        assert_eq!(
-            fit["int8_misfit"],
-            "not estimated for other cells and depths"
-        );
-        // These small models fit every board.
-        assert!(values <= u64::from(board.max_hidden));
+        // These small models fit every board, as f32 and as int8.
+        assert!(q15_values <= u64::from(board.max_hidden));
         assert!(fit["f32_misfit"].is_null(), "{fit}");
-        let expected = board
-            .clock_hz
-            .map(|hz| f64::from(hz) / board.core.cells_speed.f32.cycles(&shape) as f64);
-        // charm info prints the f64 in the shortest form that reads back
-        // to it; serde_json (without its float_roundtrip feature) may read
-        // it one ulp off, 2.2e-16 relative: 1e-15 is above it.
-        let found = fit["f32_chars_per_second"].as_f64();
-        match (found, expected) {
-            (Some(f), Some(e)) => assert!((f - e).abs() <= 1e-15 * e, "{fit}: {e}"),
-            _ => assert_eq!(found, expected, "{fit}"),
+        assert!(fit["int8_misfit"].is_null(), "{fit}");
+        for (key, cost) in [
+            ("f32_chars_per_second", Some(board.core.cells_speed.f32)),
+            ("int8_chars_per_second", board.core.cells_speed.int8),
+        ] {
+            let expected = board
+                .clock_hz
+                .zip(cost)
+                .map(|(hz, cost)| f64::from(hz) / cost.cycles(&shape) as f64);
+            // charm info prints the f64 in the shortest form that reads back
+            // to it; serde_json (without its float_roundtrip feature) may read
+            // it one ulp off, 2.2e-16 relative: 1e-15 is above it.
+            let found = fit[key].as_f64();
+            match (found, expected) {
+                (Some(f), Some(e)) => assert!((f - e).abs() <= 1e-15 * e, "{fit}: {e}"),
+                _ => assert_eq!(found, expected, "{fit}"),
+            }
         }
     }
 }
@@ -184,14 +211,34 @@ fn cli_info_fits_stacked_models_by_their_state() {
         assert!(fit["f32_chars_per_second"].is_null());
     }
     let text = String::from_utf8(ok(d, &["info", "--model", "lstm4.charm"])).unwrap();
+    // As int8 row pairs each layer keeps 3·72 Q15 values (h over H rounded
+    // up to 8, and c in two slots a unit): 864.
+    ok(
+        d,
+        &[
+            "quantize",
+            "--model",
+            "lstm4.charm",
+            "--out",
+            "lstm4-int8.charm",
+        ],
+    );
+    let int8_bytes = std::fs::read(d.join("lstm4-int8.charm")).unwrap().len();
     assert!(
         text.contains(&format!(
             "\non a device:     f32: {} bytes of flash (this file), {} bytes of RAM for the state \
              (520 f32 values: layers x H x 2 for h and c, as state and next state, and V logits)\n\
+             {:<17}int8: {} bytes of flash (as row pairs, after charm quantize), {} bytes of RAM \
+             for the state (864 Q15 values: layers x H rounded up to 8, x 3 for h and the f32 c, \
+             as state and next state, and V logits)\n\
              boards:          microbit: f32 does not fit: 520 state values > the 256 the state \
-             buffers hold; int8 not estimated — BBC micro:bit",
+             buffers hold; int8 does not fit: 864 state values > the 256 the state buffers \
+             hold — BBC micro:bit",
             bytes.len(),
-            2 * 4 * 520 + 4 * 3
+            2 * 4 * 520 + 4 * 3,
+            "",
+            int8_bytes,
+            2 * 2 * 864 + 4 * 3
         )),
         "{text}"
     );

@@ -1303,12 +1303,14 @@ fn cells_speed_model(cell: &str, layers: usize, hidden: usize) -> PathBuf {
     path
 }
 
-/// `charm info`'s f32 characters per second for a model of `layers` layers
+/// `charm info`'s characters per second as `element` (`"f32"`, or
+/// `"int8"`: the model quantized to int8 row pairs) for a model of `layers` layers
 /// of `cell` with `hidden` units over tinyshakespeare on `board` (which
 /// runs the machine's code at its own clock, with the firmware built with
 /// `--features cells`) against the clock over QEMU's estimate of the cycles
 /// per character of the machine's cells firmware: within charm-boards'
-/// stated `CELLS_FIT_ERROR_PERCENT`. The models are ones the cost model was
+/// stated `CELLS_FIT_ERROR_PERCENT` (f32) or `CELLS_INT8_FIT_ERROR_PERCENT`
+/// (int8). The models are ones the cost model was
 /// fitted to, so this checks the fit's constants, the arithmetic of `charm
 /// info` and the cells firmware's cost together. `lengths`: the two runs'
 /// characters (1 and 3 where f32 is in software, as the fit measured).
@@ -1316,10 +1318,15 @@ fn cells_speed_estimate_within_fit_error(
     m: &Machine,
     board: &str,
     table: &CycleTable,
-    (cell, layers, hidden): (&str, usize, usize),
+    (element, cell, layers, hidden): (&str, &str, usize, usize),
     lengths: (u32, u32),
 ) {
-    let path = cells_speed_model(cell, layers, hidden);
+    let f32_path = cells_speed_model(cell, layers, hidden);
+    let path = if element == "int8" {
+        cli_quantize_layout(&f32_path, "pairs")
+    } else {
+        f32_path
+    };
     let info: serde_json::Value = serde_json::from_slice(&charm(&[
         "info".as_ref(),
         "--model".as_ref(),
@@ -1332,10 +1339,9 @@ fn cells_speed_estimate_within_fit_error(
         .and_then(|boards| boards.iter().find(|b| b["board"] == board))
         .unwrap_or_else(|| panic!("charm info lists no {board}: {info}"));
     assert_eq!(fit["firmware_features"], "cells", "{fit}");
-    assert!(fit["int8_chars_per_second"].is_null(), "{fit}");
-    let estimate = fit["f32_chars_per_second"]
+    let estimate = fit[format!("{element}_chars_per_second")]
         .as_f64()
-        .unwrap_or_else(|| panic!("charm info gives no f32 chars/s for {board}: {fit}"));
+        .unwrap_or_else(|| panic!("charm info gives no {element} chars/s for {board}: {fit}"));
     let clock = charm_boards::board(board)
         .and_then(|b| b.clock_hz)
         .expect("a clock");
@@ -1348,11 +1354,16 @@ fn cells_speed_estimate_within_fit_error(
     let cycles = cycles_per_char_of(m, &m.cells_elf(), &model, table, isa, lengths);
     let measured = f64::from(clock) / cycles;
     let error = (estimate - measured).abs() / measured * 100.0;
-    assert!(
-        error <= f64::from(charm_boards::CELLS_FIT_ERROR_PERCENT),
-        "{board}, {cell}×{layers} H {hidden}: charm info says {estimate:.1} chars/s, QEMU's \
-         trace {measured:.1}: {error:.2}% apart, over the stated {}%",
+    let bound = if element == "int8" {
+        charm_boards::CELLS_INT8_FIT_ERROR_PERCENT
+    } else {
         charm_boards::CELLS_FIT_ERROR_PERCENT
+    };
+    assert!(
+        error <= f64::from(bound),
+        "{board}, {element} {cell}×{layers} H {hidden}: charm info says {estimate:.1} chars/s, QEMU's \
+         trace {measured:.1}: {error:.2}% apart, over the stated {}%",
+        bound
     );
 }
 
@@ -1363,7 +1374,20 @@ fn qemu_m33_cells_speed_estimate_of_the_pico_2_gru_h128() {
         &qemu_support::M33,
         "rp2350",
         &cycle_model::CORTEX_M33,
-        ("gru", 1, 128),
+        ("f32", "gru", 1, 128),
+        (2, 12),
+    );
+}
+
+/// The Raspberry Pi Pico 2 (Cortex-M33 at 150 MHz): the int8 row pairs of
+/// two tanh layers of H 128.
+#[test]
+fn qemu_m33_cells_int8_speed_estimate_of_the_pico_2_rnn2_h128() {
+    cells_speed_estimate_within_fit_error(
+        &qemu_support::M33,
+        "rp2350",
+        &cycle_model::CORTEX_M33,
+        ("int8", "rnn", 2, 128),
         (2, 12),
     );
 }
@@ -1375,7 +1399,19 @@ fn qemu_m4_cells_speed_estimate_of_the_nrf52840_lstm_h128() {
         &qemu_support::M4,
         "nrf52840",
         &cycle_model::CORTEX_M4,
-        ("lstm", 1, 128),
+        ("f32", "lstm", 1, 128),
+        (2, 12),
+    );
+}
+
+/// The nRF52840 (Cortex-M4F at 64 MHz): the int8 row pairs of a GRU of H 128.
+#[test]
+fn qemu_m4_cells_int8_speed_estimate_of_the_nrf52840_gru_h128() {
+    cells_speed_estimate_within_fit_error(
+        &qemu_support::M4,
+        "nrf52840",
+        &cycle_model::CORTEX_M4,
+        ("int8", "gru", 1, 128),
         (2, 12),
     );
 }
@@ -1388,8 +1424,20 @@ fn qemu_riscv32imc_cells_speed_estimate_of_the_esp32_c3_rnn2_h64() {
         &qemu_support::RISCV32IMC,
         "esp32c3",
         &cycle_model::RV32IMAC,
-        ("rnn", 2, 64),
+        ("f32", "rnn", 2, 64),
         (1, 3),
+    );
+}
+
+/// The ESP32-C3 (RV32IMC at 160 MHz): the int8 row pairs of an LSTM of H 64.
+#[test]
+fn qemu_riscv32imc_cells_int8_speed_estimate_of_the_esp32_c3_lstm_h64() {
+    cells_speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        ("int8", "lstm", 1, 64),
+        (2, 12),
     );
 }
 

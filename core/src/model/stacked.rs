@@ -4,7 +4,7 @@
 
 use super::error::{check_lengths, ShapeError, StepError};
 use crate::cell::{Cell, Gru, Lstm, Rnn, Unit, MAX_GATES, MAX_LAYERS};
-use crate::kernels::{dot, matvec_bias, padded};
+use crate::kernels::{matvec_bias, padded};
 use crate::Float;
 
 /// The four tensors of one layer: PyTorch's `weight_ih_l{k}`,
@@ -102,6 +102,13 @@ pub struct StackedModelView<'a, F> {
     why: &'a [F],
     by: &'a [F],
 }
+
+/// Units whose gate terms the step computes in one pass: [`matvec_bias`]
+/// multiplies that many rows of each gate's matrices at a time (on the Arm
+/// FPU cores its assembly kernel, two rows per pass over the vector), then
+/// the cell updates those units. 16, as the int8 step's: the terms of one
+/// pass, 2 · 4 gates · 16 values, sit on the stack (512 bytes in f32).
+const UNITS_PER_PASS: usize = 16;
 
 /// A layer's input: a character (the first layer) or the layer below's h.
 #[derive(Clone, Copy)]
@@ -208,8 +215,10 @@ impl<'a, F: Float> StackedModelView<'a, F> {
     /// y = W_hy·h_L' + b_y                          (logits)
     /// ```
     ///
-    /// Every product of a row and a vector is [`dot`]'s fixed order, plus
-    /// the bias after it; the logits are [`matvec_bias`]. `state` and
+    /// Every product of rows and a vector, the logits' too, is
+    /// [`matvec_bias`]: per row [`crate::dot`]'s fixed order, then the bias,
+    /// the same bits on every target (the Arm FPU cores run it in assembly,
+    /// two rows at a time). `state` and
     /// `state_next` have [`StackedModelView::state_len`] values, `logits` V;
     /// a wrong length or `x ≥ V` is an error, never a panic.
     pub fn step(
@@ -294,27 +303,51 @@ impl<'a, F: Float> StackedModelView<'a, F> {
             };
             let (h_prev, c_prev) = prev.split_at(hidden);
             let (h_next, c_next) = next.split_at_mut(hidden);
-            for r in 0..hidden {
-                let (mut in_terms, mut h_terms) = ([F::ZERO; MAX_GATES], [F::ZERO; MAX_GATES]);
+            let (mut in_terms, mut h_terms) = (
+                [[F::ZERO; UNITS_PER_PASS]; MAX_GATES],
+                [[F::ZERO; UNITS_PER_PASS]; MAX_GATES],
+            );
+            for r0 in (0..hidden).step_by(UNITS_PER_PASS) {
+                let units = UNITS_PER_PASS.min(hidden - r0);
                 for g in 0..U::GATES {
-                    let row = g * hidden + r;
-                    let (Some(&bx), Some(&bh)) = (layer.bx.get(row), layer.bh.get(row)) else {
+                    // rows ρ = g·H + r for r in r0 .. r0 + units
+                    let first = g * hidden + r0;
+                    let (Some(bx), Some(bh)) = (
+                        layer.bx.get(first..first + units),
+                        layer.bh.get(first..first + units),
+                    ) else {
                         return;
                     };
-                    let wh = layer.wh.chunks_exact(stride).nth(row).unwrap_or(&[]);
-                    h_terms[g] = dot(wh, h_prev) + bh;
-                    in_terms[g] = match input {
-                        Input::OneHot(column) => column.get(row).copied().unwrap_or(F::ZERO) + bx,
-                        Input::Below(h) => {
-                            dot(layer.wx.chunks_exact(stride).nth(row).unwrap_or(&[]), h) + bx
+                    // hidden term  h_g = W_h[ρ]·h + b_h[ρ]
+                    let wh = layer.wh.get(first * stride..).unwrap_or(&[]);
+                    matvec_bias(&mut h_terms[g][..units], wh, stride, h_prev, bh);
+                    // input term  x_g = W_i[ρ]·x + b_i[ρ]
+                    match input {
+                        Input::OneHot(column) => {
+                            let column = column.get(first..).unwrap_or(&[]);
+                            for ((term, &w), &b) in
+                                in_terms[g][..units].iter_mut().zip(column).zip(bx)
+                            {
+                                *term = w + b;
+                            }
                         }
-                    };
+                        Input::Below(h) => {
+                            let wx = layer.wx.get(first * stride..).unwrap_or(&[]);
+                            matvec_bias(&mut in_terms[g][..units], wx, stride, h, bx);
+                        }
+                    }
                 }
-                let c = c_prev.get(r).copied().unwrap_or(F::ZERO);
-                let [h, c] = U::update(&in_terms, &h_terms, [h_prev[r], c]);
-                h_next[r] = h;
-                if let Some(c_next) = c_next.get_mut(r) {
-                    *c_next = c;
+                for k in 0..units {
+                    let r = r0 + k;
+                    // unit r's terms of every gate
+                    let unit_in = core::array::from_fn(|g| in_terms[g][k]);
+                    let unit_h = core::array::from_fn(|g| h_terms[g][k]);
+                    let c = c_prev.get(r).copied().unwrap_or(F::ZERO);
+                    let [h, c] = U::update(&unit_in, &unit_h, [h_prev[r], c]);
+                    h_next[r] = h;
+                    if let Some(c_next) = c_next.get_mut(r) {
+                        *c_next = c;
+                    }
                 }
             }
         }

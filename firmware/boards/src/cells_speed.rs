@@ -2,14 +2,17 @@
 //! version 5), writes on a core: the cost model of the firmware built with
 //! `--features cells`.
 //!
-//! Such a model's step is charm-core's `StackedModelView::step`: for each
-//! layer, each unit and each of the cell's G gates, one dot product of H
-//! terms with the layer's own h (its hidden term) and, in the layers above
-//! the first, one with the h of the layer below (its input term; the first
-//! layer's input term is a row lookup), plus the biases; then the cell's
-//! update (a tanh or sigmoid per gate, the LSTM's tanh of c); then the
-//! output layer's V rows of H, the softmax and the sampler. A character of
-//! L layers of H units over V characters therefore costs
+//! Such a model's step is charm-core's `StackedModelView::step` (f32) or
+//! `Int8StackedModelView::step` (int8): for each layer, each unit and each
+//! of the cell's G gates, one dot product of H terms with the layer's own h
+//! (its hidden term) and, in the layers above the first, one with the h of
+//! the layer below (its input term; the first layer's input term is a row
+//! lookup), plus the biases — 16 units' rows of a gate at a time through
+//! the kernel of the one-layer models (f32: the two-row FPU kernel on the
+//! cores that have one; int8: the row-pair kernel of the core's ISA) — then
+//! the cell's update (a tanh or sigmoid per gate, the LSTM's tanh of c);
+//! then the output layer's V rows of H, the softmax and the sampler. A
+//! character of L layers of H units over V characters therefore costs
 //!
 //! ```text
 //! cycles = mac · (2L − 1)·G·H²  +  row · (2L − 1)·G·H
@@ -22,17 +25,19 @@
 //! bias), the sigmoids and the tanh of each unit's update (S and T a unit:
 //! rnn 0 and 1, GRU 2 and 1, LSTM 3 and 2; [`Cell::sigmoids`],
 //! [`Cell::tanhs`]) with their share of the rest of it, the output layer's
-//! multiply-accumulates (the two-row FPU kernel on the cores that have one,
-//! hence a coefficient of its own), the rest of each logit, and what a
+//! multiply-accumulates (a coefficient of its own: the layers' and the output
+//! layer's kernels are called on different shapes), the rest of each logit, and what a
 //! character costs once. The seven coefficients of each core are least-squares
 //! fits (of the relative error) to the estimated cycles per character of
 //! `scripts/measure-cycles.sh --features cells` — QEMU's instruction trace
 //! of the cells firmware priced by the core's published instruction timings —
 //! for the models `scripts/fit-speed.sh --cells` trains and measures, and
-//! reproduce each of those estimates within [`CELLS_FIT_ERROR_PERCENT`].
+//! reproduce each of those estimates within [`CELLS_FIT_ERROR_PERCENT`]
+//! (f32) and [`CELLS_INT8_FIT_ERROR_PERCENT`] (int8).
 //!
-//! f32 only: int8 models of these cells are not run by the firmware yet, so
-//! [`CellsSpeed::int8`] is `None` on every core until they are measured.
+//! Each core has two such fits ([`CellsSpeed`]): f32, and int8 row pairs
+//! (`charm quantize`'s default layout; on the Cortex-M55 int8 tiles are
+//! faster, and the estimate of a tiles file is that of its row pairs).
 
 /// The recurrent cell of a model's layers, as the cost model and the fit
 /// check see it (charm-core's `Cell`, which this table does not depend on).
@@ -245,154 +250,236 @@ impl StackedCost {
 pub struct CellsSpeed {
     /// f32 models (on the FPU or in software, as the core has it).
     pub f32: StackedCost,
-    /// int8 models: `None` until the firmware runs them and they are
-    /// measured (`charm info` then says int8 is not estimated).
+    /// int8 models (row pairs; a tiles file on the Cortex-M55 is priced as
+    /// its row pairs, which are slower); `None` on a core whose int8 cost is
+    /// not measured (`charm info` then gives no int8 chars/s).
     pub int8: Option<StackedCost>,
 }
 
-/// The largest difference, in percent, between a fit of [`StackedCost`]
+/// The largest difference, in percent, between an f32 fit of [`StackedCost`]
 /// and the cycle estimates it was fitted to, rounded up: the worst of every
-/// core is the Cortex-M55's, 1.09% (each constant below says its own). `charm info`'s characters per second of a model of
-/// other cells and depths are within this of the QEMU estimate, at the
-/// board's clock; the QEMU tests `qemu_*_cells_speed_estimate_*` check it.
+/// core is the RV32IMAC's, 1.11% (each constant below says its own). `charm
+/// info`'s f32 characters per second of a model of other cells and depths
+/// are within this of the QEMU estimate, at the board's clock; the QEMU
+/// tests `qemu_*_cells_speed_estimate_*` check it.
 pub const CELLS_FIT_ERROR_PERCENT: u32 = 2;
+
+/// [`CELLS_FIT_ERROR_PERCENT`] of the int8 fits (row pairs): the worst of
+/// every core is the Cortex-M3's, 3.81%, rounded up. The QEMU tests
+/// `qemu_*_cells_int8_speed_estimate_*` check `charm info`'s int8 figure
+/// within it.
+pub const CELLS_INT8_FIT_ERROR_PERCENT: u32 = 4;
 
 // The fits, by core: `scripts/fit-speed.sh --cells`.
 
 /// Cortex-M0: the micro:bit's trace of the cells firmware, the M0 table.
-/// Largest difference from the fitted estimates: 0.20% (9 models: the
-/// micro:bit's 192 KiB hold neither the gru×1 of H 128, the gru×2 of H 64,
-/// nor the GRU of H 64 over V = 200).
+/// Largest difference from the fitted estimates: f32 0.20% (9 models), int8 3.06% (13 models).
+/// The micro:bit's 192 KiB hold neither the gru×1 of H 128, the gru×2 of
+/// H 64, nor the GRU of H 64 over V = 200 in f32; the int8 state of the
+/// lstm×1 of H 128 (384 Q15 values) is over its buffers of 256.
 pub(crate) const CELLS_CORTEX_M0: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 374_103,
-        row_cycles: 908,
-        sigmoid_cycles: 3_708,
-        tanh_cycles: 2_789,
-        output_mac_millicycles: 328_180,
-        vocab_cycles: 5_899,
-        fixed_cycles: 33_573,
+        mac_millicycles: 373_690,
+        row_cycles: 607,
+        sigmoid_cycles: 3_831,
+        tanh_cycles: 2_941,
+        output_mac_millicycles: 327_657,
+        vocab_cycles: 5_859,
+        fixed_cycles: 29_070,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 6_446,
+        row_cycles: 362,
+        sigmoid_cycles: 1_496,
+        tanh_cycles: 521,
+        output_mac_millicycles: 12_798,
+        vocab_cycles: 4_134,
+        fixed_cycles: 43_121,
+    }),
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
-/// Largest difference from the fitted estimates: 0.19% (9 models, as the M0).
+/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.76% (13 models).
+/// The models of the M0.
 pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 351_649,
-        row_cycles: 849,
-        sigmoid_cycles: 3_483,
-        tanh_cycles: 2_671,
-        output_mac_millicycles: 312_521,
-        vocab_cycles: 5_373,
-        fixed_cycles: 32_544,
+        mac_millicycles: 352_159,
+        row_cycles: 550,
+        sigmoid_cycles: 3_596,
+        tanh_cycles: 2_818,
+        output_mac_millicycles: 314_008,
+        vocab_cycles: 5_276,
+        fixed_cycles: 28_027,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 6_269,
+        row_cycles: 344,
+        sigmoid_cycles: 1_390,
+        tanh_cycles: 488,
+        output_mac_millicycles: 11_944,
+        vocab_cycles: 3_854,
+        fixed_cycles: 41_751,
+    }),
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: 0.42% (12 models).
+/// Largest difference from the fitted estimates: f32 0.41% (12 models), int8 3.81% (14 models).
 pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 197_953,
-        row_cycles: 653,
-        sigmoid_cycles: 2_691,
-        tanh_cycles: 1_891,
-        output_mac_millicycles: 199_182,
-        vocab_cycles: 3_191,
-        fixed_cycles: 10_785,
+        mac_millicycles: 198_976,
+        row_cycles: 558,
+        sigmoid_cycles: 2_678,
+        tanh_cycles: 1_907,
+        output_mac_millicycles: 200_113,
+        vocab_cycles: 3_116,
+        fixed_cycles: 9_960,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 5_477,
+        row_cycles: 241,
+        sigmoid_cycles: 930,
+        tanh_cycles: 338,
+        output_mac_millicycles: 10_247,
+        vocab_cycles: 2_738,
+        fixed_cycles: 21_721,
+    }),
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: 0.57% (14 models).
+/// Largest difference from the fitted estimates: f32 0.51% (14 models), int8 1.46% (14 models).
 pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 8_018,
-        row_cycles: 158,
-        sigmoid_cycles: 105,
-        tanh_cycles: 56,
-        output_mac_millicycles: 4_258,
-        vocab_cycles: 110,
-        fixed_cycles: 2_818,
+        mac_millicycles: 3_999,
+        row_cycles: 36,
+        sigmoid_cycles: 101,
+        tanh_cycles: 70,
+        output_mac_millicycles: 4_121,
+        vocab_cycles: 115,
+        fixed_cycles: 2_266,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 1_615,
+        row_cycles: 86,
+        sigmoid_cycles: 174,
+        tanh_cycles: 43,
+        output_mac_millicycles: 2_008,
+        vocab_cycles: 150,
+        fixed_cycles: 5_632,
+    }),
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: 0.64% (14 models).
+/// Largest difference from the fitted estimates: f32 0.52% (14 models), int8 1.85% (14 models).
 pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 7_892,
-        row_cycles: 121,
-        sigmoid_cycles: 102,
-        tanh_cycles: 46,
-        output_mac_millicycles: 4_190,
-        vocab_cycles: 104,
-        fixed_cycles: 2_819,
+        mac_millicycles: 3_932,
+        row_cycles: 33,
+        sigmoid_cycles: 98,
+        tanh_cycles: 65,
+        output_mac_millicycles: 4_054,
+        vocab_cycles: 108,
+        fixed_cycles: 2_169,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 1_607,
+        row_cycles: 82,
+        sigmoid_cycles: 143,
+        tanh_cycles: 23,
+        output_mac_millicycles: 2_061,
+        vocab_cycles: 132,
+        fixed_cycles: 6_069,
+    }),
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: 0.85% (14 models).
+/// Largest difference from the fitted estimates: f32 0.67% (14 models), int8 2.00% (14 models).
 pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 7_027,
-        row_cycles: 125,
-        sigmoid_cycles: 105,
-        tanh_cycles: 46,
-        output_mac_millicycles: 4_288,
-        vocab_cycles: 93,
-        fixed_cycles: 2_939,
+        mac_millicycles: 3_997,
+        row_cycles: 33,
+        sigmoid_cycles: 101,
+        tanh_cycles: 67,
+        output_mac_millicycles: 4_114,
+        vocab_cycles: 99,
+        fixed_cycles: 2_162,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 1_667,
+        row_cycles: 95,
+        sigmoid_cycles: 156,
+        tanh_cycles: 25,
+        output_mac_millicycles: 2_198,
+        vocab_cycles: 124,
+        fixed_cycles: 7_035,
+    }),
 };
 
 /// Cortex-M55: the `mps3-an547` trace.
-/// Largest difference from the fitted estimates: 1.09% (14 models).
+/// Largest difference from the fitted estimates: f32 0.86% (14 models), int8 1.08% (14 models).
 pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 6_414,
-        row_cycles: 101,
-        sigmoid_cycles: 104,
-        tanh_cycles: 10,
-        output_mac_millicycles: 2_327,
-        vocab_cycles: 46,
-        fixed_cycles: 3_410,
+        mac_millicycles: 1_992,
+        row_cycles: 29,
+        sigmoid_cycles: 92,
+        tanh_cycles: 48,
+        output_mac_millicycles: 2_107,
+        vocab_cycles: 53,
+        fixed_cycles: 2_149,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 705,
+        row_cycles: 66,
+        sigmoid_cycles: 104,
+        tanh_cycles: 51,
+        output_mac_millicycles: 871,
+        vocab_cycles: 94,
+        fixed_cycles: 2_689,
+    }),
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: 1.00% (12 models).
+/// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.60% (14 models).
 pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 155_530,
-        row_cycles: 661,
-        sigmoid_cycles: 2_135,
-        tanh_cycles: 1_228,
-        output_mac_millicycles: 157_715,
-        vocab_cycles: 2_675,
-        fixed_cycles: 14_395,
+        mac_millicycles: 154_179,
+        row_cycles: 609,
+        sigmoid_cycles: 2_142,
+        tanh_cycles: 1_183,
+        output_mac_millicycles: 156_486,
+        vocab_cycles: 2_659,
+        fixed_cycles: 16_003,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 5_652,
+        row_cycles: 232,
+        sigmoid_cycles: 852,
+        tanh_cycles: 321,
+        output_mac_millicycles: 9_463,
+        vocab_cycles: 2_324,
+        fixed_cycles: 24_335,
+    }),
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: 1.00% (12 models; every
-/// one the same cycles as on the RV32IMAC: the same code).
+/// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.60% (14 models).
+/// Every one the same cycles as on the RV32IMAC: the same code.
 pub(crate) const CELLS_RV32IMC: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 155_530,
-        row_cycles: 661,
-        sigmoid_cycles: 2_135,
-        tanh_cycles: 1_228,
-        output_mac_millicycles: 157_715,
-        vocab_cycles: 2_675,
-        fixed_cycles: 14_395,
+        mac_millicycles: 154_179,
+        row_cycles: 609,
+        sigmoid_cycles: 2_142,
+        tanh_cycles: 1_183,
+        output_mac_millicycles: 156_486,
+        vocab_cycles: 2_659,
+        fixed_cycles: 16_003,
     },
-    int8: None,
+    int8: Some(StackedCost {
+        mac_millicycles: 5_652,
+        row_cycles: 232,
+        sigmoid_cycles: 852,
+        tanh_cycles: 321,
+        output_mac_millicycles: 9_463,
+        vocab_cycles: 2_324,
+        fixed_cycles: 24_335,
+    }),
 };

@@ -8,6 +8,7 @@ mod speed;
 use cells_speed::*;
 pub use cells_speed::{
     Cell, CellsSpeed, StackedCost, StackedShape, StateLayout, CELLS_FIT_ERROR_PERCENT,
+    CELLS_INT8_FIT_ERROR_PERCENT,
 };
 use speed::*;
 pub use speed::{CharCost, Element, Speed, FIT_ERROR_PERCENT};

@@ -4,13 +4,13 @@
 //!
 //! ```text
 //! charm-speed-fit < MEASUREMENTS.tsv     # lines: CORE ELEMENT H V CYCLES
-//! charm-speed-fit --cells < CELLS.tsv     # lines: CORE CELL LAYERS H V CYCLES
+//! charm-speed-fit --cells < CELLS.tsv     # lines: CORE ELEMENT CELL LAYERS H V CYCLES
 //! charm-speed-fit --corpus V OUT         # a text of V distinct characters
 //! ```
 //!
 //! `scripts/fit-speed.sh` makes the measurements and calls both
-//! (`--cells`: `scripts/fit-speed.sh --cells`, the f32 `StackedCost` of
-//! each core, for models of other cells and depths).
+//! (`--cells`: `scripts/fit-speed.sh --cells`, the f32 and int8
+//! `StackedCost` of each core, for models of other cells and depths).
 
 use charm_boards::{Cell, StackedShape};
 use charm_tests::speed_fit::{fit, fit_cells, CellsPoint, Point};
@@ -108,21 +108,28 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// `--cells`: lines `CORE CELL LAYERS H V CYCLES`, one fit per core.
+/// `--cells`: lines `CORE ELEMENT CELL LAYERS H V CYCLES` (ELEMENT `f32`
+/// or `int8`), one fit per core and element.
 fn run_cells(input: &str) -> Result<(), String> {
-    let mut groups: BTreeMap<String, Vec<CellsPoint>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<CellsPoint>> = BTreeMap::new();
     for (n, line) in input
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let [core, cell, layers, h, v, cycles] = fields[..] else {
+        let [core, element, cell, layers, h, v, cycles] = fields[..] else {
             return Err(format!(
-                "line {}: want CORE CELL LAYERS H V CYCLES: {line:?}",
+                "line {}: want CORE ELEMENT CELL LAYERS H V CYCLES: {line:?}",
                 n + 1
             ));
         };
+        if element != "f32" && element != "int8" {
+            return Err(format!(
+                "line {}: the element is f32 or int8, not {element:?}",
+                n + 1
+            ));
+        }
         let whole = |s: &str| {
             s.parse::<u32>()
                 .map_err(|_| format!("line {}: {s:?} is not a whole number", n + 1))
@@ -138,17 +145,17 @@ fn run_cells(input: &str) -> Result<(), String> {
             .parse::<f64>()
             .map_err(|_| format!("line {}: {cycles:?}", n + 1))?;
         groups
-            .entry(core.to_string())
+            .entry((core.to_string(), element.to_string()))
             .or_default()
             .push(CellsPoint { shape, cycles });
     }
     let mut worst = 0.0f64;
-    for (core, points) in &groups {
+    for ((core, element), points) in &groups {
         let (c, error) =
             fit_cells(points).ok_or_else(|| format!("{core}: the points fit no model"))?;
         worst = worst.max(error);
         println!(
-            "{core} f32 cells ({} models, largest difference {error:.2}%): StackedCost {{ \
+            "{core} {element} cells ({} models, largest difference {error:.2}%): StackedCost {{ \
              mac_millicycles: {}, row_cycles: {}, sigmoid_cycles: {}, tanh_cycles: {}, \
              output_mac_millicycles: {}, vocab_cycles: {}, fixed_cycles: {} }}",
             points.len(),

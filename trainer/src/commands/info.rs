@@ -14,12 +14,14 @@
 //! each core's published timings) at the board's clock.
 //!
 //! A model of other cells and depths (format version 5) runs on the
-//! firmware built with `--features cells`, in f32: its flash is the file;
-//! its RAM the state and the next state, `layers · H` f32 values each (twice
-//! that for an LSTM, whose layers carry c too), in the firmware's f32 state
-//! buffers of max H values, and V f32 logits; its speed the cells cost
-//! model (`Board::stacked_chars_per_second`). int8 is not estimated for
-//! these models.
+//! firmware built with `--features cells`, in f32 and in int8: its flash is
+//! the file (of an f32 file's int8 form: the size `charm quantize` gives,
+//! computed from the shape); its RAM the state and the next state, `layers ·
+//! H` f32 values each (twice that for an LSTM, whose layers carry c too), in
+//! the firmware's f32 state buffers of max H values (int8: their Q15 or int8
+//! levels, `charm_boards::stacked_state_bytes_as`), and V f32 logits; its
+//! speed the cells cost model (`Board::stacked_chars_per_second`, whose int8
+//! figure is that of int8 row pairs).
 
 use crate::error::Error;
 use crate::files::model_file::ModelBytes;
@@ -67,7 +69,8 @@ pub struct Info {
     /// Training seed.
     pub seed: u64,
     /// What the model needs on a device, as f32 and as int8 (for other
-    /// cells and depths: as the file's element type alone).
+    /// cells and depths: as the file's element type, and an f32 file's as
+    /// int8 row pairs too).
     pub device: Vec<DeviceNeeds>,
     /// Which boards it fits.
     pub boards: Vec<BoardFit>,
@@ -196,12 +199,6 @@ pub fn device_needs(
     ]
 }
 
-/// What `int8_misfit` says of a model of other cells and depths: its int8
-/// form has no cost measured yet (`charm_boards::CellsSpeed::int8`).
-const STACKED_INT8_NOT_ESTIMATED: &str = "not estimated for other cells and depths";
-/// What the `fits:` line says of int8 for such a model.
-const STACKED_FIT_INT8: &str = "int8 not estimated for other cells and depths";
-
 /// The shape of a model of other cells and depths as charm-boards sees it,
 /// or `None` for a cell it does not know.
 pub fn stacked_shape(
@@ -219,22 +216,56 @@ pub fn stacked_shape(
     })
 }
 
+/// Bytes of the tensor blocks of a model of other cells and depths of
+/// `shape`: as f32 (every layer's four tensors, [`charm_core::layer_tensor_lengths`],
+/// then `why` V·padded(H) and `by` V) and as int8 row pairs (`charm
+/// quantize`: every layer's int8 matrices and f32 scales and biases,
+/// [`charm_core::int8_layer_tensor_lengths`], then `why` as a matrix of V
+/// rows, its V scales and `by`).
+fn stacked_blocks(shape: &charm_boards::StackedShape) -> (usize, usize) {
+    use charm_core::Int8Layout;
+    let cell = match shape.cell {
+        charm_boards::Cell::Rnn => charm_core::Cell::Rnn,
+        charm_boards::Cell::Gru => charm_core::Cell::Gru,
+        charm_boards::Cell::Lstm => charm_core::Cell::Lstm,
+    };
+    let (h, v) = (shape.hidden as usize, shape.vocab as usize);
+    let (mut f32_values, mut int8_bytes) = (v * charm_core::padded(h) + v, 0usize);
+    int8_bytes += charm_core::RowPairs::matrix_len(v, h) + 4 * (v + v);
+    for layer in 0..shape.layers as usize {
+        f32_values += charm_core::layer_tensor_lengths(cell, h, v, layer)
+            .iter()
+            .sum::<usize>();
+        let (i8s, f32s) =
+            charm_core::int8_layer_tensor_lengths::<charm_core::RowPairs>(cell, h, v, layer);
+        int8_bytes += i8s.iter().sum::<usize>() + 4 * f32s.iter().sum::<usize>();
+    }
+    (4 * f32_values, int8_bytes)
+}
+
 /// Flash and RAM of a model of other cells and depths whose `element` file
 /// is `file_bytes` long: the file itself, and the state the cells firmware
-/// keeps ([`charm_boards::stacked_state_bytes_as`]).
+/// keeps ([`charm_boards::stacked_state_bytes_as`]); of an f32 file, its
+/// int8 row pairs too (the files differ only in their tensor blocks, as the
+/// one-layer models'; the blocks from the shape alone).
 pub fn stacked_device_needs(
     shape: &charm_boards::StackedShape,
     element: &str,
     file_bytes: usize,
-) -> DeviceNeeds {
-    DeviceNeeds {
-        element: match element {
-            "f32" => "f32",
-            "int8" => "int8",
-            _ => "int8 tiles",
-        },
-        flash_bytes: file_bytes as u64,
+) -> Vec<DeviceNeeds> {
+    let needs = |element: &'static str, bytes: usize| DeviceNeeds {
+        element,
+        flash_bytes: bytes as u64,
         state_ram_bytes: charm_boards::stacked_state_bytes_as(shape, state_layout(element)),
+    };
+    match element {
+        "f32" => {
+            let (f32_block, int8_block) = stacked_blocks(shape);
+            let header = file_bytes.saturating_sub(f32_block);
+            vec![needs("f32", file_bytes), needs("int8", header + int8_block)]
+        }
+        "int8" => vec![needs("int8", file_bytes)],
+        _ => vec![needs("int8 tiles", file_bytes)],
     }
 }
 
@@ -248,37 +279,39 @@ fn state_layout(element: &str) -> charm_boards::StateLayout {
     }
 }
 
+/// What `f32_misfit` says of an int8 file of other cells and depths.
+const F32_OF_INT8_FILE: &str = "not estimated from an int8 file";
+
 /// Every board of the charm-boards table, whether a model of other cells
 /// and depths fits the firmware built for it with `--features cells`, and
-/// how fast it writes there: as the file's element type (`needs`); the
-/// other element type is not estimated.
+/// how fast it writes there, in each element type of `needs`
+/// ([`stacked_device_needs`]); f32 is not estimated from an int8 file.
 pub fn stacked_board_fits(
     shape: &charm_boards::StackedShape,
-    needs: &DeviceNeeds,
+    needs: &[DeviceNeeds],
 ) -> Vec<BoardFit> {
     charm_boards::BOARDS
         .iter()
         .map(|b| {
-            let fits = b.fits_stacked_as(shape, state_layout(needs.element), needs.flash_bytes);
-            let misfit = fits.err().map(|m| m.to_string());
-            let rate = |element| {
-                fits.is_ok()
-                    .then(|| b.stacked_chars_per_second(shape, element))
-                    .flatten()
+            // (misfit, chars/s) of one element type's needs
+            let verdict = |n: &DeviceNeeds, element| match b.fits_stacked_as(
+                shape,
+                state_layout(n.element),
+                n.flash_bytes,
+            ) {
+                Ok(()) => (None, b.stacked_chars_per_second(shape, element)),
+                Err(m) => (Some(m.to_string()), None),
             };
-            let not_estimated = Some(STACKED_INT8_NOT_ESTIMATED.to_string());
-            let (f32_misfit, int8_misfit, f32_rate, int8_rate) = if needs.element == "f32" {
-                (
-                    misfit,
-                    not_estimated,
-                    rate(charm_boards::Element::F32),
-                    None,
-                )
-            } else {
-                let rate = rate(charm_boards::Element::Int8);
-                let f32_misfit = Some("not estimated from an int8 file".to_string());
-                (f32_misfit, misfit, None, rate)
-            };
+            let f32_needs = needs.iter().find(|n| n.element == "f32");
+            let int8_needs = needs.iter().find(|n| n.element != "f32");
+            let (f32_misfit, f32_rate) = f32_needs.map_or_else(
+                || (Some(F32_OF_INT8_FILE.to_string()), None),
+                |n| verdict(n, charm_boards::Element::F32),
+            );
+            let (int8_misfit, int8_rate) = int8_needs.map_or_else(
+                || (Some("no int8 form".to_string()), None),
+                |n| verdict(n, charm_boards::Element::Int8),
+            );
             BoardFit {
                 board: b.name,
                 summary: b.summary,
@@ -302,18 +335,34 @@ pub fn stacked_fit_line(
 ) -> String {
     let needs = stacked_device_needs(shape, element, file_bytes);
     let fits = stacked_board_fits(shape, &needs);
-    let rate = |f: &BoardFit| f.f32_chars_per_second.or(f.int8_chars_per_second);
+    let speed = |name: &str, rate: Option<f64>| {
+        rate.map_or(name.to_string(), |r| {
+            format!("{name} {} chars/s", chars_per_second_text(r))
+        })
+    };
     let each: Vec<String> = fits
         .iter()
-        .filter(|f| f.f32_misfit.is_none() || f.int8_misfit.is_none() && needs.element != "f32")
-        .map(|f| match rate(f) {
-            Some(r) => format!(
-                "{} ({} {} chars/s)",
-                f.board,
-                needs.element,
-                chars_per_second_text(r)
-            ),
-            None => f.board.to_string(),
+        .filter_map(|f| {
+            let f32_fits = f.f32_misfit.is_none();
+            let int8_fits = f.int8_misfit.is_none();
+            let int8_name = needs.last().map_or("int8", |n| n.element);
+            let int8 = speed(int8_name, f.int8_chars_per_second);
+            match (f32_fits, int8_fits) {
+                (true, true) if f.f32_chars_per_second.is_none() => Some(f.board.to_string()),
+                (true, true) => Some(format!(
+                    "{} ({}, {int8})",
+                    f.board,
+                    speed("f32", f.f32_chars_per_second)
+                )),
+                (true, false) => Some(format!(
+                    "{} ({} only)",
+                    f.board,
+                    speed("f32", f.f32_chars_per_second)
+                )),
+                (false, true) if element == "f32" => Some(format!("{} ({int8} only)", f.board)),
+                (false, true) => Some(format!("{} ({int8})", f.board)),
+                (false, false) => None,
+            }
         })
         .collect();
     let boards = if each.is_empty() {
@@ -321,15 +370,19 @@ pub fn stacked_fit_line(
     } else {
         each.join(", ")
     };
-    let other = if needs.element == "f32" {
-        STACKED_FIT_INT8
-    } else {
-        "f32 not estimated from an int8 file"
+    let flash = match &needs[..] {
+        [f32, int8] => format!(
+            "flash {} bytes as f32, {} as int8",
+            f32.flash_bytes, int8.flash_bytes
+        ),
+        _ => format!(
+            "flash {} bytes as {}, f32 not estimated from an int8 file",
+            file_bytes, needs[0].element
+        ),
     };
     format!(
-        "fits: {boards}, with the firmware built with --features cells; flash {} bytes as {}, \
-         {other} (see `charm info --model M`)",
-        needs.flash_bytes, needs.element
+        "fits: {boards}, with the firmware built with --features cells; {flash} (see `charm \
+         info --model M`)"
     )
 }
 
@@ -404,7 +457,7 @@ pub fn run(path: &Path) -> Result<Info, Error> {
     } else if let Some(stacked) = stacked_shape(shape.cell, shape.layers, hidden, vocab_size) {
         let needs = stacked_device_needs(&stacked, f.weights.element_name(), m.size());
         let boards = stacked_board_fits(&stacked, &needs);
-        (vec![needs], boards)
+        (needs, boards)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -546,7 +599,7 @@ impl Info {
                 hidden: count(self.hidden),
                 vocab: count(self.vocab_size),
             });
-        for n in &self.device {
+        for (i, n) in self.device.iter().enumerate() {
             let layout = state_layout(n.element);
             let values = shape.map_or(0, |shape| shape.state_values_as(layout));
             let what = match (layout, lstm) {
@@ -565,10 +618,18 @@ impl Info {
                     "int8 values: layers x H rounded up to 16, x 5 for h and the f32 c"
                 }
             };
+            let origin = if n.element == self.element {
+                "this file"
+            } else {
+                "as row pairs, after charm quantize"
+            };
             s += &format!(
-                "\non a device:     {}: {} bytes of flash (this file), {} bytes of RAM for the state \
+                "\n{:<17}{}: {} bytes of flash ({origin}), {} bytes of RAM for the state \
                  ({values} {what}, as state and next state, and V logits)",
-                n.element, n.flash_bytes, n.state_ram_bytes,
+                if i == 0 { "on a device:" } else { "" },
+                n.element,
+                n.flash_bytes,
+                n.state_ram_bytes,
             );
         }
         for (i, f) in self.boards.iter().enumerate() {
@@ -590,12 +651,14 @@ impl Info {
         s += &format!(
             "\n{:<17}every board with the firmware built with --features cells \
              (scripts/build-firmware.sh --board NAME --features cells); the default build refuses \
-             format version 5\n{:<17}chars/s: f32, estimated at each board's clock by its core's \
-             cost model of these cells (within {}% of QEMU's cycle estimates; zero flash wait \
-             states; docs/performance.md); int8 is not estimated for other cells and depths",
+             format version 5\n{:<17}chars/s: estimated at each board's clock by its core's \
+             cost model of these cells (f32 within {}%, int8 within {}% of QEMU's cycle \
+             estimates; zero flash wait states; int8 as row pairs, which are slower than tiles \
+             on the Cortex-M55; docs/performance.md)",
             "",
             "",
-            charm_boards::CELLS_FIT_ERROR_PERCENT
+            charm_boards::CELLS_FIT_ERROR_PERCENT,
+            charm_boards::CELLS_INT8_FIT_ERROR_PERCENT
         );
         s
     }
@@ -607,27 +670,47 @@ mod tests {
 
     #[test]
     fn the_fit_line_of_a_stacked_model_names_the_cells_firmware() {
-        // 2 LSTM layers of H 128: 512 state values, which the micro:bit's
-        // buffers (256) do not hold; a 900 kB file, within the nRF52840's
-        // 896 KiB region, over the STM32F411's 448 KiB.
-        let shape = stacked_shape(charm_core::Cell::Lstm, 2, 128, 65).unwrap();
-        let line = stacked_fit_line(&shape, "f32", 900_000);
-        let rate = |name: &str| {
+        // 2 GRU layers of H 128 over V 65: 256 state values (f32, or Q15
+        // as int8), which every board's buffers hold.
+        let shape = stacked_shape(charm_core::Cell::Gru, 2, 128, 65).unwrap();
+        // Its tensor blocks. f32: layer 1 wx 65·384, wh 384·128, bx and bh
+        // 384; layer 2 wx and wh 384·128, bx and bh 384; why 65·128, by 65:
+        // 182,337 values. int8 row pairs: layer 1 wx 65·384 + wh 3·128·128
+        // bytes and 65 + 3·384 f32s; layer 2 2·3·128·128 bytes and 4·384
+        // f32s; why 66·128 bytes (33 pairs of rows) and 2·65 f32s.
+        let f32_block = 4 * 182_337;
+        let int8_block = (24_960 + 49_152 + 98_304 + 8_448) + 4 * (65 + 3 * 384 + 4 * 384 + 130);
+        assert_eq!(stacked_blocks(&shape), (f32_block, int8_block));
+        // A file of a 100-byte header (its int8 form has the same header):
+        // 729,448 bytes as f32, within the nRF52840's 896 KiB region, over
+        // the STM32F411's 448 KiB and the micro:bit's 192 KiB; 192,496 as
+        // int8, within all three.
+        let line = stacked_fit_line(&shape, "f32", f32_block + 100);
+        let rate = |name: &str, element| {
             let board = charm_boards::board(name).unwrap();
-            let rate = board
-                .stacked_chars_per_second(&shape, charm_boards::Element::F32)
-                .unwrap();
-            format!("{name} (f32 {} chars/s)", chars_per_second_text(rate))
+            chars_per_second_text(board.stacked_chars_per_second(&shape, element).unwrap())
+        };
+        let (f32, int8) = (charm_boards::Element::F32, charm_boards::Element::Int8);
+        let both = |name: &str| {
+            format!(
+                "{name} (f32 {} chars/s, int8 {} chars/s)",
+                rate(name, f32),
+                rate(name, int8)
+            )
         };
         let expected = format!(
-            "fits: mps2-an385, mps2-an386, mps2-an500, mps2-an505, mps3-an547, riscv32-virt, \
-             riscv32imc-virt, {}, {}, {}, {}, with the firmware built with --features cells; \
-             flash 900000 bytes as f32, int8 not estimated for other cells and depths (see \
-             `charm info --model M`)",
-            rate("nrf52840"),
-            rate("rp2040"),
-            rate("rp2350"),
-            rate("esp32c3")
+            "fits: microbit (int8 {} chars/s only), mps2-an385, mps2-an386, mps2-an500, \
+             mps2-an505, mps3-an547, riscv32-virt, riscv32imc-virt, {}, {}, {}, {}, stm32f411 \
+             (int8 {} chars/s only), with the firmware built with --features cells; flash {} \
+             bytes as f32, {} as int8 (see `charm info --model M`)",
+            rate("microbit", int8),
+            both("nrf52840"),
+            both("rp2040"),
+            both("rp2350"),
+            both("esp32c3"),
+            rate("stm32f411", int8),
+            f32_block + 100,
+            int8_block + 100
         );
         assert_eq!(line, expected);
         // Too large for every board: no board.
@@ -637,9 +720,12 @@ mod tests {
             "{}",
             stacked_fit_line(&huge, "f32", 100)
         );
-        // The RAM of the state: 512 values, twice, and 65 logits.
-        let needs = stacked_device_needs(&shape, "f32", 900_000);
-        assert_eq!(needs.state_ram_bytes, 2 * 4 * 512 + 4 * 65);
-        assert_eq!(needs.flash_bytes, 900_000);
+        // The RAM of the state: 256 f32 values, twice, and 65 logits; as
+        // int8, 256 Q15 values, twice, and the logits.
+        let needs = stacked_device_needs(&shape, "f32", f32_block + 100);
+        assert_eq!(needs[0].state_ram_bytes, 2 * 4 * 256 + 4 * 65);
+        assert_eq!(needs[0].flash_bytes, f32_block as u64 + 100);
+        assert_eq!(needs[1].state_ram_bytes, 2 * 2 * 256 + 4 * 65);
+        assert_eq!(needs[1].flash_bytes, int8_block as u64 + 100);
     }
 }
