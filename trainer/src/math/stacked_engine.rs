@@ -520,7 +520,7 @@ fn update_row<U: UnitGrad, F: Float>(
     }
 }
 
-/// Units per chunk of [`update_row`] and [`backward_row`]: one AVX2 register of f32.
+/// Units per chunk of [`update_row`]: one AVX2 register of f32.
 const UNITS: usize = 8;
 
 /// `chunk[..src.len()] = src` (at most [`UNITS`]), a fixed-size copy for a
@@ -581,51 +581,26 @@ fn backward_row<U: UnitGrad, F: Float>(
     );
     let (h_prev, dh_in) = (&h_prev[..hid], &dh_in[..hid]);
     let (dh_next, dc_next) = (&mut dh_next[..hid], &mut dc_next[..hid]);
-    let c_prev = c_prev.get(..hid).unwrap_or(&[]);
-    let has_c = c_prev.len() == hid;
-    // UNITS units at a time through arrays of their own, as in update_row.
-    let mut r0 = 0;
-    while r0 < hid {
-        let n = UNITS.min(hid - r0);
-        let units = r0..r0 + n;
-        let mut values = [[F::ZERO; UNITS]; 6];
-        for (value, plane) in values.iter_mut().zip([s0, s1, s2, s3, s4, s5]) {
-            load(value, &plane[units.clone()]);
+    let lstm = !c_prev.is_empty();
+    for r in 0..hid {
+        let c = if lstm { c_prev[r] } else { F::ZERO };
+        let delta = dh_in[r] + dh_next[r];
+        let u = U::backward(
+            &[s0[r], s1[r], s2[r], s3[r], s4[r], s5[r]],
+            [h_prev[r], c],
+            [delta, dc_next[r]],
+        );
+        for (g, (x, h)) in dax
+            .chunks_exact_mut(hid)
+            .zip(dah.chunks_exact_mut(hid))
+            .take(U::GATES)
+            .enumerate()
+        {
+            x[r] = u.input_terms[g];
+            h[r] = u.hidden_terms[g];
         }
-        let (mut h0, mut c0) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
-        load(&mut h0, &h_prev[units.clone()]);
-        if has_c {
-            load(&mut c0, &c_prev[units.clone()]);
-        }
-        let mut dc = [F::ZERO; UNITS];
-        let delta = sum(&dh_in[units.clone()], &dh_next[units.clone()]);
-        load(&mut dc, &dc_next[units.clone()]);
-        let (mut dx, mut dh) = ([[F::ZERO; UNITS]; MAX_GATES], [[F::ZERO; UNITS]; MAX_GATES]);
-        let (mut dh0, mut dc0) = ([F::ZERO; UNITS], [F::ZERO; UNITS]);
-        for k in 0..UNITS {
-            let saved = [
-                values[0][k],
-                values[1][k],
-                values[2][k],
-                values[3][k],
-                values[4][k],
-                values[5][k],
-            ];
-            let u = U::backward(&saved, [h0[k], c0[k]], [delta[k], dc[k]]);
-            for g in 0..MAX_GATES {
-                dx[g][k] = u.input_terms[g];
-                dh[g][k] = u.hidden_terms[g];
-            }
-            (dh0[k], dc0[k]) = (u.prev[0], u.prev[1]);
-        }
-        for (gates, terms) in [(&mut *dax, &dx), (&mut *dah, &dh)] {
-            for (plane, term) in gates.chunks_exact_mut(hid).zip(terms).take(U::GATES) {
-                store(&mut plane[units.clone()], term);
-            }
-        }
-        store(&mut dh_next[units.clone()], &dh0);
-        store(&mut dc_next[units.clone()], &dc0);
-        r0 += n;
+        dh_next[r] = u.prev[0];
+        dc_next[r] = u.prev[1];
     }
 }
 
