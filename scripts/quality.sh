@@ -40,7 +40,7 @@ models() {
 rnn×1 (the default, H 384)|
 rnn×2, H 256|--cell rnn --layers 2 --hidden 256
 gru×1, H 256|--cell gru --hidden 256
-lstm×1, H 256|--cell lstm --hidden 256
+lstm×1, H 384|--cell lstm --hidden 384
 EOF
 }
 
