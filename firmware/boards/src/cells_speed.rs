@@ -462,24 +462,5 @@ pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
 /// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.60% (14 models).
-/// Every one the same cycles as on the RV32IMAC: the same code.
-pub(crate) const CELLS_RV32IMC: CellsSpeed = CellsSpeed {
-    f32: StackedCost {
-        mac_millicycles: 154_179,
-        row_cycles: 609,
-        sigmoid_cycles: 2_142,
-        tanh_cycles: 1_183,
-        output_mac_millicycles: 156_486,
-        vocab_cycles: 2_659,
-        fixed_cycles: 16_003,
-    },
-    int8: Some(StackedCost {
-        mac_millicycles: 5_652,
-        row_cycles: 232,
-        sigmoid_cycles: 852,
-        tanh_cycles: 321,
-        output_mac_millicycles: 9_463,
-        vocab_cycles: 2_324,
-        fixed_cycles: 24_335,
-    }),
-};
+/// The same code as on the RV32IMAC, so the same cycles: its table.
+pub(crate) const CELLS_RV32IMC: CellsSpeed = CELLS_RV32IMAC;
