@@ -3,17 +3,22 @@
 # estimated cycles of a character from H and V, which `charm info` turns
 # into characters per second at each board's clock) to measurements:
 #
-#   scripts/fit-speed.sh            # ~20 min on 2 cores; prints the constants
-#   scripts/fit-speed.sh --cells    # the same for models of other cells and depths
+#   scripts/fit-speed.sh                  # ~20 min on 2 cores; prints the constants
+#   scripts/fit-speed.sh --element fixed  # only one element type: f32, int8 or fixed
+#   scripts/fit-speed.sh --cells          # the same for models of other cells and depths
 #
 # It trains the fit's models into target/speed/ (`charm train --hidden H
 # --steps 30 --batch 4 --seed 1 --engine plain --threads 1`, then `charm
-# quantize`): H 32, 64, 128, 256 and 384 over data/tinyshakespeare.txt
-# (V = 65), and H 128 over texts of V = 24 and V = 200 characters
-# (`charm-speed-fit --corpus V`). scripts/measure-cycles.sh measures each
-# model on each QEMU machine (f32 in software on the M0, M3 and RISC-V only
-# up to H 128, with 1 and 3 characters); the results go to
-# target/speed/measurements.tsv, and `charm-speed-fit` prints each core's
+# quantize`, and `charm quantize --layout fixed`): H 32, 64, 128, 256 and
+# 384 over data/tinyshakespeare.txt (V = 65), and H 128 over texts of V = 24
+# and V = 200 characters (`charm-speed-fit --corpus V`).
+# scripts/measure-cycles.sh measures each model on each QEMU machine (f32 in
+# software on the M0, M3 and RISC-V only up to H 128, with 1 and 3
+# characters; fixed int8 on the Cortex-M4F with the firmware built with
+# `--features fixed`, as its default build leaves it out); the results go
+# to target/speed/measurements.tsv (lines CORE ELEMENT H V CYCLES; lines
+# already there are kept, so a second run measures only what the first did
+# not), and `charm-speed-fit` prints each core's
 # CharCost and the largest difference between its fit and the measurements
 # (FIT_ERROR_PERCENT is that of all cores, rounded up). Paste the constants
 # into speed.rs after a change to the firmware's step, the compiler, or the
@@ -37,13 +42,15 @@
 # CYCLES) are kept, so a second run measures only what the first did not.
 set -euo pipefail
 
-if [ "${1:-}" = --cells ]; then
+cells=0
+elements="f32 int8 fixed"
+if [ "${1:-}" = --cells ] && [ $# = 1 ]; then
     cells=1
+elif [ "${1:-}" = --element ] && [ $# = 2 ] && [[ " $elements " == *" $2 "* ]]; then
+    elements="$2"
 elif [ $# -gt 0 ]; then
-    echo "usage: scripts/fit-speed.sh [--cells]" >&2
+    echo "usage: scripts/fit-speed.sh [--cells | --element f32|int8|fixed]" >&2
     exit 2
-else
-    cells=0
 fi
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -53,11 +60,14 @@ mkdir -p "$out"
 cargo build -q --release -p charm-trainer --bin charm -p charm-tests --bin charm-speed-fit
 bin="$root/target/release"
 
-# model NAME DATA H: trains NAME.charm and quantizes it to NAME-int8.charm.
+# model NAME DATA H: trains NAME.charm and quantizes it to NAME-int8.charm (row
+# pairs) and NAME-fixed.charm (fixed int8).
 model() {
     "$bin/charm" train --data "$2" --hidden "$3" --steps 30 --batch 4 --seed 1 --engine plain \
         --threads 1 --quiet --force --out "$out/$1.charm" >/dev/null
     "$bin/charm" quantize --model "$out/$1.charm" --out "$out/$1-int8.charm" --force >/dev/null
+    "$bin/charm" quantize --model "$out/$1.charm" --out "$out/$1-fixed.charm" --layout fixed \
+        --force >/dev/null
 }
 if [ "$cells" = 1 ]; then
     out="$root/target/speed-cells"
@@ -121,11 +131,11 @@ if [ "$cells" = 1 ]; then
 fi
 
 for h in 32 64 128 256 384; do
-    model "h$h-v65" data/tinyshakespeare.txt "$h"
+    [ -f "$out/h$h-v65-fixed.charm" ] || model "h$h-v65" data/tinyshakespeare.txt "$h"
 done
 for v in 24 200; do
     "$bin/charm-speed-fit" --corpus "$v" "$out/corpus-v$v.txt"
-    model "h128-v$v" "$out/corpus-v$v.txt" 128
+    [ -f "$out/h128-v$v-fixed.charm" ] || model "h128-v$v" "$out/corpus-v$v.txt" 128
 done
 
 # The QEMU machine of each core's table (charm-cycles --core NAME), and
@@ -135,7 +145,7 @@ cores=("m0 microbit soft" "m0plus microbit soft" "m3 mps2-an385 soft" "m4 mps2-a
     "riscv32imc riscv32imc-virt soft")
 
 tsv="$out/measurements.tsv"
-: >"$tsv.tmp"
+touch "$tsv"
 for entry in "${cores[@]}"; do
     read -r core board soft <<<"$entry"
     table="$core"
@@ -144,17 +154,22 @@ for entry in "${cores[@]}"; do
     for name in h32-v65 h64-v65 h128-v65 h256-v65 h384-v65 h128-v24 h128-v200; do
         h="${name#h}" h="${h%%-*}" v="${name##*-v}"
         [ "$h" -le "${capacity:-512}" ] || continue
-        for element in f32 int8; do
-            file="$out/$name.charm" lengths="2 12"
-            [ "$element" = int8 ] && file="$out/$name-int8.charm"
+        for element in $elements; do
+            # Measured before (the file keeps what an interrupted run measured).
+            grep -q "^$core $element $h $v " "$tsv" && continue
+            file="$out/$name.charm" lengths="2 12" features=""
+            [ "$element" = f32 ] || file="$out/$name-$element.charm"
             if [ "$element" = f32 ] && [ "$soft" = soft ]; then
                 [ "$h" -le 128 ] || continue
                 lengths="1 3"
             fi
+            # The Cortex-M4F's default build leaves the fixed layout out.
+            [ "$element" = fixed ] && [ "$core" = m4 ] && features=fixed
             # shellcheck disable=SC2086 # the two lengths
-            if log="$("$root/scripts/measure-cycles.sh" --board "$board" --core "$table" "$file" $lengths </dev/null 2>&1)"; then
+            if log="$("$root/scripts/measure-cycles.sh" --board "$board" --core "$table" \
+                ${features:+--features "$features"} "$file" $lengths </dev/null 2>&1)"; then
                 cycles="$(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
-                printf '%s %s %s %s %s\n' "$core" "$element" "$h" "$v" "$cycles" | tee -a "$tsv.tmp"
+                printf '%s %s %s %s %s\n' "$core" "$element" "$h" "$v" "$cycles" | tee -a "$tsv"
             else
                 # A file larger than the board's WEIGHTS region (the micro:bit's 192 KiB).
                 echo "fit-speed: $core $element $name not measured: $(printf '%s\n' "$log" | tail -n 1)" >&2
@@ -162,5 +177,4 @@ for entry in "${cores[@]}"; do
         done
     done
 done
-mv "$tsv.tmp" "$tsv"
 "$bin/charm-speed-fit" <"$tsv"

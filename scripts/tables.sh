@@ -5,8 +5,10 @@
 #   scripts/tables.sh measure [MODEL.charm]   measure every QEMU board (slow: ~30 min on 2 cores)
 #   scripts/tables.sh measure-formats [MODEL] only the file sizes and losses of the formats table
 #   scripts/tables.sh measure-cells           measure the GRU and LSTM models of the cells table
+#   scripts/tables.sh measure-fixed           measure row pairs against fixed int8 on the cores without an FPU
 #   scripts/tables.sh per-core                print docs/performance.md's per-core table
 #   scripts/tables.sh cells                   print its GRU and LSTM table (H 128, f32 and int8)
+#   scripts/tables.sh fixed                   print the fixed int8 table (H 128 and 384, against row pairs)
 #   scripts/tables.sh boards                  print README.md's boards table (chars/s)
 #   scripts/tables.sh formats                 print the f32 / int8 / tiles table (size, loss)
 #   scripts/tables.sh measure-choose          measure the models of the choose-a-model table
@@ -42,7 +44,13 @@
 # depend on training, not their loss), quantizes each to int8 row pairs, and measures each on
 # the Cortex-M4F (`mps2-an386`) with the firmware built with `--features
 # cells`, into target/tables/choose.tsv (`choose` reads it, with `charm
-# info`'s fit check of the nRF52840). The docs hold no wall-clock figure of this script.
+# info`'s fit check of the nRF52840). `measure-fixed` quantizes `measure`'s
+# H 128 and H 384 models (training them as `measure` does when they are
+# missing) to int8 row pairs and to fixed int8 (`charm quantize --layout
+# fixed`) and measures both on the cores without an FPU and on the
+# Cortex-M4F (its firmware built with `--features fixed`), into
+# target/tables/fixed.tsv (`fixed` reads it). The docs hold no wall-clock
+# figure of this script.
 #
 # Pasted tables sit between the marker comments
 #   <!-- tables.sh NAME -->  and  <!-- end tables.sh NAME -->
@@ -56,7 +64,7 @@ tsv="$out_dir/measurements.tsv"
 corpus="$root/data/tinyshakespeare.txt"
 
 usage() {
-    sed -n '5,16p' "$0"| sed 's/^# \{0,1\}//'
+    sed -n '5,18p' "$0"| sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -109,6 +117,19 @@ measure_one() {
     echo "$(printf '%s\n' "$log" | sed -n 's/^instructions per character: //p') $(printf '%s\n' "$log" | sed -n 's/^estimated cycles per character: //p')"
 }
 
+# The rows' models: H 128 (its loss matters: 1000 steps) and H 384 (its
+# speed only: 100 steps).
+train_h128() {
+    [ -f "$corpus" ] || { echo "tables.sh: $corpus is missing" >&2; exit 1; }
+    "$charm" train --data "$corpus" --hidden 128 --steps 1000 --batch 16 --seed 1 --engine plain \
+        --threads 2 --quiet --force --out "$out_dir/h128.charm"
+}
+train_h384() {
+    [ -f "$corpus" ] || { echo "tables.sh: $corpus is missing" >&2; exit 1; }
+    "$charm" train --data "$corpus" --hidden 384 --steps 100 --batch 16 --seed 1 --engine plain \
+        --threads 2 --quiet --force --out "$out_dir/h384.charm"
+}
+
 measure() {
     mkdir -p "$out_dir"
     find_charm
@@ -116,15 +137,12 @@ measure() {
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
     if [ -z "$model" ]; then
-        [ -f "$corpus" ] || { echo "tables.sh: $corpus is missing" >&2; exit 1; }
         model="$out_dir/h128.charm"
-        "$charm" train --data "$corpus" --hidden 128 --steps 1000 --batch 16 --seed 1 --engine plain \
-            --threads 2 --quiet --force --out "$model"
+        train_h128
     fi
     "$charm" quantize --model "$model" --out "$out_dir/h128-int8.charm" --force >&2
     "$charm" quantize --model "$model" --out "$out_dir/h128-tiles.charm" --layout tiles --force >&2
-    "$charm" train --data "$corpus" --hidden 384 --steps 100 --batch 16 --seed 1 --engine plain \
-        --threads 2 --quiet --force --out "$out_dir/h384.charm"
+    train_h384
     "$charm" quantize --model "$out_dir/h384.charm" --out "$out_dir/h384-int8.charm" --force >&2
     local size
     size="$(size_tool)"
@@ -196,6 +214,49 @@ measure_cells() {
     } >"$tmp"
     mv "$tmp" "$out_dir/cells.tsv"
     echo "tables.sh: wrote $out_dir/cells.tsv" >&2
+}
+
+# The cores of the fixed int8 table: KEY, and the features its firmware
+# needs for the fixed layout (the Cortex-M4F's default build leaves it out).
+fixed_cores() {
+    printf '%s\n' "m0 -" "m0plus -" "m3 -" "m4 fixed" "riscv32 -" "rv32imc -"
+}
+
+# measure_fixed: `measure`'s H 128 and H 384 models as int8 row pairs and as
+# fixed int8 on the cores of fixed_cores.
+measure_fixed() {
+    mkdir -p "$out_dir"
+    find_charm
+    [ -f "$out_dir/h128.charm" ] || train_h128
+    [ -f "$out_dir/h384.charm" ] || train_h384
+    local h layout
+    for h in 128 384; do
+        "$charm" quantize --model "$out_dir/h$h.charm" --out "$out_dir/h$h-int8.charm" --force >&2
+        "$charm" quantize --model "$out_dir/h$h.charm" --out "$out_dir/h$h-fixed.charm" --layout fixed \
+            --force >&2
+    done
+    local tmp="$out_dir/fixed.tsv.tmp" key features board core pairs fixed pairs384 fixed384
+    {
+        printf 'key\tboard\tpairs_instr\tpairs_cycles\tfixed_instr\tfixed_cycles'
+        printf '\tpairs_h384_instr\tpairs_h384_cycles\tfixed_h384_instr\tfixed_h384_cycles\n'
+        while read -r key features; do
+            [ "$features" = - ] && features=""
+            read -r board core < <(rows | awk -F '\t' -v k="$key" '$1 == k { print $2, $3 }')
+            echo "tables.sh: measuring fixed int8 on $key ($board)" >&2
+            pairs="$(measure_one "$board" "$core" "$out_dir/h128-int8.charm" "$features")"
+            fixed="$(measure_one "$board" "$core" "$out_dir/h128-fixed.charm" "$features")"
+            pairs384="- -" fixed384="- -"
+            # The micro:bit's firmware runs H <= 256.
+            if [ "$board" != microbit ]; then
+                pairs384="$(measure_one "$board" "$core" "$out_dir/h384-int8.charm" "$features")"
+                fixed384="$(measure_one "$board" "$core" "$out_dir/h384-fixed.charm" "$features")"
+            fi
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$board" "${pairs// /$'\t'}" "${fixed// /$'\t'}" \
+                "${pairs384// /$'\t'}" "${fixed384// /$'\t'}"
+        done < <(fixed_cores)
+    } >"$tmp"
+    mv "$tmp" "$out_dir/fixed.tsv"
+    echo "tables.sh: wrote $out_dir/fixed.tsv" >&2
 }
 
 # The models of the choose-a-model table: NAME CELL LAYERS H.
@@ -312,14 +373,17 @@ cells() {
 # The board columns of the choose-a-model table: the int8 file's bytes,
 # whether it fits the nRF52840 (`charm info`'s check of the board: "yes", or
 # why not), and its characters per second there (64 MHz over the
-# Cortex-M4F's measured cycles). The validation loss is measured separately
-# (on an idle machine).
+# Cortex-M4F's measured cycles); and the validation loss after 10 minutes of
+# training on tinyshakespeare, the median of the seeds scripts/quality.sh ran
+# for that model (its target/quality/results.tsv; `--set choose` runs them
+# all), or "not measured yet".
 choose() {
     [ -f "$out_dir/choose.tsv" ] || { echo "tables.sh: no choose.tsv: run scripts/tables.sh measure-choose" >&2; exit 1; }
     find_charm
     echo '| model (V 65) | H | validation loss, nats/char | int8 file bytes (flash) | fits the nRF52840 (`charm info`) | nRF52840 (Cortex-M4F, 64 MHz) int8 chars/s |'
     echo '|---|---|---|---|---|---|'
-    local name cell layers h bytes _instr cycles misfit model
+    local name cell layers h bytes _instr cycles misfit model loss
+    local results="$root/target/quality/results.tsv"
     while IFS=$'\t' read -r name cell layers h bytes _instr cycles; do
         [ "$name" = name ] && continue
         model="$out_dir/choose/$name-int8.charm"
@@ -328,13 +392,36 @@ choose() {
         misfit="$("$charm" info --model "$model" --json | awk '
             /"board": "nrf52840"/ { on = 1 }
             on && /"int8_misfit":/ { sub(/^[^:]*: */, ""); sub(/,$/, ""); gsub(/"/, ""); print; exit }')"
-        awk -v name="$cell" -v layers="$layers" -v h="$h" -v bytes="$bytes" -v cycles="$cycles" -v misfit="$misfit" "$AWK_LIB"'BEGIN {
+        # lines CELL LAYERS H MINUTES SEED LOSS STEPS: the median of the seeds' losses
+        loss="$( { [ ! -f "$results" ] || awk -v k="$cell $layers $h 10" '$1 " " $2 " " $3 " " $4 == k { print $6 }' "$results"; } |
+            sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "not measured yet"; else if (NR == 1) printf "%.4f (one seed)", a[1]; else printf "%.4f (median of %d seeds)", a[int((NR + 1) / 2)], NR }')"
+        awk -v name="$cell" -v layers="$layers" -v h="$h" -v bytes="$bytes" -v cycles="$cycles" -v misfit="$misfit" -v loss="$loss" "$AWK_LIB"'BEGIN {
             label = name == "rnn" ? "rnn (tanh)" : toupper(name)
             fits = misfit == "null"
-            printf "| %s×%s | %s | measured separately | %s | %s | %s |\n", label, layers, h, commas(bytes),
+            printf "| %s×%s | %s | %s | %s | %s | %s |\n", label, layers, h, loss, commas(bytes),
                 fits ? "yes" : "no: " misfit, fits && cycles != "-" ? rate(64, cycles) : "–"
         }'
     done <"$out_dir/choose.tsv"
+}
+
+# The fixed int8 table: each core's row pairs and fixed int8 at H 128 (est.
+# cycles per MAC, chars/s at the board's clock) and at H 384 (chars/s), and
+# the floor of the row-pair layout on that core, per MAC (derived in
+# docs/performance.md, "The int8 floor of each core").
+fixed() {
+    [ -f "$out_dir/fixed.tsv" ] || { echo "tables.sh: no fixed.tsv: run scripts/tables.sh measure-fixed" >&2; exit 1; }
+    echo '| core (QEMU machine) | clock for chars/s | row pairs: est. cycles / char (per MAC) | fixed: instructions / char (per MAC) | fixed: est. cycles / char (per MAC) | floor of the layout, per MAC (× 1.3) | row pairs → fixed chars/s | H=384: row pairs → fixed chars/s |'
+    echo '|---|---|---|---|---|---|---|---|'
+    rows | awk -F '\t' -v MACS="$MACS" -v MACS384="$((384 * 384 + 65 * 384))" "$AWK_LIB"'
+        NR == FNR { if (FNR > 1) { pc[$1] = $4; fi[$1] = $5; fc[$1] = $6; qc[$1] = $8; gc[$1] = $10 } next }
+        BEGIN { floor["m0"] = 4.5; floor["m0plus"] = 4.5; floor["m3"] = 4.2; floor["m4"] = 1.38; floor["riscv32"] = 4.5; floor["rv32imc"] = 4.5 }
+        ($1 in fc) {
+            k = $1
+            h384 = gc[k] == "-" ? "–" : rates($6, qc[k]) " → **" rates($6, gc[k]) "**"
+            printf "| %s | %s | %s (%s) | %s (%s) | %s (%s) | %s (%.2f) | %s → **%s** | %s |\n", $4, $5,
+                commas(pc[k]), per_mac(pc[k]), commas(fi[k]), per_mac(fi[k]), commas(fc[k]), per_mac(fc[k]),
+                floor[k], floor[k] * 1.3, rates($6, pc[k]), rates($6, fc[k]), h384
+        }' "$out_dir/fixed.tsv" -
 }
 
 boards() {
@@ -370,7 +457,8 @@ cycle_tables() {
 # The files and tables that carry pasted output: FILE NAME.
 pasted() {
     printf '%s\n' "README.md boards" "docs/performance.md per-core" "docs/int8.md formats" \
-        "docs/performance.md cycle-tables" "docs/performance.md cells" "docs/choosing-a-model.md choose"
+        "docs/performance.md cycle-tables" "docs/performance.md cells" "docs/choosing-a-model.md choose" \
+        "docs/performance.md fixed"
 }
 
 # pasted_named NAME...: the pasted tables of those names (all without a name).
@@ -420,8 +508,9 @@ case "${1:-}" in
 measure) shift; measure "$@" ;;
 measure-formats) shift; measure_formats "${1:-$out_dir/h128.charm}" ;;
 measure-cells) measure_cells ;;
+measure-fixed) measure_fixed ;;
 measure-choose) measure_choose ;;
-per-core | boards | formats | cells | choose) "${1//-/_}" ;;
+per-core | boards | formats | cells | choose | fixed) "${1//-/_}" ;;
 cycle-tables) cycle_tables ;;
 update | check) cmd="$1"; shift; "$cmd" "$@" ;;
 *) usage ;;

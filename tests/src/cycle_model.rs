@@ -734,6 +734,26 @@ impl TraceCounts {
             .sum()
     }
 
+    /// Instructions executed and estimated cycles under `table` of each
+    /// block, by the guest address of its first instruction (blocks that
+    /// start at the same address, as QEMU may translate one twice, are
+    /// summed), in address order.
+    pub fn by_address(&self, table: &CycleTable, isa: Isa) -> Vec<(u64, u64, u64)> {
+        let mut sums: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
+        for (&(host, taken), &n) in &self.executions {
+            let Some(block) = self.blocks.get(&host) else {
+                continue;
+            };
+            let Some(first) = block.first() else {
+                continue;
+            };
+            let sum = sums.entry(first.address).or_default();
+            sum.0 += n * block.len() as u64;
+            sum.1 += n * block_cycles(table, isa, block, taken);
+        }
+        sums.into_iter().map(|(a, (i, c))| (a, i, c)).collect()
+    }
+
     /// Estimated cycles under `table`.
     pub fn cycles(&self, table: &CycleTable, isa: Isa) -> u64 {
         self.executions

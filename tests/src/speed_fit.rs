@@ -50,42 +50,11 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 /// The fit and the largest relative difference (in percent) between its
 /// cycles and the points'; `None` with no point or a singular system.
 pub fn fit(points: &[Point]) -> Option<(CharCost, f64)> {
-    let mut active = vec![0usize, 1, 2, 3];
-    let coefficients = loop {
-        // Normal equations of min Σ (t·x / c − 1)².
-        let rows: Vec<Vec<f64>> = points
-            .iter()
-            .map(|p| {
-                let t = terms(p);
-                active.iter().map(|&j| t[j] / p.cycles).collect()
-            })
-            .collect();
-        let n = active.len();
-        let ata = (0..n)
-            .map(|i| {
-                (0..n)
-                    .map(|j| rows.iter().map(|r| r[i] * r[j]).sum())
-                    .collect()
-            })
-            .collect();
-        let aty = (0..n).map(|i| rows.iter().map(|r| r[i]).sum()).collect();
-        let x = solve(ata, aty)?;
-        match active.iter().zip(&x).position(|(_, &c)| c < 0.0) {
-            Some(negative) => {
-                active.remove(negative);
-                if active.is_empty() {
-                    return None;
-                }
-            }
-            None => {
-                let mut full = [0.0; 4];
-                for (&j, &c) in active.iter().zip(&x) {
-                    full[j] = c;
-                }
-                break full;
-            }
-        }
-    };
+    if points.is_empty() {
+        return None;
+    }
+    let rows: Vec<([f64; 4], f64)> = points.iter().map(|p| (terms(p), p.cycles)).collect();
+    let coefficients = nonnegative_fit(&rows)?;
     let round = |x: f64| x.round() as u32;
     let cost = CharCost {
         mac_millicycles: round(coefficients[0] * 1000.0),

@@ -179,6 +179,76 @@ fn cli_quantize_layout_tiles_writes_version_4_close_in_loss() {
     assert_eq!(files(d), before);
 }
 
+/// `charm quantize --layout fixed` writes the fixed int8 layout, and the fit
+/// check prices it by the fixed layout's own cost model: its flash is the
+/// file, its chars/s on each board charm-boards' `Element::Int8Fixed`
+/// figure, and the Cortex-M4F boards, whose default firmware leaves the
+/// layout out, name the feature that builds it.
+#[test]
+fn cli_quantize_layout_fixed_is_priced_as_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_tiny(d, "50");
+    let report = String::from_utf8(ok(
+        d,
+        &[
+            "quantize", "--model", "m.charm", "--out", "f.charm", "--layout", "fixed",
+        ],
+    ))
+    .unwrap();
+    assert!(report.contains("as int8 fixed (see"), "{report}");
+    assert!(report.contains("--features fixed"), "{report}");
+    let info: serde_json::Value =
+        serde_json::from_slice(&ok(d, &["info", "--model", "f.charm", "--json"])).unwrap();
+    assert_eq!(info["element"].as_str(), Some("int8 fixed"), "{info}");
+    let (h, v) = (
+        info["hidden"].as_u64().unwrap() as u32,
+        info["vocab_size"].as_u64().unwrap() as u32,
+    );
+    assert_eq!(info["device"][1]["element"].as_str(), Some("int8 fixed"));
+    assert_eq!(
+        info["device"][1]["flash_bytes"].as_u64(),
+        Some(std::fs::metadata(d.join("f.charm")).unwrap().len())
+    );
+    let boards = info["boards"].as_array().unwrap();
+    for b in charm_boards::BOARDS {
+        let fit = boards
+            .iter()
+            .find(|f| f["board"] == b.name)
+            .unwrap_or_else(|| panic!("no {} in {info}", b.name));
+        // serde_json writes an f64 in its shortest form, and its default
+        // parser (no float_roundtrip feature) reads it back within one ulp,
+        // which is at most ε·|x|
+        let expected = b.chars_per_second(h, v, charm_boards::Element::Int8Fixed);
+        let read = fit["int8_chars_per_second"].as_f64();
+        match (read, expected) {
+            (Some(r), Some(e)) => {
+                assert!((r - e).abs() <= f64::EPSILON * e, "{}: {r} vs {e}", b.name)
+            }
+            _ => assert_eq!(read, expected, "{}", b.name),
+        }
+        let features = (!b.core.fixed_by_default).then_some("fixed");
+        assert_eq!(fit["firmware_features"].as_str(), features, "{}", b.name);
+    }
+    // the fixed layout is slower than row pairs on the FPU cores and faster
+    // on the others: the two models differ there
+    let rp2040 = charm_boards::board("rp2040").unwrap();
+    let (pairs, fixed) = (
+        rp2040.chars_per_second(h, v, charm_boards::Element::Int8),
+        rp2040.chars_per_second(h, v, charm_boards::Element::Int8Fixed),
+    );
+    assert!(
+        fixed > pairs,
+        "RP2040: fixed {fixed:?}, row pairs {pairs:?}"
+    );
+    let text = String::from_utf8(ok(d, &["info", "--model", "f.charm"])).unwrap();
+    assert!(
+        text.contains("int8 fixed fits")
+            && text.contains("(the firmware built with --features fixed)"),
+        "{text}"
+    );
+}
+
 /// How far the int8 forms of the GRU, LSTM and two-rnn-layer models of
 /// [`cli_quantize_takes_models_of_every_cell_and_depth`] may score from
 /// their f32 model on the small text, in nats per character. Measured (the

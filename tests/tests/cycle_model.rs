@@ -66,6 +66,18 @@ fn counted_loop_m4_m0_m0plus() {
     assert_eq!(c.cycles(&CORTEX_M0_PLUS, Isa::Arm), 6 + 6 + 5 + 1 + 2);
 }
 
+/// The same loop by block: the loop's 12 instructions and 7 + 7 + 5
+/// cycles at 0x100, the block after it 2 and 1 + 3 at 0x108 (Cortex-M4):
+/// the sums of `cycles` and `instructions`, split where the blocks start.
+#[test]
+fn counted_loop_by_address() {
+    let c = counts(COUNTED_LOOP);
+    assert_eq!(
+        c.by_address(&CORTEX_M4, Isa::Arm),
+        vec![(0x100, 12, 7 + 7 + 5), (0x108, 2, 1 + 3)]
+    );
+}
+
 /// Four f32 multiply-accumulates, fused-looking VMLA against VMUL then VADD:
 ///
 /// ```text

@@ -1177,10 +1177,10 @@ fn cycles_per_char_of(
     (cycles(long) - cycles(short)) / f64::from(long - short)
 }
 
-/// The int8 model of `hidden` (128 or 384) units the cost model was fitted
+/// The f32 model of `hidden` (128 or 384) units the cost model was fitted
 /// to: `charm train --data data/tinyshakespeare.txt --hidden H --steps 30
-/// --batch 4 --seed 1 --engine plain --threads 1`, then `charm quantize`;
-/// made once for all the tests that use it.
+/// --batch 4 --seed 1 --engine plain --threads 1`; made once for all the
+/// tests that use it.
 fn speed_model(hidden: usize) -> &'static Path {
     static MODELS: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
     let slot = match hidden {
@@ -1192,19 +1192,42 @@ fn speed_model(hidden: usize) -> &'static Path {
         let f32_model = scratch().join(format!("speed-h{hidden}.charm"));
         let extra = ["--batch", "4", "--engine", "plain", "--threads", "1"];
         cli_train(&tinyshakespeare(), hidden, 30, 1, &f32_model, &extra);
-        cli_quantize(&f32_model)
+        f32_model
     })
 }
 
+/// [`speed_model`] quantized by `charm quantize --layout LAYOUT` (`pairs`
+/// or `fixed`), as the fit quantized it; made once per test process and
+/// layout (the quantization is deterministic, so racing tests write the
+/// same bytes).
+fn speed_model_as(hidden: usize, layout: &str) -> PathBuf {
+    static MADE: std::sync::Mutex<Vec<(usize, String, PathBuf)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, path)) = made.iter().find(|(h, l, _)| *h == hidden && l == layout) {
+        return path.clone();
+    }
+    let path = cli_quantize_layout(speed_model(hidden), layout);
+    made.push((hidden, layout.to_string(), path.clone()));
+    path
+}
+
 /// `charm info`'s characters per second for an int8 model of `hidden`
-/// units over tinyshakespeare on `board` (which runs the machine's code at
-/// its own clock) against the clock over QEMU's estimate of the cycles per
-/// character: within charm-boards' stated `FIT_ERROR_PERCENT`. The models
-/// are the ones the cost model was fitted to (the same `charm train`
-/// command and seed), so this checks the fit's constants, the arithmetic
-/// of `charm info` and the firmware's cost together.
-fn speed_estimate_within_fit_error(m: &Machine, board: &str, table: &CycleTable, hidden: usize) {
-    let int8_model = speed_model(hidden);
+/// units over tinyshakespeare, quantized as `layout` (`pairs` or `fixed`),
+/// on `board` (which runs the machine's code at its own clock) against the
+/// clock over QEMU's estimate of the cycles per character: within
+/// charm-boards' stated `FIT_ERROR_PERCENT`. The models are the ones the
+/// cost model was fitted to (the same `charm train` command and seed), so
+/// this checks the fit's constants, the arithmetic of `charm info` and the
+/// firmware's cost together.
+fn speed_estimate_within_fit_error(
+    m: &Machine,
+    board: &str,
+    table: &CycleTable,
+    hidden: usize,
+    layout: &str,
+) {
+    let int8_model = &speed_model_as(hidden, layout);
     let info: serde_json::Value = serde_json::from_slice(&charm(&[
         "info".as_ref(),
         "--model".as_ref(),
@@ -1230,7 +1253,7 @@ fn speed_estimate_within_fit_error(m: &Machine, board: &str, table: &CycleTable,
     let error = (estimate - measured).abs() / measured * 100.0;
     assert!(
         error <= f64::from(charm_boards::FIT_ERROR_PERCENT),
-        "{board}, int8 H {hidden}: charm info says {estimate:.1} chars/s, QEMU's trace \
+        "{board}, int8 {layout} H {hidden}: charm info says {estimate:.1} chars/s, QEMU's trace \
          {measured:.1}: {error:.2}% apart, over the stated {}%",
         charm_boards::FIT_ERROR_PERCENT
     );
@@ -1239,13 +1262,25 @@ fn speed_estimate_within_fit_error(m: &Machine, board: &str, table: &CycleTable,
 /// The Raspberry Pi Pico 2 (Cortex-M33 at 150 MHz): the M33 code on the AN505.
 #[test]
 fn qemu_m33_speed_estimate_of_the_pico_2_int8_h128() {
-    speed_estimate_within_fit_error(&qemu_support::M33, "rp2350", &cycle_model::CORTEX_M33, 128);
+    speed_estimate_within_fit_error(
+        &qemu_support::M33,
+        "rp2350",
+        &cycle_model::CORTEX_M33,
+        128,
+        "pairs",
+    );
 }
 
 /// As above, H 384.
 #[test]
 fn qemu_m33_speed_estimate_of_the_pico_2_int8_h384() {
-    speed_estimate_within_fit_error(&qemu_support::M33, "rp2350", &cycle_model::CORTEX_M33, 384);
+    speed_estimate_within_fit_error(
+        &qemu_support::M33,
+        "rp2350",
+        &cycle_model::CORTEX_M33,
+        384,
+        "pairs",
+    );
 }
 
 /// The ESP32-C3 (RV32IMC at 160 MHz): its code on QEMU's RV32IMC hart.
@@ -1256,6 +1291,7 @@ fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_int8_h128() {
         "esp32c3",
         &cycle_model::RV32IMAC,
         128,
+        "pairs",
     );
 }
 
@@ -1267,6 +1303,45 @@ fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_int8_h384() {
         "esp32c3",
         &cycle_model::RV32IMAC,
         384,
+        "pairs",
+    );
+}
+
+/// The Raspberry Pi Pico (RP2040, Cortex-M0+ at 133 MHz) writing a fixed
+/// int8 model: the micro:bit's Thumb-1 code priced by the M0+ table (its
+/// firmware holds H up to 256: no H 384).
+#[test]
+fn qemu_m0_speed_estimate_of_the_pico_fixed_h128() {
+    speed_estimate_within_fit_error(
+        &qemu_support::M0,
+        "rp2040",
+        &cycle_model::CORTEX_M0_PLUS,
+        128,
+        "fixed",
+    );
+}
+
+/// The ESP32-C3 writing a fixed int8 model, H 128.
+#[test]
+fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_fixed_h128() {
+    speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        128,
+        "fixed",
+    );
+}
+
+/// As above, H 384.
+#[test]
+fn qemu_riscv32imc_speed_estimate_of_the_esp32_c3_fixed_h384() {
+    speed_estimate_within_fit_error(
+        &qemu_support::RISCV32IMC,
+        "esp32c3",
+        &cycle_model::RV32IMAC,
+        384,
+        "fixed",
     );
 }
 

@@ -203,28 +203,14 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
             block.and(stacked_block_len(cell, hidden, vocab_size, depth))
         }
         (Some((cell, depth)), ELEMENT_INT8) => {
-            if hidden > MAX_HIDDEN_INT8 {
-                return Err(FormatError::ShapeMismatch {
-                    hidden,
-                    vocab: vocab_size,
-                    max_hidden: MAX_HIDDEN_INT8,
-                    max_vocab: MAX_VOCAB,
-                });
-            }
+            int8_capacity(hidden, vocab_size)?;
             block.and(stacked_int8_block_len::<RowPairs>(
                 cell, hidden, vocab_size, depth,
             ))
         }
         #[cfg(feature = "tiles")]
         (Some((cell, depth)), _) => {
-            if hidden > MAX_HIDDEN_INT8 {
-                return Err(FormatError::ShapeMismatch {
-                    hidden,
-                    vocab: vocab_size,
-                    max_hidden: MAX_HIDDEN_INT8,
-                    max_vocab: MAX_VOCAB,
-                });
-            }
+            int8_capacity(hidden, vocab_size)?;
             block.and(stacked_int8_block_len::<Tiles>(
                 cell, hidden, vocab_size, depth,
             ))
@@ -263,14 +249,7 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
     let weights = match header.element {
         ELEMENT_F32 => Weights::F32(f32_model(hidden, vocab_size, data)?),
         ELEMENT_INT8 => {
-            if hidden > MAX_HIDDEN_INT8 {
-                return Err(FormatError::ShapeMismatch {
-                    hidden,
-                    vocab: vocab_size,
-                    max_hidden: MAX_HIDDEN_INT8,
-                    max_vocab: MAX_VOCAB,
-                });
-            }
+            int8_capacity(hidden, vocab_size)?;
             let t = int8_tensors(data, quant_tensor_lengths(hidden, vocab_size))?;
             Weights::Int8(
                 QuantModelView::new(hidden, vocab_size, t).map_err(|_| FormatError::Malformed)?,
@@ -278,14 +257,7 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
         }
         #[cfg(feature = "fixed")]
         ELEMENT_INT8_FIXED => {
-            if hidden > MAX_HIDDEN_INT8 {
-                return Err(FormatError::ShapeMismatch {
-                    hidden,
-                    vocab: vocab_size,
-                    max_hidden: MAX_HIDDEN_INT8,
-                    max_vocab: MAX_VOCAB,
-                });
-            }
+            int8_capacity(hidden, vocab_size)?;
             let t = fixed_tensors(data, fixed_tensor_lengths(hidden, vocab_size))?;
             Weights::Int8Fixed(
                 FixedModelView::new(hidden, vocab_size, t).map_err(|_| FormatError::Malformed)?,
@@ -307,6 +279,20 @@ pub fn decode_any(bytes: &[u8]) -> Result<AnyCharmFile<'_>, FormatError> {
         weights,
         len,
     })
+}
+
+/// An int8 step's i32 sums are exact up to [`MAX_HIDDEN_INT8`] hidden
+/// units: a file of more is refused by its shape.
+fn int8_capacity(hidden: usize, vocab: usize) -> Result<(), FormatError> {
+    match hidden > MAX_HIDDEN_INT8 {
+        true => Err(FormatError::ShapeMismatch {
+            hidden,
+            vocab,
+            max_hidden: MAX_HIDDEN_INT8,
+            max_vocab: MAX_VOCAB,
+        }),
+        false => Ok(()),
+    }
 }
 
 /// The cell and the depth of a version-5 file, and the bytes after them.

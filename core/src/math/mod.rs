@@ -7,6 +7,7 @@ mod float;
 mod sigmoid;
 pub(crate) mod soft_f32;
 pub(crate) mod tanh;
+pub(crate) mod wide;
 
 pub use exp::exp_f32;
 pub use float::Float;

@@ -77,81 +77,45 @@ fn copy_bias(by: &[f32], logits: &mut [f32]) {
     }
 }
 
-impl Recurrent for ModelView<'_, f32> {
-    type State = f32;
-    fn hidden(&self) -> usize {
-        ModelView::hidden(self)
-    }
-    fn vocab(&self) -> usize {
-        ModelView::vocab(self)
-    }
-    fn state_len(&self) -> usize {
-        ModelView::hidden(self)
-    }
-    fn initial_logits(&self, logits: &mut [f32]) {
-        copy_bias(self.by(), logits);
-    }
-    fn step_state(&self, h_prev: &[f32], x: usize, h_next: &mut [f32], logits: &mut [f32]) {
-        self.step_unchecked_shapes(h_prev, x, h_next, logits);
-    }
+/// The [`Recurrent`] impl of a view whose logits start at `b_y`
+/// ([`copy_bias`]), whose sampler is softmax's, and whose step is its
+/// method `$step`; `$len` is its state's length, of the view `$view`.
+macro_rules! recurrent_view {
+    ($type:ty, $state:ty, state_len: |$view:ident| $len:expr, step: $step:ident) => {
+        impl Recurrent for $type {
+            type State = $state;
+            fn hidden(&self) -> usize {
+                Self::hidden(self)
+            }
+            fn vocab(&self) -> usize {
+                Self::vocab(self)
+            }
+            fn state_len(&self) -> usize {
+                let $view = self;
+                $len
+            }
+            fn initial_logits(&self, logits: &mut [f32]) {
+                copy_bias(self.by(), logits);
+            }
+            fn step_state(
+                &self,
+                h_prev: &[$state],
+                x: usize,
+                h_next: &mut [$state],
+                logits: &mut [f32],
+            ) {
+                self.$step(h_prev, x, h_next, logits);
+            }
+        }
+    };
 }
 
-impl Recurrent for StackedModelView<'_, f32> {
-    type State = f32;
-    fn hidden(&self) -> usize {
-        StackedModelView::hidden(self)
-    }
-    fn vocab(&self) -> usize {
-        StackedModelView::vocab(self)
-    }
-    fn state_len(&self) -> usize {
-        StackedModelView::state_len(self)
-    }
-    fn initial_logits(&self, logits: &mut [f32]) {
-        copy_bias(self.by(), logits);
-    }
-    fn step_state(&self, state: &[f32], x: usize, next: &mut [f32], logits: &mut [f32]) {
-        self.step_unchecked_shapes(state, x, next, logits);
-    }
-}
-
-impl Recurrent for QuantModelView<'_> {
-    type State = i16;
-    fn hidden(&self) -> usize {
-        QuantModelView::hidden(self)
-    }
-    fn vocab(&self) -> usize {
-        QuantModelView::vocab(self)
-    }
-    fn state_len(&self) -> usize {
-        padded(QuantModelView::hidden(self))
-    }
-    fn initial_logits(&self, logits: &mut [f32]) {
-        copy_bias(self.by(), logits);
-    }
-    fn step_state(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
-        self.step(h_prev, x, h_next, logits);
-    }
-}
-
-impl Recurrent for TiledModelView<'_> {
-    type State = i8;
-    fn hidden(&self) -> usize {
-        TiledModelView::hidden(self)
-    }
-    fn vocab(&self) -> usize {
-        TiledModelView::vocab(self)
-    }
-    fn state_len(&self) -> usize {
-        tile_stride(TiledModelView::hidden(self))
-    }
-    fn initial_logits(&self, logits: &mut [f32]) {
-        copy_bias(self.by(), logits);
-    }
-    fn step_state(&self, h_prev: &[i8], x: usize, h_next: &mut [i8], logits: &mut [f32]) {
-        self.step(h_prev, x, h_next, logits);
-    }
-}
+recurrent_view!(ModelView<'_, f32>, f32,
+    state_len: |v| v.hidden(), step: step_unchecked_shapes);
+recurrent_view!(StackedModelView<'_, f32>, f32,
+    state_len: |v| v.state_len(), step: step_unchecked_shapes);
+recurrent_view!(QuantModelView<'_>, i16, state_len: |v| padded(v.hidden()), step: step);
+recurrent_view!(TiledModelView<'_>, i8, state_len: |v| tile_stride(v.hidden()), step: step);
 
 impl Recurrent for FixedModelView<'_> {
     type State = i16;

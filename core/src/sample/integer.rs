@@ -46,6 +46,7 @@
 
 use super::sampler::{keep_top_k, SampleError, SampleParams};
 use crate::int8::fixed::logit_fixed;
+use crate::math::wide::product_below_2_48;
 use crate::Rng;
 
 /// Fraction bits of a weight: the largest is 2²⁴.
@@ -152,7 +153,7 @@ fn exponent(d: u32, q: u32) -> u64 {
         0 => (fraction, 1),
         _ => (fraction | 0x80_0000, field as i32),
     };
-    let p = u64::from(d) * u64::from(m);
+    let p = product_below_2_48(d, m); // d ≤ 2²⁴, m < 2²⁴
     let shift = e - 150;
     let t = match shift {
         ..=-64 => 0,

@@ -35,6 +35,11 @@ pub struct Core {
     /// The int8 step's dot products on Helium (MVE) VMLADAVA.S16 (charm-core
     /// feature `helium`), before the DSP path; the same results.
     pub int8_helium: bool,
+    /// The firmware's default build for this core runs fixed int8 models
+    /// (its board features include `fixed`): every core's but the
+    /// Cortex-M4F's, whose 16 KiB text budget leaves it out (build it there
+    /// with `--features fixed`).
+    pub fixed_by_default: bool,
     /// Estimated cycles a character costs on it ([`Speed`]).
     pub speed: Speed,
     /// Estimated cycles a character of a model of other cells and depths
@@ -51,6 +56,7 @@ pub const CORTEX_M0: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    fixed_by_default: true,
     speed: SPEED_CORTEX_M0,
     cells_speed: CELLS_CORTEX_M0,
 };
@@ -71,6 +77,7 @@ pub const CORTEX_M3: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    fixed_by_default: true,
     speed: SPEED_CORTEX_M3,
     cells_speed: CELLS_CORTEX_M3,
 };
@@ -83,6 +90,7 @@ pub const CORTEX_M4F: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    fixed_by_default: false,
     speed: SPEED_CORTEX_M4F,
     cells_speed: CELLS_CORTEX_M4F,
 };
@@ -95,6 +103,7 @@ pub const CORTEX_M7: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    fixed_by_default: true,
     speed: SPEED_CORTEX_M7,
     cells_speed: CELLS_CORTEX_M7,
 };
@@ -114,6 +123,7 @@ pub const CORTEX_M33: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: false,
+    fixed_by_default: true,
     speed: SPEED_CORTEX_M33,
     cells_speed: CELLS_CORTEX_M33,
 };
@@ -132,6 +142,7 @@ pub const CORTEX_M55: Core = Core {
     hardware_f32: true,
     int8_dsp: true,
     int8_helium: true,
+    fixed_by_default: true,
     speed: SPEED_CORTEX_M55,
     cells_speed: CELLS_CORTEX_M55,
 };
@@ -144,6 +155,7 @@ pub const RV32IMAC: Core = Core {
     hardware_f32: false,
     int8_dsp: false,
     int8_helium: false,
+    fixed_by_default: true,
     speed: SPEED_RV32IMAC,
     cells_speed: CELLS_RV32IMAC,
 };
@@ -338,12 +350,15 @@ impl Board {
     /// Estimated characters per second a model of other cells and depths of
     /// `shape` writes on this board (firmware built with `--features
     /// cells`), as `element`: the board's clock over the core's
-    /// [`StackedCost`]. `None` for a board without a clock, and for an
-    /// element type whose cost is not measured ([`CellsSpeed::int8`]).
+    /// [`StackedCost`]. `None` for a board without a clock, for an
+    /// element type whose cost is not measured ([`CellsSpeed::int8`]), and
+    /// for fixed int8, which has one tanh layer only.
     pub fn stacked_chars_per_second(&self, shape: &StackedShape, element: Element) -> Option<f64> {
         let cost = match element {
             Element::F32 => Some(self.core.cells_speed.f32),
             Element::Int8 => self.core.cells_speed.int8,
+            // one tanh layer only: no model of other cells and depths is fixed int8
+            Element::Int8Fixed => None,
         }?;
         let cycles = cost.cycles(shape).max(1);
         self.clock_hz.map(|hz| f64::from(hz) / cycles as f64)

@@ -17,10 +17,11 @@
 //! `scripts/measure-cycles.sh` — QEMU's instruction trace of the firmware
 //! priced by the core's published instruction timings — for models of
 //! H 32, 64, 128, 256 and 384 over V = 65 and of H 128 over V = 24 and
-//! V = 200 (f32 in software: H 32 to 128), and reproduce each of those
+//! V = 200 (f32 in software: H 32 to 128; fixed int8 on the Cortex-M4F
+//! with the firmware built with `--features fixed`), and reproduce each of those
 //! estimates within [`FIT_ERROR_PERCENT`]. `scripts/fit-speed.sh` trains
-//! the models, measures them and prints the constants below. The estimates themselves carry the cycle model's
-//! error against the silicon (docs/performance.md, "The cycle model"), and
+//! the models, measures them and prints the constants below. The
+//! estimates themselves carry the cycle model's error against the silicon (docs/performance.md, "The cycle model"), and
 //! flash wait states slow a real board further.
 
 /// Estimated core cycles of one character, as a function of the model's shape.
@@ -50,18 +51,22 @@ impl CharCost {
     }
 }
 
-/// A core's cost model for both element types of a `.charm` file.
+/// A core's cost model for each element type of a one-layer `.charm` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Speed {
     /// f32 models (on the FPU or in software, as the core has it).
     pub f32: CharCost,
     /// int8 row-pair models (`charm quantize`).
     pub int8: CharCost,
+    /// Fixed int8 models (`charm quantize --layout fixed`: the row pairs
+    /// with an integer step and sampler), on the firmware built with
+    /// feature `fixed` (every board's default but the Cortex-M4F's).
+    pub int8_fixed: CharCost,
 }
 
 /// The largest difference, in percent, between a fit of [`Speed`] and the
 /// cycle estimates it was fitted to, rounded up: the worst of every core
-/// and element type is the Cortex-M3's int8, 2.22% (each constant below
+/// and element type is the Cortex-M3's int8, 2.33% (each constant below
 /// says its own). `charm info`'s characters per
 /// second are within this of the QEMU estimate, at the board's clock, for
 /// V near 65; the QEMU test `qemu_*_speed_estimate_*` checks it for the
@@ -75,6 +80,8 @@ pub enum Element {
     F32,
     /// int8 row pairs (`charm quantize`).
     Int8,
+    /// Fixed int8 (`charm quantize --layout fixed`).
+    Int8Fixed,
 }
 
 impl Speed {
@@ -83,6 +90,7 @@ impl Speed {
         match element {
             Element::F32 => self.f32,
             Element::Int8 => self.int8,
+            Element::Int8Fixed => self.int8_fixed,
         }
     }
 }
@@ -94,7 +102,7 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 0.38%.
+/// int8 0.44%, fixed int8 0.13%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 356_951,
@@ -103,16 +111,22 @@ pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
         fixed_cycles: 61_447,
     },
     int8: CharCost {
-        mac_millicycles: 5_015,
-        hidden_cycles: 1_057,
-        vocab_cycles: 4_275,
+        mac_millicycles: 4_740,
+        hidden_cycles: 1_066,
+        vocab_cycles: 4_274,
         fixed_cycles: 0,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 4_790,
+        hidden_cycles: 184,
+        vocab_cycles: 530,
+        fixed_cycles: 2_009,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 0.37%.
+/// for the M0), int8 0.35%, fixed int8 0.20%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 336_586,
@@ -121,15 +135,21 @@ pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
         fixed_cycles: 51_664,
     },
     int8: CharCost {
-        mac_millicycles: 4_938,
-        hidden_cycles: 986,
+        mac_millicycles: 4_689,
+        hidden_cycles: 995,
         vocab_cycles: 3_993,
-        fixed_cycles: 958,
+        fixed_cycles: 716,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 4_724,
+        hidden_cycles: 178,
+        vocab_cycles: 494,
+        fixed_cycles: 2_033,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.05%, int8 2.22%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.33%, fixed int8 0.27%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 197_516,
@@ -138,15 +158,21 @@ pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
         fixed_cycles: 4_438,
     },
     int8: CharCost {
-        mac_millicycles: 4_717,
-        hidden_cycles: 579,
-        vocab_cycles: 2_756,
+        mac_millicycles: 4_447,
+        hidden_cycles: 594,
+        vocab_cycles: 2_752,
         fixed_cycles: 0,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 4_451,
+        hidden_cycles: 116,
+        vocab_cycles: 296,
+        fixed_cycles: 857,
     },
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.13%, int8 0.24%.
+/// Largest difference from the fitted estimates: f32 0.13%, int8 0.20%, fixed int8 0.16%.
 pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_942,
@@ -158,12 +184,18 @@ pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
         mac_millicycles: 1_499,
         hidden_cycles: 83,
         vocab_cycles: 149,
-        fixed_cycles: 308,
+        fixed_cycles: 309,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 1_505,
+        hidden_cycles: 86,
+        vocab_cycles: 286,
+        fixed_cycles: 587,
     },
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.22%, int8 0.10%.
+/// Largest difference from the fitted estimates: f32 0.22%, int8 0.16%, fixed int8 0.48%.
 pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_881,
@@ -175,12 +207,18 @@ pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
         mac_millicycles: 1_469,
         hidden_cycles: 74,
         vocab_cycles: 139,
-        fixed_cycles: 350,
+        fixed_cycles: 359,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 1_475,
+        hidden_cycles: 72,
+        vocab_cycles: 232,
+        fixed_cycles: 690,
     },
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.19%, int8 0.22%.
+/// Largest difference from the fitted estimates: f32 0.19%, int8 0.22%, fixed int8 0.34%.
 pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_940,
@@ -192,12 +230,18 @@ pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
         mac_millicycles: 1_499,
         hidden_cycles: 82,
         vocab_cycles: 131,
-        fixed_cycles: 303,
+        fixed_cycles: 320,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 1_507,
+        hidden_cycles: 85,
+        vocab_cycles: 281,
+        fixed_cycles: 755,
     },
 };
 
 /// Cortex-M55: the `mps3-an547` trace (int8 row pairs; tiles are faster).
-/// Largest difference from the fitted estimates: f32 0.45%, int8 0.44%.
+/// Largest difference from the fitted estimates: f32 0.45%, int8 0.30%, fixed int8 0.22%.
 pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 1_943,
@@ -207,14 +251,20 @@ pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     },
     int8: CharCost {
         mac_millicycles: 654,
-        hidden_cycles: 53,
-        vocab_cycles: 79,
-        fixed_cycles: 343,
+        hidden_cycles: 54,
+        vocab_cycles: 80,
+        fixed_cycles: 338,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 659,
+        hidden_cycles: 78,
+        vocab_cycles: 250,
+        fixed_cycles: 575,
     },
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.20%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.27%, fixed int8 0.43%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -223,15 +273,21 @@ pub(crate) const SPEED_RV32IMAC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_921,
-        hidden_cycles: 622,
-        vocab_cycles: 2_421,
+        mac_millicycles: 4_688,
+        hidden_cycles: 635,
+        vocab_cycles: 2_418,
         fixed_cycles: 0,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 4_713,
+        hidden_cycles: 102,
+        vocab_cycles: 304,
+        fixed_cycles: 1_312,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.20%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.27%, fixed int8 0.43%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -240,9 +296,15 @@ pub(crate) const SPEED_RV32IMC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_921,
-        hidden_cycles: 622,
-        vocab_cycles: 2_421,
+        mac_millicycles: 4_688,
+        hidden_cycles: 635,
+        vocab_cycles: 2_418,
         fixed_cycles: 0,
+    },
+    int8_fixed: CharCost {
+        mac_millicycles: 4_713,
+        hidden_cycles: 102,
+        vocab_cycles: 304,
+        fixed_cycles: 1_312,
     },
 };

@@ -140,6 +140,40 @@ fn build_script_builds_each_board_for_its_core() {
     }
 }
 
+/// The features of `board-NAME` in firmware/Cargo.toml:
+/// `board-NAME = ["FEATURE", ...]`.
+fn board_features(name: &str) -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    let manifest = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let line = manifest
+        .lines()
+        .find(|l| l.starts_with(&format!("board-{name} =")))
+        .unwrap_or_else(|| panic!("firmware/Cargo.toml has no feature board-{name}"));
+    let list = line
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'));
+    list.map_or_else(Vec::new, |(inside, _)| {
+        inside
+            .split(',')
+            .map(|f| f.trim().trim_matches('"').to_string())
+            .filter(|f| !f.is_empty())
+            .collect()
+    })
+}
+
+#[test]
+fn the_default_build_runs_fixed_int8_where_the_table_says() {
+    for b in BOARDS {
+        let features = board_features(b.name);
+        assert_eq!(
+            features.iter().any(|f| f == "fixed"),
+            b.core.fixed_by_default,
+            "{}: {features:?}",
+            b.name
+        );
+    }
+}
+
 #[test]
 fn state_bytes_follow_the_padded_layout() {
     // H 100 pads to 104: 2·104·4 + 4·65 = 1092 for f32; 2·104·2 + 260 = 676 for Q15.

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! charm-cycles --core CORE TRACE                  # totals of one run
+//! charm-cycles --core CORE --symbols NM TRACE     # and the share of each function
 //! charm-cycles --core CORE --chars N SHORT LONG   # per character: (LONG − SHORT) / N
 //! charm-cycles --tables                           # the cycle tables, as Markdown
 //! ```
@@ -11,7 +12,13 @@
 //! A trace is QEMU's log of `-d in_asm,exec,nochain` (`-D FILE`); `-` reads
 //! it from stdin. CORE is one of m0, m0plus, m3, m4, m7, m33, m55, riscv32.
 //! `scripts/measure-cycles.sh` makes the two runs (N apart in generated
-//! characters) and calls this.
+//! characters) and calls this. `--symbols NM` takes the output of `llvm-nm
+//! -n ELF` (lines `ADDRESS TYPE NAME`) and prints, after the totals, one
+//! line `function: CYCLES INSTRUCTIONS NAME` per function that ran (each
+//! block counted to the function its first instruction lies in; Thumb's
+//! odd symbol addresses taken even; local labels and mapping symbols
+//! skipped), largest first
+//! (`scripts/measure-cycles.sh --profile`).
 
 use charm_tests::cycle_model::{CycleTable, Isa, TraceCounts, TABLES};
 use std::io::BufReader;
@@ -28,6 +35,51 @@ fn read(path: &str, isa: Isa) -> Result<TraceCounts, String> {
     counts.map_err(|e| format!("{path}: {e}"))
 }
 
+/// The text symbols of `llvm-nm -n` output, `(address, name)` in address
+/// order (the Thumb bit cleared).
+fn text_symbols(nm: &str) -> Vec<(u64, String)> {
+    let mut symbols: Vec<(u64, String)> = nm
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let address = u64::from_str_radix(fields.next()?, 16).ok()?;
+            let kind = fields.next()?;
+            let name = fields.collect::<Vec<_>>().join(" ");
+            // local labels (`.L0`) and mapping symbols (`$t`) name no function
+            let function = !name.is_empty() && !name.starts_with(".L") && !name.starts_with('$');
+            (matches!(kind, "t" | "T" | "w" | "W") && function).then_some((address & !1, name))
+        })
+        .collect();
+    symbols.sort();
+    symbols
+}
+
+/// `(cycles, instructions, function)` of each function that ran, largest first.
+fn by_function(
+    counts: &TraceCounts,
+    table: &CycleTable,
+    isa: Isa,
+    nm: &str,
+) -> Vec<(u64, u64, String)> {
+    let symbols = text_symbols(nm);
+    let mut sums: std::collections::HashMap<&str, (u64, u64)> = Default::default();
+    for (address, instructions, cycles) in counts.by_address(table, isa) {
+        let at = symbols.partition_point(|(a, _)| *a <= address);
+        let name = at
+            .checked_sub(1)
+            .map_or("(before every symbol)", |i| symbols[i].1.as_str());
+        let sum = sums.entry(name).or_default();
+        sum.0 += cycles;
+        sum.1 += instructions;
+    }
+    let mut out: Vec<(u64, u64, String)> = sums
+        .into_iter()
+        .map(|(name, (c, i))| (c, i, name.to_string()))
+        .collect();
+    out.sort_by(|a, b| b.cmp(a));
+    out
+}
+
 fn print_tables() {
     println!("| core | ALU | MUL / MLA | long MUL | DIV | load | load/store after load/store | store | LDM/STM/PUSH/POP (n words) | taken branch | BL | IT | VADD/VMUL | VMLA | VDIV | VLDR/VSTR | MVE (128-bit) |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -42,7 +94,8 @@ fn print_tables() {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let usage = "usage: charm-cycles --core CORE [--chars N SHORT LONG | TRACE] | --tables";
+    let usage =
+        "usage: charm-cycles --core CORE [--chars N SHORT LONG | [--symbols NM] TRACE] | --tables";
     if args == ["--tables"] {
         print_tables();
         return Ok(());
@@ -69,6 +122,16 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("core: {}", table.name);
             println!("instructions: {}", counts.instructions());
             println!("estimated cycles: {}", counts.cycles(&table, isa));
+        }
+        [flag, nm, trace] if flag == "--symbols" => {
+            let nm = std::fs::read_to_string(nm).map_err(|e| format!("cannot read {nm}: {e}"))?;
+            let counts = read(trace, isa)?;
+            println!("core: {}", table.name);
+            println!("instructions: {}", counts.instructions());
+            println!("estimated cycles: {}", counts.cycles(&table, isa));
+            for (cycles, instructions, name) in by_function(&counts, &table, isa, &nm) {
+                println!("function: {cycles} {instructions} {name}");
+            }
         }
         [flag, n, short, long] if flag == "--chars" => {
             let n: u64 = n

@@ -11,7 +11,10 @@
 //! How fast it writes there: the characters per second of charm-boards'
 //! per-core cost model (`Board::chars_per_second`: estimated cycles per
 //! character from H and V, fitted to QEMU's instruction traces priced by
-//! each core's published timings) at the board's clock.
+//! each core's published timings) at the board's clock. A fixed int8 file
+//! (`charm quantize --layout fixed`) is priced by its own cost model
+//! (`Element::Int8Fixed`), and on the Cortex-M4F boards, whose default
+//! firmware leaves that layout out, it names the feature that builds it.
 //!
 //! A model of other cells and depths (format version 5) runs on the
 //! firmware built with `--features cells`, in f32 and in int8: its flash is
@@ -37,7 +40,7 @@ pub struct Info {
     pub file_size: usize,
     /// Weight format version.
     pub format_version: u16,
-    /// Tensor element type: "f32", "int8" or "int8 tiles".
+    /// Tensor element type: "f32", "int8", "int8 tiles" or "int8 fixed".
     pub element: String,
     /// Bytes of tensor data.
     pub tensor_bytes: usize,
@@ -79,7 +82,7 @@ pub struct Info {
 /// What a model needs on a device in one element type.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeviceNeeds {
-    /// "f32" or "int8".
+    /// "f32", "int8" (row pairs) or "int8 fixed".
     pub element: &'static str,
     /// Bytes of flash: the `.charm` file in this element type.
     pub flash_bytes: u64,
@@ -103,9 +106,10 @@ pub struct BoardFit {
     pub f32_chars_per_second: Option<f64>,
     /// The same for the int8 model.
     pub int8_chars_per_second: Option<f64>,
-    /// The cargo features the firmware must be built with to run the model
-    /// (`"cells"` for other cells and depths; absent for one tanh layer,
-    /// which every build runs).
+    /// The cargo features the firmware must be built with to run the model:
+    /// `"cells"` for other cells and depths, `"fixed"` for a fixed int8
+    /// model on a board whose default build leaves that layout out (the
+    /// Cortex-M4F boards'); absent where the default build runs it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firmware_features: Option<&'static str>,
 }
@@ -113,7 +117,7 @@ pub struct BoardFit {
 impl BoardFit {
     /// What the line of `charm train` and `charm quantize` says of this
     /// board: whether the model fits, as which element type, how fast.
-    fn summary_for_fit_line(&self) -> String {
+    fn summary_for_fit_line(&self, int8: &str) -> String {
         let speed = |element: &str, rate: Option<f64>| {
             rate.map_or(element.to_string(), |r| {
                 format!("{element} {} chars/s", chars_per_second_text(r))
@@ -122,15 +126,15 @@ impl BoardFit {
         match (&self.f32_misfit, &self.int8_misfit) {
             (None, None) => match (self.f32_chars_per_second, self.int8_chars_per_second) {
                 (None, None) => format!("{} (f32 and int8)", self.board),
-                (f, i) => format!("{} ({}, {})", self.board, speed("f32", f), speed("int8", i)),
+                (f, i) => format!("{} ({}, {})", self.board, speed("f32", f), speed(int8, i)),
             },
             (Some(why), None) => format!(
                 "{} ({} only; f32: {why})",
                 self.board,
-                speed("int8", self.int8_chars_per_second)
+                speed(int8, self.int8_chars_per_second)
             ),
             (None, Some(why)) => format!(
-                "{} ({} only; int8: {why})",
+                "{} ({} only; {int8}: {why})",
                 self.board,
                 speed("f32", self.f32_chars_per_second)
             ),
@@ -161,7 +165,8 @@ pub fn chars_per_second_text(rate: f64) -> String {
 }
 
 /// Flash and RAM of a model with this shape, whose `element` file is
-/// `file_bytes` long, in both element types (f32 first).
+/// `file_bytes` long, in both element types (f32 first; then int8 row
+/// pairs, or the file's own fixed int8).
 pub fn device_needs(
     hidden: usize,
     vocab: usize,
@@ -191,9 +196,19 @@ pub fn device_needs(
             flash_bytes: (header + f32_block) as u64,
             state_ram_bytes: u64::from(charm_boards::state_bytes(h, v, 4)),
         },
+        // fixed int8 keeps the row pairs' Q15 state
         DeviceNeeds {
-            element: "int8",
-            flash_bytes: (header + int8_block) as u64,
+            element: if element == "int8 fixed" {
+                "int8 fixed"
+            } else {
+                "int8"
+            },
+            flash_bytes: (header
+                + if element == "int8 fixed" {
+                    fixed_block
+                } else {
+                    int8_block
+                }) as u64,
             state_ram_bytes: u64::from(charm_boards::state_bytes(h, v, 2)),
         },
     ]
@@ -401,14 +416,20 @@ pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<
                     .then(|| b.chars_per_second(h, v, element))
                     .flatten()
             };
+            let fixed = needs[1].element == "int8 fixed";
+            let int8 = if fixed {
+                charm_boards::Element::Int8Fixed
+            } else {
+                charm_boards::Element::Int8
+            };
             BoardFit {
                 board: b.name,
                 summary: b.summary,
                 f32_chars_per_second: rate(&f32_misfit, charm_boards::Element::F32),
-                int8_chars_per_second: rate(&int8_misfit, charm_boards::Element::Int8),
+                int8_chars_per_second: rate(&int8_misfit, int8),
                 f32_misfit,
                 int8_misfit,
-                firmware_features: None,
+                firmware_features: (fixed && !b.core.fixed_by_default).then_some("fixed"),
             }
         })
         .collect()
@@ -420,20 +441,25 @@ pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<
 pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -> String {
     let needs = device_needs(hidden, vocab, element, file_bytes);
     let fits = board_fits(hidden, vocab, &needs);
-    let each: Vec<String> = fits.iter().map(BoardFit::summary_for_fit_line).collect();
+    let each: Vec<String> = fits
+        .iter()
+        .map(|f| f.summary_for_fit_line(needs[1].element))
+        .collect();
     let tiles = if element == "int8 tiles" {
         "; int8 tiles run on the Cortex-M55 firmware (board mps3-an547) and the host, \
          `--layout pairs` on every board"
     } else if element == "int8 fixed" {
-        "; int8 fixed runs on every firmware but the Cortex-M4F boards' default build          (build it there with --features fixed), and its speed is estimated as row pairs'"
+        "; int8 fixed runs on every board's default firmware but the Cortex-M4F boards' \
+         (build it there with --features fixed)"
     } else {
         ""
     };
     format!(
-        "fits: {}; flash {} bytes as f32, {} as int8 (see `charm info --model M`){tiles}",
+        "fits: {}; flash {} bytes as f32, {} as {} (see `charm info --model M`){tiles}",
         each.join(", "),
         needs[0].flash_bytes,
-        needs[1].flash_bytes
+        needs[1].flash_bytes,
+        needs[1].element
     )
 }
 
@@ -540,7 +566,11 @@ impl Info {
                     sample and charm eval run it"
                 .into();
         }
-        if self.boards.iter().any(|b| b.firmware_features.is_some()) {
+        if self
+            .boards
+            .iter()
+            .any(|b| b.firmware_features == Some("cells"))
+        {
             return self.stacked_device_text();
         }
         for (i, n) in self.device.iter().enumerate() {
@@ -551,6 +581,8 @@ impl Info {
                  run on the Cortex-M55 firmware"
             } else if n.element == "int8" {
                 "after charm quantize"
+            } else if n.element == "int8 fixed" {
+                "this file"
             } else {
                 "the f32 model it came from"
             };
@@ -562,14 +594,21 @@ impl Info {
                 n.state_ram_bytes
             );
         }
+        let int8 = self.device.get(1).map_or("int8", |n| n.element);
         for (i, f) in self.boards.iter().enumerate() {
             let verdict = |m: &Option<String>, rate: Option<f64>| match (m, rate) {
                 (None, None) => "fits".to_string(),
                 (None, Some(r)) => format!("fits, {} chars/s", chars_per_second_text(r)),
                 (Some(why), _) => format!("does not fit: {why}"),
             };
+            let features = match (&f.int8_misfit, f.firmware_features) {
+                (None, Some(features)) => {
+                    format!(" (the firmware built with --features {features})")
+                }
+                _ => String::new(),
+            };
             s += &format!(
-                "\n{:<17}{}: f32 {}; int8 {} — {}",
+                "\n{:<17}{}: f32 {}; {int8} {}{features} — {}",
                 if i == 0 { "boards:" } else { "" },
                 f.board,
                 verdict(&f.f32_misfit, f.f32_chars_per_second),

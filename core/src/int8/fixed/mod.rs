@@ -53,6 +53,7 @@
 use crate::int8::row_pairs::{pair_dots_summed, paired_len, StateSum, PAIR_RUN};
 use crate::int8::tanh_q15::tanh_q15_fixed;
 use crate::kernels::padded;
+use crate::math::wide::high_word;
 use crate::model::{check_lengths, ShapeError};
 
 #[cfg(feature = "alloc")]
@@ -271,16 +272,16 @@ impl<'a> FixedModelView<'a> {
 /// it takes the product's high word alone: with `v = high·2³² + low`,
 /// `⌊(v + 2^(K−1)) / 2^K⌋ = ⌊(high + 2^(K−33)) / 2^(K−32)⌋` (the rounding
 /// half lies in the high word, and nested floors compose), all in i32 —
-/// one SMULL on Armv7-M, MUL and MULH on RV32IM, `__aeabi_lmul` on the
-/// Cortex-M0, and no 64-bit shift.
+/// one SMULL on Armv7-M, MUL and MULH on RV32IM, four MULS on the
+/// Cortex-M0 ([`high_word`]), and no 64-bit shift.
 #[inline]
 pub(crate) fn scaled(acc: i32, mult: i32, shift: u32) -> i32 {
-    let product = i64::from(acc) * i64::from(mult);
     if shift >= 33 {
         // |high| < 2³⁰ and 2^(K−33) ≤ 2²⁹: no overflow
-        let high = (product >> 32) as i32;
+        let high = high_word(acc, mult);
         ((high + (1 << (shift - 33))) >> (shift - 32)).clamp(-TERM_LIMIT, TERM_LIMIT)
     } else {
+        let product = i64::from(acc) * i64::from(mult);
         let p = (product + (1i64 << (shift - 1))) >> shift;
         p.clamp(-i64::from(TERM_LIMIT), i64::from(TERM_LIMIT)) as i32
     }

@@ -300,29 +300,36 @@ mod thumb2;
 #[allow(unsafe_code)]
 mod riscv;
 
-/// `Σ h` of a Q15 state, which the DSP loop needs: computed once per
-/// matrix-vector product, not once per [`pair_dots`] run.
+/// `Σ h` of a Q15 state, the offset every row-pair loop takes off (`A =
+/// R − 256·B − 128·Σh`): computed once per matrix-vector product, not once
+/// per [`pair_dots`] run of [`PAIR_RUN`] blocks.
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(all(feature = "dsp", target_arch = "arm")), allow(dead_code))]
 pub(crate) struct StateSum(pub(crate) Option<i32>);
 
 impl StateSum {
-    /// On a Cortex-M4 with feature `dsp`: the sum, or `None` when the state
-    /// cannot take the DSP path (unaligned, or not a multiple of 8 entries).
-    /// Elsewhere nothing is computed.
+    /// The wrapping sum of `h` (exact: `|Σh| ≤ 512·32767 < 2³¹`). On a
+    /// Cortex-M4 with feature `dsp` it is `None` when the state cannot take
+    /// the DSP path (unaligned, or not a multiple of 8 entries), and
+    /// [`pair_dots_summed`] sums it itself if another path needs it.
     #[inline]
     pub(crate) fn of(h: &[i16]) -> Self {
         #[cfg(all(feature = "dsp", target_arch = "arm"))]
         return StateSum(dsp::sum(h));
         #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-        {
-            let _ = h;
-            StateSum(None)
-        }
+        StateSum(Some(wrapping_sum(h)))
     }
 }
 
-/// [`pair_dots`] with `Σ h[..stride]` given.
+/// `Σ h` in i32, wrapping (exact for a state of at most
+/// [`MAX_HIDDEN_INT8`] Q15 entries).
+#[inline]
+fn wrapping_sum(h: &[i16]) -> i32 {
+    h.iter()
+        .map(|&v| i32::from(v))
+        .fold(0i32, i32::wrapping_add)
+}
+
+/// [`pair_dots`] with `sum` = [`StateSum::of`]`(&h[..stride])`.
 #[inline]
 pub(crate) fn pair_dots_summed(
     w: &[i8],
@@ -348,12 +355,8 @@ pub(crate) fn pair_dots_summed(
             return n;
         }
     }
-    let _ = sum;
-    // Σ h once for all the blocks of this run (pair_dot_words' offset)
-    let h_sum = h
-        .iter()
-        .map(|&v| i32::from(v))
-        .fold(0i32, i32::wrapping_add);
+    // Σ h, the offset of pair_dot_words and of the assembly loops
+    let h_sum = sum.0.unwrap_or_else(|| wrapping_sum(h));
     #[cfg(target_arch = "riscv32")]
     if riscv::pair_dots(w, h, h_sum, out) {
         return n;

@@ -56,8 +56,8 @@ pub trait Int8Layout: sealed::Sealed + Copy + core::fmt::Debug + 'static {
     /// An integer level in `[-ONE, ONE]` as a state element.
     #[doc(hidden)]
     fn from_level(q: i32) -> Self::State;
-    /// What the kernels need to know of a state once per product (Σh on
-    /// the DSP cores).
+    /// What the kernels need to know of a state once per product (Σh of
+    /// the row pairs' Q15 state).
     #[doc(hidden)]
     fn state_sum(h: &[Self::State]) -> Option<i32>;
     /// The sums `Σ_c w[r, c]·h[c]` of the first `rows` (≤ 16) rows of the
