@@ -9,8 +9,8 @@ use charm_core::{decode_any, AlignedBytes, Cell, Weights};
 use charm_trainer::math::loss::pieces;
 use charm_trainer::training::TrainState;
 use cli_support::{
-    assert_resume_completes_the_run, eval_json, ok, run, small_text, train, train_interrupted,
-    write,
+    assert_resume_completes_the_run, eval_json, info_json, ok, run, small_text, train,
+    train_interrupted, write,
 };
 
 #[test]
@@ -47,8 +47,7 @@ fn cli_gru_lstm_and_two_tanh_layers_train_evaluate_and_sample() {
             (view.cell(), view.depth().to_string()),
             (cell, layers.to_string())
         );
-        let info: serde_json::Value =
-            serde_json::from_slice(&ok(d, &["info", "--model", &model, "--json"])).unwrap();
+        let info = info_json(d, &model);
         assert_eq!(info["cell"].as_str(), Some(name));
         assert_eq!(info["layers"].as_u64(), Some(layers.parse().unwrap()));
         assert_eq!(info["format_version"].as_u64(), Some(5));
@@ -197,8 +196,7 @@ fn cli_info_fits_stacked_models_by_their_state() {
     let bytes =
         charm_core::encode_any(&Weights::Stacked(model), &vocab, &Default::default()).unwrap();
     write(d, "lstm4.charm", &bytes);
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "lstm4.charm", "--json"])).unwrap();
+    let info = info_json(d, "lstm4.charm");
     for fit in info["boards"].as_array().unwrap() {
         let max = charm_boards::board(fit["board"].as_str().unwrap())
             .unwrap()

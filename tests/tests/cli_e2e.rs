@@ -5,8 +5,8 @@ mod cli_support;
 
 use charm_trainer::training::TrainState;
 use cli_support::{
-    assert_resume_completes_the_run, eval_json, files, ok, small_text, train, train_interrupted,
-    write,
+    assert_resume_completes_the_run, eval_json, files, info_json, ok, small_text, train,
+    train_interrupted, write,
 };
 
 #[test]
@@ -32,8 +32,7 @@ fn cli_train_sample_eval_info() {
     let val: String = chars[chars.len() - n_val..].iter().collect();
     let val_path = write(d, "val.txt", &val);
     let json = eval_json(d, "m.charm", &val_path);
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "m.charm", "--json"])).unwrap();
+    let info = info_json(d, "m.charm");
     let v = info["vocab_size"].as_u64().unwrap() as f64;
     let loss = json["loss_nats_per_char"].as_f64().unwrap();
     assert!(
@@ -177,8 +176,7 @@ fn cli_min_char_rnn_preset_and_default_corpus() {
             "-q",
         ],
     );
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "mcr.charm", "--json"])).unwrap();
+    let info = info_json(d, "mcr.charm");
     assert_eq!(info["hidden"].as_u64(), Some(100));
     // The model file holds the step of the best validation loss: 25 characters each.
     let steps = info["steps"].as_u64().unwrap();
@@ -329,8 +327,7 @@ fn cli_model_file_keeps_the_best_validation_weights() {
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap();
     assert!(best_step < 400, "the run should overfit: {csv}");
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "long.charm", "--json"])).unwrap();
+    let info = info_json(d, "long.charm");
     assert_eq!(info["steps"].as_u64(), Some(best_step));
     let val = info["val_loss_nats_per_char"].as_f64().unwrap();
     assert!((val - best_val).abs() < 1e-5, "{val} vs {best_val}"); // the CSV rounds to 5 decimals

@@ -4,7 +4,7 @@
 
 mod cli_support;
 
-use cli_support::{files, ok, run, small_text, write};
+use cli_support::{files, info_json, ok, run, small_text, write};
 use std::path::Path;
 
 /// Runs `charm ARGS` in `dir`; asserts failure with exactly one stderr line that
@@ -353,8 +353,7 @@ fn cli_errors_non_finite_loss_stops_and_keeps_the_last_checkpoint() {
         .unwrap()
         .parse()
         .unwrap();
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "out.charm", "--json"])).unwrap();
+    let info = info_json(d, "out.charm");
     assert_eq!(
         info["steps"].as_u64(),
         Some(step),

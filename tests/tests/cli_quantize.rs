@@ -4,7 +4,7 @@
 
 mod cli_support;
 
-use cli_support::{eval_json, files, ok, run, small_text, write, TINY};
+use cli_support::{eval_json, files, info_json, ok, run, small_text, write, TINY};
 
 /// How far the int8 models' loss on the small text may sit from the f32
 /// model's, in nats per character. The difference is one deterministic
@@ -57,8 +57,7 @@ fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
         "int8 {int8_len} bytes vs f32 {f32_len}"
     );
 
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "q.charm", "--json"])).unwrap();
+    let info = info_json(d, "q.charm");
     assert_eq!(info["format_version"].as_u64(), Some(3), "{info}");
     assert_eq!(info["element"].as_str(), Some("int8"), "{info}");
 
@@ -134,8 +133,7 @@ fn cli_quantize_layout_tiles_writes_version_4_close_in_loss() {
     assert!(report.contains("(int8 tiles, "), "{report}");
     assert!(report.contains("Cortex-M55"), "{report}");
 
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "t.charm", "--json"])).unwrap();
+    let info = info_json(d, "t.charm");
     assert_eq!(info["format_version"].as_u64(), Some(4), "{info}");
     assert_eq!(info["element"].as_str(), Some("int8 tiles"), "{info}");
 
@@ -198,8 +196,7 @@ fn cli_quantize_layout_fixed_is_priced_as_fixed() {
     .unwrap();
     assert!(report.contains("as int8 fixed (see"), "{report}");
     assert!(report.contains("--features fixed"), "{report}");
-    let info: serde_json::Value =
-        serde_json::from_slice(&ok(d, &["info", "--model", "f.charm", "--json"])).unwrap();
+    let info = info_json(d, "f.charm");
     assert_eq!(info["element"].as_str(), Some("int8 fixed"), "{info}");
     let (h, v) = (
         info["hidden"].as_u64().unwrap() as u32,
@@ -297,8 +294,7 @@ fn cli_quantize_takes_models_of_every_cell_and_depth() {
             .unwrap();
             assert!(report.contains(element), "{report}");
             assert!(report.contains("--features cells"), "{report}");
-            let info: serde_json::Value =
-                serde_json::from_slice(&ok(d, &["info", "--model", &out, "--json"])).unwrap();
+            let info = info_json(d, &out);
             assert_eq!(info["format_version"].as_u64(), Some(5), "{out}");
             assert_eq!(info["element"].as_str(), Some(element), "{out}");
             assert_eq!(info["cell"].as_str(), Some(cell), "{out}");

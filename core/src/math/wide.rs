@@ -85,10 +85,11 @@ pub(crate) fn product_by_twelves(d: u32, m: u32) -> u64 {
 mod tests {
     extern crate std;
     use super::{high_word_by_halves, product_by_twelves};
+    use crate::Rng;
 
     /// The high word from 16-bit halves is the i64 product's, exactly: at
     /// the ends and around every power of two of both factors, and over a
-    /// million pseudo-random pairs.
+    /// million pairs of the crate's `Rng`.
     #[test]
     fn high_word_by_halves_is_the_high_word() {
         let check = |acc: i32, mult: i32| {
@@ -105,18 +106,16 @@ mod tests {
                 check(acc, mult);
             }
         }
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = Rng::new(1);
         for _ in 0..1_000_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            check(seed as i32, (seed >> 33) as i32);
+            let bits = rng.next_u64();
+            check(bits as i32, (bits >> 33) as i32);
         }
     }
 
     /// The product from 12-bit halves is the u64 product, exactly: at the
     /// ends (`d` up to 2²⁴ itself), around every power of two, and over a
-    /// million pseudo-random pairs.
+    /// million pairs of the crate's `Rng`.
     #[test]
     fn product_by_twelves_is_the_product() {
         let check = |d: u32, m: u32| {
@@ -136,14 +135,12 @@ mod tests {
                 check(d, m);
             }
         }
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = Rng::new(2);
         for _ in 0..1_000_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let bits = rng.next_u64();
             check(
-                (seed as u32) % ((1 << 24) + 1),
-                ((seed >> 32) as u32) & 0xff_ffff,
+                (bits as u32) % ((1 << 24) + 1),
+                ((bits >> 32) as u32) & 0xff_ffff,
             );
         }
     }

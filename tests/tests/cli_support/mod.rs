@@ -32,6 +32,12 @@ pub fn eval_json(dir: &Path, model: &str, data: &Path) -> serde_json::Value {
     serde_json::from_slice(&out).expect("charm eval --json prints JSON")
 }
 
+/// `charm info --model MODEL --json` in `dir`, parsed.
+pub fn info_json(dir: &Path, model: &str) -> serde_json::Value {
+    let out = ok(dir, &["info", "--model", model, "--json"]);
+    serde_json::from_slice(&out).expect("charm info --json prints JSON")
+}
+
 /// A small, learnable text: a few sentences repeated with variations (~8 kB, V ≈ 30).
 pub fn small_text() -> String {
     let words = [

@@ -190,6 +190,11 @@ pub fn device_needs(
         _ => int8_block,
     });
     let (h, v) = (hidden as u32, vocab as u32);
+    // an f32 or row-pair file's int8 form is row pairs; a fixed file's is itself
+    let (int8_name, int8_block) = match element {
+        "int8 fixed" => ("int8 fixed", fixed_block),
+        _ => ("int8", int8_block),
+    };
     [
         DeviceNeeds {
             element: "f32",
@@ -198,17 +203,8 @@ pub fn device_needs(
         },
         // fixed int8 keeps the row pairs' Q15 state
         DeviceNeeds {
-            element: if element == "int8 fixed" {
-                "int8 fixed"
-            } else {
-                "int8"
-            },
-            flash_bytes: (header
-                + if element == "int8 fixed" {
-                    fixed_block
-                } else {
-                    int8_block
-                }) as u64,
+            element: int8_name,
+            flash_bytes: (header + int8_block) as u64,
             state_ram_bytes: u64::from(charm_boards::state_bytes(h, v, 2)),
         },
     ]
@@ -581,8 +577,6 @@ impl Info {
                  run on the Cortex-M55 firmware"
             } else if n.element == "int8" {
                 "after charm quantize"
-            } else if n.element == "int8 fixed" {
-                "this file"
             } else {
                 "the f32 model it came from"
             };
