@@ -392,8 +392,9 @@ choose() {
         misfit="$("$charm" info --model "$model" --json | awk '
             /"board": "nrf52840"/ { on = 1 }
             on && /"int8_misfit":/ { sub(/^[^:]*: */, ""); sub(/,$/, ""); gsub(/"/, ""); print; exit }')"
-        # lines CELL LAYERS H MINUTES SEED LOSS STEPS: the median of the seeds' losses
-        loss="$( { [ ! -f "$results" ] || awk -v k="$cell $layers $h 10" '$1 " " $2 " " $3 " " $4 == k { print $6 }' "$results"; } |
+        # lines CELL LAYERS H MINUTES SEED LOSS STEPS FLAGS: the median of the
+        # seeds' losses of the runs with no other flags (FLAGS "-")
+        loss="$( { [ ! -f "$results" ] || awk -v k="$cell $layers $h 10" '$1 " " $2 " " $3 " " $4 == k && (NF < 8 || $8 == "-") { print $6 }' "$results"; } |
             sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "not measured yet"; else if (NR == 1) printf "%.4f (one seed)", a[1]; else printf "%.4f (median of %d seeds)", a[int((NR + 1) / 2)], NR }')"
         awk -v name="$cell" -v layers="$layers" -v h="$h" -v bytes="$bytes" -v cycles="$cycles" -v misfit="$misfit" -v loss="$loss" "$AWK_LIB"'BEGIN {
             label = name == "rnn" ? "rnn (tanh)" : toupper(name)

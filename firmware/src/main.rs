@@ -70,29 +70,40 @@ const _: () = assert!(
 pub const MAX_HIDDEN: usize = BOARD.max_hidden as usize;
 /// Largest vocabulary this build runs.
 pub const MAX_VOCAB: usize = BOARD.max_vocab as usize;
+/// Most state values each state buffer holds: with feature `cells` the
+/// board's [`charm_boards::Board::max_state`] (every layer's h, and an
+/// LSTM's c, of any model within its max H and 4 layers on every board but
+/// the micro:bit), else one layer's h of [`MAX_HIDDEN`].
+pub const MAX_STATE: usize = if cfg!(feature = "cells") {
+    BOARD.max_state as usize
+} else {
+    MAX_HIDDEN
+};
 
-/// The state buffers, for each kind of model: logits (f32), and the hidden
-/// state and next hidden state as f32 (f32 models), Q15 (int8 row pairs) or,
-/// on the Cortex-M55, int8 (int8 tiles: 2·MAX_HIDDEN bytes more).
-/// `MAX_VOCAB·4 + 2·MAX_HIDDEN·4 + 2·MAX_HIDDEN·2` bytes of RAM
-/// ([`charm_boards::Board::state_buffer_bytes`]: 10 KiB for H 512, V 1024).
-/// It lives in `.bss` ([`STATE`]).
+/// The state buffers, for each kind of model: logits (f32), and the state
+/// and next state as f32 (f32 models), Q15 (int8 row pairs; an int8 LSTM's
+/// c as f32 bits in two Q15 slots) or, on the Cortex-M55, int8 (int8 tiles:
+/// 2·MAX_STATE bytes more). `MAX_VOCAB·4 + 2·MAX_STATE·4 + 2·MAX_STATE·2`
+/// bytes of RAM ([`charm_boards::Board::state_buffer_bytes`]: 10 KiB for H
+/// 512, V 1024; with feature `cells`
+/// [`charm_boards::Board::cells_state_buffer_bytes`]: 76 KiB for 6,144
+/// values). It lives in `.bss` ([`STATE`]).
 pub struct StateRam {
     logits: [f32; MAX_VOCAB],
-    h_f32: [[f32; MAX_HIDDEN]; 2],
-    h_q15: [[i16; MAX_HIDDEN]; 2],
+    h_f32: [[f32; MAX_STATE]; 2],
+    h_q15: [[i16; MAX_STATE]; 2],
     #[cfg(feature = "helium")]
-    h_i8: [[i8; MAX_HIDDEN]; 2],
+    h_i8: [[i8; MAX_STATE]; 2],
 }
 
 impl StateRam {
     const fn new() -> Self {
         Self {
             logits: [0.0; MAX_VOCAB],
-            h_f32: [[0.0; MAX_HIDDEN]; 2],
-            h_q15: [[0; MAX_HIDDEN]; 2],
+            h_f32: [[0.0; MAX_STATE]; 2],
+            h_q15: [[0; MAX_STATE]; 2],
             #[cfg(feature = "helium")]
-            h_i8: [[0; MAX_HIDDEN]; 2],
+            h_i8: [[0; MAX_STATE]; 2],
         }
     }
 }
@@ -100,7 +111,7 @@ impl StateRam {
 /// Borrows `n`-element state buffers and `vocab` logits, or says the model
 /// does not fit (checked before, by `check_capacity`).
 fn slices<'s, S>(
-    h: &'s mut [[S; MAX_HIDDEN]; 2],
+    h: &'s mut [[S; MAX_STATE]; 2],
     logits: &'s mut [f32; MAX_VOCAB],
     n: usize,
     vocab: usize,
@@ -219,7 +230,7 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
             let n = model.state_len();
             let too_large = Error::StateTooLarge {
                 values: n,
-                capacity: MAX_HIDDEN,
+                capacity: MAX_STATE,
             };
             let s = slices(&mut state.h_f32, &mut state.logits, n, vocab).ok_or(too_large)?;
             generate(uart, model, file.vocab, &params, s)
@@ -231,7 +242,7 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
             let n = model.state_len();
             let too_large = Error::StateTooLarge {
                 values: n,
-                capacity: MAX_HIDDEN,
+                capacity: MAX_STATE,
             };
             let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(too_large)?;
             generate(uart, model, file.vocab, &params, s)
@@ -243,7 +254,7 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
             let n = model.state_len();
             let too_large = Error::StateTooLarge {
                 values: n,
-                capacity: MAX_HIDDEN,
+                capacity: MAX_STATE,
             };
             let s = slices(&mut state.h_i8, &mut state.logits, n, vocab).ok_or(too_large)?;
             generate(uart, model, file.vocab, &params, s)

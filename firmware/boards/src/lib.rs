@@ -199,6 +199,15 @@ pub struct Board {
     pub max_hidden: u32,
     /// Largest vocabulary V the firmware for it runs.
     pub max_vocab: u32,
+    /// Most state values each state buffer of the firmware built with
+    /// `--features cells` holds (every layer's h, and an LSTM's c:
+    /// [`StackedShape::state_values_as`], f32, Q15 or int8 by the model's
+    /// element type): the most any model of H 512 and 4 layers carries in
+    /// the forms its core runs ([`MAX_STATE_ROW_PAIRS`], or with Helium's
+    /// tiles [`MAX_STATE_ALL`]) on every board with the RAM for it; the
+    /// micro:bit's 16 KiB hold its max H. The default build's buffers hold
+    /// [`Board::max_hidden`] values.
+    pub max_state: u32,
     /// Its processor.
     pub core: Core,
     /// Address of the WEIGHTS region (where a `.charm` file is flashed).
@@ -238,11 +247,11 @@ pub enum Misfit {
         max: u32,
     },
     /// The state of a model of other cells and depths (layers × H, twice
-    /// for an LSTM) is larger than the firmware's state buffers.
+    /// for an LSTM) is larger than the cells firmware's state buffers.
     State {
         /// Values of state the model carries ([`StackedShape::state_values`]).
         values: u64,
-        /// The most the board's buffers hold (its max H).
+        /// The most the board's buffers hold ([`Board::max_state`]).
         max: u32,
     },
     /// int8 tiles on a core without Helium (the firmware refuses them).
@@ -315,16 +324,16 @@ impl Board {
     /// file is `file_bytes` long, runs on this board's firmware built with
     /// `--features cells`: H and V within the firmware's capacity (as for
     /// one tanh layer), every layer's state — [`StackedShape::state_values`]
-    /// f32 values, in the buffers of H — within its max H, and the file
-    /// within the WEIGHTS region.
+    /// f32 values — within [`Board::max_state`], and the file within the
+    /// WEIGHTS region.
     pub fn fits_stacked(&self, shape: &StackedShape, file_bytes: u64) -> Result<(), Misfit> {
         self.fits_stacked_as(shape, StateLayout::F32, file_bytes)
     }
 
     /// [`Board::fits_stacked`] for the model's int8 forms too: its state
     /// counted as `layout` keeps it ([`StackedShape::state_values_as`]),
-    /// against the state buffer of that element type (max H values each);
-    /// int8 tiles only on a core with Helium.
+    /// against the state buffer of that element type ([`Board::max_state`]
+    /// values each); int8 tiles only on a core with Helium.
     pub fn fits_stacked_as(
         &self,
         shape: &StackedShape,
@@ -338,10 +347,10 @@ impl Board {
         // then the file.
         self.fits(shape.hidden, shape.vocab, 0)?;
         let values = shape.state_values_as(layout);
-        if values > u64::from(self.max_hidden) {
+        if values > u64::from(self.max_state) {
             return Err(Misfit::State {
                 values,
-                max: self.max_hidden,
+                max: self.max_state,
             });
         }
         self.fits(shape.hidden, shape.vocab, file_bytes)
@@ -370,7 +379,27 @@ impl Board {
     pub const fn state_buffer_bytes(&self) -> u32 {
         self.max_vocab * 4 + 2 * self.max_hidden * 4 + 2 * self.max_hidden * 2
     }
+
+    /// RAM of the state buffers of the firmware built with `--features
+    /// cells`: logits (f32, V), and the state and the next one, of
+    /// [`Board::max_state`] values each, as f32, as Q15 and, on a core with
+    /// Helium, as int8 (the tiles' state).
+    pub const fn cells_state_buffer_bytes(&self) -> u32 {
+        let per_value = 2 * 4 + 2 * 2 + if self.core.int8_helium { 2 } else { 0 };
+        self.max_vocab * 4 + self.max_state * per_value
+    }
 }
+
+/// Most state values a model within H 512 (the largest int8 H) and 4
+/// layers carries, in any of its forms: four LSTM layers as int8 tiles,
+/// whose every unit keeps h and an f32 c in 5 int8 slots (4 · 5 · 512). As
+/// f32 the same model carries 4 · 2 · 512 = 4,096; as int8 row pairs (h,
+/// and c in two Q15 slots) 4 · 3 · 512 = 6,144.
+pub const MAX_STATE_ALL: u32 = 4 * 5 * 512;
+
+/// Most state values of a model within H 512 and 4 layers in the forms a
+/// core without Helium runs (f32 and int8 row pairs): 4 · 3 · 512.
+pub const MAX_STATE_ROW_PAIRS: u32 = 4 * 3 * 512;
 
 /// RAM a model's state takes while it generates (what a firmware that sizes
 /// its buffers to one model needs): h and h_next, padded to a multiple of 8
@@ -408,6 +437,7 @@ const MPS2: Board = Board {
     ram_bytes: 4 * MIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ROW_PAIRS,
     core: CORTEX_M4F,
     weights_address: 0x0010_0000,
     params_address: 0x000F_F000,
@@ -426,6 +456,7 @@ pub const MICROBIT: Board = Board {
     ram_bytes: 16 * KIB,
     max_hidden: 256,
     max_vocab: 1024,
+    max_state: 256,
     core: CORTEX_M0,
     weights_address: 0x0001_0000,
     params_address: 0x0000_F000,
@@ -501,6 +532,7 @@ pub const MPS3_AN547: Board = Board {
     ram_bytes: 512 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ALL,
     core: CORTEX_M55,
     weights_address: 0x2800_0000,
     params_address: 0x0007_F000,
@@ -522,6 +554,7 @@ pub const RISCV32_VIRT: Board = Board {
     ram_bytes: 4 * MIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ROW_PAIRS,
     core: RV32IMAC,
     weights_address: 0x8010_0000,
     params_address: 0x800F_F000,
@@ -565,6 +598,7 @@ pub const NRF52840: Board = Board {
     ram_bytes: 256 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ROW_PAIRS,
     core: CORTEX_M4F,
     weights_address: 0x0002_0000,
     params_address: 0x0001_F000,
@@ -583,6 +617,7 @@ pub const RP2040: Board = Board {
     ram_bytes: 256 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ROW_PAIRS,
     core: CORTEX_M0_PLUS,
     weights_address: 0x1002_0000,
     params_address: 0x1001_F000,
@@ -601,6 +636,7 @@ pub const RP2350: Board = Board {
     ram_bytes: 512 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ROW_PAIRS,
     core: CORTEX_M33,
     weights_address: 0x1002_0000,
     params_address: 0x1001_F000,
@@ -621,6 +657,7 @@ pub const ESP32C3: Board = Board {
     ram_bytes: 313 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ROW_PAIRS,
     core: RV32IMC,
     weights_address: 0x3C11_0000,
     params_address: 0x3C10_0000,
@@ -639,6 +676,7 @@ pub const STM32F411: Board = Board {
     ram_bytes: 128 * KIB,
     max_hidden: 512,
     max_vocab: 1024,
+    max_state: MAX_STATE_ROW_PAIRS,
     core: CORTEX_M4F,
     weights_address: 0x0801_0000,
     params_address: 0x0800_C000,

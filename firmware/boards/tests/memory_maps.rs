@@ -1,7 +1,7 @@
 //! Each board's table entry agrees with its `memory.x`, and with the way
 //! `scripts/build-firmware.sh` builds for it.
 
-use charm_boards::{Board, BOARDS, STACK_RESERVE};
+use charm_boards::{Board, Cell, Misfit, StackedShape, StateLayout, BOARDS, STACK_RESERVE};
 
 /// The `ORIGIN` and `LENGTH` of region `name` in a memory.x, in bytes.
 fn region(memory_x: &str, name: &str) -> (u32, u32) {
@@ -85,11 +85,75 @@ fn capacity_follows_ram() {
             b.state_buffer_bytes(),
             b.ram_bytes
         );
+        // So do the cells build's.
+        assert!(
+            b.cells_state_buffer_bytes() + STACK_RESERVE <= b.ram_bytes,
+            "{}: {} + {STACK_RESERVE} > {}",
+            b.name,
+            b.cells_state_buffer_bytes(),
+            b.ram_bytes
+        );
         // An int8 file holds H <= 512; no board promises more.
         assert!(b.max_hidden <= 512, "{}", b.name);
+        // The cells build holds at least one layer of its max H.
+        assert!(b.max_state >= b.max_hidden, "{}", b.name);
     }
     let microbit = charm_boards::board("microbit").unwrap();
     assert_eq!(microbit.state_buffer_bytes(), 7 * 1024);
+    assert_eq!(microbit.cells_state_buffer_bytes(), 7 * 1024);
+}
+
+#[test]
+fn the_cells_build_holds_the_state_of_every_model_within_max_h() {
+    // Every board but the micro:bit (16 KiB of RAM): 4 layers of the
+    // board's max H, in every cell and every form its core runs.
+    for b in BOARDS.iter().filter(|b| b.name != "microbit") {
+        for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
+            let shape = StackedShape {
+                cell,
+                layers: 4,
+                hidden: b.max_hidden,
+                vocab: b.max_vocab,
+            };
+            let mut layouts = vec![StateLayout::F32, StateLayout::Int8RowPairs];
+            if b.core.int8_helium {
+                layouts.push(StateLayout::Int8Tiles);
+            }
+            for layout in layouts {
+                let values = shape.state_values_as(layout);
+                assert!(
+                    values <= u64::from(b.max_state),
+                    "{}: {cell:?} {layout:?} {values} > {}",
+                    b.name,
+                    b.max_state
+                );
+                assert_eq!(b.fits_stacked_as(&shape, layout, 0), Ok(()), "{}", b.name);
+            }
+        }
+    }
+    // The largest: four LSTM layers of H 512 as tiles on the Cortex-M55,
+    // as row pairs elsewhere.
+    let m55 = charm_boards::board("mps3-an547").unwrap();
+    assert_eq!(m55.max_state, 4 * 5 * 512);
+    assert_eq!(m55.cells_state_buffer_bytes(), 4 * 1024 + 10_240 * 14);
+    let pico = charm_boards::board("rp2040").unwrap();
+    assert_eq!(pico.max_state, 4 * 3 * 512);
+    assert_eq!(pico.cells_state_buffer_bytes(), 4 * 1024 + 6_144 * 12);
+    // The micro:bit's cells build: one layer of H 256.
+    let microbit = charm_boards::board("microbit").unwrap();
+    let two = StackedShape {
+        cell: Cell::Rnn,
+        layers: 2,
+        hidden: 129,
+        vocab: 65,
+    };
+    assert_eq!(
+        microbit.fits_stacked_as(&two, StateLayout::F32, 0),
+        Err(Misfit::State {
+            values: 258,
+            max: 256
+        })
+    );
 }
 
 #[test]

@@ -116,29 +116,32 @@ fn stacked_models_fit_by_their_state_and_file() {
         hidden,
         vocab: 65,
     };
-    // 4 GRU layers of H 128 carry 512 values: the buffers of H 512 hold them.
+    // 4 GRU layers of H 128 carry 512 values; 4 LSTM layers of H 512, 4,096
+    // (as f32): the cells build's buffers (6,144 values) hold both.
     assert_eq!(RP2350.fits_stacked(&gru(4, 128), 1_000_000), Ok(()));
-    // An LSTM of 4 layers of H 65: 520 values.
-    let lstm = StackedShape {
+    let lstm = |hidden| StackedShape {
         cell: Cell::Lstm,
         layers: 4,
-        hidden: 65,
+        hidden,
         vocab: 65,
     };
+    assert_eq!(RP2350.fits_stacked(&lstm(512), 1_000_000), Ok(()));
+    // An LSTM of 4 layers of H 65 (520 values) is over the micro:bit's 256.
+    let lstm = lstm(65);
     assert_eq!(
-        RP2350.fits_stacked(&lstm, 1_000),
+        MICROBIT.fits_stacked(&lstm, 1_000),
         Err(Misfit::State {
             values: 520,
-            max: 512
+            max: 256
         })
     );
     assert_eq!(
         Misfit::State {
             values: 520,
-            max: 512
+            max: 256
         }
         .to_string(),
-        "520 state values > the 512 the state buffers hold"
+        "520 state values > the 256 the state buffers hold"
     );
     // H over capacity and the file over the region, as for one tanh layer.
     assert_eq!(
@@ -169,7 +172,8 @@ fn stacked_models_fit_by_their_state_and_file() {
 /// The int8 forms keep their state as the firmware's `state_len` counts
 /// it: row pairs in Q15 over H rounded up to 8 (an LSTM's f32 c in two
 /// slots a unit: 3 a unit), tiles in int8 over H rounded up to 16 (an
-/// LSTM: 5), each against the max-H buffer of its type; tiles need Helium.
+/// LSTM: 5), each against the cells build's buffer of its type
+/// (`max_state` values); tiles need Helium.
 #[test]
 fn stacked_int8_models_fit_by_their_int8_state() {
     use charm_boards::{StateLayout, MPS3_AN547};

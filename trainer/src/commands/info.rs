@@ -21,8 +21,9 @@
 //! the file (of an f32 file's int8 form: the size `charm quantize` gives,
 //! computed from the shape); its RAM the state and the next state, `layers ·
 //! H` f32 values each (twice that for an LSTM, whose layers carry c too), in
-//! the firmware's f32 state buffers of max H values (int8: their Q15 or int8
-//! levels, `charm_boards::stacked_state_bytes_as`), and V f32 logits; its
+//! the cells firmware's f32 state buffers of `Board::max_state` values
+//! (int8: their Q15 or int8 levels, `charm_boards::stacked_state_bytes_as`),
+//! and V f32 logits; its
 //! speed the cells cost model (`Board::stacked_chars_per_second`, whose int8
 //! figure is that of int8 row pairs).
 
