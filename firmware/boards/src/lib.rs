@@ -374,19 +374,23 @@ impl Board {
     }
 
     /// RAM of the firmware's state buffers for this board: logits (f32,
-    /// V), and the hidden state and the next one both as f32 and as Q15 (one
-    /// pair serves f32 models, the other int8 models), all at capacity.
+    /// V), and the hidden state and the next one of max H values each, as
+    /// f32, as Q15 and, on a core with Helium, as int8 (one pair serves f32
+    /// models, one int8 row pairs, one int8 tiles).
     pub const fn state_buffer_bytes(&self) -> u32 {
-        self.max_vocab * 4 + 2 * self.max_hidden * 4 + 2 * self.max_hidden * 2
+        self.buffer_bytes(self.max_hidden)
     }
 
-    /// RAM of the state buffers of the firmware built with `--features
-    /// cells`: logits (f32, V), and the state and the next one, of
-    /// [`Board::max_state`] values each, as f32, as Q15 and, on a core with
-    /// Helium, as int8 (the tiles' state).
+    /// [`Board::state_buffer_bytes`] of the firmware built with `--features
+    /// cells`, whose state buffers hold [`Board::max_state`] values each.
     pub const fn cells_state_buffer_bytes(&self) -> u32 {
+        self.buffer_bytes(self.max_state)
+    }
+
+    /// The firmware's `StateRam` with state buffers of `values` entries.
+    const fn buffer_bytes(&self, values: u32) -> u32 {
         let per_value = 2 * 4 + 2 * 2 + if self.core.int8_helium { 2 } else { 0 };
-        self.max_vocab * 4 + self.max_state * per_value
+        self.max_vocab * 4 + values * per_value
     }
 }
 
