@@ -204,6 +204,18 @@ impl<M: Recurrent> Recurrent for Kept<M> {
     fn step_state(&self, state: &[M::State], x: usize, next: &mut [M::State], logits: &mut [f32]) {
         self.0.step_state(state, x, next, logits);
     }
+    fn initial_logits_to_draw(&self, logits: &mut [f32]) {
+        self.0.initial_logits_to_draw(logits);
+    }
+    fn step_to_draw(
+        &self,
+        state: &[M::State],
+        x: usize,
+        next: &mut [M::State],
+        logits: &mut [f32],
+    ) {
+        self.0.step_to_draw(state, x, next, logits);
+    }
 }
 
 /// The start of the generator's memory.

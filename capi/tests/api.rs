@@ -4,32 +4,13 @@
 
 use charm::*;
 use charm_core::{
-    decode_any, encode, encode_any, layer_tensor_lengths, padded, quantize, quantize_tiles,
-    tensor_lengths, AlignedBytes, Cell, FormatError, GenerateError, Generator, LayerTensors,
-    Metadata, ModelView, Recurrent, Rng, SampleError, SampleParams, Slices, StackedModelView,
-    StateElement, Vocab, Weights,
+    decode_any, encode_any, padded, quantize, quantize_tiles, AlignedBytes, Cell, FormatError,
+    GenerateError, Generator, Recurrent, SampleError, SampleParams, Slices, StateElement, Vocab,
+    Weights,
 };
+use charm_tests::models::{random_model, random_stacked_model};
 use core::ptr::{null, null_mut};
 use proptest::prelude::*;
-
-/// A `.charm` file with `hidden` units over `vocab`, weights uniform in
-/// ±`scale` from `seed` (row padding zero, as the format requires).
-fn random_model(hidden: usize, vocab: &str, seed: u64, scale: f32) -> Vec<u8> {
-    let v = Vocab::new(vocab).expect("a valid vocabulary");
-    let stride = padded(hidden);
-    let mut rng = Rng::new(seed);
-    let mut uniform = move || (rng.next_f32() * 2.0 - 1.0) * scale;
-    let mut rows = |len: usize| -> Vec<f32> {
-        (0..len)
-            .map(|i| if i % stride < hidden { uniform() } else { 0.0 })
-            .collect()
-    };
-    let [n_wxh, n_whh, n_bh, n_why, n_by] = tensor_lengths(hidden, v.len());
-    let (wxh, whh, bh, why) = (rows(n_wxh), rows(n_whh), rows(n_bh), rows(n_why));
-    let by: Vec<f32> = rows(n_by * stride).into_iter().step_by(stride).collect();
-    let model = ModelView::new(hidden, v.len(), &wxh, &whh, &bh, &why, &by).expect("shapes");
-    encode(&model, &v, &Metadata::default()).expect("encode")
-}
 
 /// The file in each element type: f32, int8 row pairs, int8 tiles, fixed int8.
 fn in_every_element_type(f32_file: &[u8]) -> [Vec<u8>; 4] {
@@ -45,49 +26,6 @@ fn in_every_element_type(f32_file: &[u8]) -> [Vec<u8>; 4] {
         encode(Weights::Int8Tiles(tiles.view())),
         encode(Weights::Int8Fixed(fixed.view())),
     ]
-}
-
-/// A version-5 `.charm` file of `depth` layers of `cell` with `hidden`
-/// units over `vocab`, every weight and bias uniform in ±`scale` from
-/// `seed` (row padding zero, as the format requires).
-fn random_stacked_model(
-    cell: Cell,
-    depth: usize,
-    hidden: usize,
-    vocab: &str,
-    seed: u64,
-    scale: f32,
-) -> Vec<u8> {
-    let v = Vocab::new(vocab).expect("a valid vocabulary");
-    let (rows, stride) = (cell.gates() * hidden, padded(hidden));
-    let mut rng = Rng::new(seed);
-    let mut uniform = move || (rng.next_f32() * 2.0 - 1.0) * scale;
-    // `len` elements in rows of `width`, the first `used` of each row set.
-    let mut padded_rows = |len: usize, width: usize, used: usize| -> Vec<f32> {
-        (0..len)
-            .map(|i| if i % width < used { uniform() } else { 0.0 })
-            .collect()
-    };
-    let layers: Vec<[Vec<f32>; 4]> = (0..depth)
-        .map(|k| {
-            let [wx, wh, bx, bh] = layer_tensor_lengths(cell, hidden, v.len(), k);
-            let wx = if k == 0 {
-                padded_rows(wx, padded(rows), rows)
-            } else {
-                padded_rows(wx, stride, hidden)
-            };
-            let wh = padded_rows(wh, stride, hidden);
-            [wx, wh, padded_rows(bx, bx, bx), padded_rows(bh, bh, bh)]
-        })
-        .collect();
-    let why = padded_rows(v.len() * stride, stride, hidden);
-    let by = padded_rows(v.len(), v.len(), v.len());
-    let views: Vec<LayerTensors<'_, f32>> = layers
-        .iter()
-        .map(|[wx, wh, bx, bh]| LayerTensors { wx, wh, bx, bh })
-        .collect();
-    let model = StackedModelView::new(cell, hidden, v.len(), &views, &why, &by).expect("shapes");
-    encode_any(&Weights::Stacked(model), &v, &Metadata::default()).expect("encode")
 }
 
 /// A version-5 file in each element type, as `charm quantize` writes them:

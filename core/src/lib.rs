@@ -92,8 +92,8 @@ pub use format::{
 #[cfg(feature = "alloc")]
 pub use format::{encode, encode_any};
 pub use int8::fixed::{
-    fixed_tensor_lengths, logit_fixed, logit_value, FixedModelView, FixedTensors, INPUT_MULT_LIMIT,
-    LOGIT_BITS, LOGIT_LIMIT, TERM_LIMIT,
+    fixed_tensor_lengths, logit_value, FixedModelView, FixedTensors, INPUT_MULT_LIMIT, LOGIT_BITS,
+    LOGIT_LIMIT, TERM_LIMIT,
 };
 #[cfg(feature = "alloc")]
 pub use int8::fixed::{quantize_fixed, FixedModel};

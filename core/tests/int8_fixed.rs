@@ -4,7 +4,7 @@
 
 mod common_model;
 use charm_core::{
-    decode_any, encode_any, logit_fixed, padded, quantize, quantize_fixed, AlignedBytes,
+    decode_any, encode_any, logit_value, padded, quantize, quantize_fixed, AlignedBytes,
     FixedModel, FixedModelView, FixedTensors, FormatError, Metadata, Recurrent, ShapeError, Vocab,
     Weights,
 };
@@ -99,7 +99,7 @@ fn step_follows_the_integer_equations() {
                 hq[..hidden].fill(-32767); // the extreme state
             }
             let x = (rng.next_u64() % vocab as u64) as usize;
-            let (mut next, mut logits) = (vec![0i16; s], vec![0f32; vocab]);
+            let (mut next, mut logits) = (vec![0i16; s], vec![0i32; vocab]);
             view.step(&hq, x, &mut next, &mut logits);
             let (u, _) = reference(&view, &hq, x);
             for r in 0..hidden {
@@ -113,11 +113,7 @@ fn step_follows_the_integer_equations() {
             assert!(next[hidden..].iter().all(|&v| v == 0), "padding stays zero");
             let (_, y) = reference(&view, &next, x);
             for j in 0..vocab {
-                assert_eq!(
-                    i128::from(logit_fixed(logits[j])),
-                    y[j],
-                    "H {hidden} logit {j}"
-                );
+                assert_eq!(i128::from(logits[j]), y[j], "H {hidden} logit {j}");
             }
         }
     }
@@ -144,7 +140,7 @@ fn fixed_steps_track_the_row_pair_steps() {
         let why = unpack(p.tensors().int8[2], vocab, n);
         let [_, _, sy, _, by] = p.tensors().f32;
         let (mut hp, mut hpn, mut hfn) = (vec![0i16; n], vec![0i16; n], vec![0i16; n]);
-        let (mut yp, mut yf) = (vec![0f32; vocab], vec![0f32; vocab]);
+        let (mut yp, mut yf) = (vec![0f32; vocab], vec![0i32; vocab]);
         for t in 0..50 {
             let x = (t * 7) % vocab;
             p.step(&hp, x, &mut hpn, &mut yp);
@@ -169,7 +165,7 @@ fn fixed_steps_track_the_row_pair_steps() {
                     + 3.0
                         * 2f64.powi(-24)
                         * (f64::from(yp[j]).abs() + f64::from(by[j]).abs() + 1.0);
-                let (a, b) = (f64::from(yp[j]), f64::from(yf[j]));
+                let (a, b) = (f64::from(yp[j]), f64::from(logit_value(yf[j])));
                 assert!(
                     (a - b).abs() <= through + rounding,
                     "H {hidden} step {t} logit {j}: {a} vs {b}"
@@ -264,12 +260,42 @@ fn generator_runs_the_fixed_layout() {
     let q = quantize_fixed(&m.view()).unwrap();
     let view = q.view();
     assert_eq!(view.state_len(), padded(9));
-    let mut y0 = vec![0f32; 5];
+    let mut y0 = vec![0i32; 5];
     view.initial_logits(&mut y0);
-    let by = view.tensors().int32[4];
-    for (y, &b) in y0.iter().zip(by) {
-        assert_eq!(logit_fixed(*y), b);
-    }
+    assert_eq!(y0, view.tensors().int32[4]);
     let text = generate_200(view, "abcde");
     assert_eq!(text.chars().count(), 200);
+}
+
+/// Through `Recurrent`, the fixed layout's step gives readers of numbers
+/// (`step_state`, `initial_logits`) the exact values `ỹ·2⁻¹⁶` of the
+/// integers its own step writes, and the generator's form
+/// (`step_to_draw`, `initial_logits_to_draw`) the integers themselves.
+#[test]
+fn recurrent_logits_are_the_integers_and_their_values() {
+    use charm_core::Recurrent;
+    let m = OwnedModel::random(11, 7, 0.7, 4);
+    let q = quantize_fixed(&m.view()).unwrap();
+    let view = q.view();
+    let s = padded(11);
+    let (mut ints, mut values, mut bits) = (vec![0i32; 7], vec![0f32; 7], vec![0f32; 7]);
+    view.initial_logits(&mut ints);
+    Recurrent::initial_logits(&view, &mut values);
+    view.initial_logits_to_draw(&mut bits);
+    let check = |ints: &[i32], values: &[f32], bits: &[f32]| {
+        for j in 0..7 {
+            assert_eq!(f64::from(values[j]), f64::from(ints[j]) / 65536.0);
+            assert_eq!(bits[j].to_bits() as i32, ints[j]);
+        }
+    };
+    check(&ints, &values, &bits);
+    let h = vec![0i16; s];
+    let (mut a, mut b, mut c) = (vec![0i16; s], vec![0i16; s], vec![0i16; s]);
+    for x in 0..7 {
+        view.step(&h, x, &mut a, &mut ints);
+        view.step_state(&h, x, &mut b, &mut values);
+        view.step_to_draw(&h, x, &mut c, &mut bits);
+        assert!(a == b && b == c);
+        check(&ints, &values, &bits);
+    }
 }

@@ -193,6 +193,12 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
         max_hidden: MAX_HIDDEN,
         max_vocab: MAX_VOCAB,
     });
+    // a model of other cells and depths whose state is over the buffers
+    #[cfg(feature = "cells")]
+    let too_large = |values| Error::StateTooLarge {
+        values,
+        capacity: MAX_STATE,
+    };
     match file.weights {
         Weights::F32(model) => {
             let n = model.state_len();
@@ -228,11 +234,7 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
         #[cfg(feature = "cells")]
         Weights::Stacked(model) => {
             let n = model.state_len();
-            let too_large = Error::StateTooLarge {
-                values: n,
-                capacity: MAX_STATE,
-            };
-            let s = slices(&mut state.h_f32, &mut state.logits, n, vocab).ok_or(too_large)?;
+            let s = slices(&mut state.h_f32, &mut state.logits, n, vocab).ok_or(too_large(n))?;
             generate(uart, model, file.vocab, &params, s)
         }
         // int8 layers: every layer's Q15 h (and an LSTM's c, as f32 bits in
@@ -240,11 +242,7 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
         #[cfg(feature = "cells")]
         Weights::StackedInt8(model) => {
             let n = model.state_len();
-            let too_large = Error::StateTooLarge {
-                values: n,
-                capacity: MAX_STATE,
-            };
-            let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(too_large)?;
+            let s = slices(&mut state.h_q15, &mut state.logits, n, vocab).ok_or(too_large(n))?;
             generate(uart, model, file.vocab, &params, s)
         }
         // int8 tile layers: every layer's int8 h (and an LSTM's c, four
@@ -252,11 +250,7 @@ fn run(uart: &mut Console, state: &mut StateRam) -> Result<(), Error> {
         #[cfg(all(feature = "cells", feature = "helium"))]
         Weights::StackedTiles(model) => {
             let n = model.state_len();
-            let too_large = Error::StateTooLarge {
-                values: n,
-                capacity: MAX_STATE,
-            };
-            let s = slices(&mut state.h_i8, &mut state.logits, n, vocab).ok_or(too_large)?;
+            let s = slices(&mut state.h_i8, &mut state.logits, n, vocab).ok_or(too_large(n))?;
             generate(uart, model, file.vocab, &params, s)
         }
         #[cfg(all(feature = "cells", not(feature = "helium")))]

@@ -2,6 +2,7 @@
 //! `tests/`), and what those tests share.
 
 pub mod cycle_model;
+pub mod models;
 pub mod speed_fit;
 
 use std::ffi::OsStr;

@@ -57,6 +57,36 @@ pub(crate) fn high_word_by_halves(acc: i32, mult: i32) -> i32 {
     a1 * m1 as i32 + (cross >> 16) + (carry >> 16) as i32
 }
 
+/// `⌊a·b / 2³²⌋` for any `a`, `b` ([`high_word_unsigned_by_halves`] where
+/// the multiplier is narrow; one UMULL or MULHU elsewhere).
+#[inline]
+pub(crate) fn high_word_unsigned(a: u32, b: u32) -> u32 {
+    if NARROW_MULTIPLIER {
+        high_word_unsigned_by_halves(a, b)
+    } else {
+        ((u64::from(a) * u64::from(b)) >> 32) as u32
+    }
+}
+
+/// [`high_word_unsigned`] from four 16×16-bit products: with
+/// `a = a₁·2¹⁶ + a₀` and `b = b₁·2¹⁶ + b₀` (all four in [0, 2¹⁶)),
+///
+/// ```text
+/// a·b = a₁b₁·2³² + (a₁b₀ + a₀b₁)·2¹⁶ + a₀b₀
+/// ⌊a·b / 2³²⌋ = a₁b₁ + (s >> 16) + (((s mod 2¹⁶) + a₀b₁) >> 16),  s = a₁b₀ + (a₀b₀ >> 16)
+/// ```
+///
+/// Bounds: `s ≤ (2¹⁶ − 1)² + 2¹⁶ − 1 < 2³²`, `(s mod 2¹⁶) + a₀b₁ < 2¹⁶ +
+/// (2¹⁶ − 1)² < 2³²`, and the result is the true high word: no step
+/// overflows.
+#[inline]
+pub(crate) fn high_word_unsigned_by_halves(a: u32, b: u32) -> u32 {
+    let (a1, a0) = (a >> 16, a & 0xffff);
+    let (b1, b0) = (b >> 16, b & 0xffff);
+    let s = a1 * b0 + ((a0 * b0) >> 16);
+    a1 * b1 + (s >> 16) + (((s & 0xffff) + a0 * b1) >> 16)
+}
+
 /// `d·m` for `d ≤ 2²⁴` and `m < 2²⁴` (so below 2⁴⁸), exactly
 /// ([`product_by_twelves`] where the multiplier is narrow).
 #[inline]
@@ -84,7 +114,7 @@ pub(crate) fn product_by_twelves(d: u32, m: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::{high_word_by_halves, product_by_twelves};
+    use super::{high_word_by_halves, high_word_unsigned_by_halves, product_by_twelves};
     use crate::Rng;
 
     /// The high word from 16-bit halves is the i64 product's, exactly: at
@@ -110,6 +140,32 @@ mod tests {
         for _ in 0..1_000_000 {
             let bits = rng.next_u64();
             check(bits as i32, (bits >> 33) as i32);
+        }
+    }
+
+    /// The unsigned high word from 16-bit halves is the u64 product's,
+    /// exactly: around every power of two of both factors (the ends
+    /// included), and over a million pairs of the crate's `Rng`.
+    #[test]
+    fn high_word_unsigned_by_halves_is_the_high_word() {
+        let check = |a: u32, b: u32| {
+            let expected = ((u64::from(a) * u64::from(b)) >> 32) as u32;
+            assert_eq!(high_word_unsigned_by_halves(a, b), expected, "{a} · {b}");
+        };
+        let mut edges = std::vec![0u32, u32::MAX];
+        for bit in 0..32 {
+            let p = 1u32 << bit;
+            edges.extend([p - 1, p, p.wrapping_add(1)]);
+        }
+        for &a in &edges {
+            for &b in &edges {
+                check(a, b);
+            }
+        }
+        let mut rng = Rng::new(3);
+        for _ in 0..1_000_000 {
+            let bits = rng.next_u64();
+            check(bits as u32, (bits >> 32) as u32);
         }
     }
 

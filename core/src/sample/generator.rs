@@ -2,7 +2,7 @@
 
 use super::integer::sample_fixed;
 use super::sampler::{sample, SampleError, SampleParams};
-use crate::int8::fixed::FixedModelView;
+use crate::int8::fixed::{logit_value, FixedModelView};
 use crate::int8::row_pairs::QuantModelView;
 use crate::int8::tiles::{tile_stride, TiledModelView};
 use crate::kernels::padded;
@@ -47,6 +47,7 @@ pub trait Recurrent {
     /// y_0 into `logits` (V entries): the logits of the zero state, b_y.
     fn initial_logits(&self, logits: &mut [f32]);
     /// One step; buffers have `state_len()` and V elements, `x < V`.
+    /// The logits are numbers (nats), whatever the model computes them in.
     fn step_state(
         &self,
         h_prev: &[Self::State],
@@ -54,9 +55,29 @@ pub trait Recurrent {
         h_next: &mut [Self::State],
         logits: &mut [f32],
     );
-    /// Draws the next character's index from the logits of a step
-    /// ([`sample`](fn@sample); the fixed int8 layout's own integer sampler,
-    /// [`sample_fixed`]). May overwrite `logits`.
+    /// [`Recurrent::initial_logits`] in the form [`Recurrent::draw`] reads
+    /// (the [`Generator`]'s): the same numbers, but for a model that draws
+    /// from logits of another kind (the fixed int8 layout: its Q16
+    /// integers, in the f32 buffer's bits). A wrapper forwards this,
+    /// [`Recurrent::step_to_draw`] and [`Recurrent::draw`] together.
+    fn initial_logits_to_draw(&self, logits: &mut [f32]) {
+        self.initial_logits(logits);
+    }
+    /// [`Recurrent::step_state`] with logits in the form
+    /// [`Recurrent::draw`] reads ([`Recurrent::initial_logits_to_draw`]).
+    fn step_to_draw(
+        &self,
+        h_prev: &[Self::State],
+        x: usize,
+        h_next: &mut [Self::State],
+        logits: &mut [f32],
+    ) {
+        self.step_state(h_prev, x, h_next, logits);
+    }
+    /// Draws the next character's index from the logits of
+    /// [`Recurrent::step_to_draw`] ([`sample`](fn@sample); the fixed int8
+    /// layout's own integer sampler, [`sample_fixed`]). May overwrite
+    /// `logits`.
     fn draw(
         &self,
         logits: &mut [f32],
@@ -129,10 +150,18 @@ impl Recurrent for FixedModelView<'_> {
         padded(FixedModelView::hidden(self))
     }
     fn initial_logits(&self, logits: &mut [f32]) {
-        FixedModelView::initial_logits(self, logits);
+        self.initial_logits_to_draw(logits);
+        integers_to_values(logits);
     }
     fn step_state(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
-        self.step(h_prev, x, h_next, logits);
+        self.step_to_draw(h_prev, x, h_next, logits);
+        integers_to_values(logits);
+    }
+    fn initial_logits_to_draw(&self, logits: &mut [f32]) {
+        FixedModelView::initial_logits(self, bytemuck::must_cast_slice_mut(logits));
+    }
+    fn step_to_draw(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
+        self.step(h_prev, x, h_next, bytemuck::must_cast_slice_mut(logits));
     }
     fn draw(
         &self,
@@ -140,7 +169,15 @@ impl Recurrent for FixedModelView<'_> {
         params: SampleParams,
         rng: &mut Rng,
     ) -> Result<usize, SampleError> {
-        sample_fixed(logits, params, rng)
+        sample_fixed(bytemuck::must_cast_slice_mut(logits), params, rng)
+    }
+}
+
+/// The fixed layout's Q16 logits, kept in an f32 buffer's bits, made the
+/// numbers `ỹ·2⁻¹⁶` ([`logit_value`]) in place.
+fn integers_to_values(logits: &mut [f32]) {
+    for y in logits.iter_mut() {
+        *y = logit_value(y.to_bits() as i32);
     }
 }
 
@@ -360,7 +397,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
     pub fn reset(&mut self) {
         self.state.h.fill(M::State::ZERO);
-        self.model.initial_logits(self.state.logits);
+        self.model.initial_logits_to_draw(self.state.logits);
     }
 
     /// Feeds one character through the step (no sampling).
@@ -375,7 +412,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
 
     fn feed_index(&mut self, x: usize) {
         let s = &mut self.state;
-        self.model.step_state(s.h, x, s.h_next, s.logits);
+        self.model.step_to_draw(s.h, x, s.h_next, s.logits);
         core::mem::swap(&mut s.h, &mut s.h_next);
     }
 

@@ -3,8 +3,7 @@
 //!
 //! # Method
 //!
-//! The logits are the Q16 integers `ỹ_j` of [`crate::FixedModelView`]
-//! (read back exactly from the f32 buffer, [`crate::logit_fixed`]). With
+//! The logits are the Q16 integers `ỹ_j` of [`crate::FixedModelView`]. With
 //! `d_j = max ỹ − ỹ_j ≥ 0` (Q16, at most 2²⁴):
 //!
 //! ```text
@@ -45,8 +44,8 @@
 //! Temperatures below 2⁻¹²⁶·log2(e) (where `q` overflows f32) draw greedily.
 
 use super::sampler::{keep_top_k, SampleError, SampleParams};
-use crate::int8::fixed::logit_fixed;
-use crate::math::wide::product_below_2_48;
+use crate::int8::fixed::LOGIT_LIMIT;
+use crate::math::wide::{high_word_unsigned, product_below_2_48};
 use crate::Rng;
 
 /// Fraction bits of a weight: the largest is 2²⁴.
@@ -54,7 +53,7 @@ const WEIGHT_BITS: u32 = 24;
 /// Fraction bits of `t`.
 const T_BITS: u32 = 16;
 /// From `t ≥ 25` on a weight rounds to 0 (2²⁴·2⁻²⁵ = 1/2 at most).
-const T_CUT: u64 = 25 << T_BITS;
+const T_CUT: u32 = 25 << T_BITS;
 /// Table steps per unit of `t`: 2⁶.
 const TABLE_BITS: u32 = 6;
 /// `log2(e)`, rounded to f32.
@@ -72,19 +71,28 @@ static EXP2_TABLE: [u32; 65] = [
     9247455, 9147842, 9049301, 8951823, 8855394, 8760003, 8665641, 8572295, 8479954, 8388608,
 ];
 
-/// Draws an index of logits written by the fixed int8 layout with
+/// A logit outside top-k's k largest: below every logit of the layout
+/// (`|ỹ| ≤ 2²³`), weight 0.
+const DROPPED: i32 = i32::MIN;
+/// The largest `d_j`: `2·LOGIT_LIMIT`.
+const D_LIMIT: u32 = 2 * LOGIT_LIMIT as u32;
+
+/// Draws an index of the Q16 logits of the fixed int8 layout with
 /// probability `softmax(y / T)` restricted to the top k, in integer
 /// arithmetic (module docs: method and error). Overwrites `logits` with
-/// the weights' bits (`f32::from_bits(w_j)`, at most 2²⁴: never a NaN).
+/// the weights `w_j` (at most 2²⁴). The layout's logits are within
+/// `±2²³` ([`crate::LOGIT_LIMIT`]), so that `d_j ≤ 2²⁴`; of other
+/// integers, one more than 2²⁴ below the largest is taken 2²⁴ below it,
+/// and `i32::MIN` (top-k's mark for the logits it drops) weighs 0.
 ///
 /// ```
-/// use charm_core::{logit_value, sample_fixed, Rng, SampleParams};
-/// let mut logits = [logit_value(0), logit_value(10 << 16), logit_value(0)];
+/// use charm_core::{sample_fixed, Rng, SampleParams};
+/// let mut logits = [0, 10 << 16, 0]; // 0, 10 and 0 nats in Q16
 /// let greedy = SampleParams { temperature: 0.0, top_k: 0 };
 /// assert_eq!(sample_fixed(&mut logits, greedy, &mut Rng::new(7)), Ok(1));
 /// ```
 pub fn sample_fixed(
-    logits: &mut [f32],
+    logits: &mut [i32],
     params: SampleParams,
     rng: &mut Rng,
 ) -> Result<usize, SampleError> {
@@ -98,26 +106,20 @@ pub fn sample_fixed(
         return Ok(best);
     }
     let k = params.top_k;
-    let top_k = k > 0 && k < logits.len();
-    if top_k {
-        keep_top_k(logits, k);
+    if k > 0 && k < logits.len() {
+        keep_top_k(logits, k, DROPPED);
     }
     let q = (LOG2_E / params.temperature).to_bits();
-    let mut total = 0u64;
-    for y in logits.iter_mut() {
-        // −∞ is top-k's mark (LLVM makes the bits' comparison a software
-        // f32 one: asked only after top-k)
-        let w = match top_k && *y == f32::NEG_INFINITY {
-            true => 0,
-            false => weight(exponent(max.abs_diff(logit_fixed(*y)), q)),
-        };
-        total += u64::from(w);
-        *y = f32::from_bits(w);
-    }
+    // one loop for each form of q (the match in `Scale::t` resolved out of
+    // the loop), its constants decoded once
+    let total = match Scale::of(q) {
+        s @ Scale::HighWord { .. } => weigh(logits, max, |d| s.t(d)),
+        s @ Scale::General(_) => weigh(logits, max, |d| s.t(d)),
+    };
     let target = (u * total) >> WEIGHT_BITS; // r = ⌊u·W/2²⁴⌋ < W
     let mut running = 0u64;
-    for (i, y) in logits.iter().enumerate() {
-        running += u64::from(y.to_bits());
+    for (i, &w) in logits.iter().enumerate() {
+        running += u64::from(w as u32);
         if running > target {
             return Ok(i);
         }
@@ -125,11 +127,10 @@ pub fn sample_fixed(
     Ok(best) // W = 0 cannot happen (the largest weight is 2²⁴): a safe answer anyway
 }
 
-/// The first index of the largest integer logit, and that logit.
-fn argmax_fixed(logits: &[f32]) -> (usize, i32) {
+/// The first index of the largest logit, and that logit.
+fn argmax_fixed(logits: &[i32]) -> (usize, i32) {
     let mut best = (0, i32::MIN);
     for (i, &y) in logits.iter().enumerate() {
-        let y = logit_fixed(y);
         if y > best.1 {
             best = (i, y);
         }
@@ -137,11 +138,71 @@ fn argmax_fixed(logits: &[f32]) -> (usize, i32) {
     best
 }
 
+/// Overwrites each logit with its weight `w_j = weight(t(d_j))` (0 for
+/// top-k's dropped ones) and returns their sum `W`. `max` is the largest
+/// logit, so `d_j = max − ỹ_j` is in [0, 2³²) (taken at most 2²⁴, as
+/// [`sample_fixed`] says).
+#[inline(always)]
+fn weigh(logits: &mut [i32], max: i32, t: impl Fn(u32) -> u32) -> u64 {
+    let mut total = 0u64;
+    for y in logits.iter_mut() {
+        let w = match *y {
+            DROPPED => 0,
+            y => weight(t((max as u32).wrapping_sub(y as u32).min(D_LIMIT))),
+        };
+        total += u64::from(w);
+        *y = w as i32; // w ≤ 2²⁴
+    }
+    total
+}
+
+/// `q = log2(e)/T` decoded for [`weigh`]'s loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scale {
+    /// `q = m·2⁻ʳ` with `r ≥ 17` (`q < 2⁷`: every temperature above 0.0113; `m` the
+    /// significand, 1 for a subnormal): `t = ⌊(d·2⁷)·(m·2⁸) / 2³²⌋ >> (r −
+    /// 17)`, one high word of a 32-bit product (`d·2⁷ ≤ 2³¹`, `m·2⁸ <
+    /// 2³²`; nested floors compose to `⌊d·m / 2ʳ⌋`, what [`exponent`]
+    /// computes), capped at [`T_CUT`]. Held as `m·2⁸` and `r − 17`, or 0
+    /// and 0 from `r ≥ 49` on (`d·m < 2⁴⁸`: t = 0).
+    HighWord { m: u32, shift: u32 },
+    /// Any other `q` (its bits): [`exponent`].
+    General(u32),
+}
+
+impl Scale {
+    fn of(q: u32) -> Self {
+        let (field, fraction) = ((q >> 23) & 0xff, q & 0x7f_ffff);
+        let (m, r) = match field {
+            0xff => return Scale::General(q),
+            0 => (fraction, 149),
+            _ => (fraction | 0x80_0000, 150 - field as i32),
+        };
+        match r {
+            17..=48 => Scale::HighWord {
+                m: m << 8,
+                shift: (r - 17) as u32,
+            },
+            49.. => Scale::HighWord { m: 0, shift: 0 },
+            _ => Scale::General(q),
+        }
+    }
+
+    /// `t = min(⌊d·q⌋, T_CUT)` in Q16, [`exponent`]'s integer.
+    #[inline(always)]
+    fn t(self, d: u32) -> u32 {
+        match self {
+            Scale::HighWord { m, shift } => (high_word_unsigned(d << 7, m) >> shift).min(T_CUT),
+            Scale::General(q) => exponent(d, q),
+        }
+    }
+}
+
 /// `t = ⌊d·q⌋` in Q16 for `d` in Q16 and `q` given by its f32 bits
 /// (positive: `log2(e)/T` with T > 0), capped at [`T_CUT`]. With
 /// `q = m·2^(e − 150)` (`m` the significand, `e` the biased exponent, 1 for
 /// subnormals) the product is `d·m` (below 2⁴⁸) shifted by `e − 150`.
-fn exponent(d: u32, q: u32) -> u64 {
+fn exponent(d: u32, q: u32) -> u32 {
     let (field, fraction) = ((q >> 23) & 0xff, q & 0x7f_ffff);
     if d == 0 {
         return 0;
@@ -166,23 +227,23 @@ fn exponent(d: u32, q: u32) -> u64 {
             let (high, low, r) = ((p >> 32) as u32, p as u32, (-s) as u32);
             match high >> r {
                 0 => u64::from((high << (32 - r)) | (low >> r)),
-                _ => T_CUT,
+                _ => u64::from(T_CUT),
             }
         }
         s if s < 16 => p << s, // p < 2⁴⁸: no overflow
-        _ => T_CUT,
+        _ => u64::from(T_CUT),
     };
-    t.min(T_CUT)
+    t.min(u64::from(T_CUT)) as u32
 }
 
 /// `round(2²⁴·2^(−t/2¹⁶))`, 0 from [`T_CUT`] on: the fraction of `t` from
 /// [`EXP2_TABLE`] by linear interpolation (rounded half up), its integer
 /// part a right shift (rounded half up).
-fn weight(t: u64) -> u32 {
+fn weight(t: u32) -> u32 {
     if t >= T_CUT {
         return 0;
     }
-    let (n, fraction) = ((t >> T_BITS) as u32, (t & 0xffff) as u32);
+    let (n, fraction) = (t >> T_BITS, t & 0xffff);
     let low_bits = T_BITS - TABLE_BITS;
     let i = (fraction >> low_bits) as usize;
     let between = fraction & ((1 << low_bits) - 1);
@@ -200,8 +261,8 @@ fn weight(t: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::{exponent, weight, EXP2_TABLE, LOG2_E, T_CUT};
-    use crate::{logit_value, sample_fixed, Rng, SampleParams};
+    use super::{exponent, weight, Scale, EXP2_TABLE, LOG2_E, T_CUT};
+    use crate::{sample_fixed, Rng, SampleParams};
     use std::vec::Vec;
 
     #[test]
@@ -210,6 +271,38 @@ mod tests {
             let exact = 16_777_216.0 * 2f64.powf(-(i as f64) / 64.0);
             assert_eq!(f64::from(v), exact.round(), "{i}");
         }
+    }
+
+    /// `Scale`'s one high word gives `exponent`'s `t` for every class of
+    /// `q` (the ends of every exponent field, subnormals, ∞, and random
+    /// bits) and `d` (the ends, around powers of two, random up to 2²⁴).
+    #[test]
+    fn scale_is_the_exponent() {
+        let mut rng = Rng::new(4);
+        let mut qs = Vec::new();
+        for field in 0..=0xffu32 {
+            for fraction in [0, 1, 0x40_0000, 0x7f_ffff] {
+                qs.push(field << 23 | fraction);
+            }
+        }
+        qs.extend((0..2000).map(|_| (rng.next_u64() as u32) & 0x7fff_ffff));
+        let mut ds = std::vec![0u32, 1, 2, 1 << 24, (1 << 24) - 1];
+        for bit in 0..24 {
+            ds.extend([(1u32 << bit) + 1, 3 << bit >> 1]);
+        }
+        ds.extend((0..200).map(|_| (rng.next_u64() % (1 << 24)) as u32));
+        let mut high_words = 0;
+        for &q in &qs {
+            let scale = Scale::of(q);
+            high_words += usize::from(matches!(scale, Scale::HighWord { .. }));
+            for &d in &ds {
+                assert_eq!(scale.t(d), exponent(d, q), "q {q:#x} d {d}");
+            }
+        }
+        // the fields 102 (r 48) to 133 (r 17) and 0 to 101 (r ≥ 49, t = 0)
+        assert!(high_words > qs.len() / 2, "{high_words} of {}", qs.len());
+        let one = Scale::of((LOG2_E / 1.0).to_bits());
+        assert!(matches!(one, Scale::HighWord { shift: 6, .. }), "{one:?}");
     }
 
     /// Module docs' ε: each part of the bound, written out.
@@ -223,7 +316,7 @@ mod tests {
     /// interpolation: the floor of `t` is not in it, `t` being given).
     #[test]
     fn weights_are_within_the_bound() {
-        let mut t = 0u64;
+        let mut t = 0u32;
         while t < T_CUT + 100 {
             let a = 16_777_216.0 * 2f64.powf(-(t as f64) / 65536.0);
             let w = f64::from(weight(t));
@@ -284,7 +377,7 @@ mod tests {
     /// outside the k largest; each call takes one draw of the Rng.
     #[test]
     fn greedy_top_k_and_one_draw() {
-        let y = [3, 9, 9, -5, 1].map(|v| logit_value(v << 16));
+        let y = [3, 9, 9, -5, 1].map(|v: i32| v << 16);
         let greedy = SampleParams {
             temperature: 0.0,
             top_k: 0,

@@ -112,7 +112,7 @@ pub fn sample(
     }
     let k = params.top_k;
     if k > 0 && k < logits.len() {
-        keep_top_k(logits, k);
+        keep_top_k(logits, k, f32::NEG_INFINITY);
     }
     let total = exp_weights(logits, params.temperature);
     Ok(pick(logits, u * total))
@@ -178,16 +178,17 @@ fn argmax(values: &[f32]) -> usize {
     best
 }
 
-/// Sets every logit outside the `k` largest to -inf (so its weight becomes 0).
+/// Sets every logit outside the `k` largest to `mark` (−∞ for f32 logits,
+/// so its weight becomes 0; a value below every logit for integer ones).
 ///
 /// Without allocation: k passes, each finding the next element in the order
 /// (value descending, index ascending); O(k·V), fine for the small k used.
-pub(super) fn keep_top_k(logits: &mut [f32], k: usize) {
+pub(super) fn keep_top_k<T: PartialOrd + Copy>(logits: &mut [T], k: usize, mark: T) {
     // (value, index) of the k-th largest so far; "a before b" in the order.
-    let before = |a: (f32, usize), b: (f32, usize)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
-    let mut threshold: Option<(f32, usize)> = None;
+    let before = |a: (T, usize), b: (T, usize)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+    let mut threshold: Option<(T, usize)> = None;
     for _ in 0..k {
-        let mut best: Option<(f32, usize)> = None;
+        let mut best: Option<(T, usize)> = None;
         for (i, &v) in logits.iter().enumerate() {
             let cand = (v, i);
             let after_threshold = match threshold {
@@ -203,7 +204,7 @@ pub(super) fn keep_top_k(logits: &mut [f32], k: usize) {
     if let Some(t) = threshold {
         for (i, v) in logits.iter_mut().enumerate() {
             if before(t, (*v, i)) {
-                *v = f32::NEG_INFINITY;
+                *v = mark;
             }
         }
     }

@@ -66,7 +66,7 @@ pub struct Speed {
 
 /// The largest difference, in percent, between a fit of [`Speed`] and the
 /// cycle estimates it was fitted to, rounded up: the worst of every core
-/// and element type is the Cortex-M3's int8, 2.33% (each constant below
+/// and element type is the Cortex-M3's int8, 2.40% (each constant below
 /// says its own). `charm info`'s characters per
 /// second are within this of the QEMU estimate, at the board's clock, for
 /// V near 65; the QEMU test `qemu_*_speed_estimate_*` checks it for the
@@ -102,7 +102,7 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 0.44%, fixed int8 0.13%.
+/// int8 0.47%, fixed int8 0.31%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 356_951,
@@ -111,22 +111,22 @@ pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
         fixed_cycles: 61_447,
     },
     int8: CharCost {
-        mac_millicycles: 4_740,
-        hidden_cycles: 1_066,
-        vocab_cycles: 4_274,
+        mac_millicycles: 4_395,
+        hidden_cycles: 1_049,
+        vocab_cycles: 4_244,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_790,
-        hidden_cycles: 184,
-        vocab_cycles: 530,
-        fixed_cycles: 2_009,
+        mac_millicycles: 4_418,
+        hidden_cycles: 140,
+        vocab_cycles: 236,
+        fixed_cycles: 1_126,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 0.35%, fixed int8 0.20%.
+/// for the M0), int8 0.35%, fixed int8 0.36%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 336_586,
@@ -135,21 +135,21 @@ pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
         fixed_cycles: 51_664,
     },
     int8: CharCost {
-        mac_millicycles: 4_689,
-        hidden_cycles: 995,
-        vocab_cycles: 3_993,
-        fixed_cycles: 716,
+        mac_millicycles: 4_377,
+        hidden_cycles: 979,
+        vocab_cycles: 3_964,
+        fixed_cycles: 693,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_724,
-        hidden_cycles: 178,
-        vocab_cycles: 494,
-        fixed_cycles: 2_033,
+        mac_millicycles: 4_386,
+        hidden_cycles: 136,
+        vocab_cycles: 227,
+        fixed_cycles: 1_134,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.05%, int8 2.33%, fixed int8 0.27%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.40%, fixed int8 0.33%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 197_516,
@@ -158,21 +158,21 @@ pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
         fixed_cycles: 4_438,
     },
     int8: CharCost {
-        mac_millicycles: 4_447,
-        hidden_cycles: 594,
-        vocab_cycles: 2_752,
+        mac_millicycles: 3_881,
+        hidden_cycles: 584,
+        vocab_cycles: 2_740,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_451,
-        hidden_cycles: 116,
-        vocab_cycles: 296,
-        fixed_cycles: 857,
+        mac_millicycles: 3_887,
+        hidden_cycles: 85,
+        vocab_cycles: 124,
+        fixed_cycles: 600,
     },
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.13%, int8 0.20%, fixed int8 0.16%.
+/// Largest difference from the fitted estimates: f32 0.13%, int8 0.23%, fixed int8 0.14%.
 pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_942,
@@ -184,18 +184,18 @@ pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
         mac_millicycles: 1_499,
         hidden_cycles: 83,
         vocab_cycles: 149,
-        fixed_cycles: 309,
+        fixed_cycles: 317,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_505,
-        hidden_cycles: 86,
-        vocab_cycles: 286,
-        fixed_cycles: 587,
+        mac_millicycles: 1_499,
+        hidden_cycles: 69,
+        vocab_cycles: 116,
+        fixed_cycles: 266,
     },
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.22%, int8 0.16%, fixed int8 0.48%.
+/// Largest difference from the fitted estimates: f32 0.22%, int8 0.20%, fixed int8 0.73%.
 pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_881,
@@ -207,18 +207,18 @@ pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
         mac_millicycles: 1_469,
         hidden_cycles: 74,
         vocab_cycles: 139,
-        fixed_cycles: 359,
+        fixed_cycles: 371,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_475,
-        hidden_cycles: 72,
-        vocab_cycles: 232,
-        fixed_cycles: 690,
+        mac_millicycles: 1_472,
+        hidden_cycles: 55,
+        vocab_cycles: 93,
+        fixed_cycles: 593,
     },
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.19%, int8 0.22%, fixed int8 0.34%.
+/// Largest difference from the fitted estimates: f32 0.19%, int8 0.11%, fixed int8 0.63%.
 pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_940,
@@ -229,19 +229,19 @@ pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     int8: CharCost {
         mac_millicycles: 1_499,
         hidden_cycles: 82,
-        vocab_cycles: 131,
-        fixed_cycles: 320,
+        vocab_cycles: 132,
+        fixed_cycles: 316,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_507,
-        hidden_cycles: 85,
-        vocab_cycles: 281,
-        fixed_cycles: 755,
+        mac_millicycles: 1_503,
+        hidden_cycles: 68,
+        vocab_cycles: 112,
+        fixed_cycles: 578,
     },
 };
 
 /// Cortex-M55: the `mps3-an547` trace (int8 row pairs; tiles are faster).
-/// Largest difference from the fitted estimates: f32 0.45%, int8 0.30%, fixed int8 0.22%.
+/// Largest difference from the fitted estimates: f32 0.45%, int8 0.19%, fixed int8 0.25%.
 pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 1_943,
@@ -253,18 +253,18 @@ pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
         mac_millicycles: 654,
         hidden_cycles: 54,
         vocab_cycles: 80,
-        fixed_cycles: 338,
+        fixed_cycles: 343,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 659,
-        hidden_cycles: 78,
-        vocab_cycles: 250,
-        fixed_cycles: 575,
+        mac_millicycles: 656,
+        hidden_cycles: 71,
+        vocab_cycles: 99,
+        fixed_cycles: 435,
     },
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.27%, fixed int8 0.43%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.28%, fixed int8 0.58%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -273,21 +273,21 @@ pub(crate) const SPEED_RV32IMAC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_688,
+        mac_millicycles: 4_375,
         hidden_cycles: 635,
-        vocab_cycles: 2_418,
+        vocab_cycles: 2_417,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_713,
-        hidden_cycles: 102,
-        vocab_cycles: 304,
-        fixed_cycles: 1_312,
+        mac_millicycles: 4_394,
+        hidden_cycles: 73,
+        vocab_cycles: 115,
+        fixed_cycles: 1_089,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.27%, fixed int8 0.43%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.28%, fixed int8 0.58%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -296,15 +296,15 @@ pub(crate) const SPEED_RV32IMC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_688,
+        mac_millicycles: 4_375,
         hidden_cycles: 635,
-        vocab_cycles: 2_418,
+        vocab_cycles: 2_417,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_713,
-        hidden_cycles: 102,
-        vocab_cycles: 304,
-        fixed_cycles: 1_312,
+        mac_millicycles: 4_394,
+        hidden_cycles: 73,
+        vocab_cycles: 115,
+        fixed_cycles: 1_089,
     },
 };

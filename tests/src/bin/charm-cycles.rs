@@ -5,6 +5,7 @@
 //! ```text
 //! charm-cycles --core CORE TRACE                  # totals of one run
 //! charm-cycles --core CORE --symbols NM TRACE     # and the share of each function
+//! charm-cycles --core CORE --addresses TRACE      # cycles and instructions of each block
 //! charm-cycles --core CORE --chars N SHORT LONG   # per character: (LONG − SHORT) / N
 //! charm-cycles --tables                           # the cycle tables, as Markdown
 //! ```
@@ -18,7 +19,10 @@
 //! block counted to the function its first instruction lies in; Thumb's
 //! odd symbol addresses taken even; local labels and mapping symbols
 //! skipped), largest first
-//! (`scripts/measure-cycles.sh --profile`).
+//! (`scripts/measure-cycles.sh --profile`). `--addresses` prints one line
+//! `address: HEX CYCLES INSTRUCTIONS` per translated block that ran (its
+//! first instruction's address), to find a function's hot blocks in
+//! `llvm-objdump -d` of the same ELF.
 
 use charm_tests::cycle_model::{CycleTable, Isa, TraceCounts, TABLES};
 use std::io::BufReader;
@@ -95,7 +99,7 @@ fn print_tables() {
 
 fn run(args: &[String]) -> Result<(), String> {
     let usage =
-        "usage: charm-cycles --core CORE [--chars N SHORT LONG | [--symbols NM] TRACE] | --tables";
+        "usage: charm-cycles --core CORE [--chars N SHORT LONG | [--symbols NM | --addresses] TRACE] | --tables";
     if args == ["--tables"] {
         print_tables();
         return Ok(());
@@ -131,6 +135,12 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("estimated cycles: {}", counts.cycles(&table, isa));
             for (cycles, instructions, name) in by_function(&counts, &table, isa, &nm) {
                 println!("function: {cycles} {instructions} {name}");
+            }
+        }
+        [flag, trace] if flag == "--addresses" => {
+            let counts = read(trace, isa)?;
+            for (address, instructions, cycles) in counts.by_address(&table, isa) {
+                println!("address: {address:x} {cycles} {instructions}");
             }
         }
         [flag, n, short, long] if flag == "--chars" => {

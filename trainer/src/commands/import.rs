@@ -145,12 +145,12 @@ pub fn run(s: &ImportSettings) -> Result<ImportReport, Error> {
         biases,
         out_bytes: file.len(),
         fit: match &model {
-            CharmModel::Rnn(_) => info::fit_line(hidden, v, "f32", file.len()),
+            CharmModel::Rnn(_) => info::fit_line(hidden, v, info::Element::F32, file.len()),
             // the boards whose cells firmware runs it
             CharmModel::Stacked(_) => {
                 let (cell, depth) = (imported.torch.cell, imported.torch.layers.len());
                 info::stacked_shape(cell, depth, hidden, v)
-                    .map(|shape| info::stacked_fit_line(&shape, "f32", file.len()))
+                    .map(|shape| info::stacked_fit_line(&shape, info::Element::F32, file.len()))
                     .unwrap_or_default()
             }
         },

@@ -32,6 +32,54 @@ use crate::files::model_file::ModelBytes;
 use crate::math::params::{Params, Shape};
 use std::path::Path;
 
+/// A model file's tensor element type, as `charm info` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element {
+    /// f32.
+    F32,
+    /// int8 row pairs.
+    Int8,
+    /// int8 tiles (the Cortex-M55's layout).
+    Int8Tiles,
+    /// int8 row pairs in integer arithmetic.
+    Int8Fixed,
+}
+
+impl Element {
+    /// The element type of decoded weights, by charm-core's element byte.
+    pub fn of(weights: &charm_core::Weights<'_>) -> Self {
+        match weights.element() {
+            charm_core::ELEMENT_F32 => Element::F32,
+            charm_core::ELEMENT_INT8_TILES => Element::Int8Tiles,
+            charm_core::ELEMENT_INT8_FIXED => Element::Int8Fixed,
+            _ => Element::Int8,
+        }
+    }
+
+    /// `"f32"`, `"int8"` (row pairs), `"int8 tiles"` or `"int8 fixed"`:
+    /// the name `charm info` prints and its JSON holds.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Element::F32 => "f32",
+            Element::Int8 => "int8",
+            Element::Int8Tiles => "int8 tiles",
+            Element::Int8Fixed => "int8 fixed",
+        }
+    }
+}
+
+impl std::fmt::Display for Element {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Element {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// Everything `charm info` reports.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Info {
@@ -41,8 +89,8 @@ pub struct Info {
     pub file_size: usize,
     /// Weight format version.
     pub format_version: u16,
-    /// Tensor element type: "f32", "int8", "int8 tiles" or "int8 fixed".
-    pub element: String,
+    /// Tensor element type.
+    pub element: Element,
     /// Bytes of tensor data.
     pub tensor_bytes: usize,
     /// The recurrent cell of its layers: "rnn", "gru" or "lstm".
@@ -83,8 +131,8 @@ pub struct Info {
 /// What a model needs on a device in one element type.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeviceNeeds {
-    /// "f32", "int8" (row pairs) or "int8 fixed".
-    pub element: &'static str,
+    /// f32, int8 (row pairs), int8 tiles or int8 fixed.
+    pub element: Element,
     /// Bytes of flash: the `.charm` file in this element type.
     pub flash_bytes: u64,
     /// Bytes of RAM for the state while generating.
@@ -118,7 +166,8 @@ pub struct BoardFit {
 impl BoardFit {
     /// What the line of `charm train` and `charm quantize` says of this
     /// board: whether the model fits, as which element type, how fast.
-    fn summary_for_fit_line(&self, int8: &str) -> String {
+    fn summary_for_fit_line(&self, int8: Element) -> String {
+        let int8 = int8.name();
         let speed = |element: &str, rate: Option<f64>| {
             rate.map_or(element.to_string(), |r| {
                 format!("{element} {} chars/s", chars_per_second_text(r))
@@ -171,7 +220,7 @@ pub fn chars_per_second_text(rate: f64) -> String {
 pub fn device_needs(
     hidden: usize,
     vocab: usize,
-    element: &str,
+    element: Element,
     file_bytes: usize,
 ) -> [DeviceNeeds; 2] {
     let f32_block = 4 * charm_core::tensor_lengths(hidden, vocab)
@@ -185,26 +234,26 @@ pub fn device_needs(
     let fixed_block = f8.iter().sum::<usize>() + 4 * f32s.iter().sum::<usize>();
     // The files differ only in their tensor blocks (same header length).
     let header = file_bytes.saturating_sub(match element {
-        "f32" => f32_block,
-        "int8 tiles" => tiles_block,
-        "int8 fixed" => fixed_block,
-        _ => int8_block,
+        Element::F32 => f32_block,
+        Element::Int8 => int8_block,
+        Element::Int8Tiles => tiles_block,
+        Element::Int8Fixed => fixed_block,
     });
     let (h, v) = (hidden as u32, vocab as u32);
     // an f32 or row-pair file's int8 form is row pairs; a fixed file's is itself
-    let (int8_name, int8_block) = match element {
-        "int8 fixed" => ("int8 fixed", fixed_block),
-        _ => ("int8", int8_block),
+    let (int8_element, int8_block) = match element {
+        Element::Int8Fixed => (Element::Int8Fixed, fixed_block),
+        _ => (Element::Int8, int8_block),
     };
     [
         DeviceNeeds {
-            element: "f32",
+            element: Element::F32,
             flash_bytes: (header + f32_block) as u64,
             state_ram_bytes: u64::from(charm_boards::state_bytes(h, v, 4)),
         },
         // fixed int8 keeps the row pairs' Q15 state
         DeviceNeeds {
-            element: int8_name,
+            element: int8_element,
             flash_bytes: (header + int8_block) as u64,
             state_ram_bytes: u64::from(charm_boards::state_bytes(h, v, 2)),
         },
@@ -262,32 +311,34 @@ fn stacked_blocks(shape: &charm_boards::StackedShape) -> (usize, usize) {
 /// one-layer models'; the blocks from the shape alone).
 pub fn stacked_device_needs(
     shape: &charm_boards::StackedShape,
-    element: &str,
+    element: Element,
     file_bytes: usize,
 ) -> Vec<DeviceNeeds> {
-    let needs = |element: &'static str, bytes: usize| DeviceNeeds {
+    let needs = |element: Element, bytes: usize| DeviceNeeds {
         element,
         flash_bytes: bytes as u64,
         state_ram_bytes: charm_boards::stacked_state_bytes_as(shape, state_layout(element)),
     };
     match element {
-        "f32" => {
+        Element::F32 => {
             let (f32_block, int8_block) = stacked_blocks(shape);
             let header = file_bytes.saturating_sub(f32_block);
-            vec![needs("f32", file_bytes), needs("int8", header + int8_block)]
+            vec![
+                needs(Element::F32, file_bytes),
+                needs(Element::Int8, header + int8_block),
+            ]
         }
-        "int8" => vec![needs("int8", file_bytes)],
-        _ => vec![needs("int8 tiles", file_bytes)],
+        element => vec![needs(element, file_bytes)],
     }
 }
 
 /// How the cells firmware keeps the state of a model of other cells and
 /// depths whose file's element type is `element`.
-fn state_layout(element: &str) -> charm_boards::StateLayout {
+fn state_layout(element: Element) -> charm_boards::StateLayout {
     match element {
-        "f32" => charm_boards::StateLayout::F32,
-        "int8" => charm_boards::StateLayout::Int8RowPairs,
-        _ => charm_boards::StateLayout::Int8Tiles,
+        Element::F32 => charm_boards::StateLayout::F32,
+        Element::Int8 | Element::Int8Fixed => charm_boards::StateLayout::Int8RowPairs,
+        Element::Int8Tiles => charm_boards::StateLayout::Int8Tiles,
     }
 }
 
@@ -314,8 +365,8 @@ pub fn stacked_board_fits(
                 Ok(()) => (None, b.stacked_chars_per_second(shape, element)),
                 Err(m) => (Some(m.to_string()), None),
             };
-            let f32_needs = needs.iter().find(|n| n.element == "f32");
-            let int8_needs = needs.iter().find(|n| n.element != "f32");
+            let f32_needs = needs.iter().find(|n| n.element == Element::F32);
+            let int8_needs = needs.iter().find(|n| n.element != Element::F32);
             let (f32_misfit, f32_rate) = f32_needs.map_or_else(
                 || (Some(F32_OF_INT8_FILE.to_string()), None),
                 |n| verdict(n, charm_boards::Element::F32),
@@ -342,7 +393,7 @@ pub fn stacked_board_fits(
 /// its flash.
 pub fn stacked_fit_line(
     shape: &charm_boards::StackedShape,
-    element: &str,
+    element: Element,
     file_bytes: usize,
 ) -> String {
     let needs = stacked_device_needs(shape, element, file_bytes);
@@ -357,8 +408,8 @@ pub fn stacked_fit_line(
         .filter_map(|f| {
             let f32_fits = f.f32_misfit.is_none();
             let int8_fits = f.int8_misfit.is_none();
-            let int8_name = needs.last().map_or("int8", |n| n.element);
-            let int8 = speed(int8_name, f.int8_chars_per_second);
+            let int8_name = needs.last().map_or(Element::Int8, |n| n.element);
+            let int8 = speed(int8_name.name(), f.int8_chars_per_second);
             match (f32_fits, int8_fits) {
                 (true, true) if f.f32_chars_per_second.is_none() => Some(f.board.to_string()),
                 (true, true) => Some(format!(
@@ -371,7 +422,9 @@ pub fn stacked_fit_line(
                     f.board,
                     speed("f32", f.f32_chars_per_second)
                 )),
-                (false, true) if element == "f32" => Some(format!("{} ({int8} only)", f.board)),
+                (false, true) if element == Element::F32 => {
+                    Some(format!("{} ({int8} only)", f.board))
+                }
                 (false, true) => Some(format!("{} ({int8})", f.board)),
                 (false, false) => None,
             }
@@ -413,7 +466,7 @@ pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<
                     .then(|| b.chars_per_second(h, v, element))
                     .flatten()
             };
-            let fixed = needs[1].element == "int8 fixed";
+            let fixed = needs[1].element == Element::Int8Fixed;
             let int8 = if fixed {
                 charm_boards::Element::Int8Fixed
             } else {
@@ -435,21 +488,23 @@ pub fn board_fits(hidden: usize, vocab: usize, needs: &[DeviceNeeds; 2]) -> Vec<
 /// The one line `charm train` and `charm quantize` end with: which boards
 /// the model runs on, as f32 and as int8, and how many characters a second
 /// it writes on each.
-pub fn fit_line(hidden: usize, vocab: usize, element: &str, file_bytes: usize) -> String {
+pub fn fit_line(hidden: usize, vocab: usize, element: Element, file_bytes: usize) -> String {
     let needs = device_needs(hidden, vocab, element, file_bytes);
     let fits = board_fits(hidden, vocab, &needs);
     let each: Vec<String> = fits
         .iter()
         .map(|f| f.summary_for_fit_line(needs[1].element))
         .collect();
-    let tiles = if element == "int8 tiles" {
-        "; int8 tiles run on the Cortex-M55 firmware (board mps3-an547) and the host, \
-         `--layout pairs` on every board"
-    } else if element == "int8 fixed" {
-        "; int8 fixed runs on every board's default firmware but the Cortex-M4F boards' \
-         (build it there with --features fixed)"
-    } else {
-        ""
+    let tiles = match element {
+        Element::Int8Tiles => {
+            "; int8 tiles run on the Cortex-M55 firmware (board mps3-an547) and the host, \
+             `--layout pairs` on every board"
+        }
+        Element::Int8Fixed => {
+            "; int8 fixed runs on every board's default firmware but the Cortex-M4F boards' \
+             (build it there with --features fixed)"
+        }
+        Element::F32 | Element::Int8 => "",
     };
     format!(
         "fits: {}; flash {} bytes as f32, {} as {} (see `charm info --model M`){tiles}",
@@ -473,12 +528,13 @@ pub fn run(path: &Path) -> Result<Info, Error> {
     };
     // One tanh layer runs on every build, as f32 and as int8; other cells
     // and depths on the cells firmware, as the file's element type.
+    let element = Element::of(&f.weights);
     let (device, boards) = if shape.is_vanilla() {
-        let device = device_needs(hidden, vocab_size, f.weights.element_name(), m.size());
+        let device = device_needs(hidden, vocab_size, element, m.size());
         let boards = board_fits(hidden, vocab_size, &device);
         (device.to_vec(), boards)
     } else if let Some(stacked) = stacked_shape(shape.cell, shape.layers, hidden, vocab_size) {
-        let needs = stacked_device_needs(&stacked, f.weights.element_name(), m.size());
+        let needs = stacked_device_needs(&stacked, element, m.size());
         let boards = stacked_board_fits(&stacked, &needs);
         (needs, boards)
     } else {
@@ -488,7 +544,7 @@ pub fn run(path: &Path) -> Result<Info, Error> {
         file: path.display().to_string(),
         file_size: m.size(),
         format_version: f.version,
-        element: f.weights.element_name().to_string(),
+        element,
         tensor_bytes: f.weights.tensor_bytes(),
         cell: shape.cell.name().into(),
         layers: shape.layers,
@@ -573,10 +629,10 @@ impl Info {
         for (i, n) in self.device.iter().enumerate() {
             let origin = if n.element == self.element {
                 "this file"
-            } else if n.element == "int8" && self.element == "int8 tiles" {
+            } else if n.element == Element::Int8 && self.element == Element::Int8Tiles {
                 "as row pairs, after charm quantize --layout pairs; this file's int8 tiles \
                  run on the Cortex-M55 firmware"
-            } else if n.element == "int8" {
+            } else if n.element == Element::Int8 {
                 "after charm quantize"
             } else {
                 "the f32 model it came from"
@@ -589,7 +645,7 @@ impl Info {
                 n.state_ram_bytes
             );
         }
-        let int8 = self.device.get(1).map_or("int8", |n| n.element);
+        let int8 = self.device.get(1).map_or(Element::Int8, |n| n.element);
         for (i, f) in self.boards.iter().enumerate() {
             let verdict = |m: &Option<String>, rate: Option<f64>| match (m, rate) {
                 (None, None) => "fits".to_string(),
@@ -719,7 +775,7 @@ mod tests {
         // 729,448 bytes as f32, within the nRF52840's 896 KiB region, over
         // the STM32F411's 448 KiB and the micro:bit's 192 KiB; 192,496 as
         // int8, within all three.
-        let line = stacked_fit_line(&shape, "f32", f32_block + 100);
+        let line = stacked_fit_line(&shape, Element::F32, f32_block + 100);
         let rate = |name: &str, element| {
             let board = charm_boards::board(name).unwrap();
             chars_per_second_text(board.stacked_chars_per_second(&shape, element).unwrap())
@@ -750,13 +806,14 @@ mod tests {
         // Too large for every board: no board.
         let huge = stacked_shape(charm_core::Cell::Gru, 1, 600, 65).unwrap();
         assert!(
-            stacked_fit_line(&huge, "f32", 100).starts_with("fits: no board, with the firmware"),
+            stacked_fit_line(&huge, Element::F32, 100)
+                .starts_with("fits: no board, with the firmware"),
             "{}",
-            stacked_fit_line(&huge, "f32", 100)
+            stacked_fit_line(&huge, Element::F32, 100)
         );
         // The RAM of the state: 256 f32 values, twice, and 65 logits; as
         // int8, 256 Q15 values, twice, and the logits.
-        let needs = stacked_device_needs(&shape, "f32", f32_block + 100);
+        let needs = stacked_device_needs(&shape, Element::F32, f32_block + 100);
         assert_eq!(needs[0].state_ram_bytes, 2 * 4 * 256 + 4 * 65);
         assert_eq!(needs[0].flash_bytes, f32_block as u64 + 100);
         assert_eq!(needs[1].state_ram_bytes, 2 * 2 * 256 + 4 * 65);

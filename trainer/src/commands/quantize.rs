@@ -41,8 +41,8 @@ pub struct QuantizeReport {
     pub in_bytes: usize,
     /// Size of the int8 file in bytes.
     pub out_bytes: usize,
-    /// `"int8"` or `"int8 tiles"`.
-    pub element: &'static str,
+    /// int8 (row pairs), int8 tiles or int8 fixed.
+    pub element: info::Element,
     /// Which boards the model fits ([`crate::commands::info::fit_line`]).
     pub fit: String,
 }
@@ -149,9 +149,9 @@ pub fn run(
     };
     write_output(output, &bytes)?;
     let element = match layout {
-        Layout::RowPairs => "int8",
-        Layout::Tiles => "int8 tiles",
-        Layout::Fixed => "int8 fixed",
+        Layout::RowPairs => info::Element::Int8,
+        Layout::Tiles => info::Element::Int8Tiles,
+        Layout::Fixed => info::Element::Int8Fixed,
     };
     let (hidden, vocab) = (file.weights.hidden(), file.weights.vocab());
     let fit = match shape {

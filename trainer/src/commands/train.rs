@@ -54,11 +54,16 @@ fn finished(r: &Report) -> String {
             if shape.is_vanilla() {
                 format!(
                     "\n{}",
-                    info::fit_line(shape.hidden, shape.vocab, "f32", bytes)
+                    info::fit_line(shape.hidden, shape.vocab, info::Element::F32, bytes)
                 )
             } else {
                 let fit = info::stacked_shape(shape.cell, shape.layers, shape.hidden, shape.vocab)
-                    .map(|stacked| format!("\n{}", info::stacked_fit_line(&stacked, "f32", bytes)))
+                    .map(|stacked| {
+                        format!(
+                            "\n{}",
+                            info::stacked_fit_line(&stacked, info::Element::F32, bytes)
+                        )
+                    })
                     .unwrap_or_default();
                 format!(
                     "\nmodel: {} H {} as format version 5 ({bytes} bytes); charm sample, charm \

@@ -45,12 +45,14 @@
 //! Bounds: `|acc|·M < 2³¹·2³¹`, so the i64 product plus the rounding half is
 //! below 2⁶³; `|Wxh_q·X| ≤ 128·2²² = 2²⁹`; `|ũ| ≤ 3·2²⁹ < 2³¹`.
 //!
-//! The logits go to the generator's f32 buffer as the exact values
-//! `ỹ·2⁻¹⁶` (`|ỹ| ≤ 2²³` is exact in f32), so that every reader of logits
-//! (`charm eval`'s log-softmax) sees numbers; the layout's sampler
-//! ([`crate::sample_fixed`]) reads the integers back exactly.
+//! The step writes the logits as the Q16 integers `ỹ`, which the layout's
+//! sampler ([`crate::sample_fixed`]) reads as they are: the generator
+//! keeps them so (`Recurrent::step_to_draw`), with no conversion on the
+//! device. A reader of numbers (`charm eval`'s log-softmax) gets the
+//! exact values `ỹ·2⁻¹⁶` (`|ỹ| ≤ 2²³` is exact in f32) from
+//! `Recurrent::step_state`.
 
-use crate::int8::row_pairs::{pair_dots_summed, paired_len, StateSum, PAIR_RUN};
+use crate::int8::row_pairs::{pair_dots_summed, paired_len, run, StateSum, PAIR_RUN};
 use crate::int8::tanh_q15::tanh_q15_fixed;
 use crate::kernels::padded;
 use crate::math::wide::high_word;
@@ -172,25 +174,49 @@ impl<'a> FixedModelView<'a> {
         self.t
     }
 
-    /// `ỹ_j = C_j` as the logits of the zero state (y_0 = b_y), as f32
-    /// values `ỹ·2⁻¹⁶` ([`logit_value`]). `logits` needs V entries.
-    pub fn initial_logits(&self, logits: &mut [f32]) {
+    /// `ỹ_j = C_j`, the Q16 logits of the zero state (y_0 = b_y).
+    /// `logits` needs V entries.
+    pub fn initial_logits(&self, logits: &mut [i32]) {
         for (y, &c) in logits.iter_mut().zip(self.t.int32[4]) {
-            *y = logit_value(c.clamp(-LOGIT_LIMIT, LOGIT_LIMIT));
+            *y = c.clamp(-LOGIT_LIMIT, LOGIT_LIMIT);
         }
     }
 
     /// The integer forward step (module docs), state in Q15 (length
-    /// `S = padded(H)`, tail zero), logits as the f32 values `ỹ·2⁻¹⁶`.
+    /// `S = padded(H)`, tail zero), logits the Q16 integers `ỹ`.
     /// `hq_prev` and `hq_next` need `S` entries and `logits` V, and `x < V`;
     /// otherwise nothing is written ([`crate::Generator`] always passes such buffers).
-    pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [f32]) {
+    pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [i32]) {
+        // every trained model's shifts are 33 and more ([`scaled`]): the
+        // rows' loops then take the high word alone, with no test of the
+        // shift in them
+        if self.k_h >= 33 && self.k_y >= 33 {
+            self.step_scaled::<true>(hq_prev, x, hq_next, logits);
+        } else {
+            self.step_scaled::<false>(hq_prev, x, hq_next, logits);
+        }
+    }
+
+    /// [`FixedModelView::step`], with `HIGH` = both shifts 33 and more.
+    #[inline(always)]
+    fn step_scaled<const HIGH: bool>(
+        &self,
+        hq_prev: &[i16],
+        x: usize,
+        hq_next: &mut [i16],
+        logits: &mut [i32],
+    ) {
         let (hidden, vocab, s) = (self.hidden, self.vocab, padded(self.hidden));
         let [wxh, whh, why] = self.t.int8;
         let [whh_mult, why_mult, wxh_mult, bh, by, _] = self.t.int32;
+        if x >= vocab {
+            return;
+        }
+        // column x of W_xh: x·S < V·S, the tensor's length (no overflow;
+        // no division, as chunks_exact's remainder is on a Cortex-M0)
         let (Some(hq_prev), Some(column), Some(&mult_x), Some(hq_next), Some(logits)) = (
             hq_prev.get(..s),
-            wxh.chunks_exact(s).nth(x).and_then(|c| c.get(..hidden)),
+            wxh.get(x * s..x * s + hidden),
             wxh_mult.get(x),
             hq_next.get_mut(..s),
             logits.get_mut(..vocab),
@@ -201,14 +227,14 @@ impl<'a> FixedModelView<'a> {
         // ũ_r = p_r + B_r + t_r, hq_r = tanh_q15_fixed(ũ_r)
         let unit = |acc: i32, mult: i32, bias: i32, wx: i8| {
             let input = (i32::from(wx) * mult_x + (1 << (k_x - 1))) >> k_x; // t_r
-            tanh_q15_fixed(scaled(acc, mult, k_h) + bias + input)
+            tanh_q15_fixed(scaled::<HIGH>(acc, mult, k_h) + bias + input)
         };
         let (out, _padding) = hq_next.split_at_mut(hidden);
         let mut dots = [[0i32; 2]; PAIR_RUN];
         let sum = StateSum::of(hq_prev);
         let (mut last, mut r) = (0, 0);
         while r < hidden {
-            let n = pair_dots_summed(&whh[r * s..], s, hq_prev, sum, &mut dots);
+            let n = pair_dots_summed(&whh[r * s..], s, hq_prev, sum, &mut dots[..run(hidden - r)]);
             let end = hidden.min(r + 2 * n);
             let rows = out[r..end]
                 .chunks_exact_mut(2)
@@ -232,14 +258,14 @@ impl<'a> FixedModelView<'a> {
         ) {
             *h = unit(last, mult, bias, wx);
         }
-        // ỹ_j = clamp(p_j + C_j, ±2²³), written as ỹ_j·2⁻¹⁶
+        // ỹ_j = clamp(p_j + C_j, ±2²³)
         let logit = |acc: i32, mult: i32, bias: i32| {
-            logit_value((scaled(acc, mult, k_y) + bias).clamp(-LOGIT_LIMIT, LOGIT_LIMIT))
+            (scaled::<HIGH>(acc, mult, k_y) + bias).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)
         };
         let sum = StateSum::of(hq_next);
         let (mut last, mut j) = (0, 0);
         while j < vocab {
-            let n = pair_dots_summed(&why[j * s..], s, hq_next, sum, &mut dots);
+            let n = pair_dots_summed(&why[j * s..], s, hq_next, sum, &mut dots[..run(vocab - j)]);
             let end = vocab.min(j + 2 * n);
             let rows = logits[j..end]
                 .chunks_exact_mut(2)
@@ -273,13 +299,18 @@ impl<'a> FixedModelView<'a> {
 /// `⌊(v + 2^(K−1)) / 2^K⌋ = ⌊(high + 2^(K−33)) / 2^(K−32)⌋` (the rounding
 /// half lies in the high word, and nested floors compose), all in i32 —
 /// one SMULL on Armv7-M, MUL and MULH on RV32IM, four MULS on the
-/// Cortex-M0 ([`high_word`]), and no 64-bit shift.
-#[inline]
-pub(crate) fn scaled(acc: i32, mult: i32, shift: u32) -> i32 {
-    if shift >= 33 {
-        // |high| < 2³⁰ and 2^(K−33) ≤ 2²⁹: no overflow
+/// Cortex-M0 ([`high_word`]), and no 64-bit shift. That result needs no
+/// clamp: `acc ≥ −2³¹` and `0 ≤ mult < 2³¹` give `high` in
+/// `[−2³⁰, 2³⁰ − 1]`, and `(high + 2^(K−33)) >> (K−32)` in `[−2²⁹, 2²⁹]`.
+/// With `HIGH` the caller says `shift ≥ 33`, so that a loop of rows has no
+/// test of the shift in it (the test `scaled_is_the_rounded_saturated_product`
+/// checks both forms at the extremes).
+#[inline(always)]
+pub(crate) fn scaled<const HIGH: bool>(acc: i32, mult: i32, shift: u32) -> i32 {
+    if HIGH || shift >= 33 {
+        // 2^(K−33) ≤ 2²⁹: no overflow
         let high = high_word(acc, mult);
-        ((high + (1 << (shift - 33))) >> (shift - 32)).clamp(-TERM_LIMIT, TERM_LIMIT)
+        (high + (1 << (shift - 33))) >> (shift - 32)
     } else {
         let product = i64::from(acc) * i64::from(mult);
         let p = (product + (1i64 << (shift - 1))) >> shift;
@@ -287,50 +318,28 @@ pub(crate) fn scaled(acc: i32, mult: i32, shift: u32) -> i32 {
     }
 }
 
-/// `ỹ·2⁻¹⁶` as f32, exactly (`|ỹ| ≤ 2²³` has at most 24 significant bits),
-/// built from its bits: with `m = |ỹ|` and `e` the position of its top bit,
-/// `m·2⁻¹⁶ = (1 + f)·2^(e − 16)`, so the exponent field is `e − 16 + 127`
-/// and the fraction `m` below its top bit, moved to 23 bits (no rounding:
-/// `e ≤ 23`). The same bits as `ỹ as f32 / 65536.0`, in a few integer
-/// instructions (a software conversion takes about 40 on a Cortex-M3).
+/// `ỹ·2⁻¹⁶`, the number (nats) of a Q16 logit: exact in f32 for
+/// `|ỹ| ≤ 2²³` (at most 24 significant bits; the scaling is a power of two).
 #[inline]
 pub fn logit_value(y: i32) -> f32 {
-    let m = y.unsigned_abs().min(LOGIT_LIMIT as u32);
-    if m == 0 {
-        return 0.0;
-    }
-    let e = 31 - m.leading_zeros(); // 0 ≤ e ≤ 23
-    let sign = u32::from(y < 0) << 31;
-    let fraction = (m << (23 - e)) & 0x7f_ffff;
-    f32::from_bits(sign | (e + 127 - LOGIT_BITS) << 23 | fraction)
-}
-
-/// The Q16 integer of a logit written by [`logit_value`] (exact for those;
-/// any other f32 is truncated toward zero and saturated to ±2²³, NaN → 0).
-#[inline]
-pub fn logit_fixed(y: f32) -> i32 {
-    crate::int8::tanh_q15::fixed_by_bits(y, LOGIT_BITS).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)
+    y as f32 / (1 << LOGIT_BITS) as f32
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{logit_fixed, logit_value, scaled, LOGIT_LIMIT, TERM_LIMIT};
+    use super::{logit_value, scaled, LOGIT_LIMIT, TERM_LIMIT};
 
-    /// `logit_value` is `ỹ / 65536` in f32 and `logit_fixed` inverts it,
-    /// over the whole range (every 97th integer, and the ends): exact.
+    /// `logit_value` is exact over the whole range (every 97th integer,
+    /// and the ends): the f64 quotient, no rounding.
     #[test]
-    fn logit_values_round_trip() {
+    fn logit_values_are_exact() {
         let mut y = -LOGIT_LIMIT;
         while y <= LOGIT_LIMIT {
-            let v = logit_value(y);
-            assert_eq!(v, y as f32 / 65536.0, "{y}");
-            assert_eq!(logit_fixed(v), y, "{y}");
+            assert_eq!(f64::from(logit_value(y)), f64::from(y) / 65536.0, "{y}");
             y += if (-200..200).contains(&y) { 1 } else { 97 };
         }
-        assert_eq!(logit_fixed(logit_value(LOGIT_LIMIT)), LOGIT_LIMIT);
-        assert_eq!(logit_fixed(f32::INFINITY), LOGIT_LIMIT);
-        assert_eq!(logit_fixed(f32::NEG_INFINITY), -LOGIT_LIMIT);
-        assert_eq!(logit_fixed(f32::NAN), 0);
+        assert_eq!(logit_value(LOGIT_LIMIT), 128.0);
+        assert_eq!(logit_value(-LOGIT_LIMIT), -128.0);
     }
 
     /// `scaled` against i128 arithmetic at the extremes of its inputs.
@@ -344,7 +353,10 @@ mod tests {
                     let exact = (i128::from(acc) * i128::from(mult) + (1i128 << (shift - 1)))
                         .div_euclid(1i128 << shift);
                     let expected = exact.clamp(-i128::from(TERM_LIMIT), i128::from(TERM_LIMIT));
-                    assert_eq!(i128::from(scaled(acc, mult, shift)), expected);
+                    assert_eq!(i128::from(scaled::<false>(acc, mult, shift)), expected);
+                    if shift >= 33 {
+                        assert_eq!(i128::from(scaled::<true>(acc, mult, shift)), expected);
+                    }
                 }
             }
         }

@@ -283,6 +283,8 @@ mod dsp;
 #[allow(unsafe_code)]
 mod helium;
 
+#[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
+mod block_loops;
 #[cfg(all(
     target_arch = "arm",
     not(feature = "dsp"),
@@ -329,6 +331,15 @@ fn wrapping_sum(h: &[i16]) -> i32 {
         .fold(0i32, i32::wrapping_add)
 }
 
+/// The blocks of a run of row pairs over `rows` more rows: `⌈rows/2⌉`,
+/// at most [`PAIR_RUN`]: the length of `dots` for [`pair_dots_summed`]
+/// with which it counts its blocks without a division (the fixed step's;
+/// the row-pair step passes all 16 and divides for its last run).
+#[inline]
+pub(crate) fn run(rows: usize) -> usize {
+    rows.div_ceil(2).min(PAIR_RUN)
+}
+
 /// [`pair_dots`] with `sum` = [`StateSum::of`]`(&h[..stride])`.
 #[inline]
 pub(crate) fn pair_dots_summed(
@@ -341,7 +352,26 @@ pub(crate) fn pair_dots_summed(
     let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
         return 0;
     };
-    let n = out.len().min(w.len() / (2 * stride));
+    // blocks: as many as `out` holds when `w` has them. Where a division
+    // is a call (Thumb-1) or 33 cycles (RV32), the product first: below
+    // 2³² for `out` and the stride below 2¹⁵ (no overflow test either).
+    let n = if cfg!(any(
+        target_arch = "riscv32",
+        all(
+            target_arch = "arm",
+            not(feature = "dsp"),
+            not(feature = "thumb2"),
+            not(target_abi = "eabihf")
+        )
+    )) {
+        let small = out.len() < 1 << 15 && stride < 1 << 15;
+        match small && out.len() * 2 * stride <= w.len() {
+            true => out.len(),
+            false => out.len().min(w.len() / (2 * stride)),
+        }
+    } else {
+        out.len().min(w.len() / (2 * stride))
+    };
     let (w, out) = (&w[..n * 2 * stride], &mut out[..n]);
     #[cfg(all(feature = "helium", target_arch = "arm"))]
     if let (true, Some(sum)) = (n > 0, sum.0) {
@@ -361,22 +391,20 @@ pub(crate) fn pair_dots_summed(
     if riscv::pair_dots(w, h, h_sum, out) {
         return n;
     }
+    #[cfg(all(
+        target_arch = "arm",
+        not(feature = "dsp"),
+        not(feature = "thumb2"),
+        not(target_abi = "eabihf")
+    ))]
+    if thumb::pair_dots(w, h, h_sum, out) {
+        return n;
+    }
+    #[cfg(all(target_arch = "arm", feature = "thumb2", not(feature = "dsp")))]
+    if thumb2::pair_dots(w, h, h_sum, out) {
+        return n;
+    }
     for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
-        #[cfg(all(
-            target_arch = "arm",
-            not(feature = "dsp"),
-            not(feature = "thumb2"),
-            not(target_abi = "eabihf")
-        ))]
-        if let Some(pair) = thumb::pair_dot_words(block, h, h_sum) {
-            *dot = pair;
-            continue;
-        }
-        #[cfg(all(target_arch = "arm", feature = "thumb2", not(feature = "dsp")))]
-        if let Some(pair) = thumb2::pair_dot_words(block, h, h_sum) {
-            *dot = pair;
-            continue;
-        }
         *dot = pair_dot_words(block, h, h_sum);
     }
     n
