@@ -331,6 +331,20 @@ fn wrapping_sum(h: &[i16]) -> i32 {
         .fold(0i32, i32::wrapping_add)
 }
 
+/// A division is a call on Thumb-1 (the Cortex-M0/M0+) and 33 cycles on
+/// RV32 (the cycle model's): there [`pair_dots_summed`] counts its blocks
+/// by a product first. Elsewhere the division is cheap and the product's
+/// test costs more than it saves.
+const SLOW_DIVISION: bool = cfg!(any(
+    target_arch = "riscv32",
+    all(
+        target_arch = "arm",
+        not(feature = "dsp"),
+        not(feature = "thumb2"),
+        not(target_abi = "eabihf")
+    )
+));
+
 /// The blocks of a run of row pairs over `rows` more rows: `⌈rows/2⌉`,
 /// at most [`PAIR_RUN`]: the length of `dots` for [`pair_dots_summed`]
 /// with which it counts its blocks without a division (the fixed step's;
@@ -352,18 +366,10 @@ pub(crate) fn pair_dots_summed(
     let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
         return 0;
     };
-    // blocks: as many as `out` holds when `w` has them. Where a division
-    // is a call (Thumb-1) or 33 cycles (RV32), the product first: below
-    // 2³² for `out` and the stride below 2¹⁵ (no overflow test either).
-    let n = if cfg!(any(
-        target_arch = "riscv32",
-        all(
-            target_arch = "arm",
-            not(feature = "dsp"),
-            not(feature = "thumb2"),
-            not(target_abi = "eabihf")
-        )
-    )) {
+    // blocks: as many as `out` holds when `w` has them; where a division
+    // is slow, the product first: below 2³² for `out` and the stride below
+    // 2¹⁵ (no overflow test either)
+    let n = if SLOW_DIVISION {
         let small = out.len() < 1 << 15 && stride < 1 << 15;
         match small && out.len() * 2 * stride <= w.len() {
             true => out.len(),
