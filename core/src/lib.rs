@@ -78,6 +78,7 @@ mod math;
 mod model;
 mod sample;
 mod sentence;
+mod utf8;
 mod vocab;
 
 pub use cell::{Cell, MAX_LAYERS};
@@ -129,4 +130,5 @@ pub use sample::{
     Recurrent, Rng, SampleError, SampleParams, Slices, StateElement,
 };
 pub use sentence::{display_sentence, Explain, SentenceOut};
+pub use utf8::str_from_utf8;
 pub use vocab::{Vocab, VocabError};

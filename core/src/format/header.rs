@@ -61,7 +61,7 @@ impl<'a> Header<'a> {
         let vocab_size = r.varint(u32::BITS)? as u32;
         let element = r.byte()?;
         let vocab_len = usize::try_from(r.varint(usize::BITS)?).ok()?;
-        let vocab = core::str::from_utf8(r.take(vocab_len)?).ok()?;
+        let vocab = crate::str_from_utf8(r.take(vocab_len)?)?;
         let steps = r.varint(u64::BITS)?;
         let chars_seen = r.varint(u64::BITS)?;
         let train_loss = r.f32()?;

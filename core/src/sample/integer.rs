@@ -48,6 +48,16 @@ use crate::int8::fixed::LOGIT_LIMIT;
 use crate::math::wide::{high_word_unsigned, product_below_2_48};
 use crate::Rng;
 
+#[cfg(all(
+    target_arch = "arm",
+    not(feature = "dsp"),
+    not(feature = "thumb2"),
+    not(target_abi = "eabihf")
+))]
+use super::thumb::weigh as weigh_asm;
+#[cfg(all(target_arch = "arm", any(feature = "dsp", feature = "thumb2")))]
+use super::thumb2::weigh as weigh_asm;
+
 /// Fraction bits of a weight: the largest is 2²⁴.
 const WEIGHT_BITS: u32 = 24;
 /// Fraction bits of `t`.
@@ -101,9 +111,12 @@ pub fn sample_fixed(
         return Err(SampleError::Empty);
     }
     let u = rng.next_u64() >> (64 - WEIGHT_BITS);
-    let (best, max) = argmax_fixed(logits);
+    // the largest logit alone; its first index only where the answer is
+    // that index
+    let max = largest(logits);
+    let first_largest = |logits: &[i32]| logits.iter().position(|&y| y == max).unwrap_or(0);
     if params.temperature == 0.0 {
-        return Ok(best);
+        return Ok(first_largest(logits));
     }
     let k = params.top_k;
     if k > 0 && k < logits.len() {
@@ -113,29 +126,55 @@ pub fn sample_fixed(
     // one loop for each form of q (the match in `Scale::t` resolved out of
     // the loop), its constants decoded once
     let total = match Scale::of(q) {
-        s @ Scale::HighWord { .. } => weigh(logits, max, |d| s.t(d)),
+        Scale::HighWord { m, shift } => weigh_high_word(logits, max, m, shift),
         s @ Scale::General(_) => weigh(logits, max, |d| s.t(d)),
     };
     let target = (u * total) >> WEIGHT_BITS; // r = ⌊u·W/2²⁴⌋ < W
-    let mut running = 0u64;
-    for (i, &w) in logits.iter().enumerate() {
-        running += u64::from(w as u32);
-        if running > target {
-            return Ok(i);
-        }
+    match pick(logits, target) {
+        Some(i) => Ok(i),
+        None => Ok(first_largest(logits)), // W = 0 cannot happen (the largest weight is 2²⁴); an index in range anyway
     }
-    Ok(best) // W = 0 cannot happen (the largest weight is 2²⁴): a safe answer anyway
 }
 
-/// The first index of the largest logit, and that logit.
-fn argmax_fixed(logits: &[i32]) -> (usize, i32) {
-    let mut best = (0, i32::MIN);
-    for (i, &y) in logits.iter().enumerate() {
-        if y > best.1 {
-            best = (i, y);
-        }
+/// The largest of `logits` (`i32::MIN` for none): a loop of a load, a
+/// compare and a move, kept out of the sampler's body so that no value of
+/// the body waits on the stack in it; on the Cortex-M0/M0+ four at a time
+/// in [`super::thumb`] (its taken branches cost 2 and 3 cycles).
+#[inline(never)]
+fn largest(logits: &[i32]) -> i32 {
+    #[cfg(all(
+        target_arch = "arm",
+        not(feature = "dsp"),
+        not(feature = "thumb2"),
+        not(target_abi = "eabihf")
+    ))]
+    if let Some(max) = super::thumb::largest_of_fours(logits) {
+        let rest = logits.get(logits.len() / 4 * 4..).unwrap_or_default();
+        return rest.iter().fold(max, |max, &y| max.max(y));
     }
-    best
+    logits.iter().fold(i32::MIN, |max, &y| max.max(y))
+}
+
+/// The first `j` with `w_0 + … + w_j > r`: the first whose weight exceeds
+/// what is left of `r` once the weights before it are taken off. That rest
+/// is counted in 64 bits only while it needs them (`r ≥ 2³²`, a vocabulary
+/// above 255), then in 32.
+fn pick(weights: &[i32], target: u64) -> Option<usize> {
+    let (mut rest, mut start) = (target, 0);
+    // while the rest needs 64 bits it exceeds every weight (at most 2²⁴)
+    while rest > u64::from(u32::MAX) {
+        rest -= u64::from(*weights.get(start)? as u32);
+        start += 1;
+    }
+    let mut rest = rest as u32; // < 2³² (the loop above)
+    for (i, &w) in weights.iter().enumerate().skip(start) {
+        let w = w as u32;
+        if rest < w {
+            return Some(i);
+        }
+        rest -= w;
+    }
+    None
 }
 
 /// Overwrites each logit with its weight `w_j = weight(t(d_j))` (0 for
@@ -145,15 +184,49 @@ fn argmax_fixed(logits: &[i32]) -> (usize, i32) {
 #[inline(always)]
 fn weigh(logits: &mut [i32], max: i32, t: impl Fn(u32) -> u32) -> u64 {
     let mut total = 0u64;
-    for y in logits.iter_mut() {
-        let w = match *y {
-            DROPPED => 0,
-            y => weight(t((max as u32).wrapping_sub(y as u32).min(D_LIMIT))),
-        };
-        total += u64::from(w);
-        *y = w as i32; // w ≤ 2²⁴
+    // 255 weights of at most 2²⁴ sum below 2³²: a 32-bit sum a chunk
+    for chunk in logits.chunks_mut(255) {
+        let mut sum = 0u32;
+        for y in chunk {
+            let w = match *y {
+                DROPPED => 0,
+                y => weight(t((max as u32).wrapping_sub(y as u32).min(D_LIMIT))),
+            };
+            sum += w;
+            *y = w as i32; // w ≤ 2²⁴
+        }
+        total += u64::from(sum);
     }
     total
+}
+
+/// [`weigh`] with `t` of [`Scale::HighWord`] (every temperature above
+/// 0.0113); on the Cortex-M cores in the assembly of [`super::thumb`]
+/// (Thumb-1) or [`super::thumb2`], 255 logits at a time (the same
+/// integers).
+#[inline(always)]
+fn weigh_high_word(logits: &mut [i32], max: i32, m: u32, shift: u32) -> u64 {
+    let scale = Scale::HighWord { m, shift };
+    #[cfg(any(
+        all(
+            target_arch = "arm",
+            not(feature = "dsp"),
+            not(feature = "thumb2"),
+            not(target_abi = "eabihf")
+        ),
+        all(target_arch = "arm", any(feature = "dsp", feature = "thumb2"))
+    ))]
+    return logits
+        .chunks_mut(255)
+        .map(
+            |chunk| match weigh_asm(chunk, max, m, shift, D_LIMIT, &EXP2_TABLE) {
+                Some(sum) => u64::from(sum),
+                None => weigh(chunk, max, |d| scale.t(d)),
+            },
+        )
+        .sum();
+    #[allow(unreachable_code)]
+    weigh(logits, max, |d| scale.t(d))
 }
 
 /// `q = log2(e)/T` decoded for [`weigh`]'s loop.

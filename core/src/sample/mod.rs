@@ -10,6 +10,17 @@ mod integer;
 mod rng;
 mod sampler;
 mod softmax;
+#[cfg(all(
+    target_arch = "arm",
+    not(feature = "dsp"),
+    not(feature = "thumb2"),
+    not(target_abi = "eabihf")
+))]
+#[allow(unsafe_code)]
+mod thumb;
+#[cfg(all(target_arch = "arm", any(feature = "dsp", feature = "thumb2")))]
+#[allow(unsafe_code)]
+mod thumb2;
 
 pub use generator::{Buffers, GenerateError, Generator, Recurrent, Slices, StateElement};
 pub use integer::sample_fixed;

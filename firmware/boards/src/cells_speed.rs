@@ -273,7 +273,7 @@ pub const CELLS_INT8_FIT_ERROR_PERCENT: u32 = 5;
 // The fits, by core: `scripts/fit-speed.sh --cells`.
 
 /// Cortex-M0: the micro:bit's trace of the cells firmware, the M0 table.
-/// Largest difference from the fitted estimates: f32 0.19% (9 models), int8 3.23% (13 models).
+/// Largest difference from the fitted estimates: f32 0.19% (9 models), int8 3.19% (13 models).
 /// The micro:bit's 192 KiB hold neither the gru×1 of H 128, the gru×2 of
 /// H 64, nor the GRU of H 64 over V = 200 in f32; the int8 state of the
 /// lstm×1 of H 128 (384 Q15 values) is over its buffers of 256.
@@ -288,18 +288,18 @@ pub(crate) const CELLS_CORTEX_M0: CellsSpeed = CellsSpeed {
         fixed_cycles: 29_087,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_591,
+        mac_millicycles: 5_465,
         row_cycles: 331,
-        sigmoid_cycles: 1_491,
-        tanh_cycles: 517,
-        output_mac_millicycles: 12_123,
-        vocab_cycles: 4_081,
-        fixed_cycles: 43_959,
+        sigmoid_cycles: 1_495,
+        tanh_cycles: 516,
+        output_mac_millicycles: 11_963,
+        vocab_cycles: 4_084,
+        fixed_cycles: 43_675,
     }),
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
-/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.89% (13 models).
+/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.91% (13 models).
 /// The models of the M0.
 pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
     f32: StackedCost {
@@ -312,13 +312,13 @@ pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
         fixed_cycles: 28_046,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_512,
-        row_cycles: 315,
-        sigmoid_cycles: 1_386,
-        tanh_cycles: 484,
-        output_mac_millicycles: 11_349,
-        vocab_cycles: 3_805,
-        fixed_cycles: 42_497,
+        mac_millicycles: 5_404,
+        row_cycles: 314,
+        sigmoid_cycles: 1_389,
+        tanh_cycles: 483,
+        output_mac_millicycles: 11_215,
+        vocab_cycles: 3_808,
+        fixed_cycles: 42_272,
     }),
 };
 
@@ -346,7 +346,7 @@ pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.55% (14 models), int8 1.43% (14 models).
+/// Largest difference from the fitted estimates: f32 0.55% (14 models), int8 1.46% (14 models).
 pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 4_000,
@@ -358,18 +358,18 @@ pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_269,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_615,
-        row_cycles: 86,
+        mac_millicycles: 1_491,
+        row_cycles: 85,
         sigmoid_cycles: 174,
         tanh_cycles: 43,
-        output_mac_millicycles: 2_007,
-        vocab_cycles: 149,
-        fixed_cycles: 5_643,
+        output_mac_millicycles: 1_892,
+        vocab_cycles: 148,
+        fixed_cycles: 5_679,
     }),
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.53% (14 models), int8 1.59% (14 models).
+/// Largest difference from the fitted estimates: f32 0.53% (14 models), int8 1.67% (14 models).
 pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 3_933,
@@ -381,18 +381,18 @@ pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_166,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_607,
-        row_cycles: 83,
+        mac_millicycles: 1_496,
+        row_cycles: 84,
         sigmoid_cycles: 143,
         tanh_cycles: 23,
-        output_mac_millicycles: 2_061,
-        vocab_cycles: 132,
-        fixed_cycles: 6_081,
+        output_mac_millicycles: 1_955,
+        vocab_cycles: 133,
+        fixed_cycles: 6_099,
     }),
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.69% (14 models), int8 1.89% (14 models).
+/// Largest difference from the fitted estimates: f32 0.69% (14 models), int8 2.12% (14 models).
 pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 3_998,
@@ -404,13 +404,13 @@ pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_171,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_666,
+        mac_millicycles: 1_542,
         row_cycles: 95,
-        sigmoid_cycles: 157,
+        sigmoid_cycles: 156,
         tanh_cycles: 25,
-        output_mac_millicycles: 2_193,
+        output_mac_millicycles: 2_075,
         vocab_cycles: 124,
-        fixed_cycles: 7_023,
+        fixed_cycles: 7_082,
     }),
 };
 

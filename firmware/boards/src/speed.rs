@@ -102,7 +102,7 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 0.47%, fixed int8 0.31%.
+/// int8 0.45%, fixed int8 0.26%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 356_951,
@@ -111,22 +111,22 @@ pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
         fixed_cycles: 61_447,
     },
     int8: CharCost {
-        mac_millicycles: 4_395,
-        hidden_cycles: 1_049,
+        mac_millicycles: 4_287,
+        hidden_cycles: 1_042,
         vocab_cycles: 4_244,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_418,
-        hidden_cycles: 140,
-        vocab_cycles: 236,
-        fixed_cycles: 1_126,
+        mac_millicycles: 4_307,
+        hidden_cycles: 106,
+        vocab_cycles: 143,
+        fixed_cycles: 1_194,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 0.35%, fixed int8 0.36%.
+/// for the M0), int8 0.35%, fixed int8 0.28%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 336_586,
@@ -135,21 +135,21 @@ pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
         fixed_cycles: 51_664,
     },
     int8: CharCost {
-        mac_millicycles: 4_377,
-        hidden_cycles: 979,
-        vocab_cycles: 3_964,
-        fixed_cycles: 693,
+        mac_millicycles: 4_283,
+        hidden_cycles: 975,
+        vocab_cycles: 3_965,
+        fixed_cycles: 616,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_386,
-        hidden_cycles: 136,
-        vocab_cycles: 227,
-        fixed_cycles: 1_134,
+        mac_millicycles: 4_290,
+        hidden_cycles: 103,
+        vocab_cycles: 138,
+        fixed_cycles: 1_193,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.05%, int8 2.40%, fixed int8 0.33%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.40%, fixed int8 0.32%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 197_516,
@@ -164,15 +164,15 @@ pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 3_887,
-        hidden_cycles: 85,
-        vocab_cycles: 124,
-        fixed_cycles: 600,
+        mac_millicycles: 3_884,
+        hidden_cycles: 86,
+        vocab_cycles: 104,
+        fixed_cycles: 570,
     },
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.13%, int8 0.23%, fixed int8 0.14%.
+/// Largest difference from the fitted estimates: f32 0.13%, int8 0.11%, fixed int8 0.26%.
 pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_942,
@@ -181,21 +181,21 @@ pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
         fixed_cycles: 535,
     },
     int8: CharCost {
-        mac_millicycles: 1_499,
-        hidden_cycles: 83,
-        vocab_cycles: 149,
-        fixed_cycles: 317,
+        mac_millicycles: 1_375,
+        hidden_cycles: 82,
+        vocab_cycles: 148,
+        fixed_cycles: 321,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_499,
+        mac_millicycles: 1_375,
         hidden_cycles: 69,
-        vocab_cycles: 116,
-        fixed_cycles: 266,
+        vocab_cycles: 97,
+        fixed_cycles: 320,
     },
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.22%, int8 0.20%, fixed int8 0.73%.
+/// Largest difference from the fitted estimates: f32 0.22%, int8 0.26%, fixed int8 0.44%.
 pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_881,
@@ -204,21 +204,21 @@ pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
         fixed_cycles: 528,
     },
     int8: CharCost {
-        mac_millicycles: 1_469,
+        mac_millicycles: 1_360,
         hidden_cycles: 74,
         vocab_cycles: 139,
-        fixed_cycles: 371,
+        fixed_cycles: 383,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_472,
-        hidden_cycles: 55,
-        vocab_cycles: 93,
-        fixed_cycles: 593,
+        mac_millicycles: 1_361,
+        hidden_cycles: 58,
+        vocab_cycles: 84,
+        fixed_cycles: 389,
     },
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.19%, int8 0.11%, fixed int8 0.63%.
+/// Largest difference from the fitted estimates: f32 0.19%, int8 0.23%, fixed int8 0.21%.
 pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_940,
@@ -227,21 +227,21 @@ pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
         fixed_cycles: 405,
     },
     int8: CharCost {
-        mac_millicycles: 1_499,
-        hidden_cycles: 82,
-        vocab_cycles: 132,
-        fixed_cycles: 316,
+        mac_millicycles: 1_374,
+        hidden_cycles: 81,
+        vocab_cycles: 131,
+        fixed_cycles: 339,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_503,
-        hidden_cycles: 68,
-        vocab_cycles: 112,
-        fixed_cycles: 578,
+        mac_millicycles: 1_375,
+        hidden_cycles: 69,
+        vocab_cycles: 97,
+        fixed_cycles: 317,
     },
 };
 
 /// Cortex-M55: the `mps3-an547` trace (int8 row pairs; tiles are faster).
-/// Largest difference from the fitted estimates: f32 0.45%, int8 0.19%, fixed int8 0.25%.
+/// Largest difference from the fitted estimates: f32 0.45%, int8 0.35%, fixed int8 0.46%.
 pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 1_943,
@@ -253,13 +253,13 @@ pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
         mac_millicycles: 654,
         hidden_cycles: 54,
         vocab_cycles: 80,
-        fixed_cycles: 343,
+        fixed_cycles: 347,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 656,
-        hidden_cycles: 71,
-        vocab_cycles: 99,
-        fixed_cycles: 435,
+        mac_millicycles: 654,
+        hidden_cycles: 68,
+        vocab_cycles: 88,
+        fixed_cycles: 352,
     },
 };
 

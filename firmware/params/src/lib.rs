@@ -205,8 +205,8 @@ pub fn parse(bytes: &[u8]) -> Result<Option<Params<'_>>, ParamsError> {
     }
     let temperature = f32::from_bits(u32_at(fixed, 12));
     check_temperature(temperature)?;
-    let prime = core::str::from_utf8(body.get(FIXED_LEN..).unwrap_or_default())
-        .map_err(|_| ParamsError::PrimeNotUtf8)?;
+    let prime = charm_core::str_from_utf8(body.get(FIXED_LEN..).unwrap_or_default())
+        .ok_or(ParamsError::PrimeNotUtf8)?;
     Ok(Some(Params {
         len: u32_at(fixed, 8),
         temperature,

@@ -53,13 +53,22 @@
 //! `Recurrent::step_state`.
 
 use crate::int8::row_pairs::{pair_dots_summed, paired_len, run, StateSum, PAIR_RUN};
-use crate::int8::tanh_q15::tanh_q15_fixed;
 use crate::kernels::padded;
 use crate::math::wide::high_word;
 use crate::model::{check_lengths, ShapeError};
+use rows::{HiddenRun, HiddenScales};
 
 #[cfg(feature = "alloc")]
 mod quantize;
+mod rows;
+#[cfg(all(
+    target_arch = "arm",
+    not(feature = "dsp"),
+    not(feature = "thumb2"),
+    not(target_abi = "eabihf")
+))]
+#[allow(unsafe_code)]
+mod thumb;
 #[cfg(feature = "alloc")]
 pub use quantize::{quantize_fixed, FixedModel};
 
@@ -223,68 +232,39 @@ impl<'a> FixedModelView<'a> {
         ) else {
             return;
         };
-        let (k_h, k_x, k_y) = (self.k_h, self.k_x, self.k_y);
-        // ũ_r = p_r + B_r + t_r, hq_r = tanh_q15_fixed(ũ_r)
-        let unit = |acc: i32, mult: i32, bias: i32, wx: i8| {
-            let input = (i32::from(wx) * mult_x + (1 << (k_x - 1))) >> k_x; // t_r
-            tanh_q15_fixed(scaled::<HIGH>(acc, mult, k_h) + bias + input)
+        let out = &mut hq_next[..hidden];
+        let scales = HiddenScales {
+            mult_x,
+            k_x: self.k_x,
+            k_h: self.k_h,
         };
-        let (out, _padding) = hq_next.split_at_mut(hidden);
         let mut dots = [[0i32; 2]; PAIR_RUN];
         let sum = StateSum::of(hq_prev);
-        let (mut last, mut r) = (0, 0);
+        let mut r = 0;
         while r < hidden {
             let n = pair_dots_summed(&whh[r * s..], s, hq_prev, sum, &mut dots[..run(hidden - r)]);
             let end = hidden.min(r + 2 * n);
-            let rows = out[r..end]
-                .chunks_exact_mut(2)
-                .zip(whh_mult[r..end].chunks_exact(2))
-                .zip(bh[r..end].chunks_exact(2))
-                .zip(column[r..end].chunks_exact(2));
-            for ((((h, mult), bias), wx), &[a, b]) in rows.zip(&dots) {
-                h[0] = unit(a, mult[0], bias[0], wx[0]);
-                h[1] = unit(b, mult[1], bias[1], wx[1]);
-            }
-            last = dots[n.saturating_sub(1)][0];
+            // the rows r..end (of an odd H, the last pair's second is the
+            // padding's, left out): ũ_r = p_r + B_r + t_r, hq_r
+            let constants = HiddenRun {
+                mult: &whh_mult[r..end],
+                bias: &bh[r..end],
+                column: &column[r..end],
+            };
+            let acc = &mut dots.as_flattened_mut()[..end - r];
+            rows::hidden::<HIGH>(acc, constants, scales, &mut out[r..end]);
             r = if n == 0 { hidden } else { end };
         }
-        // odd H: the last row is the first of a pair whose second row is zero
-        if let (true, Some(h), Some(&mult), Some(&bias), Some(&wx)) = (
-            hidden % 2 == 1,
-            out.last_mut(),
-            whh_mult.last(),
-            bh.last(),
-            column.last(),
-        ) {
-            *h = unit(last, mult, bias, wx);
-        }
         // ỹ_j = clamp(p_j + C_j, ±2²³)
-        let logit = |acc: i32, mult: i32, bias: i32| {
-            (scaled::<HIGH>(acc, mult, k_y) + bias).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)
-        };
         let sum = StateSum::of(hq_next);
-        let (mut last, mut j) = (0, 0);
+        let mut j = 0;
         while j < vocab {
             let n = pair_dots_summed(&why[j * s..], s, hq_next, sum, &mut dots[..run(vocab - j)]);
             let end = vocab.min(j + 2 * n);
-            let rows = logits[j..end]
-                .chunks_exact_mut(2)
-                .zip(why_mult[j..end].chunks_exact(2))
-                .zip(by[j..end].chunks_exact(2));
-            for (((y, mult), bias), &[a, b]) in rows.zip(&dots) {
-                y[0] = logit(a, mult[0], bias[0]);
-                y[1] = logit(b, mult[1], bias[1]);
-            }
-            last = dots[n.saturating_sub(1)][0];
+            let acc = &dots.as_flattened()[..end - j];
+            let (mult, bias) = (&why_mult[j..end], &by[j..end]);
+            rows::logits::<HIGH>(acc, mult, bias, self.k_y, &mut logits[j..end]);
             j = if n == 0 { vocab } else { end };
-        }
-        if let (true, Some(y), Some(&mult), Some(&bias)) = (
-            vocab % 2 == 1,
-            logits.last_mut(),
-            why_mult.last(),
-            by.last(),
-        ) {
-            *y = logit(last, mult, bias);
         }
     }
 }

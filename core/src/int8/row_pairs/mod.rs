@@ -323,9 +323,19 @@ impl StateSum {
 }
 
 /// `Σ h` in i32, wrapping (exact for a state of at most
-/// [`MAX_HIDDEN_INT8`] Q15 entries).
+/// [`MAX_HIDDEN_INT8`] Q15 entries); on the Cortex-M0/M0+ by
+/// [`thumb::state_sum`].
 #[inline]
 fn wrapping_sum(h: &[i16]) -> i32 {
+    #[cfg(all(
+        target_arch = "arm",
+        not(feature = "dsp"),
+        not(feature = "thumb2"),
+        not(target_abi = "eabihf")
+    ))]
+    if let Some(sum) = thumb::state_sum(h) {
+        return sum;
+    }
     h.iter()
         .map(|&v| i32::from(v))
         .fold(0i32, i32::wrapping_add)

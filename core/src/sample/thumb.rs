@@ -1,0 +1,220 @@
+//! The fixed layout's weights ([`super::integer`], `Scale::HighWord`) in
+//! Thumb-1 assembly, for the Cortex-M0/M0+: about 57 cycles a logit, where
+//! the Rust keeps the loop's eleven values half on the stack (about 94).
+//!
+//! Per logit `y` (the integers of `weigh` with `Scale::t` and `weight`):
+//!
+//! ```text
+//! y = i32::MIN (top-k's mark)       → w = 0          NEGS, its overflow flag
+//! d = min(max − y, 2²⁴)             (unsigned)
+//! t = high(d·2⁷ · m·2⁸) >> shift    four 16-bit MULS (`high_word_unsigned_by_halves`)
+//! t ≥ 25·2¹⁶                        → w = 0
+//! v = y0 − ((y0 − y1)·b + 2⁹) >> 10 y0, y1 = EXP2_TABLE[i], [i + 1]; i, b the fraction's top 6 and low 10 bits
+//! w = ((v >> (n − 1)) + 1) >> 1     n = t >> 16 (n = 0: w = v); = (v + 2^(n−1)) >> n, nested floors
+//! ```
+
+use core::arch::asm;
+
+/// What [`weigh`]'s loop reads (`#[repr(C)]`, offsets 0 to 24).
+#[repr(C)]
+struct WeighFrame {
+    max: i32,
+    d_limit: u32,
+    shift: u32,
+    table: usize,
+    end: usize,
+    m_low: u32,
+    m_high: u32,
+}
+
+/// Overwrites each of `logits` (at most 255, so that the sum stays below
+/// 2³²) with its weight for the largest logit `max` and `q = m·2⁻⁸ ·
+/// 2^−(shift + 17)` (`Scale::HighWord`), and returns their sum; `None`
+/// (nothing done) for an empty or longer slice, or `shift` ≥ 32.
+pub(super) fn weigh(
+    logits: &mut [i32],
+    max: i32,
+    m: u32,
+    shift: u32,
+    d_limit: u32,
+    table: &[u32; 65],
+) -> Option<u32> {
+    if logits.is_empty() || logits.len() > 255 || shift >= 32 {
+        return None;
+    }
+    let frame = WeighFrame {
+        max,
+        d_limit,
+        shift,
+        table: table.as_ptr() as usize,
+        end: logits.as_ptr().wrapping_add(logits.len()) as usize,
+        m_low: m & 0xffff,
+        m_high: m >> 16,
+    };
+    let sum: u32;
+    // SAFETY: reads and writes the `logits.len()` words of `logits` (at
+    // least one); reads entries `i` and `i + 1` of the 65-entry table with
+    // `i` = the top 6 bits of a 16-bit fraction (at most 63); the frame's
+    // words. r6 and r7 (reserved by LLVM, not usable as operands) are
+    // saved on the stack and restored; high registers and lr are clobbers.
+    unsafe {
+        asm!(
+            "push {{r6, r7}}",
+            "ldr r2, [r1, #0]",
+            "mov r8, r2",
+            "ldr r2, [r1, #4]",
+            "mov r9, r2",
+            "ldr r2, [r1, #8]",
+            "mov r10, r2",
+            "ldr r2, [r1, #12]",
+            "mov r11, r2",
+            "ldr r2, [r1, #16]",
+            "mov r12, r2",
+            "movs r2, #1",
+            "lsls r2, r2, #9",
+            "mov lr, r2",
+            "ldr r2, [r1, #20]", // m mod 2¹⁶
+            "ldr r3, [r1, #24]", // m >> 16
+            "movs r1, #0",
+            "2:",
+            "ldr r4, [r0]",
+            "negs r5, r4",
+            "bvs 6f", // i32::MIN: weight 0
+            "mov r5, r8",
+            "subs r5, r5, r4", // d = max − y
+            "cmp r5, r9",
+            "bhi 7f", // d > 2²⁴: 2²⁴
+            "3:",
+            "lsls r5, r5, #7",
+            "lsrs r6, r5, #16", // a1
+            "uxth r5, r5",      // a0
+            "movs r4, r5",
+            "muls r4, r2, r4", // a0·m0
+            "lsrs r4, r4, #16",
+            "movs r7, r6",
+            "muls r7, r2, r7", // a1·m0
+            "adds r4, r4, r7", // s
+            "muls r5, r3, r5", // a0·m1
+            "muls r6, r3, r6", // a1·m1
+            "uxth r7, r4",
+            "adds r5, r5, r7",
+            "lsrs r5, r5, #16",
+            "lsrs r4, r4, #16",
+            "adds r6, r6, r4",
+            "adds r6, r6, r5", // high word
+            "mov r7, r10",
+            "lsrs r6, r7", // t
+            "lsrs r7, r6, #16",
+            "cmp r7, #25",
+            "bhs 6f", // t ≥ 25·2¹⁶: weight 0
+            "uxth r4, r6",
+            "lsrs r5, r4, #10",
+            "lsls r5, r5, #2",
+            "add r5, r11",
+            "ldr r6, [r5]",     // y0
+            "ldr r5, [r5, #4]", // y1
+            "subs r5, r6, r5",
+            "lsls r4, r4, #22",
+            "lsrs r4, r4, #22", // b
+            "muls r4, r5, r4",
+            "add r4, lr",
+            "lsrs r4, r4, #10",
+            "subs r6, r6, r4", // v
+            "cmp r7, #0",
+            "beq 4f",
+            "subs r7, #1",
+            "lsrs r6, r7",
+            "adds r6, #1",
+            "lsrs r6, r6, #1",
+            "4:",
+            "stm r0!, {{r6}}",
+            "adds r1, r1, r6",
+            "cmp r0, r12",
+            "bne 2b",
+            "b 8f",
+            "6:",
+            "movs r6, #0",
+            "b 4b",
+            "7:",
+            "mov r5, r9",
+            "b 3b",
+            "8:",
+            "pop {{r6, r7}}",
+            inout("r0") logits.as_mut_ptr() => _,
+            inout("r1") core::ptr::addr_of!(frame) => sum,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("r12") _,
+            out("lr") _,
+        );
+    }
+    Some(sum)
+}
+
+/// The largest of `logits`, four at a time (`LDM` of four, then a compare
+/// and a branch not taken for each, a larger one moved out of line: 15
+/// cycles for four on the M0+, 16 on the M0, where Rust's loop of one
+/// costs about 10 each); `None` for fewer than four (the caller's loop
+/// takes those and the rest).
+pub(super) fn largest_of_fours(logits: &[i32]) -> Option<i32> {
+    let fours = logits.len() / 4;
+    if fours == 0 {
+        return None;
+    }
+    let max: i32;
+    // SAFETY: reads the first `4·fours` words of `logits` (at least four),
+    // 16 bytes a turn, through r0; writes no memory but r6's save on the
+    // stack (reserved by LLVM, not usable as an operand), restored.
+    unsafe {
+        asm!(
+            "push {{r6}}",
+            "ldr r1, [r0]",
+            "2:",
+            "ldm r0!, {{r3, r4, r5, r6}}",
+            // a larger one branches out (rare once the largest is found): a
+            // branch not taken costs 1 cycle, a taken one 2 (M0+) or 3 (M0)
+            "cmp r3, r1",
+            "bgt 7f",
+            "3:",
+            "cmp r4, r1",
+            "bgt 8f",
+            "4:",
+            "cmp r5, r1",
+            "bgt 9f",
+            "5:",
+            "cmp r6, r1",
+            "bgt 10f",
+            "6:",
+            "cmp r0, r2",
+            "bne 2b",
+            "b 11f",
+            "7:",
+            "mov r1, r3",
+            "b 3b",
+            "8:",
+            "mov r1, r4",
+            "b 4b",
+            "9:",
+            "mov r1, r5",
+            "b 5b",
+            "10:",
+            "mov r1, r6",
+            "b 6b",
+            "11:",
+            "pop {{r6}}",
+            inout("r0") logits.as_ptr() => _,
+            out("r1") max,
+            in("r2") logits.as_ptr().wrapping_add(4 * fours),
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+        );
+    }
+    Some(max)
+}
