@@ -14,6 +14,11 @@
 #   scripts/tables.sh measure-choose          measure the models of the choose-a-model table
 #   scripts/tables.sh choose                  print its board columns (int8 bytes, nRF52840 chars/s)
 #   scripts/tables.sh cycle-tables            print the cycle model's tables (no measurement)
+#   scripts/tables.sh measure-flash           build every QEMU board's firmware, default and --features cells
+#   scripts/tables.sh flash                   print docs/boards.md's table of their text bytes
+#   scripts/tables.sh measure-capi            build libcharm.a for every core and the C example
+#   scripts/tables.sh capi                    print docs/c-api.md's table of the libraries' sizes
+#   scripts/tables.sh capi-example            print its table of the C example's flash and RAM
 #   scripts/tables.sh update [NAME...]        paste the tables into the docs
 #   scripts/tables.sh check [NAME...]         exit 1 if a pasted table differs from its script output
 #
@@ -64,7 +69,7 @@ tsv="$out_dir/measurements.tsv"
 corpus="$root/data/tinyshakespeare.txt"
 
 usage() {
-    sed -n '5,18p' "$0"| sed 's/^# \{0,1\}//'
+    sed -n '5,23p' "$0"| sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -451,6 +456,105 @@ formats() {
     }' "$out_dir/formats.tsv"
 }
 
+# measure_flash: the text bytes (llvm-size) of each QEMU board's firmware,
+# default and with --features cells, as scripts/build-firmware.sh builds it.
+measure_flash() {
+    mkdir -p "$out_dir"
+    local size work key board default cells tmp="$out_dir/flash.tsv.tmp"
+    size="$(size_tool)"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    {
+        printf 'board\tdefault_text\tcells_text\n'
+        while IFS=$'\t' read -r key board _; do
+            # the M0+ and the RV32IMC rows run the M0's and RV32IMAC's builds
+            [ "$key" = m0plus ] || [ "$key" = rv32imc ] && continue
+            echo "tables.sh: building $board, default and cells" >&2
+            CHARM_FIRMWARE_TARGET_DIR="$root/firmware/target/measure" \
+                "$root/scripts/build-firmware.sh" --board "$board" --out "$work/default.elf" </dev/null >&2
+            CHARM_FIRMWARE_TARGET_DIR="$root/firmware/target/measure-cells" \
+                "$root/scripts/build-firmware.sh" --board "$board" --features cells \
+                --out "$work/cells.elf" </dev/null >&2
+            default="$("$size" "$work/default.elf" | awk 'NR == 2 { print $1 }')"
+            cells="$("$size" "$work/cells.elf" | awk 'NR == 2 { print $1 }')"
+            printf '%s\t%s\t%s\n' "$board" "$default" "$cells"
+        done < <(rows)
+    } >"$tmp"
+    mv "$tmp" "$out_dir/flash.tsv"
+    echo "tables.sh: wrote $out_dir/flash.tsv" >&2
+}
+
+flash() {
+    [ -f "$out_dir/flash.tsv" ] || { echo "tables.sh: no flash.tsv: run scripts/tables.sh measure-flash" >&2; exit 1; }
+    echo '| board | default | `--features cells` |'
+    echo '|---|---|---|'
+    rows | awk -F '\t' "$AWK_LIB"'
+        NR == FNR { if (FNR > 1) { d[$1] = $2; c[$1] = $3 } next }
+        ($2 in d) && !seen[$2]++ {
+            core = $4; sub(/ .*/, "", core); sub(/^Cortex-/, "", core)
+            printf "| `%s` (%s) | %s | %s |\n", $2, core, commas(d[$2]), commas(c[$2])
+        }' "$out_dir/flash.tsv" -
+}
+
+# measure_capi: scripts/build-capi.sh's libraries (its report: core,
+# variant, archive bytes, charm's object text) and the C example
+# (examples/c/build.sh with core/examples/embed/tiny.charm) on the M4F and
+# the M0 with each core's one-layer and cells library: flash is .vectors +
+# .text + .ARM.exidx less the model's bytes, static RAM .bss.
+measure_capi() {
+    mkdir -p "$out_dir"
+    local report tmp="$out_dir/capi.tsv.tmp" model="$root/core/examples/embed/tiny.charm"
+    report="$("$root/scripts/build-capi.sh" </dev/null)"
+    {
+        printf 'core\tvariant\tarchive_bytes\tcharm_text\n'
+        # "CORE VARIANT TARGET N bytes   charm object text T bytes"
+        printf '%s\n' "$report" | awk '$5 == "bytes" && $6 == "charm" { printf "%s\t%s\t%s\t%s\n", $1, $2, $4, $9 }'
+    } >"$tmp"
+    mv "$tmp" "$out_dir/capi.tsv"
+    local model_bytes board core lib elf sizes
+    model_bytes="$(stat -c %s "$model")"
+    tmp="$out_dir/capi-example.tsv.tmp"
+    {
+        printf 'board\tcore\tlibrary\tflash\tram\n'
+        for board in mps2-an386 microbit; do
+            core=cortex-m4f
+            [ "$board" = microbit ] && core=cortex-m0
+            for lib in "$core" "$core/cells"; do
+                elf="$out_dir/capi-example-$board-${lib//\//-}.elf"
+                "$root/examples/c/build.sh" --board "$board" --model "$model" \
+                    --lib "$root/target/capi/$lib/libcharm.a" --out "$elf" </dev/null >&2
+                sizes="$(arm-none-eabi-size -A "$elf" | awk -v model="$model_bytes" '
+                    $1 == ".vectors" || $1 == ".text" || $1 == ".ARM.exidx" { flash += $2 }
+                    $1 == ".bss" { ram += $2 }
+                    END { printf "%d\t%d", flash - model, ram }')"
+                printf '%s\t%s\t%s\t%s\n' "$board" "$core" "$lib" "$sizes"
+            done
+        done
+    } >"$tmp"
+    mv "$tmp" "$out_dir/capi-example.tsv"
+    echo "tables.sh: wrote $out_dir/capi.tsv and $out_dir/capi-example.tsv" >&2
+}
+
+capi() {
+    [ -f "$out_dir/capi.tsv" ] || { echo "tables.sh: no capi.tsv: run scripts/tables.sh measure-capi" >&2; exit 1; }
+    echo '| core | library | archive, bytes | charm object text, bytes |'
+    echo '|---|---|---:|---:|'
+    awk -F '\t' "$AWK_LIB"'FNR > 1 {
+        note = $1 == "cortex-m55" && $2 == "one-layer" ? " (opt-level 3 throughout, Helium kernels)" : ""
+        printf "| `%s` | %s | %s | %s%s |\n", $1, $2, commas($3), commas($4), note
+    }' "$out_dir/capi.tsv"
+}
+
+capi_example() {
+    [ -f "$out_dir/capi-example.tsv" ] || { echo "tables.sh: no capi-example.tsv: run scripts/tables.sh measure-capi" >&2; exit 1; }
+    echo '| board | core | library | flash without the model | static RAM |'
+    echo '|---|---|---|---:|---:|'
+    awk -F '\t' "$AWK_LIB"'FNR > 1 {
+        core = $2 == "cortex-m4f" ? "Cortex-M4F" : "Cortex-M0"
+        printf "| `%s` | %s | `%s` | %s | %s |\n", $1, core, $3, commas($4), commas($5)
+    }' "$out_dir/capi-example.tsv"
+}
+
 # The cycle model's tables: charm-cycles prints them from its own constants.
 cycle_tables() {
     cargo run -q -p charm-tests --bin charm-cycles -- --tables
@@ -460,7 +564,7 @@ cycle_tables() {
 pasted() {
     printf '%s\n' "README.md boards" "docs/performance.md per-core" "docs/int8.md formats" \
         "docs/performance.md cycle-tables" "docs/performance.md cells" "docs/choosing-a-model.md choose" \
-        "docs/performance.md fixed"
+        "docs/performance.md fixed" "docs/boards.md flash" "docs/c-api.md capi" "docs/c-api.md capi-example"
 }
 
 # pasted_named NAME...: the pasted tables of those names (all without a name).
@@ -512,7 +616,9 @@ measure-formats) shift; measure_formats "${1:-$out_dir/h128.charm}" ;;
 measure-cells) measure_cells ;;
 measure-fixed) measure_fixed ;;
 measure-choose) measure_choose ;;
-per-core | boards | formats | cells | choose | fixed) "${1//-/_}" ;;
+measure-flash) measure_flash ;;
+measure-capi) measure_capi ;;
+per-core | boards | formats | cells | choose | fixed | flash | capi | capi-example) "${1//-/_}" ;;
 cycle-tables) cycle_tables ;;
 update | check) cmd="$1"; shift; "$cmd" "$@" ;;
 *) usage ;;

@@ -36,16 +36,33 @@ fn train_tiny(dir: &std::path::Path, steps: &str) -> std::path::PathBuf {
     data
 }
 
+/// `charm quantize --model MODEL --out OUT [--layout LAYOUT]` in `dir`: its
+/// report, and `charm info --json` of what it wrote.
+fn quantize(
+    dir: &std::path::Path,
+    model: &str,
+    out: &str,
+    layout: Option<&str>,
+) -> (String, serde_json::Value) {
+    let mut args = vec!["quantize", "--model", model, "--out", out];
+    args.extend(layout.map(|l| ["--layout", l]).iter().flatten());
+    let report = String::from_utf8(ok(dir, &args)).unwrap();
+    (report, info_json(dir, out))
+}
+
+/// `charm eval --json`'s loss of `model` on `data`, nats per character.
+fn loss(dir: &std::path::Path, model: &str, data: &std::path::Path) -> f64 {
+    eval_json(dir, model, data)["loss_nats_per_char"]
+        .as_f64()
+        .unwrap()
+}
+
 #[test]
 fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let data = train_tiny(d, "300");
-    let report = String::from_utf8(ok(
-        d,
-        &["quantize", "--model", "m.charm", "--out", "q.charm"],
-    ))
-    .unwrap();
+    let (report, info) = quantize(d, "m.charm", "q.charm", None);
     assert!(report.contains("int8"), "{report}");
 
     let (f32_len, int8_len) = (
@@ -57,18 +74,10 @@ fn cli_quantize_shrinks_the_model_and_keeps_its_loss() {
         "int8 {int8_len} bytes vs f32 {f32_len}"
     );
 
-    let info = info_json(d, "q.charm");
     assert_eq!(info["format_version"].as_u64(), Some(3), "{info}");
     assert_eq!(info["element"].as_str(), Some("int8"), "{info}");
 
-    let (lf, lq) = (
-        eval_json(d, "m.charm", &data),
-        eval_json(d, "q.charm", &data),
-    );
-    let (lf, lq) = (
-        lf["loss_nats_per_char"].as_f64().unwrap(),
-        lq["loss_nats_per_char"].as_f64().unwrap(),
-    );
+    let (lf, lq) = (loss(d, "m.charm", &data), loss(d, "q.charm", &data));
     println!("f32 loss {lf}, int8 {lq} ({:+e})", lq - lf);
     assert!(
         (lq - lf).abs() <= INT8_LOSS_BOUND,
@@ -123,28 +132,15 @@ fn cli_quantize_layout_tiles_writes_version_4_close_in_loss() {
     let d = dir.path();
     let data = train_tiny(d, "300");
     ok(d, &["quantize", "--model", "m.charm", "--out", "q.charm"]);
-    let report = String::from_utf8(ok(
-        d,
-        &[
-            "quantize", "--model", "m.charm", "--out", "t.charm", "--layout", "tiles",
-        ],
-    ))
-    .unwrap();
+    let (report, info) = quantize(d, "m.charm", "t.charm", Some("tiles"));
     assert!(report.contains("(int8 tiles, "), "{report}");
     assert!(report.contains("Cortex-M55"), "{report}");
-
-    let info = info_json(d, "t.charm");
     assert_eq!(info["format_version"].as_u64(), Some(4), "{info}");
     assert_eq!(info["element"].as_str(), Some("int8 tiles"), "{info}");
 
     // The int8 state's 255 levels cost about as much as the int8 weights:
     // both quantized models within INT8_LOSS_BOUND of the f32 loss.
-    let loss = |m: &str| {
-        eval_json(d, m, &data)["loss_nats_per_char"]
-            .as_f64()
-            .unwrap()
-    };
-    let (lf, lt) = (loss("m.charm"), loss("t.charm"));
+    let (lf, lt) = (loss(d, "m.charm", &data), loss(d, "t.charm", &data));
     println!("f32 loss {lf}, int8 tiles {lt} ({:+e})", lt - lf);
     assert!(
         (lt - lf).abs() <= INT8_LOSS_BOUND,
@@ -187,16 +183,9 @@ fn cli_quantize_layout_fixed_is_priced_as_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     train_tiny(d, "50");
-    let report = String::from_utf8(ok(
-        d,
-        &[
-            "quantize", "--model", "m.charm", "--out", "f.charm", "--layout", "fixed",
-        ],
-    ))
-    .unwrap();
+    let (report, info) = quantize(d, "m.charm", "f.charm", Some("fixed"));
     assert!(report.contains("as int8 fixed (see"), "{report}");
     assert!(report.contains("--features fixed"), "{report}");
-    let info = info_json(d, "f.charm");
     assert_eq!(info["element"].as_str(), Some("int8 fixed"), "{info}");
     let (h, v) = (
         info["hidden"].as_u64().unwrap() as u32,
@@ -280,34 +269,23 @@ fn cli_quantize_takes_models_of_every_cell_and_depth() {
         ];
         args.extend_from_slice(TINY);
         ok(d, &args);
-        let f32_loss = eval_json(d, &model, &data)["loss_nats_per_char"]
-            .as_f64()
-            .unwrap();
+        let f32_loss = loss(d, &model, &data);
         for (layout, element) in [("pairs", "int8"), ("tiles", "int8 tiles")] {
             let out = format!("{cell}{layers}-{layout}.charm");
-            let report = String::from_utf8(ok(
-                d,
-                &[
-                    "quantize", "--model", &model, "--out", &out, "--layout", layout,
-                ],
-            ))
-            .unwrap();
+            let (report, info) = quantize(d, &model, &out, Some(layout));
             assert!(report.contains(element), "{report}");
             assert!(report.contains("--features cells"), "{report}");
-            let info = info_json(d, &out);
             assert_eq!(info["format_version"].as_u64(), Some(5), "{out}");
             assert_eq!(info["element"].as_str(), Some(element), "{out}");
             assert_eq!(info["cell"].as_str(), Some(cell), "{out}");
             assert_eq!(info["layers"].as_u64(), Some(layers.parse().unwrap()));
-            let loss = eval_json(d, &out, &data)["loss_nats_per_char"]
-                .as_f64()
-                .unwrap();
-            let diff = (loss - f32_loss).abs();
-            println!("{out}: f32 {f32_loss:.6}, {element} {loss:.6}, difference {diff:.3e}");
+            let int8_loss = loss(d, &out, &data);
+            let diff = (int8_loss - f32_loss).abs();
+            println!("{out}: f32 {f32_loss:.6}, {element} {int8_loss:.6}, difference {diff:.3e}");
             largest = largest.max(diff);
             assert!(
                 diff <= INT8_CELLS_LOSS_BOUND,
-                "{out}: {loss} vs f32 {f32_loss}"
+                "{out}: {int8_loss} vs f32 {f32_loss}"
             );
             // reproducible: the same seed, the same text
             let sample = ["sample", "--model", &out, "--len", "80", "--seed", "3"];

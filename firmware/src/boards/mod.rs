@@ -50,6 +50,8 @@ use nrf52840 as board;
 
 #[cfg(any(feature = "board-rp2040", feature = "board-rp2350"))]
 mod rp_clocks;
+#[cfg(any(feature = "board-rp2040", feature = "board-rp2350"))]
+mod rp_console;
 
 #[cfg(feature = "board-rp2040")]
 mod rp2040;

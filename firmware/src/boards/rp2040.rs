@@ -7,15 +7,15 @@
 //! from its ring oscillator, whose rate varies too much for a UART: [`uart`]
 //! starts the crystal oscillator (XOSC) as the reference clock and PLL_SYS
 //! at 1596 MHz / 6 / 2 = 133 MHz (the chip's rated maximum, at the reset
-//! core voltage) as the system clock ([`super::rp_clocks`]), clocks the
+//! core voltage) as the system clock ([`super::rp_console`]), clocks the
 //! peripherals from it, takes IO_BANK0, PADS_BANK0 and UART0 out of reset
 //! and gives GP0 to UART0. boot2 runs the flash's serial clock at clk_sys /
 //! 2 (66.5 MHz), as the Pico SDK's boot2 does at the same system clock.
 //! Registers from the RP2040 datasheet, chapters 2.14 (resets), 2.15-2.18
 //! (clocks, XOSC, PLL) and 2.19 (GPIO).
 
-use super::rp_clocks::{Pll, RpClocks};
-use crate::mmio::Reg;
+use super::rp_clocks::Pll;
+use super::rp_console::{RpConsole, RpConsoleMap};
 use crate::uart::pl011::Pl011;
 
 /// This board in charm-boards' table.
@@ -42,40 +42,28 @@ const PLL_SYS: Pll = Pll {
 const SYS_HZ: u32 = PLL_SYS.out_hz();
 const _: () = assert!(PLL_SYS.is_valid() && SYS_HZ == 133_000_000);
 
-const RESETS: usize = 0x4000_C000;
-/// RESETS.RESET through the atomic clear alias (+0x3000): clearing a bit
-/// takes the block out of reset.
-// SAFETY: a register of RESETS at 0x4000_C000 (RP2040 datasheet 2.14) (`Reg::at`).
-const RESETS_RESET_CLR: Reg = unsafe { Reg::at(RESETS, 0x3000) };
-// SAFETY: a register of RESETS at 0x4000_C000 (RP2040 datasheet 2.14) (`Reg::at`).
-const RESETS_RESET_DONE: Reg = unsafe { Reg::at(RESETS, 0x008) };
-const RESET_IO_BANK0: u32 = 1 << 5;
-const RESET_PADS_BANK0: u32 = 1 << 8;
-const RESET_UART0: u32 = 1 << 22;
-
-// SAFETY: RESETS at 0x4000_C000 (PLL_SYS its bit 12), XOSC at 0x4002_4000,
-// PLL_SYS at 0x4002_8000, CLOCKS at 0x4000_8000 (RP2040 datasheet 2.14-2.18).
-const CLOCKS: RpClocks =
-    unsafe { RpClocks::new(RESETS, 1 << 12, 0x4002_4000, 0x4002_8000, 0x4000_8000) };
-
-const IO_BANK0: usize = 0x4001_4000;
-/// GPIO0_CTRL.FUNCSEL = 2: UART0 TX.
-// SAFETY: a register of IO_BANK0 at 0x4001_4000 (RP2040 datasheet 2.19) (`Reg::at`).
-const GPIO0_CTRL: Reg = unsafe { Reg::at(IO_BANK0, 0x004) };
-const FUNCSEL_UART: u32 = 2;
-
-const UART0: usize = 0x4003_4000;
+// SAFETY: RESETS at 0x4000_C000 (PLL_SYS its bit 12; IO_BANK0 5, PADS_BANK0
+// 8, UART0 22), XOSC at 0x4002_4000, PLL_SYS at 0x4002_8000, CLOCKS at
+// 0x4000_8000, IO_BANK0 at 0x4001_4000, UART0 (a PL011) at 0x4003_4000
+// (RP2040 datasheet 2.14-2.19, 4.2); GP0's pad is not isolated at reset.
+const CONSOLE: RpConsole = unsafe {
+    RpConsole::new(
+        RpConsoleMap {
+            resets: 0x4000_C000,
+            reset_pll_sys: 1 << 12,
+            reset_console: (1 << 5) | (1 << 8) | (1 << 22),
+            xosc: 0x4002_4000,
+            pll_sys: 0x4002_8000,
+            clocks: 0x4000_8000,
+            io_bank0: 0x4001_4000,
+            isolated_pads_bank0: None,
+            uart0: 0x4003_4000,
+        },
+        PLL_SYS,
+    )
+};
 
 /// UART0 on GP0, 115200 baud (set up once; later calls reuse it).
 pub fn uart() -> Uart {
-    // SAFETY: UART0 of the RP2040 is a PL011 at 0x4003_4000 (datasheet 4.2).
-    if !unsafe { Pl011::enabled(UART0) } {
-        CLOCKS.start(PLL_SYS);
-        let blocks = RESET_IO_BANK0 | RESET_PADS_BANK0 | RESET_UART0;
-        RESETS_RESET_CLR.write(blocks);
-        RESETS_RESET_DONE.wait(blocks, blocks);
-        GPIO0_CTRL.write(FUNCSEL_UART);
-    }
-    // SAFETY: as above.
-    unsafe { Pl011::new(UART0, SYS_HZ) }
+    CONSOLE.uart()
 }

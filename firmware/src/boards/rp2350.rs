@@ -13,8 +13,8 @@
 //! 2.2 (address map), 5.9.5 (the block), 7.5 (resets), 8.1 (clocks), 8.2
 //! (XOSC), 8.6 (PLL), 9.11 (IO_BANK0, PADS_BANK0).
 
-use super::rp_clocks::{Pll, RpClocks, XOSC_HZ};
-use crate::mmio::Reg;
+use super::rp_clocks::{Pll, XOSC_HZ};
+use super::rp_console::{RpConsole, RpConsoleMap};
 use crate::uart::pl011::Pl011;
 
 /// This board in charm-boards' table.
@@ -51,50 +51,29 @@ const PLL_SYS: Pll = Pll {
 const SYS_HZ: u32 = PLL_SYS.out_hz();
 const _: () = assert!(PLL_SYS.is_valid() && SYS_HZ == 150_000_000 && XOSC_HZ == 12_000_000);
 
-const RESETS: usize = 0x4002_0000;
-/// RESETS.RESET through the atomic set (+0x2000) and clear (+0x3000)
-/// aliases (datasheet 2.1.3): setting a bit holds the block in reset,
-/// clearing it lets it go.
-// SAFETY: a register of RESETS at 0x4002_0000 (RP2350 datasheet 7.5.3) (`Reg::at`).
-const RESETS_RESET_CLR: Reg = unsafe { Reg::at(RESETS, 0x3000) };
-// SAFETY: as above.
-const RESETS_RESET_DONE: Reg = unsafe { Reg::at(RESETS, 0x008) };
-const RESET_IO_BANK0: u32 = 1 << 6;
-const RESET_PADS_BANK0: u32 = 1 << 9;
-const RESET_UART0: u32 = 1 << 26;
-
-// SAFETY: RESETS at 0x4002_0000 (PLL_SYS its bit 14), XOSC at 0x4004_8000,
-// PLL_SYS at 0x4005_0000, CLOCKS at 0x4001_0000 (RP2350 datasheet 2.2, 7.5,
-// 8.1, 8.2, 8.6).
-const CLOCKS: RpClocks =
-    unsafe { RpClocks::new(RESETS, 1 << 14, 0x4004_8000, 0x4005_0000, 0x4001_0000) };
-
-const IO_BANK0: usize = 0x4002_8000;
-/// GPIO0_CTRL.FUNCSEL = 2: UART0 TX.
-// SAFETY: a register of IO_BANK0 at 0x4002_8000 (RP2350 datasheet 9.11.1) (`Reg::at`).
-const GPIO0_CTRL: Reg = unsafe { Reg::at(IO_BANK0, 0x004) };
-const FUNCSEL_UART: u32 = 2;
-
-const PADS_BANK0: usize = 0x4003_8000;
-/// PADS_BANK0.GPIO0 through the atomic clear alias: ISO (bit 8) isolates
-/// the pad until software has set it up (datasheet 9.11.3).
-// SAFETY: a register of PADS_BANK0 at 0x4003_8000 (RP2350 datasheet 9.11.3) (`Reg::at`).
-const PADS_GPIO0_CLR: Reg = unsafe { Reg::at(PADS_BANK0, 0x3000 + 0x004) };
-const PADS_ISO: u32 = 1 << 8;
-
-const UART0: usize = 0x4007_0000;
+// SAFETY: RESETS at 0x4002_0000 (PLL_SYS its bit 14; IO_BANK0 6, PADS_BANK0
+// 9, UART0 26), XOSC at 0x4004_8000, PLL_SYS at 0x4005_0000, CLOCKS at
+// 0x4001_0000, IO_BANK0 at 0x4002_8000, PADS_BANK0 at 0x4003_8000 (GP0's
+// pad isolated at reset), UART0 (a PL011) at 0x4007_0000 (RP2350 datasheet
+// 2.2, 7.5, 8.1, 8.2, 8.6, 9.11, 12.1).
+const CONSOLE: RpConsole = unsafe {
+    RpConsole::new(
+        RpConsoleMap {
+            resets: 0x4002_0000,
+            reset_pll_sys: 1 << 14,
+            reset_console: (1 << 6) | (1 << 9) | (1 << 26),
+            xosc: 0x4004_8000,
+            pll_sys: 0x4005_0000,
+            clocks: 0x4001_0000,
+            io_bank0: 0x4002_8000,
+            isolated_pads_bank0: Some(0x4003_8000),
+            uart0: 0x4007_0000,
+        },
+        PLL_SYS,
+    )
+};
 
 /// UART0 on GP0, 115200 baud (set up once; later calls reuse it).
 pub fn uart() -> Uart {
-    // SAFETY: UART0 of the RP2350 is a PL011 at 0x4007_0000 (datasheet 12.1).
-    if !unsafe { Pl011::enabled(UART0) } {
-        CLOCKS.start(PLL_SYS);
-        let blocks = RESET_IO_BANK0 | RESET_PADS_BANK0 | RESET_UART0;
-        RESETS_RESET_CLR.write(blocks);
-        RESETS_RESET_DONE.wait(blocks, blocks);
-        GPIO0_CTRL.write(FUNCSEL_UART);
-        PADS_GPIO0_CLR.write(PADS_ISO);
-    }
-    // SAFETY: as above.
-    unsafe { Pl011::new(UART0, SYS_HZ) }
+    CONSOLE.uart()
 }
