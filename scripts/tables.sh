@@ -460,7 +460,7 @@ formats() {
 # default and with --features cells, as scripts/build-firmware.sh builds it.
 measure_flash() {
     mkdir -p "$out_dir"
-    local size work key board default cells tmp="$out_dir/flash.tsv.tmp"
+    local size key board default cells tmp="$out_dir/flash.tsv.tmp"
     size="$(size_tool)"
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT

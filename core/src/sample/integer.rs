@@ -48,15 +48,16 @@ use crate::int8::fixed::LOGIT_LIMIT;
 use crate::math::wide::{high_word_unsigned, product_below_2_48};
 use crate::Rng;
 
-#[cfg(all(
-    target_arch = "arm",
-    not(feature = "dsp"),
-    not(feature = "thumb2"),
-    not(target_abi = "eabihf")
+#[cfg(any(
+    all(
+        target_arch = "arm",
+        not(feature = "dsp"),
+        not(feature = "thumb2"),
+        not(target_abi = "eabihf")
+    ),
+    all(target_arch = "arm", any(feature = "dsp", feature = "thumb2"))
 ))]
-use super::thumb::weigh as weigh_asm;
-#[cfg(all(target_arch = "arm", any(feature = "dsp", feature = "thumb2")))]
-use super::thumb2::weigh as weigh_asm;
+use super::weigh_asm::weigh as weigh_asm;
 
 /// Fraction bits of a weight: the largest is 2²⁴.
 const WEIGHT_BITS: u32 = 24;
@@ -201,9 +202,8 @@ fn weigh(logits: &mut [i32], max: i32, t: impl Fn(u32) -> u32) -> u64 {
 }
 
 /// [`weigh`] with `t` of [`Scale::HighWord`] (every temperature above
-/// 0.0113); on the Cortex-M cores in the assembly of [`super::thumb`]
-/// (Thumb-1) or [`super::thumb2`], 255 logits at a time (the same
-/// integers).
+/// 0.0113); on the Cortex-M cores in assembly ([`super::weigh_asm`]),
+/// 255 logits at a time (the same integers).
 #[inline(always)]
 fn weigh_high_word(logits: &mut [i32], max: i32, m: u32, shift: u32) -> u64 {
     let scale = Scale::HighWord { m, shift };

@@ -21,6 +21,17 @@ mod thumb;
 #[cfg(all(target_arch = "arm", any(feature = "dsp", feature = "thumb2")))]
 #[allow(unsafe_code)]
 mod thumb2;
+#[cfg(any(
+    all(
+        target_arch = "arm",
+        not(feature = "dsp"),
+        not(feature = "thumb2"),
+        not(target_abi = "eabihf")
+    ),
+    all(target_arch = "arm", any(feature = "dsp", feature = "thumb2"))
+))]
+#[allow(unsafe_code)]
+mod weigh_asm;
 
 pub use generator::{Buffers, GenerateError, Generator, Recurrent, Slices, StateElement};
 pub use integer::sample_fixed;

@@ -13,44 +13,18 @@
 //! w = ((v >> (n − 1)) + 1) >> 1     n = t >> 16 (n = 0: w = v); = (v + 2^(n−1)) >> n, nested floors
 //! ```
 
+use super::weigh_asm::WeighFrame;
 use core::arch::asm;
 
-/// What [`weigh`]'s loop reads (`#[repr(C)]`, offsets 0 to 24).
-#[repr(C)]
-struct WeighFrame {
-    max: i32,
-    d_limit: u32,
-    shift: u32,
-    table: usize,
-    end: usize,
-    m_low: u32,
-    m_high: u32,
-}
-
-/// Overwrites each of `logits` (at most 255, so that the sum stays below
-/// 2³²) with its weight for the largest logit `max` and `q = m·2⁻⁸ ·
-/// 2^−(shift + 17)` (`Scale::HighWord`), and returns their sum; `None`
-/// (nothing done) for an empty or longer slice, or `shift` ≥ 32.
-pub(super) fn weigh(
-    logits: &mut [i32],
-    max: i32,
-    m: u32,
-    shift: u32,
-    d_limit: u32,
-    table: &[u32; 65],
-) -> Option<u32> {
-    if logits.is_empty() || logits.len() > 255 || shift >= 32 {
-        return None;
-    }
-    let frame = WeighFrame {
-        max,
-        d_limit,
-        shift,
-        table: table.as_ptr() as usize,
-        end: logits.as_ptr().wrapping_add(logits.len()) as usize,
-        m_low: m & 0xffff,
-        m_high: m >> 16,
-    };
+/// The loop of [`super::weigh_asm::weigh`]: overwrites each of `logits`
+/// with its weight and returns their sum.
+///
+/// # Safety
+///
+/// `frame` is `WeighFrame::new`'s for `logits` (so that its end is
+/// `logits`' end, past at least one word, and its table is the 65-entry
+/// table).
+pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
     let sum: u32;
     // SAFETY: reads and writes the `logits.len()` words of `logits` (at
     // least one); reads entries `i` and `i + 1` of the 65-entry table with
@@ -64,17 +38,17 @@ pub(super) fn weigh(
             "mov r8, r2",
             "ldr r2, [r1, #4]",
             "mov r9, r2",
-            "ldr r2, [r1, #8]",
-            "mov r10, r2",
             "ldr r2, [r1, #12]",
-            "mov r11, r2",
+            "mov r10, r2",
             "ldr r2, [r1, #16]",
+            "mov r11, r2",
+            "ldr r2, [r1, #20]",
             "mov r12, r2",
             "movs r2, #1",
             "lsls r2, r2, #9",
             "mov lr, r2",
-            "ldr r2, [r1, #20]", // m mod 2¹⁶
-            "ldr r3, [r1, #24]", // m >> 16
+            "ldr r2, [r1, #24]", // m mod 2¹⁶
+            "ldr r3, [r1, #28]", // m >> 16
             "movs r1, #0",
             "2:",
             "ldr r4, [r0]",
@@ -141,7 +115,7 @@ pub(super) fn weigh(
             "8:",
             "pop {{r6, r7}}",
             inout("r0") logits.as_mut_ptr() => _,
-            inout("r1") core::ptr::addr_of!(frame) => sum,
+            inout("r1") core::ptr::from_ref(frame) => sum,
             out("r2") _,
             out("r3") _,
             out("r4") _,
@@ -154,7 +128,7 @@ pub(super) fn weigh(
             out("lr") _,
         );
     }
-    Some(sum)
+    sum
 }
 
 /// The largest of `logits`, four at a time (`LDM` of four, then a compare

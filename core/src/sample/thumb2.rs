@@ -15,43 +15,18 @@
 //! w = ((v >> (n − 1)) + 1) >> 1     n = t >> 16 (n = 0: w = v); = (v + 2^(n−1)) >> n, nested floors
 //! ```
 
+use super::weigh_asm::WeighFrame;
 use core::arch::asm;
 
-/// What [`weigh`]'s loop reads (`#[repr(C)]`, offsets 0 to 20, loaded by
-/// one LDM into r2, r3, r8–r11).
-#[repr(C)]
-struct WeighFrame {
-    max: i32,
-    d_limit: u32,
-    m: u32,
-    shift: u32,
-    table: usize,
-    end: usize,
-}
-
-/// Overwrites each of `logits` (at most 255, so that the sum stays below
-/// 2³²) with its weight for the largest logit `max` and `q = m·2⁻⁸ ·
-/// 2^−(shift + 17)` (`Scale::HighWord`), and returns their sum; `None`
-/// (nothing done) for an empty or longer slice, or `shift` ≥ 32.
-pub(super) fn weigh(
-    logits: &mut [i32],
-    max: i32,
-    m: u32,
-    shift: u32,
-    d_limit: u32,
-    table: &[u32; 65],
-) -> Option<u32> {
-    if logits.is_empty() || logits.len() > 255 || shift >= 32 {
-        return None;
-    }
-    let frame = WeighFrame {
-        max,
-        d_limit,
-        m,
-        shift,
-        table: table.as_ptr() as usize,
-        end: logits.as_ptr().wrapping_add(logits.len()) as usize,
-    };
+/// The loop of [`super::weigh_asm::weigh`]: overwrites each of `logits`
+/// with its weight and returns their sum.
+///
+/// # Safety
+///
+/// `frame` is `WeighFrame::new`'s for `logits` (so that its end is
+/// `logits`' end, past at least one word, and its table is the 65-entry
+/// table).
+pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
     let sum: u32;
     // SAFETY: reads and writes the `logits.len()` words of `logits` (at
     // least one); reads entries `i` and `i + 1` of the 65-entry table with
@@ -103,7 +78,7 @@ pub(super) fn weigh(
             "8:",
             "pop {{r6, r7}}",
             inout("r0") logits.as_mut_ptr() => _,
-            inout("r1") core::ptr::addr_of!(frame) => sum,
+            inout("r1") core::ptr::from_ref(frame) => sum,
             out("r2") _,
             out("r3") _,
             out("r4") _,
@@ -114,5 +89,5 @@ pub(super) fn weigh(
             out("r11") _,
         );
     }
-    Some(sum)
+    sum
 }
