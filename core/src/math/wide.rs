@@ -15,12 +15,7 @@
 /// The core's only multiply keeps the low 32 bits (Thumb-1, as the
 /// firmware and the C API build it for the Cortex-M0 and M0+; the Thumb-1
 /// loops of `int8::row_pairs` run on the same condition).
-const NARROW_MULTIPLIER: bool = cfg!(all(
-    target_arch = "arm",
-    not(feature = "dsp"),
-    not(feature = "thumb2"),
-    not(target_abi = "eabihf")
-));
+const NARROW_MULTIPLIER: bool = cfg!(charm_thumb1);
 
 /// `⌊acc·mult / 2³²⌋`, the high word of the 64-bit product, for
 /// `0 ≤ mult < 2³¹` ([`high_word_by_halves`] where the multiplier is narrow).

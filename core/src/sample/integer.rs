@@ -48,15 +48,7 @@ use crate::int8::fixed::LOGIT_LIMIT;
 use crate::math::wide::{high_word_unsigned, product_below_2_48};
 use crate::Rng;
 
-#[cfg(any(
-    all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    ),
-    all(target_arch = "arm", any(feature = "dsp", feature = "thumb2"))
-))]
+#[cfg(any(charm_thumb1, charm_thumb2))]
 use super::weigh_asm::weigh as weigh_asm;
 
 /// Fraction bits of a weight: the largest is 2²⁴.
@@ -143,12 +135,7 @@ pub fn sample_fixed(
 /// in [`super::thumb`] (its taken branches cost 2 and 3 cycles).
 #[inline(never)]
 fn largest(logits: &[i32]) -> i32 {
-    #[cfg(all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    ))]
+    #[cfg(charm_thumb1)]
     if let Some(max) = super::thumb::largest_of_fours(logits) {
         let rest = logits.get(logits.len() / 4 * 4..).unwrap_or_default();
         return rest.iter().fold(max, |max, &y| max.max(y));
@@ -207,15 +194,7 @@ fn weigh(logits: &mut [i32], max: i32, t: impl Fn(u32) -> u32) -> u64 {
 #[inline(always)]
 fn weigh_high_word(logits: &mut [i32], max: i32, m: u32, shift: u32) -> u64 {
     let scale = Scale::HighWord { m, shift };
-    #[cfg(any(
-        all(
-            target_arch = "arm",
-            not(feature = "dsp"),
-            not(feature = "thumb2"),
-            not(target_abi = "eabihf")
-        ),
-        all(target_arch = "arm", any(feature = "dsp", feature = "thumb2"))
-    ))]
+    #[cfg(any(charm_thumb1, charm_thumb2))]
     return logits
         .chunks_mut(255)
         .map(

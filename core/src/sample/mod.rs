@@ -10,26 +10,13 @@ mod integer;
 mod rng;
 mod sampler;
 mod softmax;
-#[cfg(all(
-    target_arch = "arm",
-    not(feature = "dsp"),
-    not(feature = "thumb2"),
-    not(target_abi = "eabihf")
-))]
+#[cfg(charm_thumb1)]
 #[allow(unsafe_code)]
 mod thumb;
-#[cfg(all(target_arch = "arm", any(feature = "dsp", feature = "thumb2")))]
+#[cfg(charm_thumb2)]
 #[allow(unsafe_code)]
 mod thumb2;
-#[cfg(any(
-    all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    ),
-    all(target_arch = "arm", any(feature = "dsp", feature = "thumb2"))
-))]
+#[cfg(any(charm_thumb1, charm_thumb2))]
 #[allow(unsafe_code)]
 mod weigh_asm;
 

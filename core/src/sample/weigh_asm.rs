@@ -3,14 +3,9 @@
 //! frame its loops read, and the checks that keep their loads and stores
 //! in the slice they are given.
 
-#[cfg(all(
-    target_arch = "arm",
-    not(feature = "dsp"),
-    not(feature = "thumb2"),
-    not(target_abi = "eabihf")
-))]
+#[cfg(charm_thumb1)]
 use super::thumb::weigh_loop;
-#[cfg(all(target_arch = "arm", any(feature = "dsp", feature = "thumb2")))]
+#[cfg(charm_thumb2)]
 use super::thumb2::weigh_loop;
 
 /// Overwrites each of `logits` (at most 255, so that the sum stays below

@@ -61,12 +61,7 @@ use rows::{HiddenRun, HiddenScales};
 #[cfg(feature = "alloc")]
 mod quantize;
 mod rows;
-#[cfg(all(
-    target_arch = "arm",
-    not(feature = "dsp"),
-    not(feature = "thumb2"),
-    not(target_abi = "eabihf")
-))]
+#[cfg(charm_thumb1)]
 #[allow(unsafe_code)]
 mod thumb;
 #[cfg(feature = "alloc")]

@@ -43,12 +43,7 @@ pub(super) fn hidden<const HIGH: bool>(
     scales: HiddenScales,
     out: &mut [i16],
 ) {
-    #[cfg(all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    ))]
+    #[cfg(charm_thumb1)]
     if HIGH && super::thumb::hidden(acc, run, scales, out) {
         return;
     }
@@ -71,12 +66,7 @@ pub(super) fn logits<const HIGH: bool>(
     k_y: u32,
     y: &mut [i32],
 ) {
-    #[cfg(all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    ))]
+    #[cfg(charm_thumb1)]
     if HIGH && super::thumb::logits(acc, mult, bias, k_y, y) {
         return;
     }

@@ -285,12 +285,7 @@ mod helium;
 
 #[cfg(all(target_arch = "arm", not(feature = "dsp"), not(target_abi = "eabihf")))]
 mod block_loops;
-#[cfg(all(
-    target_arch = "arm",
-    not(feature = "dsp"),
-    not(feature = "thumb2"),
-    not(target_abi = "eabihf")
-))]
+#[cfg(charm_thumb1)]
 #[allow(unsafe_code)]
 mod thumb;
 
@@ -327,12 +322,7 @@ impl StateSum {
 /// [`thumb::state_sum`].
 #[inline]
 fn wrapping_sum(h: &[i16]) -> i32 {
-    #[cfg(all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    ))]
+    #[cfg(charm_thumb1)]
     if let Some(sum) = thumb::state_sum(h) {
         return sum;
     }
@@ -345,15 +335,7 @@ fn wrapping_sum(h: &[i16]) -> i32 {
 /// RV32 (the cycle model's): there [`pair_dots_summed`] counts its blocks
 /// by a product first. Elsewhere the division is cheap and the product's
 /// test costs more than it saves.
-const SLOW_DIVISION: bool = cfg!(any(
-    target_arch = "riscv32",
-    all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    )
-));
+const SLOW_DIVISION: bool = cfg!(any(target_arch = "riscv32", charm_thumb1));
 
 /// The blocks of a run of row pairs over `rows` more rows: `⌈rows/2⌉`,
 /// at most [`PAIR_RUN`]: the length of `dots` for [`pair_dots_summed`]
@@ -407,12 +389,7 @@ pub(crate) fn pair_dots_summed(
     if riscv::pair_dots(w, h, h_sum, out) {
         return n;
     }
-    #[cfg(all(
-        target_arch = "arm",
-        not(feature = "dsp"),
-        not(feature = "thumb2"),
-        not(target_abi = "eabihf")
-    ))]
+    #[cfg(charm_thumb1)]
     if thumb::pair_dots(w, h, h_sum, out) {
         return n;
     }
