@@ -74,6 +74,10 @@ static EXP2_TABLE: [u32; 65] = [
     9247455, 9147842, 9049301, 8951823, 8855394, 8760003, 8665641, 8572295, 8479954, 8388608,
 ];
 
+/// The most weights (each at most 2²⁴) whose sum is below 2³²: the loops
+/// sum this many at a time in 32 bits.
+pub(super) const WEIGHTS_PER_SUM: usize = 255;
+
 /// A logit outside top-k's k largest: below every logit of the layout
 /// (`|ỹ| ≤ 2²³`), weight 0.
 const DROPPED: i32 = i32::MIN;
@@ -172,8 +176,8 @@ fn pick(weights: &[i32], target: u64) -> Option<usize> {
 #[inline(always)]
 fn weigh(logits: &mut [i32], max: i32, t: impl Fn(u32) -> u32) -> u64 {
     let mut total = 0u64;
-    // 255 weights of at most 2²⁴ sum below 2³²: a 32-bit sum a chunk
-    for chunk in logits.chunks_mut(255) {
+    // a 32-bit sum a chunk
+    for chunk in logits.chunks_mut(WEIGHTS_PER_SUM) {
         let mut sum = 0u32;
         for y in chunk {
             let w = match *y {
@@ -190,13 +194,13 @@ fn weigh(logits: &mut [i32], max: i32, t: impl Fn(u32) -> u32) -> u64 {
 
 /// [`weigh`] with `t` of [`Scale::HighWord`] (every temperature above
 /// 0.0113); on the Cortex-M cores in assembly ([`super::weigh_asm`]),
-/// 255 logits at a time (the same integers).
+/// [`WEIGHTS_PER_SUM`] logits at a time (the same integers).
 #[inline(always)]
 fn weigh_high_word(logits: &mut [i32], max: i32, m: u32, shift: u32) -> u64 {
     let scale = Scale::HighWord { m, shift };
     #[cfg(any(charm_thumb1, charm_thumb2))]
     return logits
-        .chunks_mut(255)
+        .chunks_mut(WEIGHTS_PER_SUM)
         .map(
             |chunk| match weigh_asm(chunk, max, m, shift, D_LIMIT, &EXP2_TABLE) {
                 Some(sum) => u64::from(sum),

@@ -3,13 +3,14 @@
 //! frame its loops read, and the checks that keep their loads and stores
 //! in the slice they are given.
 
+use super::integer::WEIGHTS_PER_SUM;
 #[cfg(charm_thumb1)]
 use super::thumb::weigh_loop;
 #[cfg(charm_thumb2)]
 use super::thumb2::weigh_loop;
 
-/// Overwrites each of `logits` (at most 255, so that the sum stays below
-/// 2³²) with its weight for the largest logit `max` and `q = m·2⁻⁸ ·
+/// Overwrites each of `logits` (at most [`WEIGHTS_PER_SUM`], so that the
+/// sum stays below 2³²) with its weight for the largest logit `max` and `q = m·2⁻⁸ ·
 /// 2^−(shift + 17)` (`Scale::HighWord`), and returns their sum: the
 /// integers of `weigh` with `Scale::t` in `super::integer`; `None`
 /// (nothing done) for an empty or longer slice, or `shift` ≥ 32.
@@ -45,8 +46,8 @@ pub(super) struct WeighFrame {
 impl WeighFrame {
     /// The frame of a loop over `logits` for the largest logit `max` and
     /// `q = m·2⁻⁸ · 2^−(shift + 17)` (`Scale::HighWord`); `None` for an empty
-    /// slice, one of more than 255 (so that the weights' sum, each at most
-    /// 2²⁴, stays below 2³²), or `shift` ≥ 32.
+    /// slice, one of more than [`WEIGHTS_PER_SUM`] (so that the weights'
+    /// sum, each at most 2²⁴, stays below 2³²), or `shift` ≥ 32.
     fn new(
         logits: &[i32],
         max: i32,
@@ -55,7 +56,7 @@ impl WeighFrame {
         d_limit: u32,
         table: &[u32; 65],
     ) -> Option<Self> {
-        if logits.is_empty() || logits.len() > 255 || shift >= 32 {
+        if logits.is_empty() || logits.len() > WEIGHTS_PER_SUM || shift >= 32 {
             return None;
         }
         Some(WeighFrame {
