@@ -43,6 +43,13 @@ REAL_BOARDS=(nrf52840 rp2040 rp2350 esp32c3 stm32f411)
 DEBIAN_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22)
 LOG_DIR="$root/target/test-logs"
 mkdir -p "$LOG_DIR"
+# A run from scratch has no use for cargo's incremental caches, which were a
+# third of the disk it took; with them off it needs about DISK_GB GB free.
+export CARGO_INCREMENTAL=0
+# free_mb: the space left on the repository's disk, in MB (the summary says it
+# at the start and the end, so a run that fills the disk says so).
+free_mb() { df -Pk "$root" | awk 'NR == 2 { print int($4 / 1024) }'; }
+free_at_start="$(free_mb)"
 
 say() { printf '\n==> %s\n' "$*"; }
 die() {
@@ -387,6 +394,7 @@ done
 echo "  QEMU part: ${firmware_seconds}s building and checking the firmware for ${#QEMU_BOARDS[@]} + ${#REAL_BOARDS[@]} boards, ${qemu_seconds}s of QEMU tests"
 
 sed 's/^/  /' "$LOG_DIR/footprint.log"
+echo "  disk: ${free_at_start} MB free at the start, $(free_mb) MB at the end"
 
 passed_tests=0
 failed_tests=0
