@@ -127,20 +127,21 @@ pub fn sample_fixed(
         s @ Scale::General(_) => weigh(logits, max, |d| s.t(d)),
     };
     let target = (u * total) >> WEIGHT_BITS; // r = ⌊u·W/2²⁴⌋ < W
-    match pick(logits, target) {
-        Some(i) => Ok(i),
-        None => Ok(first_largest(logits)), // W = 0 cannot happen (the largest weight is 2²⁴); an index in range anyway
-    }
+                                             // W = 0 cannot happen (the largest logit weighs 2²⁴, d = 0); were it
+                                             // to, the first weight of 2²⁴ (the first largest logit) or index 0
+    let heaviest = 1 << WEIGHT_BITS;
+    Ok(pick(logits, target)
+        .unwrap_or_else(|| logits.iter().position(|&w| w == heaviest).unwrap_or(0)))
 }
 
 /// The largest of `logits` (`i32::MIN` for none): a loop of a load, a
 /// compare and a move, kept out of the sampler's body so that no value of
-/// the body waits on the stack in it; on the Cortex-M0/M0+ four at a time
-/// in [`super::thumb`] (its taken branches cost 2 and 3 cycles).
+/// the body waits on the stack in it; on the Cortex-M cores four at a time
+/// in [`super::largest_asm`].
 #[inline(never)]
 fn largest(logits: &[i32]) -> i32 {
-    #[cfg(charm_thumb1)]
-    if let Some(max) = super::thumb::largest_of_fours(logits) {
+    #[cfg(any(charm_thumb1, charm_thumb2))]
+    if let Some(max) = super::largest_asm::largest_of_fours(logits) {
         let rest = logits.get(logits.len() / 4 * 4..).unwrap_or_default();
         return rest.iter().fold(max, |max, &y| max.max(y));
     }

@@ -7,6 +7,9 @@ mod generator;
 #[allow(unsafe_code)]
 mod helium;
 mod integer;
+#[cfg(any(charm_thumb1, charm_thumb2))]
+#[allow(unsafe_code)]
+mod largest_asm;
 mod rng;
 mod sampler;
 mod softmax;

@@ -64,6 +64,9 @@ mod rows;
 #[cfg(charm_thumb1)]
 #[allow(unsafe_code)]
 mod thumb;
+#[cfg(charm_thumb2)]
+#[allow(unsafe_code)]
+mod thumb2;
 #[cfg(feature = "alloc")]
 pub use quantize::{quantize_fixed, FixedModel};
 

@@ -1,8 +1,8 @@
 //! The integer equations of a run of rows of the fixed step, after their
 //! dot products: the hidden units (`p_r`, `t_r`, `ũ_r`, `hq_r`) and the
 //! logits (`ỹ_j`), module docs of [`super`]. One loop in Rust on every
-//! core, and on the Cortex-M0/M0+ the assembly of [`super::thumb`], whose
-//! integers are the same.
+//! core, and the assembly of [`super::thumb`] on the Cortex-M0/M0+ and of
+//! [`super::thumb2`] on the M3 to M55, whose integers are the same.
 
 use super::{scaled, LOGIT_LIMIT};
 use crate::int8::tanh_q15::tanh_q15_fixed;
@@ -47,6 +47,10 @@ pub(super) fn hidden<const HIGH: bool>(
     if HIGH && super::thumb::hidden(acc, run, scales, out) {
         return;
     }
+    #[cfg(charm_thumb2)]
+    if HIGH && super::thumb2::hidden(acc, run, scales, out) {
+        return;
+    }
     let HiddenScales { mult_x, k_x, k_h } = scales;
     let rows = out.iter_mut().zip(run.mult).zip(run.bias).zip(run.column);
     for ((((h, &mult), &bias), &wx), &acc) in rows.zip(&*acc) {
@@ -68,6 +72,10 @@ pub(super) fn logits<const HIGH: bool>(
 ) {
     #[cfg(charm_thumb1)]
     if HIGH && super::thumb::logits(acc, mult, bias, k_y, y) {
+        return;
+    }
+    #[cfg(charm_thumb2)]
+    if HIGH && super::thumb2::logits(acc, mult, bias, k_y, y) {
         return;
     }
     for (((y, &mult), &bias), &acc) in y.iter_mut().zip(mult).zip(bias).zip(acc) {

@@ -1,0 +1,273 @@
+//! The fixed step's rows ([`super::rows`]) in Thumb-2 assembly, for the
+//! Cortex-M3 to M55. For a hidden row Rust reloads the row's constants
+//! from the stack and calls an outlined piece of the interpolation, about
+//! 45 cycles on the M4; [`hidden`] holds the five constants and the five
+//! streams in registers: 32 cycles a row (the cycle model's M4 timings:
+//! the four loads back to back 5, SMULL 1, the input term's MLA and shift
+//! 2, the rounding and sums 5, `|ũ|` 2, the range test 2, the table's
+//! index and two loads 6, the interpolation 4, the sign 2, the store 2;
+//! two rows a turn, whose end test is 5). [`logits`] takes 15.5 cycles a
+//! logit, where Rust's loop took 20. `scripts/measure-cycles.sh --board
+//! mps2-an386 --features fixed --profile` agrees: 4,088 cycles for the 128
+//! hidden rows of H 128 and 988 for its 65 logits. SMULL, MLA, UBFX, SSAT,
+//! USAT and the shifted operands are Armv7-M's base, so the M3 runs them
+//! too (SMULL 4 cycles there, MLA and MUL 2).
+//!
+//! For shifts of 33 and more (`HIGH` in [`super::scaled`]), with
+//! `high = ⌊acc·M / 2³²⌋` and `s = K_h − 32 ≥ 1`:
+//!
+//! ```text
+//! p = (high + 2^(s−1)) >> s = ((high >> (s−1)) + 1) >> 1
+//! ```
+//!
+//! (nested floors compose: with `q = high >> (s−1)` and `r` the bits shifted
+//! out, `(high + 2^(s−1))/2^s = (q + 1)/2 + r/2^s` and `r/2^s < 1/2`), which
+//! needs the one constant `s − 1` where the rounding half needed a second.
+//!
+//! The QEMU tests of every Cortex-M machine check it byte for byte against
+//! the host's Rust on random and extreme models.
+
+use super::rows::{HiddenRun, HiddenScales};
+use crate::int8::tanh_q15::TABLE;
+use core::arch::asm;
+
+/// What [`hidden`]'s loop reads (`#[repr(C)]`, offsets 0 to 40).
+#[repr(C)]
+struct RowFrame {
+    acc: usize,
+    mult: usize,
+    column: usize,
+    bias: usize,
+    out: usize,
+    out_end: usize,
+    shift_less_one: u32,
+    mult_x: i32,
+    half_x: i32,
+    k_x: u32,
+    table: usize,
+}
+
+/// One hidden row (module docs): its four loads, `ũ = p + B + t`,
+/// `tanh_q15_fixed(ũ)` and the store. r0–r4 the streams (sum, `M`, the
+/// column's byte, `B`, the output), r5–r9 the constants (`K_h − 33`, `X`,
+/// `2^(K_x−1)`, `K_x`, the table), r10–r12 and lr scratch; `$sat` and
+/// `$sign` the labels of the saturated path and its return.
+macro_rules! hidden_row {
+    ($sat:literal, $sign:literal) => {
+        concat!(
+            "ldr r10, [r0], #4\n",        // acc
+            "ldr r11, [r1], #4\n",        // M_r
+            "ldrsb r12, [r2], #1\n",      // Wxh_q[x, r]
+            "ldr lr, [r3], #4\n",         // B_r
+            "smull r11, r10, r10, r11\n", // high = ⌊acc·M / 2³²⌋
+            "mla r12, r12, r6, r7\n",     // w·X + 2^(K_x−1)
+            "asr r10, r10, r5\n",
+            "asr r12, r12, r8\n", // t
+            "add r10, r10, #1\n",
+            "add r10, lr, r10, asr #1\n", // B + p
+            "add r10, r10, r12\n",        // ũ
+            "eor lr, r10, r10, asr #31\n",
+            "sub lr, lr, r10, asr #31\n", // |ũ|
+            "cmp lr, #0x600000\n",
+            "bhs ",
+            $sat,
+            "f\n", // |ũ| ≥ 6·2²⁰: 32767
+            "lsr r12, lr, #13\n",
+            "ubfx lr, lr, #0, #13\n", // w = |ũ| mod 2¹³
+            "add r12, r9, r12, lsl #1\n",
+            "ldrh r11, [r12]\n",     // y0
+            "ldrh r12, [r12, #2]\n", // y1
+            "sub r12, r12, r11\n",
+            "mul r12, r12, lr\n",
+            "add r12, r12, #4096\n",
+            "add r11, r11, r12, asr #13\n", // y0 + ((y1 − y0)·w + 2¹²) >> 13
+            $sign,
+            ":\n",
+            "eor r11, r11, r10, asr #31\n",
+            "sub r11, r11, r10, asr #31\n", // the sign of ũ
+            "strh r11, [r4], #2\n",
+        )
+    };
+}
+
+/// [`super::rows::hidden`] with `HIGH`; `false` (nothing done) unless
+/// `acc`, the run's slices and `out` have the same positive length, `K_h`
+/// is in 33..=62 and `K_x` in 1..=30.
+pub(super) fn hidden(
+    acc: &mut [i32],
+    run: HiddenRun<'_>,
+    scales: HiddenScales,
+    out: &mut [i16],
+) -> bool {
+    let n = acc.len();
+    if n == 0
+        || n != run.mult.len()
+        || n != run.bias.len()
+        || n != run.column.len()
+        || n != out.len()
+        || !(1..=30).contains(&scales.k_x)
+        || !(33..=62).contains(&scales.k_h)
+    {
+        return false;
+    }
+    let frame = RowFrame {
+        acc: acc.as_ptr() as usize,
+        mult: run.mult.as_ptr() as usize,
+        column: run.column.as_ptr() as usize,
+        bias: run.bias.as_ptr() as usize,
+        out: out.as_mut_ptr() as usize,
+        out_end: out.as_mut_ptr().wrapping_add(n) as usize,
+        shift_less_one: scales.k_h - 33,
+        mult_x: scales.mult_x,
+        half_x: 1 << (scales.k_x - 1),
+        k_x: scales.k_x,
+        table: TABLE.as_ptr() as usize,
+    };
+    // SAFETY: reads the `n` (at least one) words of `acc`, of the
+    // multipliers and of the biases, the `n` bytes of the column, and two
+    // neighbouring entries of the 769-entry `TABLE` at `i = |ũ| >> 13 <
+    // 768` (every larger `|ũ|` takes the branch to the saturated path);
+    // writes the `n` halfwords of `out`, up to `out_end`, and the three
+    // words it pushes (restored by the pop, so sp is as it was); reads the
+    // frame's words. r6 and r7 (reserved by LLVM, not usable as operands)
+    // are saved and restored; the rest are clobbers.
+    unsafe {
+        asm!(
+            "ldr r1, [r0, #20]",
+            "push {{r1, r6, r7}}", // [sp] = out_end
+            "ldr r5, [r0, #24]",
+            "ldr r6, [r0, #28]",
+            "ldr r7, [r0, #32]",
+            "ldr r8, [r0, #36]",
+            "ldr r9, [r0, #40]",
+            "ldr r1, [r0, #4]",
+            "ldr r2, [r0, #8]",
+            "ldr r3, [r0, #12]",
+            "ldr r4, [r0, #16]",
+            "ldr r0, [r0, #0]",
+            // two rows a turn; an odd number enters at the second
+            "tst r11, #1",
+            "bne 3f",
+            "2:",
+            hidden_row!("6", "7"),
+            "3:",
+            hidden_row!("8", "9"),
+            "ldr lr, [sp]",
+            "cmp r4, lr",
+            "bne 2b",
+            "b 5f",
+            "6:",
+            "movw r11, #32767",
+            "b 7b",
+            "8:",
+            "movw r11, #32767",
+            "b 9b",
+            "5:",
+            "pop {{r1, r6, r7}}",
+            inout("r0") core::ptr::addr_of!(frame) => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            inout("r11") n => _,
+            out("r12") _,
+            out("lr") _,
+        );
+    }
+    true
+}
+
+/// What [`logits`]' loop reads (`#[repr(C)]`, offsets 0 to 20).
+#[repr(C)]
+struct LogitFrame {
+    acc: usize,
+    mult: usize,
+    bias: usize,
+    y: usize,
+    y_end: usize,
+    shift_less_one: u32,
+}
+
+/// One logit: its three loads, `p` as in [`hidden`], then `clamp(p + C,
+/// ±2²³)` with no branch: `s = SSAT(v, 24)` is `v` clamped to `[−2²³,
+/// 2²³ − 1]`, and `v − s` is positive exactly when `v ≥ 2²³`, so that
+/// `s + USAT(v − s, 1)` (0 or 1) is `v` clamped to `[−2²³, 2²³]`. r0–r3
+/// the streams (sum, `N`, `C`, `ỹ`), r5 `K_y − 33`, r8–r11 scratch.
+macro_rules! logit {
+    () => {
+        concat!(
+            "ldr r8, [r0], #4\n",  // acc
+            "ldr r9, [r1], #4\n",  // N_j
+            "ldr r10, [r2], #4\n", // C_j
+            "smull r9, r8, r8, r9\n",
+            "asr r8, r8, r5\n",
+            "add r8, r8, #1\n",
+            "add r8, r10, r8, asr #1\n", // v = p + C
+            "ssat r9, #24, r8\n",
+            "sub r8, r8, r9\n",
+            "usat r8, #1, r8\n",
+            "add r8, r8, r9\n", // clamp(v, ±2²³)
+            "str r8, [r3], #4\n",
+        )
+    };
+}
+
+/// [`super::rows::logits`] with `HIGH`: `ỹ_j = clamp(p_j + C_j, ±2²³)`,
+/// 15.5 cycles a logit on the M4 by the cycle model's timings (the three
+/// loads 4, or 3 after the store before them, SMULL 1, the rounding and
+/// the bias 3, the clamp 4, the store 2, and half the end test of a turn
+/// of two, 2). `false` (nothing done)
+/// unless the four slices have the same positive length and `shift` is in
+/// 33..=62.
+pub(super) fn logits(acc: &[i32], mult: &[i32], bias: &[i32], shift: u32, y: &mut [i32]) -> bool {
+    let n = acc.len();
+    if n == 0 || n != mult.len() || n != bias.len() || n != y.len() || !(33..=62).contains(&shift) {
+        return false;
+    }
+    let frame = LogitFrame {
+        acc: acc.as_ptr() as usize,
+        mult: mult.as_ptr() as usize,
+        bias: bias.as_ptr() as usize,
+        y: y.as_mut_ptr() as usize,
+        y_end: y.as_mut_ptr().wrapping_add(n) as usize,
+        shift_less_one: shift - 33,
+    };
+    // SAFETY: reads the `n` (at least one) words of `acc`, `mult` and
+    // `bias` and writes the `n` words of `y`, up to `y_end`; reads the
+    // frame's words; no stack. All registers it writes are clobbers.
+    unsafe {
+        asm!(
+            "ldr r1, [r0, #4]",
+            "ldr r2, [r0, #8]",
+            "ldr r3, [r0, #12]",
+            "ldr r4, [r0, #16]",
+            "ldr r5, [r0, #20]",
+            "ldr r0, [r0, #0]",
+            // two logits a turn; an odd number enters at the second
+            "tst r11, #1",
+            "bne 3f",
+            "2:",
+            logit!(),
+            "3:",
+            logit!(),
+            "cmp r3, r4",
+            "bne 2b",
+            inout("r0") core::ptr::addr_of!(frame) => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            inout("r11") n => _,
+            options(nostack),
+        );
+    }
+    true
+}
