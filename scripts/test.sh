@@ -353,6 +353,9 @@ done
 step example-embed embed_example
 # libcharm.a, the C API, for every core (scripts/build-capi.sh; sizes in its log).
 step capi-libraries scripts/build-capi.sh
+# The libraries are copied to target/capi; their twelve build folders (about
+# 40 MB each) are of no more use to this run.
+rm -rf "$root/target/capi-build"
 step charm-cli build_charm
 
 export CHARM_FIRMWARE_ELF="$root/firmware/target/charm-firmware.elf"
