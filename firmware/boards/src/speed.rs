@@ -66,7 +66,7 @@ pub struct Speed {
 
 /// The largest difference, in percent, between a fit of [`Speed`] and the
 /// cycle estimates it was fitted to, rounded up: the worst of every core
-/// and element type is the Cortex-M3's int8, 2.40% (each constant below
+/// and element type is the Cortex-M3's int8, 2.34% (each constant below
 /// says its own). `charm info`'s characters per
 /// second are within this of the QEMU estimate, at the board's clock, for
 /// V near 65; the QEMU test `qemu_*_speed_estimate_*` checks it for the
@@ -102,7 +102,7 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 0.45%, fixed int8 0.26%.
+/// int8 0.50%, fixed int8 0.15%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 356_951,
@@ -111,22 +111,22 @@ pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
         fixed_cycles: 61_447,
     },
     int8: CharCost {
-        mac_millicycles: 4_287,
-        hidden_cycles: 1_042,
-        vocab_cycles: 4_244,
+        mac_millicycles: 4_261,
+        hidden_cycles: 1_041,
+        vocab_cycles: 4_245,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_307,
-        hidden_cycles: 106,
-        vocab_cycles: 143,
-        fixed_cycles: 1_194,
+        mac_millicycles: 4_319,
+        hidden_cycles: 92,
+        vocab_cycles: 133,
+        fixed_cycles: 2_083,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 0.35%, fixed int8 0.28%.
+/// for the M0), int8 0.35%, fixed int8 0.24%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 336_586,
@@ -135,21 +135,21 @@ pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
         fixed_cycles: 51_664,
     },
     int8: CharCost {
-        mac_millicycles: 4_283,
-        hidden_cycles: 975,
-        vocab_cycles: 3_965,
-        fixed_cycles: 616,
+        mac_millicycles: 4_294,
+        hidden_cycles: 962,
+        vocab_cycles: 3_957,
+        fixed_cycles: 1_625,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_290,
-        hidden_cycles: 103,
-        vocab_cycles: 138,
-        fixed_cycles: 1_193,
+        mac_millicycles: 4_303,
+        hidden_cycles: 90,
+        vocab_cycles: 127,
+        fixed_cycles: 2_044,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.05%, int8 2.40%, fixed int8 0.31%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.34%, fixed int8 0.27%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 197_516,
@@ -158,21 +158,21 @@ pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
         fixed_cycles: 4_438,
     },
     int8: CharCost {
-        mac_millicycles: 3_881,
-        hidden_cycles: 584,
-        vocab_cycles: 2_740,
+        mac_millicycles: 3_933,
+        hidden_cycles: 583,
+        vocab_cycles: 2_738,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 3_884,
-        hidden_cycles: 68,
-        vocab_cycles: 94,
-        fixed_cycles: 701,
+        mac_millicycles: 3_950,
+        hidden_cycles: 60,
+        vocab_cycles: 86,
+        fixed_cycles: 1_285,
     },
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.13%, int8 0.11%, fixed int8 0.24%.
+/// Largest difference from the fitted estimates: f32 0.13%, int8 0.12%, fixed int8 0.24%.
 pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_942,
@@ -181,21 +181,21 @@ pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
         fixed_cycles: 535,
     },
     int8: CharCost {
-        mac_millicycles: 1_375,
-        hidden_cycles: 82,
-        vocab_cycles: 148,
-        fixed_cycles: 321,
+        mac_millicycles: 1_377,
+        hidden_cycles: 76,
+        vocab_cycles: 142,
+        fixed_cycles: 837,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_376,
-        hidden_cycles: 53,
-        vocab_cycles: 88,
-        fixed_cycles: 449,
+        mac_millicycles: 1_378,
+        hidden_cycles: 45,
+        vocab_cycles: 81,
+        fixed_cycles: 1_019,
     },
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.22%, int8 0.26%, fixed int8 0.55%.
+/// Largest difference from the fitted estimates: f32 0.22%, int8 0.11%, fixed int8 0.23%.
 pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_881,
@@ -204,21 +204,21 @@ pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
         fixed_cycles: 528,
     },
     int8: CharCost {
-        mac_millicycles: 1_360,
-        hidden_cycles: 74,
-        vocab_cycles: 139,
-        fixed_cycles: 383,
+        mac_millicycles: 1_362,
+        hidden_cycles: 69,
+        vocab_cycles: 134,
+        fixed_cycles: 842,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_361,
-        hidden_cycles: 48,
-        vocab_cycles: 77,
-        fixed_cycles: 512,
+        mac_millicycles: 1_364,
+        hidden_cycles: 41,
+        vocab_cycles: 71,
+        fixed_cycles: 1_040,
     },
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.19%, int8 0.23%, fixed int8 0.21%.
+/// Largest difference from the fitted estimates: f32 0.19%, int8 0.20%, fixed int8 0.22%.
 pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_940,
@@ -227,21 +227,21 @@ pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
         fixed_cycles: 405,
     },
     int8: CharCost {
-        mac_millicycles: 1_374,
-        hidden_cycles: 81,
-        vocab_cycles: 131,
-        fixed_cycles: 339,
+        mac_millicycles: 1_376,
+        hidden_cycles: 76,
+        vocab_cycles: 125,
+        fixed_cycles: 833,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_376,
-        hidden_cycles: 53,
-        vocab_cycles: 88,
-        fixed_cycles: 466,
+        mac_millicycles: 1_379,
+        hidden_cycles: 45,
+        vocab_cycles: 80,
+        fixed_cycles: 1_043,
     },
 };
 
 /// Cortex-M55: the `mps3-an547` trace (int8 row pairs; tiles are faster).
-/// Largest difference from the fitted estimates: f32 0.45%, int8 0.35%, fixed int8 0.26%.
+/// Largest difference from the fitted estimates: f32 0.45%, int8 0.62%, fixed int8 0.52%.
 pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 1_943,
@@ -250,21 +250,21 @@ pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
         fixed_cycles: 468,
     },
     int8: CharCost {
-        mac_millicycles: 654,
-        hidden_cycles: 54,
-        vocab_cycles: 80,
-        fixed_cycles: 347,
+        mac_millicycles: 657,
+        hidden_cycles: 46,
+        vocab_cycles: 73,
+        fixed_cycles: 927,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 655,
-        hidden_cycles: 55,
-        vocab_cycles: 89,
-        fixed_cycles: 443,
+        mac_millicycles: 656,
+        hidden_cycles: 47,
+        vocab_cycles: 81,
+        fixed_cycles: 975,
     },
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.28%, fixed int8 0.58%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.37%, fixed int8 0.51%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -273,21 +273,21 @@ pub(crate) const SPEED_RV32IMAC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_375,
-        hidden_cycles: 635,
+        mac_millicycles: 4_366,
+        hidden_cycles: 636,
         vocab_cycles: 2_417,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_394,
-        hidden_cycles: 73,
-        vocab_cycles: 115,
-        fixed_cycles: 1_089,
+        mac_millicycles: 4_401,
+        hidden_cycles: 71,
+        vocab_cycles: 100,
+        fixed_cycles: 1_678,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.28%, fixed int8 0.58%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.37%, fixed int8 0.51%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -296,15 +296,15 @@ pub(crate) const SPEED_RV32IMC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_375,
-        hidden_cycles: 635,
+        mac_millicycles: 4_366,
+        hidden_cycles: 636,
         vocab_cycles: 2_417,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_394,
-        hidden_cycles: 73,
-        vocab_cycles: 115,
-        fixed_cycles: 1_089,
+        mac_millicycles: 4_401,
+        hidden_cycles: 71,
+        vocab_cycles: 100,
+        fixed_cycles: 1_678,
     },
 };

@@ -340,7 +340,7 @@ const SLOW_DIVISION: bool = cfg!(any(target_arch = "riscv32", charm_thumb1));
 /// The blocks of a run of row pairs over `rows` more rows: `⌈rows/2⌉`,
 /// at most [`PAIR_RUN`]: the length of `dots` for [`pair_dots_summed`]
 /// with which it counts its blocks without a division (the fixed step's;
-/// the row-pair step passes all 16 and divides for its last run).
+/// the row-pair step passes all [`PAIR_RUN`] and divides for its last run).
 #[inline]
 pub(crate) fn run(rows: usize) -> usize {
     rows.div_ceil(2).min(PAIR_RUN)

@@ -5,8 +5,11 @@
 use super::{pair_dots_summed, StateSum, PAIR_OFFSET};
 
 /// Row-pair blocks per [`pair_dots`] call in the step: the size of its
-/// buffer of dot products on the stack (16 × 8 bytes).
-pub const PAIR_RUN: usize = 16;
+/// buffer of dot products on the stack (64 × 8 = 512 bytes). A step of
+/// H ≤ 128 takes its hidden rows in one call and V ≤ 128 logits in one
+/// more, where runs of 16 blocks took seven calls at H 128 and V 65, each
+/// call's entry and its run's setup some 150 cycles on a Cortex-M4.
+pub const PAIR_RUN: usize = 64;
 
 /// Writes `out[p] = (Σ_c a_c·h_c, Σ_c b_c·h_c)` for the first row-pair blocks
 /// of `w` (stride `stride`, module docs), as many as `out` holds and `w`
