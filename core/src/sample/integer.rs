@@ -127,8 +127,9 @@ pub fn sample_fixed(
         s @ Scale::General(_) => weigh(logits, max, |d| s.t(d)),
     };
     let target = (u * total) >> WEIGHT_BITS; // r = ⌊u·W/2²⁴⌋ < W
-                                             // W = 0 cannot happen (the largest logit weighs 2²⁴, d = 0); were it
-                                             // to, the first weight of 2²⁴ (the first largest logit) or index 0
+
+    // W = 0 cannot happen (the largest logit weighs 2²⁴, d = 0); were it
+    // to, the first weight of 2²⁴ (the first largest logit) or index 0
     let heaviest = 1 << WEIGHT_BITS;
     Ok(pick(logits, target)
         .unwrap_or_else(|| logits.iter().position(|&w| w == heaviest).unwrap_or(0)))
