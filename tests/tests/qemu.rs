@@ -607,18 +607,21 @@ fn cli_quantize_layout(f32_model: &Path, layout: &str) -> PathBuf {
 
 /// The random int8 models of the tests, made by `layout` from random f32
 /// models: H and V that are not multiples of 2, 4, 8 or 16 (the row pairs'
-/// odd last row, the tiles' padding, the tail-predicated Helium rows) and
-/// the machine's capacity, each fitted to its WEIGHTS region; with a name
-/// and the sampling parameters to run it with.
+/// odd last row, the tiles' padding, the tail-predicated Helium rows; H 1,
+/// 13, 21 and 100 pad to 1, 2, 3 and 13 steps of eight columns, every
+/// entry of the DSP loop's turn of four steps) and the machine's capacity,
+/// each fitted to its WEIGHTS region; with a name and the sampling
+/// parameters to run it with.
 fn int8_random_models(
     m: &Machine,
     seed: u64,
     layout: impl Fn(&[u8]) -> Vec<u8>,
 ) -> Vec<(String, Vec<u8>, Params<'static>)> {
     let (max_hidden, max_vocab) = (m.board.max_hidden as usize, m.board.max_vocab as usize);
-    let cases: [(usize, usize, f32, &str, u32); 4] = [
+    let cases: [(usize, usize, f32, &str, u32); 5] = [
         (1, 2, 1.0, "", 40),
         (13, 28, 0.8, "abc", 100),
+        (21, 45, 1.0, "ab", 30),
         (100, 300, 1.2, "Αβγ", 120),
         (max_hidden, max_vocab, 1.0, "", 25),
     ];

@@ -4,7 +4,7 @@ use core::arch::asm;
 /// blocks filling `w`, `sum = Σ h`; `false` (nothing done) unless `w`
 /// and `h` are 4-byte aligned and `h` has a positive multiple of 8
 /// entries (`padded(H)` always is). Two blocks at a time
-/// ([`two_blocks_run`], 1.375 cycles per MAC on a Cortex-M4), an odd last
+/// ([`two_blocks_run`], 1.25 or 1.22 cycles per MAC on a Cortex-M4), an odd last
 /// one alone ([`pair_run`], 1.5).
 #[inline]
 pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [[i32; 2]]) -> bool {
@@ -34,12 +34,31 @@ pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [[i32; 2]]) -> bool {
 /// (h2,h3)` into r4, r5, block 0's words into r6, r7 and block 1's into
 /// r8, r9, then per word `R += raw·h2`, `t = SXTB16(word ROR 8)`, `B +=
 /// t·h2`: block 0 into r10 (R) and r11 (B), block 1 into r12 and lr.
+/// `$first` and `$second` address the two words of each stream from its
+/// pointer (r0 the state, r1 block 0, r3 block 1): six single loads one
+/// after another, which the Cortex-M4 pipelines (2 cycles for the first,
+/// 1 for each next: 7), where three LDMs of two take 9.
 macro_rules! two_blocks_four_columns {
-    () => {
+    ($first:literal, $second:literal) => {
         concat!(
-            "ldm r0!, {{r4, r5}}\n",
-            "ldm r1!, {{r6, r7}}\n",
-            "ldm r3!, {{r8, r9}}\n",
+            "ldr r4, [r0, ",
+            $first,
+            "\n",
+            "ldr r5, [r0, ",
+            $second,
+            "\n",
+            "ldr r6, [r1, ",
+            $first,
+            "\n",
+            "ldr r7, [r1, ",
+            $second,
+            "\n",
+            "ldr r8, [r3, ",
+            $first,
+            "\n",
+            "ldr r9, [r3, ",
+            $second,
+            "\n",
             "smlad r10, r6, r4, r10\n",
             "sxtb16 r6, r6, ror #8\n",
             "smlad r11, r6, r4, r11\n",
@@ -51,18 +70,118 @@ macro_rules! two_blocks_four_columns {
             "smlad lr, r8, r4, lr\n",
             "smlad r12, r9, r5, r12\n",
             "sxtb16 r9, r9, ror #8\n",
-            "smlad lr, r9, r5, lr",
+            "smlad lr, r9, r5, lr\n",
+        )
+    };
+}
+
+/// A turn of [`two_blocks_run`]'s loop: sixteen columns (four blocks of
+/// four), or thirty-two in a build with the fixed layout (feature `fixed`,
+/// whose firmware has no 16 KiB budget to keep: 64 more bytes for half the
+/// turns' compare and branch, 4 cycles a turn). The label before the last
+/// two blocks (and, in the long turn, before the last four and six) is
+/// where a number of eight-column steps that is not a whole number of
+/// turns enters.
+#[cfg(not(feature = "fixed"))]
+macro_rules! two_blocks_turn {
+    () => {
+        concat!(
+            "3:\n",
+            two_blocks_four_columns!("#4]", "#8]"),
+            two_blocks_four_columns!("#12]", "#16]"),
+            "23:\n",
+            two_blocks_four_columns!("#20]", "#24]"),
+            two_blocks_four_columns!("#28]", "#32]!"),
+        )
+    };
+}
+#[cfg(feature = "fixed")]
+macro_rules! two_blocks_turn {
+    () => {
+        concat!(
+            "3:\n",
+            two_blocks_four_columns!("#4]", "#8]"),
+            two_blocks_four_columns!("#12]", "#16]"),
+            "23:\n",
+            two_blocks_four_columns!("#20]", "#24]"),
+            two_blocks_four_columns!("#28]", "#32]"),
+            "25:\n",
+            two_blocks_four_columns!("#36]", "#40]"),
+            two_blocks_four_columns!("#44]", "#48]"),
+            "27:\n",
+            two_blocks_four_columns!("#52]", "#56]"),
+            two_blocks_four_columns!("#60]", "#64]!"),
+        )
+    };
+}
+
+/// Where [`two_blocks_run`] enters its turn when the eight-column steps
+/// (`r4` = the bytes of a block, 16 a step) are not a whole number of
+/// turns: `two_blocks_partial!` tests for it (a branch not taken
+/// otherwise), and the code at label 6, out of the pass, moves the
+/// pointers back by the bytes of the steps left out, so that the turn's
+/// offsets read the streams from their start, then enters.
+#[cfg(not(feature = "fixed"))]
+macro_rules! two_blocks_partial {
+    () => {
+        concat!(
+            "tst r4, #16\n", // an odd number of steps
+            "bne 6f\n",
+        )
+    };
+}
+#[cfg(not(feature = "fixed"))]
+macro_rules! two_blocks_enter {
+    () => {
+        concat!(
+            "6:\n",
+            "subs r0, #16\n",
+            "subs r1, #16\n",
+            "subs r3, #16\n",
+            "b 23b\n", // the last two blocks
+        )
+    };
+}
+#[cfg(feature = "fixed")]
+macro_rules! two_blocks_partial {
+    () => {
+        concat!(
+            "ands r5, r4, #48\n", // 16 · (steps mod 4)
+            "bne 6f\n",
+        )
+    };
+}
+#[cfg(feature = "fixed")]
+macro_rules! two_blocks_enter {
+    () => {
+        concat!(
+            "6:\n",
+            "rsb r5, r5, #64\n", // the bytes of the steps left out
+            "subs r0, r0, r5\n",
+            "subs r1, r1, r5\n",
+            "subs r3, r3, r5\n",
+            "cmp r5, #32\n",
+            "blo 23b\n", // three steps: the last six blocks
+            "beq 25b\n", // two: the last four
+            "b 27b\n",   // one: the last two
         )
     };
 }
 
 /// [`pair_run`] two blocks at a time, the state word loaded once for both
-/// (four rows): per four columns three LDMs of two words (3 cycles each)
-/// and per word SMLAD, SXTB16, SMLAD, 21 cycles for 16 multiply-accumulates;
-/// sixteen columns a turn of the loop (an odd number of eight-column steps
-/// enters it at its second half), the compare and branch 4 cycles: (4·21 +
-/// 4)/64 = 1.375 cycles per MAC, against [`pair_run`]'s 1.5. Every register
-/// but sp and pc is in use: the outer loop's values live on the stack.
+/// (four rows): per four columns six single loads (7 cycles, pipelined)
+/// and per word SMLAD, SXTB16, SMLAD, 19 cycles for 16 multiply-accumulates;
+/// a turn of the loop ([`two_blocks_turn`]) ends in a compare and branch,
+/// 4 cycles: (4·19 + 4)/64 = 1.25 cycles per MAC with turns of sixteen
+/// columns, (8·19 + 4)/128 = 1.22 with turns of thirty-two, against
+/// [`pair_run`]'s 1.5.
+///
+/// The three pointers run 4 bytes behind their stream, so that the turn's
+/// loads take offsets 4 to 64 (16-bit encodings up to 124) and its last
+/// load of each stream moves the pointer on by the turn (`[rN, #32]!`): no
+/// add of its own. The sums start at `−128·Σh` (`R`) and 0, so that a pass
+/// ends with one subtraction a row pair. Every register but sp and pc is in
+/// use: the outer loop's values live on the stack.
 ///
 /// # Safety
 ///
@@ -70,65 +189,58 @@ macro_rules! two_blocks_four_columns {
 /// `w.len() ≥ 2·pairs·2·h.len()`; `1 ≤ pairs` and `2·pairs ≤ out.len()`.
 #[inline(always)]
 unsafe fn two_blocks_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut [[i32; 2]]) {
-    let steps = h.len() / 8;
-    let h_end = h.as_ptr_range().end;
+    let block_bytes = 2 * h.len();
     let out_end = out.as_mut_ptr().wrapping_add(2 * pairs);
     // SAFETY: the caller's contract bounds every load (`2·pairs` blocks
-    // of 16·steps bytes of `w`, 16·steps bytes of `h` per pair) and store
-    // (`2·pairs` entries of `out`); r6/r7 and the 20 bytes of stack are
-    // restored before the end.
+    // of `block_bytes` of `w`, `block_bytes` of `h` per pair: the
+    // pointers run behind their streams, and each load's offset puts it
+    // back in its stream) and store (`2·pairs` entries of `out`); r6/r7
+    // and the 20 bytes of stack are restored before the end.
     unsafe {
         asm!(
             "push {{r6, r7}}",
             "sub sp, sp, #20",
-            "str r0, [sp]",      // h
+            "str r0, [sp]",      // h − 4
             "str r5, [sp, #4]",  // end of out
-            "str r8, [sp, #8]",  // Σh
-            "str r3, [sp, #12]", // steps
+            "str r8, [sp, #8]",  // −128·Σh
+            "str r3, [sp, #12]", // bytes of a block
             "str r4, [sp, #16]", // out
             "5:",
             "ldr r0, [sp]",
-            // block 1 starts a block (h_end − h bytes) after block 0
-            "sub r3, r2, r0",
-            "add r3, r1, r3",
-            "mov.w r10, #0",
-            "mov.w r11, #0",
-            "mov.w r12, #0",
-            "mov.w lr, #0",
             "ldr r4, [sp, #12]",
-            "tst r4, #1",
-            "bne 4f",
-            "3:",
-            two_blocks_four_columns!(),
-            two_blocks_four_columns!(),
-            "4:",
-            two_blocks_four_columns!(),
-            two_blocks_four_columns!(),
+            "ldr r10, [sp, #8]",
+            // block 1 starts a block after block 0
+            "add r3, r1, r4",
+            "mov r12, r10",
+            "mov.w r11, #0",
+            "mov.w lr, #0",
+            two_blocks_partial!(),
+            two_blocks_turn!(),
             "cmp r0, r2",
             "bne 3b",
             // block 1 ends where the next pair starts
             "mov r1, r3",
-            // R = 256·B + A + 128·Σh (mod 2³²)  ⇒  A = R − 256·B − 128·Σh
-            "ldr r4, [sp, #8]",
+            // R = 256·B + A (mod 2³²), having started at −128·Σh
             "sub r10, r10, r11, lsl #8",
-            "sub r10, r10, r4, lsl #7",
             "sub r12, r12, lr, lsl #8",
-            "sub r12, r12, r4, lsl #7",
             "ldr r4, [sp, #16]",
             "stm r4!, {{r10, r11, r12, lr}}",
-            "str r4, [sp, #16]",
             "ldr r5, [sp, #4]",
+            "str r4, [sp, #16]",
             "cmp r4, r5",
             "bne 5b",
+            "b 9f",
+            two_blocks_enter!(),
+            "9:",
             "add sp, sp, #20",
             "pop {{r6, r7}}",
-            inout("r0") h.as_ptr() => _,
-            inout("r1") w.as_ptr() => _,
-            inout("r2") h_end => _,
-            inout("r3") steps => _,
+            inout("r0") h.as_ptr().wrapping_byte_sub(4) => _,
+            inout("r1") w.as_ptr().wrapping_byte_sub(4) => _,
+            inout("r2") h.as_ptr_range().end.wrapping_byte_sub(4) => _,
+            inout("r3") block_bytes => _,
             inout("r4") out.as_mut_ptr() => _,
             inout("r5") out_end => _,
-            inout("r8") sum => _,
+            inout("r8") sum.wrapping_mul(-128) => _,
             out("r9") _,
             out("r10") _,
             out("r11") _,

@@ -43,7 +43,8 @@
 //! `A = Σ a·hq = R − 256·B − 128·Σ hq` exactly, because the true `A` fits in an
 //! i32. Four multiply-accumulates cost three instructions, against four for
 //! the CMSIS-NN scheme (two SXTB16 + two SMLAD per word); the words and the
-//! state are loaded eight columns at a time with LDM. [`pair_dot_portable`]
+//! state are loaded by single LDRs back to back, which the Cortex-M4
+//! pipelines (module `dsp`). [`pair_dot_portable`]
 //! computes the same `(A, B)` from the bytes directly, on any target.
 //!
 //! Three is the least for four int8 MACs on Armv7E-M: a multiply does at most
