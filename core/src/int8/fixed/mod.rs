@@ -52,7 +52,7 @@
 //! exact values `ỹ·2⁻¹⁶` (`|ỹ| ≤ 2²³` is exact in f32) from
 //! `Recurrent::step_state`.
 
-use crate::int8::row_pairs::{pair_dots_summed, paired_len, run, StateSum, PAIR_RUN};
+use crate::int8::row_pairs::{dot_slots, pair_dots_summed, paired_len, run, StateSum};
 use crate::kernels::padded;
 use crate::math::wide::high_word;
 use crate::model::{check_lengths, ShapeError};
@@ -236,11 +236,18 @@ impl<'a> FixedModelView<'a> {
             k_x: self.k_x,
             k_h: self.k_h,
         };
-        let mut dots = [[0i32; 2]; PAIR_RUN];
+        let mut slots = dot_slots();
         let sum = StateSum::of(hq_prev);
         let mut r = 0;
         while r < hidden {
-            let n = pair_dots_summed(&whh[r * s..], s, hq_prev, sum, &mut dots[..run(hidden - r)]);
+            let dots = pair_dots_summed(
+                &whh[r * s..],
+                s,
+                hq_prev,
+                sum,
+                &mut slots[..run(hidden - r)],
+            );
+            let n = dots.len();
             let end = hidden.min(r + 2 * n);
             // the rows r..end (of an odd H, the last pair's second is the
             // padding's, left out): ũ_r = p_r + B_r + t_r, hq_r
@@ -257,7 +264,9 @@ impl<'a> FixedModelView<'a> {
         let sum = StateSum::of(hq_next);
         let mut j = 0;
         while j < vocab {
-            let n = pair_dots_summed(&why[j * s..], s, hq_next, sum, &mut dots[..run(vocab - j)]);
+            let dots =
+                pair_dots_summed(&why[j * s..], s, hq_next, sum, &mut slots[..run(vocab - j)]);
+            let n = dots.len();
             let end = vocab.min(j + 2 * n);
             let acc = &dots.as_flattened()[..end - j];
             let (mult, bias) = (&why_mult[j..end], &by[j..end]);

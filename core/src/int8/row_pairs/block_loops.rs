@@ -2,6 +2,8 @@
 //! checks and the split of [`super::pair_dots`]'s blocks into pairs and a
 //! last one, and the frame the assembly reads.
 
+use super::DotSlot;
+
 /// The words the assembly loops over blocks read, at offsets 0, 4, …, 20
 /// (`#[repr(C)]`): the state's address, a block's bytes, the offset
 /// `128·Σh`, the next output (the loops move it on as they store), the end
@@ -18,7 +20,7 @@ pub(super) struct Frame {
 
 impl Frame {
     /// The frame of `out.len()` blocks of `w` (stride `h.len()`).
-    pub(super) fn new(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) -> Self {
+    pub(super) fn new(w: &[i8], h: &[i16], h_sum: i32, out: &mut [DotSlot]) -> Self {
         let stride = h.len();
         Frame {
             h: h.as_ptr() as usize,
@@ -32,7 +34,7 @@ impl Frame {
 }
 
 /// A loop over blocks: `(w, h, h_sum, out)` with [`by_pairs`]'s checks made.
-pub(super) type BlockLoop = fn(&[i8], &[i16], i32, &mut [[i32; 2]]);
+pub(super) type BlockLoop = fn(&[i8], &[i16], i32, &mut [DotSlot]);
 
 /// [`super::pair_dots`] for `out.len()` blocks filling `w` (stride
 /// `h.len()`), `h_sum = Σ h`, by `two` (the largest even number of blocks,
@@ -44,7 +46,7 @@ pub(super) fn by_pairs(
     w: &[i8],
     h: &[i16],
     h_sum: i32,
-    out: &mut [[i32; 2]],
+    out: &mut [DotSlot],
     two: BlockLoop,
     one: BlockLoop,
 ) -> bool {

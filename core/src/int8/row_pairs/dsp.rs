@@ -1,3 +1,4 @@
+use super::DotSlot;
 use core::arch::asm;
 
 /// [`super::pair_dots`] on the DSP instructions, for `out.len() ≥ 1`
@@ -7,7 +8,7 @@ use core::arch::asm;
 /// ([`two_blocks_run`], 1.25 or 1.22 cycles per MAC on a Cortex-M4), an odd last
 /// one alone ([`pair_run`], 1.5).
 #[inline]
-pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [[i32; 2]]) -> bool {
+pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [DotSlot]) -> bool {
     let aligned = (w.as_ptr() as usize | h.as_ptr() as usize) % 4 == 0;
     let steps_ok = !h.is_empty() && h.len() % 8 == 0;
     if !aligned || !steps_ok || out.is_empty() || w.len() < out.len() * 2 * h.len() {
@@ -188,7 +189,7 @@ macro_rules! two_blocks_enter {
 /// `w` and `h` word aligned; `h.len()` a positive multiple of 8;
 /// `w.len() ≥ 2·pairs·2·h.len()`; `1 ≤ pairs` and `2·pairs ≤ out.len()`.
 #[inline(always)]
-unsafe fn two_blocks_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut [[i32; 2]]) {
+unsafe fn two_blocks_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut [DotSlot]) {
     let block_bytes = 2 * h.len();
     let out_end = out.as_mut_ptr().wrapping_add(2 * pairs);
     // SAFETY: the caller's contract bounds every load (`2·pairs` blocks
@@ -293,7 +294,7 @@ macro_rules! eight_columns {
 /// `w` and `h` word aligned; `h.len()` a positive multiple of 8;
 /// `w.len() ≥ pairs·2·h.len()`; `1 ≤ pairs ≤ out.len()`.
 #[inline(always)]
-unsafe fn pair_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut [[i32; 2]]) {
+unsafe fn pair_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut [DotSlot]) {
     let steps = h.len() / 8;
     let h_end = h.as_ptr_range().end;
     let out_end = out.as_mut_ptr().wrapping_add(pairs);

@@ -25,6 +25,7 @@
 //! those check FPSCR's flush flags and leave the rows to the scalar code
 //! when one was raised.
 
+use super::DotSlot;
 use core::arch::asm;
 
 /// The loop head shared by [`hidden_rows`] and [`logit_rows`]: per four
@@ -195,7 +196,7 @@ fn split(r: i32, b: i32, sum: i32) -> [i32; 2] {
 /// `w`, `sum = Σ h`; `false` (nothing done) unless `h` has a positive
 /// multiple of 8 entries (`padded(H)` always has).
 #[inline]
-pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [[i32; 2]]) -> bool {
+pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [DotSlot]) -> bool {
     let block = 2 * h.len();
     if h.is_empty() || h.len() % 8 != 0 || out.is_empty() || w.len() < out.len() * block {
         return false;
@@ -206,13 +207,13 @@ pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [[i32; 2]]) -> bool {
     for (blocks, dots) in w.chunks_exact(2 * block).zip(&mut outs) {
         // SAFETY: two blocks of 16·steps bytes and 16·steps bytes of `h`.
         let [r0, b0, r1, b1] = unsafe { two_pairs(blocks.as_ptr(), block, h.as_ptr(), steps) };
-        dots[0] = split(r0, b0, sum);
-        dots[1] = split(r1, b1, sum);
+        dots[0].write(split(r0, b0, sum));
+        dots[1].write(split(r1, b1, sum));
     }
     if let ([dot], Some(last)) = (outs.into_remainder(), last_block) {
         // SAFETY: one block of 16·steps bytes and 16·steps bytes of `h`.
         let [r, b] = unsafe { one_pair(last.as_ptr(), h.as_ptr(), steps) };
-        *dot = split(r, b, sum);
+        dot.write(split(r, b, sum));
     }
     true
 }

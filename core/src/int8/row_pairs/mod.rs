@@ -58,6 +58,7 @@ use crate::int8::tensors::QuantTensors;
 use crate::kernels::padded;
 use crate::math::soft_f32::{add, div_by_32767, mul};
 use crate::model::ShapeError;
+use core::mem::MaybeUninit;
 use pair_dots::pair_dot_words;
 
 mod pair_dots;
@@ -197,11 +198,12 @@ impl<'a> QuantModelView<'a> {
             tanh_q15(add(add(scaled, bias), mul(f32::from(wx), sx)))
         };
         let (out, _padding) = hq_next.split_at_mut(hidden);
-        let mut dots = [[0i32; 2]; PAIR_RUN];
+        let mut slots = dot_slots();
         let sum = StateSum::of(hq_prev);
         let (mut last, mut r) = (0, 0);
         while r < hidden {
-            let n = pair_dots_summed(&self.whh[r * s..], s, hq_prev, sum, &mut dots);
+            let dots = pair_dots_summed(&self.whh[r * s..], s, hq_prev, sum, &mut slots);
+            let n = dots.len();
             let end = hidden.min(r + 2 * n);
             // the full pairs' rows four at a time on Helium, the rest here
             #[cfg(all(feature = "helium", target_arch = "arm"))]
@@ -220,11 +222,13 @@ impl<'a> QuantModelView<'a> {
                 .zip(self.whh_scale[r..end].chunks_exact(2))
                 .zip(bh[r..end].chunks_exact(2))
                 .zip(column[r..end].chunks_exact(2));
-            for ((((h, scale), bias), wx), &[a, b]) in rows.zip(&dots).skip(done / 2) {
+            for ((((h, scale), bias), wx), &[a, b]) in rows.zip(&*dots).skip(done / 2) {
                 h[0] = unit(a, scale[0], bias[0], wx[0]);
                 h[1] = unit(b, scale[1], bias[1], wx[1]);
             }
-            last = dots[n.saturating_sub(1)][0];
+            if let Some(&[a, _]) = dots.last() {
+                last = a;
+            }
             r = if n == 0 { hidden } else { end };
         }
         // odd H: the last row is the first of a pair whose second row is zero
@@ -243,7 +247,8 @@ impl<'a> QuantModelView<'a> {
         let sum = StateSum::of(hq_next);
         let (mut last, mut j) = (0, 0);
         while j < vocab {
-            let n = pair_dots_summed(&self.why[j * s..], s, hq_next, sum, &mut dots);
+            let dots = pair_dots_summed(&self.why[j * s..], s, hq_next, sum, &mut slots);
+            let n = dots.len();
             let end = vocab.min(j + 2 * n);
             #[cfg(all(feature = "helium", target_arch = "arm"))]
             let done = helium::logit_rows(
@@ -258,11 +263,13 @@ impl<'a> QuantModelView<'a> {
                 .chunks_exact_mut(2)
                 .zip(self.why_scale[j..end].chunks_exact(2))
                 .zip(self.by[j..end].chunks_exact(2));
-            for (((y, scale), bias), &[a, b]) in rows.zip(&dots).skip(done / 2) {
+            for (((y, scale), bias), &[a, b]) in rows.zip(&*dots).skip(done / 2) {
                 y[0] = logit(a, scale[0], bias[0]);
                 y[1] = logit(b, scale[1], bias[1]);
             }
-            last = dots[n.saturating_sub(1)][0];
+            if let Some(&[a, _]) = dots.last() {
+                last = a;
+            }
             j = if n == 0 { vocab } else { end };
         }
         if let (true, Some(y), Some(&scale), Some(&bias)) = (
@@ -347,14 +354,46 @@ pub(crate) fn run(rows: usize) -> usize {
     rows.div_ceil(2).min(PAIR_RUN)
 }
 
-/// [`pair_dots`] with `sum` = [`StateSum::of`]`(&h[..stride])`.
+/// A slot of a buffer of row-pair dot products: written by
+/// [`pair_dots_summed`] before it is read, so that a step's buffer of
+/// [`PAIR_RUN`] slots (512 bytes) is never zeroed first.
+pub(crate) type DotSlot = MaybeUninit<[i32; 2]>;
+
+/// [`PAIR_RUN`] slots for [`pair_dots_summed`], uninitialized.
+#[inline(always)]
+pub(crate) fn dot_slots() -> [DotSlot; PAIR_RUN] {
+    [const { MaybeUninit::uninit() }; PAIR_RUN]
+}
+
+/// [`pair_dots`] with `sum` = [`StateSum::of`]`(&h[..stride])`, into
+/// slots that need not be initialized: returns the dot products written,
+/// the first slots of `out`.
 #[inline]
-pub(crate) fn pair_dots_summed(
+#[allow(unsafe_code)]
+pub(crate) fn pair_dots_summed<'a>(
     w: &[i8],
     stride: usize,
     h: &[i16],
     sum: StateSum,
-    out: &mut [[i32; 2]],
+    out: &'a mut [DotSlot],
+) -> &'a mut [[i32; 2]] {
+    let n = write_pair_dots(w, stride, h, sum, out);
+    let written = &mut out[..n];
+    // SAFETY: `write_pair_dots` wrote every one of the first `n` slots (each
+    // of its paths writes all the slots it is given, `out[..n]`), and
+    // `MaybeUninit<[i32; 2]>` has the layout of `[i32; 2]`.
+    unsafe { core::slice::from_raw_parts_mut(written.as_mut_ptr().cast::<[i32; 2]>(), n) }
+}
+
+/// [`pair_dots_summed`]'s work: writes `out[..n]` and returns `n`, the
+/// blocks `out` holds and `w` has.
+#[inline(always)]
+fn write_pair_dots(
+    w: &[i8],
+    stride: usize,
+    h: &[i16],
+    sum: StateSum,
+    out: &mut [DotSlot],
 ) -> usize {
     let Some(h) = h.get(..stride).filter(|_| stride > 0) else {
         return 0;
@@ -399,7 +438,7 @@ pub(crate) fn pair_dots_summed(
         return n;
     }
     for (block, dot) in w.chunks_exact(2 * stride).zip(out) {
-        *dot = pair_dot_words(block, h, h_sum);
+        dot.write(pair_dot_words(block, h, h_sum));
     }
     n
 }

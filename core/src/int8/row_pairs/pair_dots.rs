@@ -2,7 +2,7 @@
 //! the portable loops that give the integers the DSP, Helium and Thumb-1
 //! loops (the sibling modules) give too.
 
-use super::{pair_dots_summed, StateSum, PAIR_OFFSET};
+use super::{pair_dots_summed, DotSlot, StateSum, PAIR_OFFSET};
 
 /// Row-pair blocks per [`pair_dots`] call in the step: the size of its
 /// buffer of dot products on the stack (64 × 8 = 512 bytes). A step of
@@ -19,9 +19,14 @@ pub const PAIR_RUN: usize = 64;
 /// is the SMLAD/SXTB16 loop of the module docs; otherwise, and on every
 /// other target, [`pair_dot_portable`] per block gives the same integers.
 #[inline]
+#[allow(unsafe_code)]
 pub fn pair_dots(w: &[i8], stride: usize, h: &[i16], out: &mut [[i32; 2]]) -> usize {
     let sum = StateSum::of(h.get(..stride).unwrap_or(&[]));
-    pair_dots_summed(w, stride, h, sum, out)
+    // SAFETY: `MaybeUninit<[i32; 2]>` has the layout of `[i32; 2]`, and
+    // `pair_dots_summed` only writes initialized values into the slots, so
+    // that `out` stays initialized.
+    let slots = unsafe { &mut *(core::ptr::from_mut(out) as *mut [DotSlot]) };
+    pair_dots_summed(w, stride, h, sum, slots).len()
 }
 
 /// [`pair_dot_portable`] a word at a time, the same integers: each 32-bit

@@ -24,6 +24,7 @@
 //! (4·68 + 5 + 3) / 64 = 4.375 cycles per MAC. The blocks left over go two
 //! at a time ((4·36 + 3 + 3) / 32 = 4.69) and one at a time.
 
+use super::DotSlot;
 use core::arch::asm;
 
 /// One column pair at byte offset `$o` of the state and of block `$w`,
@@ -133,7 +134,7 @@ macro_rules! one_block_column_pair {
 /// aligned (`h` always is) and `h` has a positive multiple of 8 entries
 /// (`padded(H)` always has).
 #[inline]
-pub fn pair_dots(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) -> bool {
+pub fn pair_dots(w: &[i8], h: &[i16], h_sum: i32, out: &mut [DotSlot]) -> bool {
     let stride = h.len();
     if stride == 0 || stride % 8 != 0 || w.as_ptr() as usize % 2 != 0 {
         return false;
@@ -201,7 +202,7 @@ pub fn pair_dots(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) -> bool 
             );
         }
         for (dot, rb) in quad.iter_mut().zip(sums.chunks_exact(2)) {
-            *dot = finish(rb[0], rb[1]);
+            dot.write(finish(rb[0], rb[1]));
         }
     }
     let mut outs = quads.into_remainder().chunks_exact_mut(2);
@@ -241,8 +242,8 @@ pub fn pair_dots(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) -> bool 
                 options(readonly, nostack),
             );
         }
-        pair[0] = finish(r0, b0);
-        pair[1] = finish(r1, b1);
+        pair[0].write(finish(r0, b0));
+        pair[1].write(finish(r1, b1));
     }
     if let ([last], Some(p)) = (outs.into_remainder(), blocks.next()) {
         let (mut r0, mut b0) = (0i32, 0i32);
@@ -271,7 +272,7 @@ pub fn pair_dots(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) -> bool 
                 options(readonly, nostack),
             );
         }
-        *last = finish(r0, b0);
+        last.write(finish(r0, b0));
     }
     true
 }

@@ -37,6 +37,7 @@
 //! the M0 (4.69 on the M0+).
 
 use super::block_loops::{by_pairs, Frame};
+use super::DotSlot;
 use core::arch::asm;
 
 /// Two words of a block against two state words: the body of the loop.
@@ -152,14 +153,14 @@ macro_rules! two_blocks_word {
 /// and the ends from its [`Frame`], the sums zeroed, then `A = R −
 /// 256·B − 128·Σh` and the sums stored (STM).
 #[inline]
-pub fn pair_dots(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) -> bool {
+pub fn pair_dots(w: &[i8], h: &[i16], h_sum: i32, out: &mut [DotSlot]) -> bool {
     by_pairs(w, h, h_sum, out, two_blocks_at_a_time, one_block_at_a_time)
 }
 
 /// The blocks of `out` (an even number, at least 2) two at a time; the
 /// checks of [`pair_dots`] made.
 #[inline]
-fn two_blocks_at_a_time(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) {
+fn two_blocks_at_a_time(w: &[i8], h: &[i16], h_sum: i32, out: &mut [DotSlot]) {
     let mut frame = Frame::new(w, h, h_sum, out);
     // SAFETY: reads the `out.len()` blocks of `w` (2·stride bytes each,
     // all in `w`), two at a time, and for each pair the 2·stride bytes of
@@ -256,7 +257,7 @@ fn two_blocks_at_a_time(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) {
 /// The blocks of `out` (at least 1) one at a time; the checks of
 /// [`pair_dots`] made. 31 cycles a block beside its words'.
 #[inline]
-fn one_block_at_a_time(w: &[i8], h: &[i16], h_sum: i32, out: &mut [[i32; 2]]) {
+fn one_block_at_a_time(w: &[i8], h: &[i16], h_sum: i32, out: &mut [DotSlot]) {
     let mut frame = Frame::new(w, h, h_sum, out);
     // SAFETY: reads the `out.len()` blocks of `w` (2·stride bytes each,
     // all in `w`) and, for each, the 2·stride bytes of `h`, 16 bytes a

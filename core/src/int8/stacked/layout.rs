@@ -170,13 +170,13 @@ impl Int8Layout for RowPairs {
         rows: usize,
         out: &mut [i32; CHUNK],
     ) -> bool {
-        let mut pairs = [[0i32; 2]; CHUNK / 2];
+        let mut slots = [const { MaybeUninit::uninit() }; CHUNK / 2];
         let want = rows.div_ceil(2).min(CHUNK / 2);
-        let n = pair_dots_summed(w, padded(hidden), h, StateSum(sum), &mut pairs[..want]);
+        let pairs = pair_dots_summed(w, padded(hidden), h, StateSum(sum), &mut slots[..want]);
         for (o, &d) in out.iter_mut().zip(pairs.as_flattened()) {
             *o = d;
         }
-        n == want
+        pairs.len() == want
     }
     #[inline]
     fn load_c(lanes: &[i16]) -> f32 {
