@@ -265,7 +265,7 @@ pub struct CellsSpeed {
 pub const CELLS_FIT_ERROR_PERCENT: u32 = 2;
 
 /// [`CELLS_FIT_ERROR_PERCENT`] of the int8 fits (row pairs): the worst of
-/// every core is the Cortex-M3's, 4.08%, rounded up. The QEMU tests
+/// every core is the Cortex-M3's, 4.14%, rounded up. The QEMU tests
 /// `qemu_*_cells_int8_speed_estimate_*` check `charm info`'s int8 figure
 /// within it.
 pub const CELLS_INT8_FIT_ERROR_PERCENT: u32 = 5;
@@ -273,7 +273,7 @@ pub const CELLS_INT8_FIT_ERROR_PERCENT: u32 = 5;
 // The fits, by core: `scripts/fit-speed.sh --cells`.
 
 /// Cortex-M0: the micro:bit's trace of the cells firmware, the M0 table.
-/// Largest difference from the fitted estimates: f32 0.19% (9 models), int8 3.19% (13 models).
+/// Largest difference from the fitted estimates: f32 0.19% (9 models), int8 3.24% (13 models).
 /// The micro:bit's 192 KiB hold neither the gru×1 of H 128, the gru×2 of
 /// H 64, nor the GRU of H 64 over V = 200 in f32; the int8 state of the
 /// lstm×1 of H 128 (384 Q15 values) is over its buffers of 256.
@@ -288,18 +288,18 @@ pub(crate) const CELLS_CORTEX_M0: CellsSpeed = CellsSpeed {
         fixed_cycles: 29_087,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_465,
-        row_cycles: 331,
-        sigmoid_cycles: 1_495,
-        tanh_cycles: 516,
-        output_mac_millicycles: 11_963,
-        vocab_cycles: 4_084,
-        fixed_cycles: 43_675,
+        mac_millicycles: 5_463,
+        row_cycles: 323,
+        sigmoid_cycles: 1_494,
+        tanh_cycles: 515,
+        output_mac_millicycles: 11_998,
+        vocab_cycles: 4_074,
+        fixed_cycles: 43_560,
     }),
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
-/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.91% (13 models).
+/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.92% (13 models).
 /// The models of the M0.
 pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
     f32: StackedCost {
@@ -312,18 +312,18 @@ pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
         fixed_cycles: 28_046,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_404,
-        row_cycles: 314,
+        mac_millicycles: 5_401,
+        row_cycles: 307,
         sigmoid_cycles: 1_389,
-        tanh_cycles: 483,
-        output_mac_millicycles: 11_215,
-        vocab_cycles: 3_808,
-        fixed_cycles: 42_272,
+        tanh_cycles: 482,
+        output_mac_millicycles: 11_248,
+        vocab_cycles: 3_799,
+        fixed_cycles: 42_173,
     }),
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.41% (12 models), int8 4.08% (14 models).
+/// Largest difference from the fitted estimates: f32 0.41% (12 models), int8 4.14% (14 models).
 pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 198_970,
@@ -336,17 +336,17 @@ pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
     },
     int8: Some(StackedCost {
         mac_millicycles: 4_460,
-        row_cycles: 240,
+        row_cycles: 234,
         sigmoid_cycles: 915,
-        tanh_cycles: 308,
-        output_mac_millicycles: 9_727,
-        vocab_cycles: 2_688,
-        fixed_cycles: 24_740,
+        tanh_cycles: 307,
+        output_mac_millicycles: 9_746,
+        vocab_cycles: 2_681,
+        fixed_cycles: 24_607,
     }),
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.55% (14 models), int8 1.46% (14 models).
+/// Largest difference from the fitted estimates: f32 0.55% (14 models), int8 1.58% (14 models).
 pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 4_000,
@@ -358,18 +358,18 @@ pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_269,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_491,
-        row_cycles: 85,
+        mac_millicycles: 1_366,
+        row_cycles: 78,
         sigmoid_cycles: 174,
         tanh_cycles: 43,
-        output_mac_millicycles: 1_892,
-        vocab_cycles: 148,
-        fixed_cycles: 5_679,
+        output_mac_millicycles: 1_762,
+        vocab_cycles: 141,
+        fixed_cycles: 5_451,
     }),
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.53% (14 models), int8 1.67% (14 models).
+/// Largest difference from the fitted estimates: f32 0.53% (14 models), int8 1.87% (14 models).
 pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 3_933,
@@ -381,18 +381,18 @@ pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_166,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_496,
-        row_cycles: 84,
+        mac_millicycles: 1_287,
+        row_cycles: 78,
         sigmoid_cycles: 143,
         tanh_cycles: 23,
-        output_mac_millicycles: 1_955,
-        vocab_cycles: 133,
-        fixed_cycles: 6_099,
+        output_mac_millicycles: 1_750,
+        vocab_cycles: 128,
+        fixed_cycles: 5_952,
     }),
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.69% (14 models), int8 2.12% (14 models).
+/// Largest difference from the fitted estimates: f32 0.69% (14 models), int8 2.25% (14 models).
 pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 3_998,
@@ -404,18 +404,18 @@ pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_171,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_542,
-        row_cycles: 95,
+        mac_millicycles: 1_389,
+        row_cycles: 88,
         sigmoid_cycles: 156,
-        tanh_cycles: 25,
-        output_mac_millicycles: 2_075,
-        vocab_cycles: 124,
-        fixed_cycles: 7_082,
+        tanh_cycles: 23,
+        output_mac_millicycles: 1_936,
+        vocab_cycles: 116,
+        fixed_cycles: 6_956,
     }),
 };
 
 /// Cortex-M55: the `mps3-an547` trace.
-/// Largest difference from the fitted estimates: f32 0.82% (14 models), int8 1.14% (14 models).
+/// Largest difference from the fitted estimates: f32 0.82% (14 models), int8 1.09% (14 models).
 pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 1_993,
@@ -428,17 +428,17 @@ pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
     },
     int8: Some(StackedCost {
         mac_millicycles: 706,
-        row_cycles: 66,
+        row_cycles: 68,
         sigmoid_cycles: 104,
         tanh_cycles: 51,
         output_mac_millicycles: 872,
-        vocab_cycles: 94,
-        fixed_cycles: 2_697,
+        vocab_cycles: 96,
+        fixed_cycles: 2_677,
     }),
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.70% (14 models).
+/// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.75% (14 models).
 pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 154_170,
@@ -450,13 +450,13 @@ pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
         fixed_cycles: 15_994,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 4_895,
-        row_cycles: 239,
+        mac_millicycles: 4_885,
+        row_cycles: 235,
         sigmoid_cycles: 848,
-        tanh_cycles: 334,
-        output_mac_millicycles: 8_712,
-        vocab_cycles: 2_329,
-        fixed_cycles: 24_386,
+        tanh_cycles: 336,
+        output_mac_millicycles: 8_729,
+        vocab_cycles: 2_324,
+        fixed_cycles: 24_107,
     }),
 };
 

@@ -66,7 +66,7 @@ pub struct Speed {
 
 /// The largest difference, in percent, between a fit of [`Speed`] and the
 /// cycle estimates it was fitted to, rounded up: the worst of every core
-/// and element type is the Cortex-M3's int8, 2.34% (each constant below
+/// and element type is the Cortex-M3's int8, 2.40% (each constant below
 /// says its own). `charm info`'s characters per
 /// second are within this of the QEMU estimate, at the board's clock, for
 /// V near 65; the QEMU test `qemu_*_speed_estimate_*` checks it for the
@@ -102,7 +102,7 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 0.50%, fixed int8 0.15%.
+/// int8 0.49%, fixed int8 0.23%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 356_951,
@@ -111,22 +111,22 @@ pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
         fixed_cycles: 61_447,
     },
     int8: CharCost {
-        mac_millicycles: 4_261,
-        hidden_cycles: 1_041,
-        vocab_cycles: 4_245,
+        mac_millicycles: 4_278,
+        hidden_cycles: 1_038,
+        vocab_cycles: 4_242,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_319,
-        hidden_cycles: 92,
+        mac_millicycles: 4_315,
+        hidden_cycles: 94,
         vocab_cycles: 133,
-        fixed_cycles: 2_083,
+        fixed_cycles: 1_506,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 0.35%, fixed int8 0.24%.
+/// for the M0), int8 0.34%, fixed int8 0.21%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 336_586,
@@ -136,20 +136,20 @@ pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     },
     int8: CharCost {
         mac_millicycles: 4_294,
-        hidden_cycles: 962,
-        vocab_cycles: 3_957,
-        fixed_cycles: 1_625,
+        hidden_cycles: 965,
+        vocab_cycles: 3_958,
+        fixed_cycles: 1_191,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_303,
-        hidden_cycles: 90,
-        vocab_cycles: 127,
-        fixed_cycles: 2_044,
+        mac_millicycles: 4_298,
+        hidden_cycles: 91,
+        vocab_cycles: 128,
+        fixed_cycles: 1_505,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.05%, int8 2.34%, fixed int8 0.27%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.40%, fixed int8 0.25%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 197_516,
@@ -158,21 +158,21 @@ pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
         fixed_cycles: 4_438,
     },
     int8: CharCost {
-        mac_millicycles: 3_933,
-        hidden_cycles: 583,
-        vocab_cycles: 2_738,
+        mac_millicycles: 3_879,
+        hidden_cycles: 579,
+        vocab_cycles: 2_735,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 3_950,
+        mac_millicycles: 3_887,
         hidden_cycles: 60,
-        vocab_cycles: 86,
-        fixed_cycles: 1_285,
+        vocab_cycles: 87,
+        fixed_cycles: 860,
     },
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.13%, int8 0.29%, fixed int8 0.21%.
+/// Largest difference from the fitted estimates: f32 0.13%, int8 0.19%, fixed int8 0.19%.
 pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_942,
@@ -183,19 +183,19 @@ pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     int8: CharCost {
         mac_millicycles: 1_252,
         hidden_cycles: 75,
-        vocab_cycles: 141,
-        fixed_cycles: 834,
+        vocab_cycles: 140,
+        fixed_cycles: 437,
     },
     int8_fixed: CharCost {
         mac_millicycles: 1_224,
         hidden_cycles: 44,
         vocab_cycles: 79,
-        fixed_cycles: 1_009,
+        fixed_cycles: 615,
     },
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.22%, int8 0.20%, fixed int8 0.41%.
+/// Largest difference from the fitted estimates: f32 0.22%, int8 0.34%, fixed int8 0.38%.
 pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_881,
@@ -204,21 +204,21 @@ pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
         fixed_cycles: 528,
     },
     int8: CharCost {
-        mac_millicycles: 1_153,
+        mac_millicycles: 1_154,
         hidden_cycles: 68,
         vocab_cycles: 133,
-        fixed_cycles: 859,
+        fixed_cycles: 510,
     },
     int8_fixed: CharCost {
         mac_millicycles: 1_155,
-        hidden_cycles: 39,
+        hidden_cycles: 40,
         vocab_cycles: 70,
-        fixed_cycles: 1_042,
+        fixed_cycles: 678,
     },
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.19%, int8 0.25%, fixed int8 0.22%.
+/// Largest difference from the fitted estimates: f32 0.19%, int8 0.17%, fixed int8 0.29%.
 pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_940,
@@ -227,21 +227,21 @@ pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
         fixed_cycles: 405,
     },
     int8: CharCost {
-        mac_millicycles: 1_223,
+        mac_millicycles: 1_222,
         hidden_cycles: 74,
-        vocab_cycles: 124,
-        fixed_cycles: 876,
+        vocab_cycles: 123,
+        fixed_cycles: 453,
     },
     int8_fixed: CharCost {
         mac_millicycles: 1_224,
-        hidden_cycles: 44,
+        hidden_cycles: 43,
         vocab_cycles: 79,
-        fixed_cycles: 1_032,
+        fixed_cycles: 615,
     },
 };
 
 /// Cortex-M55: the `mps3-an547` trace (int8 row pairs; tiles are faster).
-/// Largest difference from the fitted estimates: f32 0.45%, int8 0.64%, fixed int8 0.53%.
+/// Largest difference from the fitted estimates: f32 0.45%, int8 0.62%, fixed int8 0.54%.
 pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 1_943,
@@ -253,18 +253,18 @@ pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
         mac_millicycles: 657,
         hidden_cycles: 45,
         vocab_cycles: 72,
-        fixed_cycles: 933,
+        fixed_cycles: 534,
     },
     int8_fixed: CharCost {
         mac_millicycles: 656,
         hidden_cycles: 46,
         vocab_cycles: 80,
-        fixed_cycles: 976,
+        fixed_cycles: 560,
     },
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.37%, fixed int8 0.51%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.31%, fixed int8 0.45%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -273,21 +273,21 @@ pub(crate) const SPEED_RV32IMAC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_366,
-        hidden_cycles: 636,
-        vocab_cycles: 2_417,
+        mac_millicycles: 4_382,
+        hidden_cycles: 629,
+        vocab_cycles: 2_411,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_401,
+        mac_millicycles: 4_400,
         hidden_cycles: 71,
         vocab_cycles: 100,
-        fixed_cycles: 1_678,
+        fixed_cycles: 931,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.37%, fixed int8 0.51%.
+/// Largest difference from the fitted estimates: f32 0.56%, int8 0.31%, fixed int8 0.45%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 158_240,
@@ -296,15 +296,15 @@ pub(crate) const SPEED_RV32IMC: Speed = Speed {
         fixed_cycles: 34_705,
     },
     int8: CharCost {
-        mac_millicycles: 4_366,
-        hidden_cycles: 636,
-        vocab_cycles: 2_417,
+        mac_millicycles: 4_382,
+        hidden_cycles: 629,
+        vocab_cycles: 2_411,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_401,
+        mac_millicycles: 4_400,
         hidden_cycles: 71,
         vocab_cycles: 100,
-        fixed_cycles: 1_678,
+        fixed_cycles: 931,
     },
 };
