@@ -78,8 +78,8 @@ macro_rules! two_blocks_four_columns {
 
 /// A turn of [`two_blocks_run`]'s loop: sixteen columns (four blocks of
 /// four), or thirty-two in a build with the fixed layout (feature `fixed`,
-/// whose firmware has no 16 KiB budget to keep: 64 more bytes for half the
-/// turns' compare and branch, 4 cycles a turn). The label before the last
+/// whose firmware has no 16 KiB budget to keep: four more blocks of 64
+/// bytes for half the turns' compare and branch, 4 cycles a turn). The label before the last
 /// two blocks (and, in the long turn, before the last four and six) is
 /// where a number of eight-column steps that is not a whole number of
 /// turns enters.
