@@ -42,9 +42,10 @@
 //! so that `B = Σ b·hq` and `R = 256·B + A + 128·Σ hq` (mod 2³²), from which
 //! `A = Σ a·hq = R − 256·B − 128·Σ hq` exactly, because the true `A` fits in an
 //! i32. Four multiply-accumulates cost three instructions, against four for
-//! the CMSIS-NN scheme (two SXTB16 + two SMLAD per word); the words and the
-//! state are loaded by single LDRs back to back, which the Cortex-M4
-//! pipelines (module `dsp`). [`pair_dot_portable`]
+//! the CMSIS-NN scheme (two SXTB16 + two SMLAD per word); the loop over two
+//! blocks loads the words and the state by single LDRs back to back, which
+//! the Cortex-M4 pipelines, and the one over an odd last block eight
+//! columns at a time with LDM (module `dsp`). [`pair_dot_portable`]
 //! computes the same `(A, B)` from the bytes directly, on any target.
 //!
 //! Three is the least for four int8 MACs on Armv7E-M: a multiply does at most
