@@ -16,7 +16,9 @@
 //! and a `Trace` line per execution of a block (`nochain` makes QEMU log
 //! every execution instead of jumping from block to block unseen). A block
 //! ends at a branch, so the next executed block's address says whether that
-//! branch was taken.
+//! branch was taken; or, in straight-line code, where QEMU stops a block at
+//! a 1 KiB page: a load that starts the next block then follows the previous
+//! block's last load, as the core sees it, and is priced so.
 //!
 //! The tables and what they leave out (their known error) are on
 //! [`CycleTable`]'s constants; `docs/performance.md` shows them (`scripts/tables.sh cycle-tables`).
@@ -578,18 +580,46 @@ pub fn instruction_cycles(
 /// The cycles of a block of instructions executed in order, its last
 /// instruction's branch `taken` or not.
 pub fn block_cycles(table: &CycleTable, isa: Isa, block: &[Instruction], taken: bool) -> u64 {
-    let mut previous = None;
+    block_cycles_after(table, isa, block, taken, false)
+}
+
+/// [`block_cycles`] of a block entered right after a load or store:
+/// `after_memory` when QEMU ended the block before at no branch (a
+/// translation block stops at a 1 KiB page, or after 512 instructions) with a load or
+/// store that the core's pipeline overlaps with this block's first load.
+pub fn block_cycles_after(
+    table: &CycleTable,
+    isa: Isa,
+    block: &[Instruction],
+    taken: bool,
+    after_memory: bool,
+) -> u64 {
+    let mut previous = after_memory.then_some(InstructionClass::Load);
     let mut cycles = 0u64;
     for (i, instruction) in block.iter().enumerate() {
-        let class = match isa {
-            Isa::Arm => instruction.arm_class(),
-            Isa::RiscV => instruction.riscv_class(),
-        };
+        let class = class_of(instruction, isa);
         let last = i + 1 == block.len();
         cycles += u64::from(instruction_cycles(table, class, previous, taken && last));
         previous = Some(class);
     }
     cycles
+}
+
+/// The class of `instruction` in `isa`.
+fn class_of(instruction: &Instruction, isa: Isa) -> InstructionClass {
+    match isa {
+        Isa::Arm => instruction.arm_class(),
+        Isa::RiscV => instruction.riscv_class(),
+    }
+}
+
+/// Whether `block` ends in a load or store (and so at no branch: QEMU split
+/// straight-line code there).
+fn ends_in_memory(block: &[Instruction], isa: Isa) -> bool {
+    use InstructionClass::*;
+    block
+        .last()
+        .is_some_and(|i| matches!(class_of(i, isa), Load | Store | FloatLoadStore))
 }
 
 /// Why a trace could not be read.
@@ -620,14 +650,16 @@ impl std::fmt::Display for TraceError {
 
 impl std::error::Error for TraceError {}
 
-/// A trace summed up: how often each block ran, and with its last branch
-/// taken or not.
+/// A trace summed up: how often each block ran, with its last branch
+/// taken or not, and entered right after a load or store or not (QEMU
+/// ended the block before it at no branch, in a run of loads that the
+/// core pipelines).
 #[derive(Debug, Default)]
 pub struct TraceCounts {
     /// Blocks by their host code address (QEMU's key for a block).
     blocks: HashMap<u64, Vec<Instruction>>,
-    /// (host address, taken) → executions.
-    executions: HashMap<(u64, bool), u64>,
+    /// (host address, taken, entered after a load or store) → executions.
+    executions: HashMap<(u64, bool, bool), u64>,
 }
 
 /// One line of an `IN:` block: `0x00006a88:  b580       push     {r7, lr}`.
@@ -682,8 +714,9 @@ impl TraceCounts {
         let mut counts = TraceCounts::default();
         // The block being described by an `IN:` record, waiting for its first execution.
         let mut described: Vec<Instruction> = Vec::new();
-        // The block executed last, and where it falls through to.
-        let mut pending: Option<(u64, u64, bool)> = None;
+        // The block executed last, where it falls through to, whether it
+        // was entered after a load or store and whether it ends in one.
+        let mut pending: Option<(u64, u64, bool, bool)> = None;
         for (number, line) in trace.lines().enumerate() {
             let line = line.map_err(TraceError::Io)?;
             if let Some(instruction) = parse_instruction(&line) {
@@ -705,18 +738,25 @@ impl TraceCounts {
                 return Err(TraceError::UnknownBlock { line: number + 1 });
             };
             // The previous block's last branch was taken iff execution did not
-            // continue right after it.
-            if let Some((previous, fall_through, _)) = pending.take() {
+            // continue right after it; this one follows its load or store
+            // iff it continued and the block ended in one.
+            let mut after_memory = false;
+            if let Some((previous, fall_through, entered, memory_end)) = pending.take() {
+                let continued = guest == fall_through;
                 *counts
                     .executions
-                    .entry((previous, guest != fall_through))
+                    .entry((previous, !continued, entered))
                     .or_default() += 1;
+                after_memory = continued && memory_end;
             }
             let end = block.last().map_or(guest, |i| i.address + i.size);
-            pending = Some((host, end, false));
+            pending = Some((host, end, after_memory, ends_in_memory(block, isa)));
         }
-        if let Some((previous, _, taken)) = pending {
-            *counts.executions.entry((previous, taken)).or_default() += 1;
+        if let Some((previous, _, entered, _)) = pending {
+            *counts
+                .executions
+                .entry((previous, false, entered))
+                .or_default() += 1;
         }
         Ok(counts)
     }
@@ -730,7 +770,7 @@ impl TraceCounts {
     pub fn instructions(&self) -> u64 {
         self.executions
             .iter()
-            .map(|(&(host, _), &n)| n * self.blocks.get(&host).map_or(0, |b| b.len() as u64))
+            .map(|(&(host, _, _), &n)| n * self.blocks.get(&host).map_or(0, |b| b.len() as u64))
             .sum()
     }
 
@@ -740,7 +780,7 @@ impl TraceCounts {
     /// summed), in address order.
     pub fn by_address(&self, table: &CycleTable, isa: Isa) -> Vec<(u64, u64, u64)> {
         let mut sums: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
-        for (&(host, taken), &n) in &self.executions {
+        for (&(host, taken, after_memory), &n) in &self.executions {
             let Some(block) = self.blocks.get(&host) else {
                 continue;
             };
@@ -749,7 +789,7 @@ impl TraceCounts {
             };
             let sum = sums.entry(first.address).or_default();
             sum.0 += n * block.len() as u64;
-            sum.1 += n * block_cycles(table, isa, block, taken);
+            sum.1 += n * block_cycles_after(table, isa, block, taken, after_memory);
         }
         sums.into_iter().map(|(a, (i, c))| (a, i, c)).collect()
     }
@@ -758,9 +798,9 @@ impl TraceCounts {
     pub fn cycles(&self, table: &CycleTable, isa: Isa) -> u64 {
         self.executions
             .iter()
-            .map(|(&(host, taken), &n)| {
+            .map(|(&(host, taken, after_memory), &n)| {
                 let block = self.blocks.get(&host).map_or(&[][..], |b| b.as_slice());
-                n * block_cycles(table, isa, block, taken)
+                n * block_cycles_after(table, isa, block, taken, after_memory)
             })
             .sum()
     }

@@ -315,6 +315,53 @@ fn block_cycles_matches_trace() {
     assert_eq!(block_cycles(&CORTEX_M4, Isa::Arm, block, false), 5);
 }
 
+/// Straight-line loads that QEMU splits into two blocks (at a 1 KiB page)
+/// pipeline across the split as the core runs them; a block entered by a
+/// branch starts with a lone load:
+///
+/// ```text
+/// 0x3fc ldr  r0, [r1]         M4: 2
+/// 0x3fe ldr  r2, [r1, #4]         1 (pipelined)
+/// ---- QEMU's new block at the page ----
+/// 0x400 ldr  r3, [r1, #8]         1 after 0x3fe, 2 after the branch at 0x500
+/// 0x402 movs r0, #0               1
+/// 0x404 b    0x500                1+2
+/// 0x500 b    0x400                1+2
+/// ```
+///
+/// Run as 0x3fc, 0x400, 0x500, 0x400: 3 + 5 + 3 + 6 = 17 cycles.
+#[test]
+fn loads_pipeline_across_a_split_block() {
+    let trace = "\
+----------------
+IN: main
+0x000003fc:  6808       ldr      r0, [r1]
+0x000003fe:  684a       ldr      r2, [r1, #4]
+
+Trace 0: 0x7f70f0000100 [00800408/000003fc/00000110/ff020200] main
+----------------
+IN: main
+0x00000400:  688b       ldr      r3, [r1, #8]
+0x00000402:  2000       movs     r0, #0
+0x00000404:  e07c       b        #0x500
+
+Trace 0: 0x7f70f0000200 [00800408/00000400/00000110/ff020200] main
+----------------
+IN: main
+0x00000500:  e77e       b        #0x400
+
+Trace 0: 0x7f70f0000300 [00800408/00000500/00000110/ff020200] main
+Trace 0: 0x7f70f0000200 [00800408/00000400/00000110/ff020200] main
+";
+    let c = counts(trace);
+    assert_eq!(c.instructions(), 2 + 3 + 1 + 3);
+    assert_eq!(c.cycles(&CORTEX_M4, Isa::Arm), 3 + 5 + 3 + 6);
+    assert_eq!(
+        c.by_address(&CORTEX_M4, Isa::Arm),
+        vec![(0x3fc, 2, 3), (0x400, 6, 5 + 6), (0x500, 1, 3)]
+    );
+}
+
 /// A `Trace` line for a block no `IN:` record described is an error, not a guess.
 #[test]
 fn unknown_block_is_an_error() {
