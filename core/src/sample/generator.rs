@@ -74,6 +74,27 @@ pub trait Recurrent {
     ) {
         self.step_state(h_prev, x, h_next, logits);
     }
+    /// [`Recurrent::step_to_draw`] that hands on the sum of the state, for
+    /// a step that needs `Σ h` (the fixed int8 layout: `−128·Σh` starts
+    /// every dot product), so that it sums each state once: `sum_prev` is
+    /// what the call that wrote `h_prev` returned (`None`: not known), and
+    /// the result is the sum of `h_next` as the step computed it (`None`
+    /// where the model keeps none: this default). The [`Generator`] keeps
+    /// it from one step to the next; it holds the state's buffers, so that
+    /// nothing changes them in between. A wrong `sum_prev` makes wrong
+    /// logits, nothing worse.
+    fn step_to_draw_summed(
+        &self,
+        h_prev: &[Self::State],
+        sum_prev: Option<i32>,
+        x: usize,
+        h_next: &mut [Self::State],
+        logits: &mut [f32],
+    ) -> Option<i32> {
+        let _ = sum_prev;
+        self.step_to_draw(h_prev, x, h_next, logits);
+        None
+    }
     /// Draws the next character's index from the logits of
     /// [`Recurrent::step_to_draw`] ([`sample`](fn@sample); the fixed int8
     /// layout's own integer sampler, [`sample_fixed`]). May overwrite
@@ -162,6 +183,17 @@ impl Recurrent for FixedModelView<'_> {
     }
     fn step_to_draw(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
         self.step(h_prev, x, h_next, bytemuck::must_cast_slice_mut(logits));
+    }
+    fn step_to_draw_summed(
+        &self,
+        h_prev: &[i16],
+        sum_prev: Option<i32>,
+        x: usize,
+        h_next: &mut [i16],
+        logits: &mut [f32],
+    ) -> Option<i32> {
+        let logits = bytemuck::must_cast_slice_mut(logits);
+        self.step_summed(h_prev, sum_prev, x, h_next, logits)
     }
     fn draw(
         &self,
@@ -349,6 +381,9 @@ pub struct Generator<'m, 's, M: Recurrent = ModelView<'m, f32>> {
     params: SampleParams,
     rng: Rng,
     state: Slices<'s, M::State>,
+    /// `Σ h` as the last step computed it ([`Recurrent::step_to_draw_summed`]),
+    /// `None` after a reset.
+    state_sum: Option<i32>,
 }
 
 impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
@@ -389,6 +424,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
             params,
             rng: Rng::new(seed),
             state,
+            state_sum: None,
         };
         g.reset();
         Ok(g)
@@ -397,6 +433,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
     pub fn reset(&mut self) {
         self.state.h.fill(M::State::ZERO);
+        self.state_sum = None;
         self.model.initial_logits_to_draw(self.state.logits);
     }
 
@@ -412,7 +449,8 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
 
     fn feed_index(&mut self, x: usize) {
         let s = &mut self.state;
-        self.model.step_to_draw(s.h, x, s.h_next, s.logits);
+        self.state_sum =
+            (self.model).step_to_draw_summed(s.h, self.state_sum, x, s.h_next, s.logits);
         core::mem::swap(&mut s.h, &mut s.h_next);
     }
 

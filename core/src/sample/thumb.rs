@@ -1,5 +1,5 @@
 //! The fixed layout's weights ([`super::integer`], `Scale::HighWord`) in
-//! Thumb-1 assembly, for the Cortex-M0/M0+: about 57 cycles a logit, where
+//! Thumb-1 assembly, for the Cortex-M0/M0+: about 54 cycles a logit, where
 //! the Rust keeps the loop's eleven values half on the stack (about 94).
 //!
 //! Per logit `y` (the integers of `weigh` with `Scale::t` and `weight`):
@@ -10,14 +10,17 @@
 //! t = high(d·2⁷ · m·2⁸) >> shift    four 16-bit MULS (`high_word_unsigned_by_halves`)
 //! t ≥ 25·2¹⁶                        → w = 0
 //! v = y0 − ((y0 − y1)·b + 2⁹) >> 10 y0, y1 = EXP2_TABLE[i], [i + 1]; i, b the fraction's top 6 and low 10 bits
-//! w = ((v >> (n − 1)) + 1) >> 1     n = t >> 16 (n = 0: w = v); = (v + 2^(n−1)) >> n, nested floors
+//! w = (v >> n) + bit n − 1 of v     n = t >> 16: LSRS sets the carry to the last bit out (n = 0: leaves
+//!                                   it 0), ADCS adds it; = (v + 2^(n−1)) >> n
 //! ```
+//!
+//! and the running sum `w_0 + … + w_j` is stored in place of `y_j`.
 
 use super::weigh_asm::WeighFrame;
 use core::arch::asm;
 
 /// The loop of [`super::weigh_asm::weigh`]: overwrites each of `logits`
-/// with its weight and returns their sum.
+/// with the running sum of the weights up to it and returns their sum.
 ///
 /// # Safety
 ///
@@ -34,9 +37,9 @@ pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
     unsafe {
         asm!(
             "push {{r6, r7}}",
-            "ldr r2, [r1, #0]",
+            "ldr r2, [r1, #32]", // max
             "mov r8, r2",
-            "ldr r2, [r1, #4]",
+            "ldr r2, [r1, #36]", // d_limit
             "mov r9, r2",
             "ldr r2, [r1, #12]",
             "mov r10, r2",
@@ -94,15 +97,13 @@ pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
             "add r4, lr",
             "lsrs r4, r4, #10",
             "subs r6, r6, r4", // v
-            "cmp r7, #0",
-            "beq 4f",
-            "subs r7, #1",
-            "lsrs r6, r7",
-            "adds r6, #1",
-            "lsrs r6, r6, #1",
+            "cmp r7, #25",     // n < 25: the carry is 0
+            "lsrs r6, r7",     // v >> n, the carry bit n − 1 (n = 0: still 0)
+            "movs r4, #0",
+            "adcs r6, r4", // w
             "4:",
-            "stm r0!, {{r6}}",
             "adds r1, r1, r6",
+            "stm r0!, {{r1}}",
             "cmp r0, r12",
             "bne 2b",
             "b 8f",

@@ -2,24 +2,91 @@
 //! Thumb-2 assembly, for the Cortex-M3, M4, M7, M33 and M55: UMULL gives the
 //! high word at once, UBFX the table index and the interpolation weight,
 //! and no value waits on the stack (Rust's loop keeps four there, about
-//! 61 cycles a logit on the M4; this one about 36).
+//! 61 cycles a logit on the M4; this one 26 with the M4's timings: the
+//! loads 2 + 2 + 1, UMULL, MUL and the 17 other instructions 1 each, the
+//! store 1, and every other logit the end test's compare and taken branch 4).
 //!
-//! Per logit `y` (the integers of `weigh` with `Scale::t` and `weight`):
+//! Per logit `y` (the integers of `weigh` with `Scale::t` and `weight`),
+//! with `max` at least every logit:
 //!
 //! ```text
-//! y = i32::MIN (top-k's mark)       → w = 0
-//! d = min(max − y, 2²⁴)             (unsigned)
+//! y < max − 2²⁴                     → y = i32::MIN (top-k's mark): w = 0, else d = 2²⁴
+//! d·2⁷ = max·2⁷ − y·2⁷              (mod 2³²: d ≤ 2²⁴, so the product ≤ 2³¹ is exact)
 //! t = high(d·2⁷ · m·2⁸) >> shift    UMULL
-//! t ≥ 25·2¹⁶                        → w = 0
+//! t ≥ 25·2¹⁶                        → w = 0 (not taken: the carry flag is 0)
 //! v = y0 − ((y0 − y1)·b + 2⁹) >> 10 y0, y1 = EXP2_TABLE[i], [i + 1]; i, b the fraction's top 6 and low 10 bits
-//! w = ((v >> (n − 1)) + 1) >> 1     n = t >> 16 (n = 0: w = v); = (v + 2^(n−1)) >> n, nested floors
+//! w = (v >> n) + bit n − 1 of v     n = t >> 16: LSRS sets the carry to the last bit out (n = 0: leaves it 0),
+//!                                   ADC adds it; = (v + 2^(n−1)) >> n
 //! ```
+//!
+//! and the running sum `w_0 + … + w_j` is stored in place of `y_j`.
 
 use super::weigh_asm::WeighFrame;
 use core::arch::asm;
 
+/// One logit (module docs): r0 the logit, r1 the running sum, r2 `max·2⁷`,
+/// r3 `max − d_limit`, r8 `m·2⁸`, r9 the shift, r10 and r12 the table from
+/// its first and second entry, lr `d_limit·2⁷`; r4–r7 scratch. `$far` is
+/// the label of the path for `y < max − d_limit`, `$mul` the one after
+/// its `d`, `$zero` the label of the path for a weight of 0.
+macro_rules! weigh_logit {
+    ($mul:literal, $far:literal, $zero:literal) => {
+        concat!(
+            "ldr r4, [r0]\n",
+            "cmp r4, r3\n",
+            "blt ",
+            $far,
+            "f\n",                        // y < max − d_limit
+            "sub.w r5, r2, r4, lsl #7\n", // d·2⁷
+            $mul,
+            ":\n",
+            "umull r6, r5, r5, r8\n",
+            "lsr.w r5, r5, r9\n", // t
+            "cmp.w r5, #0x190000\n",
+            "bhs ",
+            $zero,
+            "f\n",                           // t ≥ 25·2¹⁶: weight 0; else the carry is 0
+            "ubfx r6, r5, #10, #6\n",        // i
+            "ldr.w r4, [r10, r6, lsl #2]\n", // y0
+            "ldr.w r6, [r12, r6, lsl #2]\n", // y1
+            "sub.w r6, r4, r6\n",
+            "ubfx r7, r5, #0, #10\n", // b
+            "mul r7, r6, r7\n",
+            "add.w r7, r7, #512\n",
+            "sub.w r4, r4, r7, lsr #10\n", // v
+            "lsr.w r5, r5, #16\n",         // n (no flags: the carry stays 0)
+            "lsrs r4, r5\n",               // v >> n, the carry bit n − 1
+            "adc r4, r4, #0\n",            // w
+            "add r1, r4\n",
+            "str r1, [r0], #4\n",
+        )
+    };
+}
+
+/// The path of [`weigh_logit!`] for `y < max − d_limit`: top-k's mark
+/// weighs 0 (label `$zero`), any other `y` takes `d = d_limit` (back to
+/// label `$mul`).
+macro_rules! weigh_far {
+    ($far:literal, $mul:literal, $zero:literal) => {
+        concat!(
+            $far,
+            ":\n",
+            "cmp r4, #0x80000000\n",
+            "beq ",
+            $zero,
+            "f\n",          // top-k's mark: weight 0
+            "mov r5, lr\n", // d = d_limit
+            "b ",
+            $mul,
+            "b\n",
+        )
+    };
+}
+
 /// The loop of [`super::weigh_asm::weigh`]: overwrites each of `logits`
-/// with its weight and returns their sum.
+/// with the running sum of the weights up to it and returns their sum.
+/// Two logits a turn (an odd number enters at the second), so that half
+/// of them need no end test.
 ///
 /// # Safety
 ///
@@ -29,52 +96,38 @@ use core::arch::asm;
 pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
     let sum: u32;
     // SAFETY: reads and writes the `logits.len()` words of `logits` (at
-    // least one); reads entries `i` and `i + 1` of the 65-entry table with
-    // `i` = the top 6 bits of a 16-bit fraction (at most 63); the frame's
-    // words. r6 and r7 (reserved by LLVM, not usable as operands) are
-    // saved on the stack and restored; the others are clobbers.
+    // least one; the turn's first logit only when at least two are left:
+    // an odd number enters at the second); reads entries `i` and `i + 1`
+    // of the 65-entry table with `i` = the top 6 bits of a 16-bit fraction
+    // (at most 63); the frame's words. r6 and r7 (reserved by LLVM, not
+    // usable as operands) are saved on the stack and restored; the others
+    // are clobbers.
     unsafe {
         asm!(
             "push {{r6, r7}}",
+            "ldr lr, [r1, #40]", // d_limit·2⁷
             "ldm r1, {{r2, r3, r8, r9, r10, r11}}",
             "movs r1, #0",
+            "add.w r12, r10, #4", // the table from its second entry: y1
+            "sub.w r4, r11, r0",
+            "tst r4, #4",
+            "bne 12f", // an odd number of logits
             "2:",
-            "ldr r4, [r0]",
-            "cmp r4, #0x80000000",
-            "beq 6f", // top-k's mark: weight 0
-            "subs r5, r2, r4", // d = max − y
-            "cmp r5, r3",
-            "it hi",
-            "movhi r5, r3", // at most 2²⁴
-            "lsls r5, r5, #7",
-            "umull r6, r5, r5, r8",
-            "lsr.w r5, r5, r9", // t
-            "lsrs r7, r5, #16", // n
-            "cmp r7, #25",
-            "bhs 6f", // t ≥ 25·2¹⁶: weight 0
-            "ubfx r6, r5, #10, #6",
-            "add.w r6, r10, r6, lsl #2",
-            "ldr r4, [r6]",     // y0
-            "ldr r6, [r6, #4]", // y1
-            "subs r6, r4, r6",
-            "ubfx r5, r5, #0, #10", // b
-            "mul r5, r6, r5",
-            "add.w r5, r5, #512",
-            "sub.w r4, r4, r5, lsr #10", // v
-            "cbz r7, 4f",
-            "subs r7, #1",
-            "lsrs r4, r7",
-            "adds r4, #1",
-            "lsrs r4, r4, #1",
-            "4:",
-            "str r4, [r0], #4",
-            "add r1, r4",
+            weigh_logit!("3", "6", "7"),
+            "12:",
+            weigh_logit!("13", "16", "17"),
             "cmp r0, r11",
             "bne 2b",
             "b 8f",
-            "6:",
-            "movs r4, #0",
-            "b 4b",
+            weigh_far!("6", "3", "7"),
+            "7:",
+            "str r1, [r0], #4", // weight 0: the sum as it was
+            "b 12b",
+            weigh_far!("16", "13", "17"),
+            "17:",
+            "str r1, [r0], #4",
+            "cmp r0, r11",
+            "bne 2b",
             "8:",
             "pop {{r6, r7}}",
             inout("r0") logits.as_mut_ptr() => _,
@@ -87,6 +140,8 @@ pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
             out("r9") _,
             out("r10") _,
             out("r11") _,
+            out("r12") _,
+            out("lr") _,
         );
     }
     sum

@@ -10,10 +10,15 @@ use super::thumb::weigh_loop;
 use super::thumb2::weigh_loop;
 
 /// Overwrites each of `logits` (at most [`WEIGHTS_PER_SUM`], so that the
-/// sum stays below 2³²) with its weight for the largest logit `max` and `q = m·2⁻⁸ ·
-/// 2^−(shift + 17)` (`Scale::HighWord`), and returns their sum: the
-/// integers of `weigh` with `Scale::t` in `super::integer`; `None`
-/// (nothing done) for an empty or longer slice, or `shift` ≥ 32.
+/// sum stays below 2³²) with the running sum of the weights up to it, for
+/// the largest logit `max` and `q = m·2⁻⁸ · 2^−(shift + 17)`
+/// (`Scale::HighWord`), and returns their sum: the integers of `weigh`
+/// with `Scale::t` in `super::integer`; `None` (nothing done) for an empty
+/// or longer slice, `shift` ≥ 32, `d_limit` above 2²⁴, or `max` within
+/// `d_limit` of `i32::MIN` (where top-k's mark would not be told from a
+/// logit). `max` must be at least every logit (the sampler's largest);
+/// otherwise the sums are unspecified, and still no memory outside
+/// `logits` is touched.
 pub(super) fn weigh(
     logits: &mut [i32],
     max: i32,
@@ -27,27 +32,36 @@ pub(super) fn weigh(
     Some(unsafe { weigh_loop(logits, &frame) })
 }
 
-/// The words a weights loop reads (`#[repr(C)]`, offsets 0 to 28): the
-/// largest logit, `d`'s cap, `q`'s `m·2⁸` whole and in halves (Thumb-1
-/// multiplies 16 bits at a time), its shift, the table and the end of the
-/// logits. Thumb-2 loads the first six with one LDM.
+/// The words a weights loop reads (`#[repr(C)]`, offsets 0 to 40): the
+/// largest logit times 2⁷ (mod 2³²), the lowest logit with a `d` below the
+/// cap (`max − d_limit`), `q`'s `m·2⁸`, its shift, the table and the end of
+/// the logits (Thumb-2 loads these six with one LDM); `m·2⁸` in halves
+/// (Thumb-1 multiplies 16 bits at a time), the largest logit, `d`'s cap
+/// and the cap times 2⁷.
 #[repr(C)]
 pub(super) struct WeighFrame {
-    max: i32,
-    d_limit: u32,
+    max_128: i32,
+    lowest: i32,
     m: u32,
     shift: u32,
     table: usize,
     end: usize,
     m_low: u32,
     m_high: u32,
+    max: i32,
+    d_limit: u32,
+    d_limit_128: u32,
 }
+
+/// The largest cap of `d` the loops take: `d·2⁷` stays within 32 bits.
+const D_LIMIT_MAX: u32 = 1 << 24;
 
 impl WeighFrame {
     /// The frame of a loop over `logits` for the largest logit `max` and
     /// `q = m·2⁻⁸ · 2^−(shift + 17)` (`Scale::HighWord`); `None` for an empty
     /// slice, one of more than [`WEIGHTS_PER_SUM`] (so that the weights'
-    /// sum, each at most 2²⁴, stays below 2³²), or `shift` ≥ 32.
+    /// sum, each at most 2²⁴, stays below 2³²), `shift` ≥ 32, `d_limit`
+    /// above 2²⁴, or `max − d_limit` not above `i32::MIN`.
     fn new(
         logits: &[i32],
         max: i32,
@@ -56,18 +70,28 @@ impl WeighFrame {
         d_limit: u32,
         table: &[u32; 65],
     ) -> Option<Self> {
-        if logits.is_empty() || logits.len() > WEIGHTS_PER_SUM || shift >= 32 {
+        if logits.is_empty()
+            || logits.len() > WEIGHTS_PER_SUM
+            || shift >= 32
+            || d_limit > D_LIMIT_MAX
+        {
             return None;
         }
+        // d_limit ≤ 2²⁴ fits i32; `lowest` > i32::MIN, so top-k's mark is
+        // below it
+        let lowest = max.checked_sub(d_limit as i32).filter(|&l| l > i32::MIN)?;
         Some(WeighFrame {
-            max,
-            d_limit,
+            max_128: max.wrapping_mul(128),
+            lowest,
             m,
             shift,
             table: table.as_ptr() as usize,
             end: logits.as_ptr().wrapping_add(logits.len()) as usize,
             m_low: m & 0xffff,
             m_high: m >> 16,
+            max,
+            d_limit,
+            d_limit_128: d_limit << 7,
         })
     }
 }
