@@ -5,7 +5,7 @@ use core::arch::asm;
 /// blocks filling `w`, `sum = Σ h`; `false` (nothing done) unless `w`
 /// and `h` are 4-byte aligned and `h` has a positive multiple of 8
 /// entries (`padded(H)` always is). Two blocks at a time
-/// ([`two_blocks_run`], 1.25 or 1.22 cycles per MAC on a Cortex-M4), an odd last
+/// ([`two_blocks_run`], 1.25 or 1.20 cycles per MAC on a Cortex-M4), an odd last
 /// one alone ([`pair_run`], 1.5).
 #[inline]
 pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [DotSlot]) -> bool {
@@ -77,12 +77,12 @@ macro_rules! two_blocks_four_columns {
 }
 
 /// A turn of [`two_blocks_run`]'s loop: sixteen columns (four blocks of
-/// four), or thirty-two in a build with the fixed layout (feature `fixed`,
-/// whose firmware has no 16 KiB budget to keep: four more blocks of 64
-/// bytes for half the turns' compare and branch, 4 cycles a turn). The label before the last
-/// two blocks (and, in the long turn, before the last four and six) is
-/// where a number of eight-column steps that is not a whole number of
-/// turns enters.
+/// four), or sixty-four in a build with the fixed layout (feature `fixed`,
+/// whose firmware has no 16 KiB budget to keep: twelve more blocks of 64
+/// bytes for a quarter of the turns' compare and branch, 4 cycles a turn). The label
+/// after each eight-column step but the last (31 to 37 in the long turn,
+/// 23 in the short one) is where a number of steps that is not a whole
+/// number of turns enters.
 #[cfg(not(feature = "fixed"))]
 macro_rules! two_blocks_turn {
     () => {
@@ -103,15 +103,27 @@ macro_rules! two_blocks_turn {
             "3:\n",
             two_blocks_four_columns!("#4]", "#8]"),
             two_blocks_four_columns!("#12]", "#16]"),
-            "23:\n",
+            "31:\n",
             two_blocks_four_columns!("#20]", "#24]"),
             two_blocks_four_columns!("#28]", "#32]"),
-            "25:\n",
+            "32:\n",
             two_blocks_four_columns!("#36]", "#40]"),
             two_blocks_four_columns!("#44]", "#48]"),
-            "27:\n",
+            "33:\n",
             two_blocks_four_columns!("#52]", "#56]"),
-            two_blocks_four_columns!("#60]", "#64]!"),
+            two_blocks_four_columns!("#60]", "#64]"),
+            "34:\n",
+            two_blocks_four_columns!("#68]", "#72]"),
+            two_blocks_four_columns!("#76]", "#80]"),
+            "35:\n",
+            two_blocks_four_columns!("#84]", "#88]"),
+            two_blocks_four_columns!("#92]", "#96]"),
+            "36:\n",
+            two_blocks_four_columns!("#100]", "#104]"),
+            two_blocks_four_columns!("#108]", "#112]"),
+            "37:\n",
+            two_blocks_four_columns!("#116]", "#120]"),
+            two_blocks_four_columns!("#124]", "#128]!"),
         )
     };
 }
@@ -126,7 +138,7 @@ macro_rules! two_blocks_turn {
 macro_rules! two_blocks_partial {
     () => {
         concat!(
-            "tst r4, #16\n", // an odd number of steps
+            "ands r11, r4, #16\n", // an odd number of steps; else B starts at 0
             "bne 6f\n",
         )
     };
@@ -136,6 +148,7 @@ macro_rules! two_blocks_enter {
     () => {
         concat!(
             "6:\n",
+            "mov.w r11, #0\n",
             "subs r0, #16\n",
             "subs r1, #16\n",
             "subs r3, #16\n",
@@ -147,7 +160,7 @@ macro_rules! two_blocks_enter {
 macro_rules! two_blocks_partial {
     () => {
         concat!(
-            "ands r5, r4, #48\n", // 16 · (steps mod 4)
+            "ands r11, r4, #112\n", // 16 · (steps mod 8); 0 (where B starts) for whole turns
             "bne 6f\n",
         )
     };
@@ -157,14 +170,24 @@ macro_rules! two_blocks_enter {
     () => {
         concat!(
             "6:\n",
-            "rsb r5, r5, #64\n", // the bytes of the steps left out
+            "rsb r5, r11, #128\n", // the bytes of the j steps left out
+            "mov.w r11, #0\n",
             "subs r0, r0, r5\n",
             "subs r1, r1, r5\n",
             "subs r3, r3, r5\n",
+            // enter after the first j steps (label 30 + j)
+            "cmp r5, #64\n",
+            "blo 7f\n",
+            "beq 34b\n",
+            "cmp r5, #96\n",
+            "blo 35b\n",
+            "beq 36b\n",
+            "b 37b\n",
+            "7:\n",
             "cmp r5, #32\n",
-            "blo 23b\n", // three steps: the last six blocks
-            "beq 25b\n", // two: the last four
-            "b 27b\n",   // one: the last two
+            "blo 31b\n",
+            "beq 32b\n",
+            "b 33b\n",
         )
     };
 }
@@ -174,12 +197,12 @@ macro_rules! two_blocks_enter {
 /// and per word SMLAD, SXTB16, SMLAD, 19 cycles for 16 multiply-accumulates;
 /// a turn of the loop ([`two_blocks_turn`]) ends in a compare and branch,
 /// 4 cycles: (4·19 + 4)/64 = 1.25 cycles per MAC with turns of sixteen
-/// columns, (8·19 + 4)/128 = 1.22 with turns of thirty-two, against
+/// columns, (16·19 + 4)/256 = 1.20 with turns of sixty-four, against
 /// [`pair_run`]'s 1.5.
 ///
 /// The three pointers run 4 bytes behind their stream, so that the turn's
-/// loads take offsets 4 to 64 (16-bit encodings up to 124) and its last
-/// load of each stream moves the pointer on by the turn (`[rN, #32]!`): no
+/// loads take offsets 4 to 32 or 128 (16-bit encodings up to 124) and its last
+/// load of each stream moves the pointer on by the turn (`[rN, #32]!` or `#128]!`): no
 /// add of its own. The sums start at `−128·Σh` (`R`) and 0, so that a pass
 /// ends with one subtraction a row pair. Every register but sp and pc is in
 /// use: the outer loop's values live on the stack.
@@ -213,20 +236,19 @@ unsafe fn two_blocks_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut 
             // block 1 starts a block after block 0
             "add r3, r1, r4",
             "mov r12, r10",
-            "mov.w r11, #0",
             "mov.w lr, #0",
             two_blocks_partial!(),
             two_blocks_turn!(),
             "cmp r0, r2",
             "bne 3b",
             // block 1 ends where the next pair starts
+            "ldr r4, [sp, #16]",
+            "ldr r5, [sp, #4]", // after a load: 1 cycle
             "mov r1, r3",
             // R = 256·B + A (mod 2³²), having started at −128·Σh
             "sub r10, r10, r11, lsl #8",
             "sub r12, r12, lr, lsl #8",
-            "ldr r4, [sp, #16]",
             "stm r4!, {{r10, r11, r12, lr}}",
-            "ldr r5, [sp, #4]",
             "str r4, [sp, #16]",
             "cmp r4, r5",
             "bne 5b",
@@ -361,10 +383,19 @@ pub fn sum(h: &[i16]) -> Option<i32> {
     }
     let mut sum = 0i32;
     // SAFETY: reads 16·steps bytes of `h`, in bounds and word aligned.
+    // sixteen entries a turn; an odd number of steps enters at the second eight
     unsafe {
         asm!(
+            "tst r2, #1",
             "add r2, r0, r2, lsl #4",
+            "bne 4f",
             "3:",
+            "ldm r0!, {{r3, r4, r5, r8}}",
+            "smlad r12, r3, r1, r12",
+            "smlad r12, r4, r1, r12",
+            "smlad r12, r5, r1, r12",
+            "smlad r12, r8, r1, r12",
+            "4:",
             "ldm r0!, {{r3, r4, r5, r8}}",
             "smlad r12, r3, r1, r12",
             "smlad r12, r4, r1, r12",
