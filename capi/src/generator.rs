@@ -216,6 +216,16 @@ impl<M: Recurrent> Recurrent for Kept<M> {
     ) {
         self.0.step_to_draw(state, x, next, logits);
     }
+    fn step_to_draw_summed(
+        &self,
+        state: &[M::State],
+        sum: Option<i32>,
+        x: usize,
+        next: &mut [M::State],
+        logits: &mut [f32],
+    ) -> Option<i32> {
+        self.0.step_to_draw_summed(state, sum, x, next, logits)
+    }
 }
 
 /// The start of the generator's memory.

@@ -194,13 +194,29 @@ impl<'a> FixedModelView<'a> {
     /// `hq_prev` and `hq_next` need `S` entries and `logits` V, and `x < V`;
     /// otherwise nothing is written ([`crate::Generator`] always passes such buffers).
     pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [i32]) {
+        self.step_summed(hq_prev, None, x, hq_next, logits);
+    }
+
+    /// [`FixedModelView::step`] given `Σ hq_prev` as the step that wrote
+    /// `hq_prev` returned it (`None`: summed here), returning `Σ hq_next`
+    /// for the next step (`None` where nothing was written or the sums'
+    /// kernel takes none): each state summed once
+    /// (`Recurrent::step_to_draw_summed`).
+    pub(crate) fn step_summed(
+        &self,
+        hq_prev: &[i16],
+        sum_prev: Option<i32>,
+        x: usize,
+        hq_next: &mut [i16],
+        logits: &mut [i32],
+    ) -> Option<i32> {
         // every trained model's shifts are 33 and more ([`scaled`]): the
         // rows' loops then take the high word alone, with no test of the
         // shift in them
         if self.k_h >= 33 && self.k_y >= 33 {
-            self.step_scaled::<true>(hq_prev, x, hq_next, logits);
+            self.step_scaled::<true>(hq_prev, sum_prev, x, hq_next, logits)
         } else {
-            self.step_scaled::<false>(hq_prev, x, hq_next, logits);
+            self.step_scaled::<false>(hq_prev, sum_prev, x, hq_next, logits)
         }
     }
 
@@ -209,15 +225,16 @@ impl<'a> FixedModelView<'a> {
     fn step_scaled<const HIGH: bool>(
         &self,
         hq_prev: &[i16],
+        sum_prev: Option<i32>,
         x: usize,
         hq_next: &mut [i16],
         logits: &mut [i32],
-    ) {
+    ) -> Option<i32> {
         let (hidden, vocab, s) = (self.hidden, self.vocab, padded(self.hidden));
         let [wxh, whh, why] = self.t.int8;
         let [whh_mult, why_mult, wxh_mult, bh, by, _] = self.t.int32;
         if x >= vocab {
-            return;
+            return None;
         }
         // column x of W_xh: x·S < V·S, the tensor's length (no overflow;
         // no division, as chunks_exact's remainder is on a Cortex-M0)
@@ -228,7 +245,7 @@ impl<'a> FixedModelView<'a> {
             hq_next.get_mut(..s),
             logits.get_mut(..vocab),
         ) else {
-            return;
+            return None;
         };
         let out = &mut hq_next[..hidden];
         let scales = HiddenScales {
@@ -237,7 +254,10 @@ impl<'a> FixedModelView<'a> {
             k_h: self.k_h,
         };
         let mut slots = dot_slots();
-        let sum = StateSum::of(hq_prev);
+        let sum = match sum_prev {
+            Some(sum) => StateSum(Some(sum)),
+            None => StateSum::of(hq_prev),
+        };
         let mut r = 0;
         while r < hidden {
             let dots = pair_dots_summed(
@@ -273,6 +293,7 @@ impl<'a> FixedModelView<'a> {
             rows::logits::<HIGH>(acc, mult, bias, self.k_y, &mut logits[j..end]);
             j = if n == 0 { vocab } else { end };
         }
+        sum.0
     }
 }
 
