@@ -17,12 +17,15 @@
 //! `high = ⌊acc·M / 2³²⌋` and `s = K_h − 32 ≥ 1`:
 //!
 //! ```text
-//! p = (high + 2^(s−1)) >> s = ((high >> (s−1)) + 1) >> 1
+//! p = (high + 2^(s−1)) >> s = (high >> s) + bit s − 1 of high
 //! ```
 //!
-//! (nested floors compose: with `q = high >> (s−1)` and `r` the bits shifted
-//! out, `(high + 2^(s−1))/2^s = (q + 1)/2 + r/2^s` and `r/2^s < 1/2`), which
-//! needs the one constant `s − 1` where the rounding half needed a second.
+//! (with `high = q·2^s + r`, `0 ≤ r < 2^s`: `(q·2^s + r + 2^(s−1)) >> s = q +
+//! [r ≥ 2^(s−1)]`, and `r ≥ 2^(s−1)` is bit `s − 1`): ASRS by `s` leaves
+//! that bit in the carry flag, and ADC adds it with the bias, one
+//! instruction for the rounding half's add. The input term `t = (w·X +
+//! 2^(K_x−1)) >> K_x` rounds the same way, so that no rounding constant
+//! waits in a register.
 //!
 //! The QEMU tests of the M3, M7, M33 and M55 machines (whose default
 //! firmware runs the fixed layout) check them byte for byte against the
@@ -35,7 +38,7 @@ use crate::int8::tanh_q15::INTERVALS as TABLE;
 use crate::int8::tanh_q15::TABLE;
 use core::arch::asm;
 
-/// What [`hidden`]'s loop reads (`#[repr(C)]`, offsets 0 to 40).
+/// What [`hidden`]'s loop reads (`#[repr(C)]`, offsets 0 to 36).
 #[repr(C)]
 struct RowFrame {
     acc: usize,
@@ -44,9 +47,8 @@ struct RowFrame {
     bias: usize,
     out: usize,
     out_end: usize,
-    shift_less_one: u32,
+    shift: u32,
     mult_x: i32,
-    half_x: i32,
     k_x: u32,
     table: usize,
 }
@@ -83,8 +85,8 @@ macro_rules! interpolate {
 
 /// One hidden row (module docs): its four loads, `ũ = p + B + t`,
 /// `tanh_q15_fixed(ũ)` and the store. r0–r4 the streams (sum, `M`, the
-/// column's byte, `B`, the output), r5–r9 the constants (`K_h − 33`, `X`,
-/// `2^(K_x−1)`, `K_x`, the table), r10–r12 and lr scratch; `$sat` and
+/// column's byte, `B`, the output), r5–r9 the constants (`s = K_h − 32`, `X`,
+/// the output's end, `K_x`, the table), r10–r12 and lr scratch; `$sat` and
 /// `$sign` the labels of the saturated path and its return.
 macro_rules! hidden_row {
     ($sat:literal, $sign:literal) => {
@@ -94,12 +96,11 @@ macro_rules! hidden_row {
             "ldrsb r12, [r2], #1\n",      // Wxh_q[x, r]
             "ldr lr, [r3], #4\n",         // B_r
             "smull r11, r10, r10, r11\n", // high = ⌊acc·M / 2³²⌋
-            "mla r12, r12, r6, r7\n",     // w·X + 2^(K_x−1)
-            "asr r10, r10, r5\n",
-            "asr r12, r12, r8\n", // t
-            "add r10, r10, #1\n",
-            "add r10, lr, r10, asr #1\n", // B + p
-            "add r10, r10, r12\n",        // ũ
+            "mul r12, r12, r6\n",         // w·X
+            "asrs r10, r10, r5\n",        // high >> s, the carry bit s − 1
+            "adc r10, lr, r10\n",         // B + p
+            "asrs r12, r12, r8\n",        // w·X >> K_x, the carry bit K_x − 1
+            "adc r10, r10, r12\n",        // ũ = B + p + t
             "eor lr, r10, r10, asr #31\n",
             "sub lr, lr, r10, asr #31\n", // |ũ|
             "cmp lr, #0x600000\n",
@@ -145,9 +146,8 @@ pub(super) fn hidden(
         bias: run.bias.as_ptr() as usize,
         out: out.as_mut_ptr() as usize,
         out_end: out.as_mut_ptr().wrapping_add(n) as usize,
-        shift_less_one: scales.k_h - 33,
+        shift: scales.k_h - 32,
         mult_x: scales.mult_x,
-        half_x: 1 << (scales.k_x - 1),
         k_x: scales.k_x,
         table: TABLE.as_ptr() as usize,
     };
@@ -156,19 +156,18 @@ pub(super) fn hidden(
     // neighbouring entries of the 769-entry `TABLE` (or entry `i` of the
     // 768-entry `INTERVALS`) at `i = |ũ| >> 13 < 768` (every larger `|ũ|`
     // takes the branch to the saturated path);
-    // writes the `n` halfwords of `out`, up to `out_end`, and the three
+    // writes the `n` halfwords of `out`, up to `out_end`, and the two
     // words it pushes (restored by the pop, so sp is as it was); reads the
     // frame's words. r6 and r7 (reserved by LLVM, not usable as operands)
     // are saved and restored; the rest are clobbers.
     unsafe {
         asm!(
-            "ldr r1, [r0, #20]",
-            "push {{r1, r6, r7}}", // [sp] = out_end
-            "ldr r5, [r0, #24]",
-            "ldr r6, [r0, #28]",
-            "ldr r7, [r0, #32]",
-            "ldr r8, [r0, #36]",
-            "ldr r9, [r0, #40]",
+            "push {{r6, r7}}",
+            "ldr r5, [r0, #24]", // s = K_h − 32
+            "ldr r6, [r0, #28]", // X
+            "ldr r7, [r0, #20]", // out_end
+            "ldr r8, [r0, #32]", // K_x
+            "ldr r9, [r0, #36]", // the table
             "ldr r1, [r0, #4]",
             "ldr r2, [r0, #8]",
             "ldr r3, [r0, #12]",
@@ -190,8 +189,7 @@ pub(super) fn hidden(
             hidden_row!("44", "45"),
             "33:",
             hidden_row!("46", "47"),
-            "ldr lr, [sp]",
-            "cmp r4, lr",
+            "cmp r4, r7",
             "bne 2b",
             "b 5f",
             "40:",
@@ -207,7 +205,7 @@ pub(super) fn hidden(
             "movw r11, #32767",
             "b 47b",
             "5:",
-            "pop {{r1, r6, r7}}",
+            "pop {{r6, r7}}",
             inout("r0") core::ptr::addr_of!(frame) => _,
             out("r1") _,
             out("r2") _,
@@ -233,14 +231,14 @@ struct LogitFrame {
     bias: usize,
     y: usize,
     y_end: usize,
-    shift_less_one: u32,
+    shift: u32,
 }
 
 /// One logit: its three loads, `p` as in [`hidden`], then `clamp(p + C,
 /// ±2²³)` with no branch: `s = SSAT(v, 24)` is `v` clamped to `[−2²³,
 /// 2²³ − 1]`, and `v − s` is positive exactly when `v ≥ 2²³`, so that
 /// `s + USAT(v − s, 1)` (0 or 1) is `v` clamped to `[−2²³, 2²³]`. r0–r3
-/// the streams (sum, `N`, `C`, `ỹ`), r5 `K_y − 33`, r8–r11 scratch.
+/// the streams (sum, `N`, `C`, `ỹ`), r5 `s = K_y − 32`, r8–r11 scratch.
 macro_rules! logit {
     () => {
         concat!(
@@ -248,9 +246,8 @@ macro_rules! logit {
             "ldr r9, [r1], #4\n",  // N_j
             "ldr r10, [r2], #4\n", // C_j
             "smull r9, r8, r8, r9\n",
-            "asr r8, r8, r5\n",
-            "add r8, r8, #1\n",
-            "add r8, r10, r8, asr #1\n", // v = p + C
+            "asrs r8, r8, r5\n", // high >> s, the carry bit s − 1
+            "adc r8, r10, r8\n", // v = p + C
             "ssat r9, #24, r8\n",
             "sub r8, r8, r9\n",
             "usat r8, #1, r8\n",
@@ -278,7 +275,7 @@ pub(super) fn logits(acc: &[i32], mult: &[i32], bias: &[i32], shift: u32, y: &mu
         bias: bias.as_ptr() as usize,
         y: y.as_mut_ptr() as usize,
         y_end: y.as_mut_ptr().wrapping_add(n) as usize,
-        shift_less_one: shift - 33,
+        shift: shift - 32,
     };
     // SAFETY: reads the `n` (at least one) words of `acc`, `mult` and
     // `bias` and writes the `n` words of `y`, up to `y_end`; reads the
