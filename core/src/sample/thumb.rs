@@ -1,5 +1,5 @@
 //! The fixed layout's weights ([`super::integer`], `Scale::HighWord`) in
-//! Thumb-1 assembly, for the Cortex-M0/M0+: about 54 cycles a logit, where
+//! Thumb-1 assembly, for the Cortex-M0/M0+: about 55 cycles a logit, where
 //! the Rust keeps the loop's eleven values half on the stack (about 94).
 //!
 //! Per logit `y` (the integers of `weigh` with `Scale::t` and `weight`):

@@ -265,7 +265,7 @@ pub struct CellsSpeed {
 pub const CELLS_FIT_ERROR_PERCENT: u32 = 2;
 
 /// [`CELLS_FIT_ERROR_PERCENT`] of the int8 fits (row pairs): the worst of
-/// every core is the Cortex-M3's, 4.14%, rounded up. The QEMU tests
+/// every core is the Cortex-M3's, 4.13%, rounded up. The QEMU tests
 /// `qemu_*_cells_int8_speed_estimate_*` check `charm info`'s int8 figure
 /// within it.
 pub const CELLS_INT8_FIT_ERROR_PERCENT: u32 = 5;
@@ -288,18 +288,18 @@ pub(crate) const CELLS_CORTEX_M0: CellsSpeed = CellsSpeed {
         fixed_cycles: 29_087,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_463,
+        mac_millicycles: 5_464,
         row_cycles: 323,
-        sigmoid_cycles: 1_494,
-        tanh_cycles: 515,
-        output_mac_millicycles: 11_998,
+        sigmoid_cycles: 1_495,
+        tanh_cycles: 514,
+        output_mac_millicycles: 12_002,
         vocab_cycles: 4_074,
-        fixed_cycles: 43_560,
+        fixed_cycles: 43_613,
     }),
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
-/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.92% (13 models).
+/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.94% (13 models).
 /// The models of the M0.
 pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
     f32: StackedCost {
@@ -312,18 +312,18 @@ pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
         fixed_cycles: 28_046,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_401,
+        mac_millicycles: 5_403,
         row_cycles: 307,
         sigmoid_cycles: 1_389,
-        tanh_cycles: 482,
-        output_mac_millicycles: 11_248,
+        tanh_cycles: 481,
+        output_mac_millicycles: 11_252,
         vocab_cycles: 3_799,
-        fixed_cycles: 42_173,
+        fixed_cycles: 42_224,
     }),
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.41% (12 models), int8 4.14% (14 models).
+/// Largest difference from the fitted estimates: f32 0.41% (12 models), int8 4.13% (14 models).
 pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 198_970,
@@ -335,18 +335,18 @@ pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
         fixed_cycles: 9_928,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 4_460,
+        mac_millicycles: 4_462,
         row_cycles: 234,
         sigmoid_cycles: 915,
         tanh_cycles: 307,
-        output_mac_millicycles: 9_746,
-        vocab_cycles: 2_681,
-        fixed_cycles: 24_607,
+        output_mac_millicycles: 9_736,
+        vocab_cycles: 2_682,
+        fixed_cycles: 24_598,
     }),
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.55% (14 models), int8 1.58% (14 models).
+/// Largest difference from the fitted estimates: f32 0.55% (14 models), int8 1.74% (14 models).
 pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 4_000,
@@ -358,18 +358,18 @@ pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_269,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_366,
-        row_cycles: 78,
+        mac_millicycles: 1_365,
+        row_cycles: 77,
         sigmoid_cycles: 174,
         tanh_cycles: 43,
-        output_mac_millicycles: 1_762,
+        output_mac_millicycles: 1_767,
         vocab_cycles: 141,
-        fixed_cycles: 5_451,
+        fixed_cycles: 5_439,
     }),
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.53% (14 models), int8 1.87% (14 models).
+/// Largest difference from the fitted estimates: f32 0.53% (14 models), int8 1.52% (14 models).
 pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 3_933,
@@ -381,18 +381,18 @@ pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_166,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_287,
+        mac_millicycles: 1_277,
         row_cycles: 78,
-        sigmoid_cycles: 143,
+        sigmoid_cycles: 144,
         tanh_cycles: 23,
-        output_mac_millicycles: 1_750,
-        vocab_cycles: 128,
-        fixed_cycles: 5_952,
+        output_mac_millicycles: 1_534,
+        vocab_cycles: 138,
+        fixed_cycles: 5_967,
     }),
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.69% (14 models), int8 2.25% (14 models).
+/// Largest difference from the fitted estimates: f32 0.69% (14 models), int8 1.77% (14 models).
 pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 3_998,
@@ -404,18 +404,18 @@ pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_171,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_389,
-        row_cycles: 88,
+        mac_millicycles: 1_375,
+        row_cycles: 89,
         sigmoid_cycles: 156,
-        tanh_cycles: 23,
-        output_mac_millicycles: 1_936,
-        vocab_cycles: 116,
-        fixed_cycles: 6_956,
+        tanh_cycles: 22,
+        output_mac_millicycles: 1_684,
+        vocab_cycles: 128,
+        fixed_cycles: 7_042,
     }),
 };
 
 /// Cortex-M55: the `mps3-an547` trace.
-/// Largest difference from the fitted estimates: f32 0.82% (14 models), int8 1.09% (14 models).
+/// Largest difference from the fitted estimates: f32 0.82% (14 models), int8 1.60% (14 models).
 pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 1_993,
@@ -427,18 +427,18 @@ pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
         fixed_cycles: 2_162,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 706,
-        row_cycles: 68,
-        sigmoid_cycles: 104,
-        tanh_cycles: 51,
-        output_mac_millicycles: 872,
-        vocab_cycles: 96,
-        fixed_cycles: 2_677,
+        mac_millicycles: 733,
+        row_cycles: 70,
+        sigmoid_cycles: 96,
+        tanh_cycles: 44,
+        output_mac_millicycles: 977,
+        vocab_cycles: 91,
+        fixed_cycles: 3_385,
     }),
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.75% (14 models).
+/// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.74% (14 models).
 pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
     f32: StackedCost {
         mac_millicycles: 154_170,
@@ -454,9 +454,9 @@ pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
         row_cycles: 235,
         sigmoid_cycles: 848,
         tanh_cycles: 336,
-        output_mac_millicycles: 8_729,
-        vocab_cycles: 2_324,
-        fixed_cycles: 24_107,
+        output_mac_millicycles: 8_727,
+        vocab_cycles: 2_325,
+        fixed_cycles: 24_105,
     }),
 };
 

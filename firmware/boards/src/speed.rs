@@ -66,7 +66,7 @@ pub struct Speed {
 
 /// The largest difference, in percent, between a fit of [`Speed`] and the
 /// cycle estimates it was fitted to, rounded up: the worst of every core
-/// and element type is the Cortex-M3's int8, 2.40% (each constant below
+/// and element type is the Cortex-M3's int8, 2.39% (each constant below
 /// says its own). `charm info`'s characters per
 /// second are within this of the QEMU estimate, at the board's clock, for
 /// V near 65; the QEMU test `qemu_*_speed_estimate_*` checks it for the
@@ -102,175 +102,175 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 0.49%, fixed int8 0.23%.
+/// int8 0.49%, fixed int8 0.20%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 356_951,
-        hidden_cycles: 4_836,
-        vocab_cycles: 3_527,
-        fixed_cycles: 61_447,
+        hidden_cycles: 4_791,
+        vocab_cycles: 3_451,
+        fixed_cycles: 61_538,
     },
     int8: CharCost {
-        mac_millicycles: 4_278,
+        mac_millicycles: 4_285,
         hidden_cycles: 1_038,
         vocab_cycles: 4_242,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_315,
-        hidden_cycles: 94,
-        vocab_cycles: 133,
-        fixed_cycles: 1_506,
+        mac_millicycles: 4_321,
+        hidden_cycles: 91,
+        vocab_cycles: 127,
+        fixed_cycles: 1_563,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 0.34%, fixed int8 0.21%.
+/// for the M0), int8 0.37%, fixed int8 0.09%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 336_586,
-        hidden_cycles: 4_569,
-        vocab_cycles: 3_346,
-        fixed_cycles: 51_664,
+        mac_millicycles: 338_185,
+        hidden_cycles: 4_436,
+        vocab_cycles: 3_247,
+        fixed_cycles: 53_015,
     },
     int8: CharCost {
-        mac_millicycles: 4_294,
-        hidden_cycles: 965,
-        vocab_cycles: 3_958,
-        fixed_cycles: 1_191,
+        mac_millicycles: 4_304,
+        hidden_cycles: 963,
+        vocab_cycles: 3_957,
+        fixed_cycles: 1_270,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_298,
-        hidden_cycles: 91,
-        vocab_cycles: 128,
-        fixed_cycles: 1_505,
+        mac_millicycles: 4_306,
+        hidden_cycles: 88,
+        vocab_cycles: 123,
+        fixed_cycles: 1_516,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.05%, int8 2.40%, fixed int8 0.25%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.39%, fixed int8 0.10%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 197_516,
-        hidden_cycles: 2_696,
-        vocab_cycles: 3_111,
-        fixed_cycles: 4_438,
+        mac_millicycles: 198_663,
+        hidden_cycles: 2_610,
+        vocab_cycles: 3_026,
+        fixed_cycles: 4_834,
     },
     int8: CharCost {
-        mac_millicycles: 3_879,
+        mac_millicycles: 3_881,
         hidden_cycles: 579,
         vocab_cycles: 2_735,
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 3_887,
-        hidden_cycles: 60,
-        vocab_cycles: 87,
-        fixed_cycles: 860,
+        mac_millicycles: 3_890,
+        hidden_cycles: 50,
+        vocab_cycles: 69,
+        fixed_cycles: 869,
     },
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.13%, int8 0.19%, fixed int8 0.19%.
+/// Largest difference from the fitted estimates: f32 0.27%, int8 0.15%, fixed int8 0.94%.
 pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_942,
         hidden_cycles: 99,
-        vocab_cycles: 123,
-        fixed_cycles: 535,
+        vocab_cycles: 122,
+        fixed_cycles: 539,
     },
     int8: CharCost {
         mac_millicycles: 1_252,
-        hidden_cycles: 75,
+        hidden_cycles: 74,
         vocab_cycles: 140,
-        fixed_cycles: 437,
+        fixed_cycles: 442,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_224,
-        hidden_cycles: 44,
-        vocab_cycles: 79,
-        fixed_cycles: 615,
+        mac_millicycles: 1_229,
+        hidden_cycles: 28,
+        vocab_cycles: 59,
+        fixed_cycles: 1_276,
     },
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.22%, int8 0.34%, fixed int8 0.38%.
+/// Largest difference from the fitted estimates: f32 0.22%, int8 0.34%, fixed int8 0.73%.
 pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_881,
         hidden_cycles: 95,
         vocab_cycles: 116,
-        fixed_cycles: 528,
+        fixed_cycles: 540,
     },
     int8: CharCost {
-        mac_millicycles: 1_154,
-        hidden_cycles: 68,
-        vocab_cycles: 133,
-        fixed_cycles: 510,
+        mac_millicycles: 1_155,
+        hidden_cycles: 61,
+        vocab_cycles: 131,
+        fixed_cycles: 1_030,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_155,
-        hidden_cycles: 40,
-        vocab_cycles: 70,
-        fixed_cycles: 678,
+        mac_millicycles: 1_160,
+        hidden_cycles: 27,
+        vocab_cycles: 54,
+        fixed_cycles: 1_131,
     },
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.19%, int8 0.17%, fixed int8 0.29%.
+/// Largest difference from the fitted estimates: f32 0.23%, int8 0.49%, fixed int8 0.76%.
 pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 3_940,
+        mac_millicycles: 3_939,
         hidden_cycles: 98,
         vocab_cycles: 106,
-        fixed_cycles: 405,
+        fixed_cycles: 427,
     },
     int8: CharCost {
-        mac_millicycles: 1_222,
-        hidden_cycles: 74,
-        vocab_cycles: 123,
-        fixed_cycles: 453,
+        mac_millicycles: 1_225,
+        hidden_cycles: 65,
+        vocab_cycles: 121,
+        fixed_cycles: 1_107,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_224,
-        hidden_cycles: 43,
-        vocab_cycles: 79,
-        fixed_cycles: 615,
+        mac_millicycles: 1_230,
+        hidden_cycles: 28,
+        vocab_cycles: 58,
+        fixed_cycles: 1_293,
     },
 };
 
 /// Cortex-M55: the `mps3-an547` trace (int8 row pairs; tiles are faster).
-/// Largest difference from the fitted estimates: f32 0.45%, int8 0.62%, fixed int8 0.54%.
+/// Largest difference from the fitted estimates: f32 0.45%, int8 0.68%, fixed int8 0.83%.
 pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 1_943,
-        hidden_cycles: 72,
-        vocab_cycles: 60,
-        fixed_cycles: 468,
+        hidden_cycles: 71,
+        vocab_cycles: 59,
+        fixed_cycles: 476,
     },
     int8: CharCost {
         mac_millicycles: 657,
-        hidden_cycles: 45,
+        hidden_cycles: 44,
         vocab_cycles: 72,
-        fixed_cycles: 534,
+        fixed_cycles: 540,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 656,
-        hidden_cycles: 46,
-        vocab_cycles: 80,
-        fixed_cycles: 560,
+        mac_millicycles: 654,
+        hidden_cycles: 41,
+        vocab_cycles: 64,
+        fixed_cycles: 453,
     },
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.31%, fixed int8 0.45%.
+/// Largest difference from the fitted estimates: f32 0.63%, int8 0.31%, fixed int8 0.39%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 158_240,
-        hidden_cycles: 1_437,
-        vocab_cycles: 2_168,
-        fixed_cycles: 34_705,
+        mac_millicycles: 156_494,
+        hidden_cycles: 1_465,
+        vocab_cycles: 2_187,
+        fixed_cycles: 30_374,
     },
     int8: CharCost {
         mac_millicycles: 4_382,
@@ -280,20 +280,20 @@ pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     },
     int8_fixed: CharCost {
         mac_millicycles: 4_400,
-        hidden_cycles: 71,
-        vocab_cycles: 100,
-        fixed_cycles: 931,
+        hidden_cycles: 64,
+        vocab_cycles: 96,
+        fixed_cycles: 968,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.56%, int8 0.31%, fixed int8 0.45%.
+/// Largest difference from the fitted estimates: f32 0.63%, int8 0.31%, fixed int8 0.39%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 158_240,
-        hidden_cycles: 1_437,
-        vocab_cycles: 2_168,
-        fixed_cycles: 34_705,
+        mac_millicycles: 156_494,
+        hidden_cycles: 1_465,
+        vocab_cycles: 2_187,
+        fixed_cycles: 30_374,
     },
     int8: CharCost {
         mac_millicycles: 4_382,
@@ -303,8 +303,8 @@ pub(crate) const SPEED_RV32IMC: Speed = Speed {
     },
     int8_fixed: CharCost {
         mac_millicycles: 4_400,
-        hidden_cycles: 71,
-        vocab_cycles: 100,
-        fixed_cycles: 931,
+        hidden_cycles: 64,
+        vocab_cycles: 96,
+        fixed_cycles: 968,
     },
 };

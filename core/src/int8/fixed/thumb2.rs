@@ -1,17 +1,21 @@
 //! The fixed step's rows ([`super::rows`]) in Thumb-2 assembly, for the
 //! Cortex-M3 to M55. For a hidden row Rust reloads the row's constants
 //! from the stack and calls an outlined piece of the interpolation, about
-//! 45 cycles on the M4; [`hidden`] holds the five constants and the five
-//! streams in registers: 32 cycles a row (the cycle model's M4 timings:
-//! the four loads back to back 5, SMULL 1, the input term's MLA and shift
-//! 2, the rounding and sums 4, `|ũ|` 2, the range test 2, the table's
-//! index and two loads 6, the interpolation 4, the sign 2, the store 2;
-//! two rows a turn, whose end test is 5). [`logits`] takes 15.5 cycles a
-//! logit, where Rust's loop took 20. `scripts/measure-cycles.sh --board
-//! mps2-an386 --features fixed --profile` agrees: 4,088 cycles for the 128
-//! hidden rows of H 128 and 988 for its 65 logits. SMULL, MLA, UBFX, SSAT,
-//! USAT and the shifted operands are Armv7-M's base, so the M3 runs them
-//! too (SMULL 4 cycles there, MLA and MUL 2).
+//! 45 cycles on the M4; [`hidden`] holds the four constants and the five
+//! streams in registers: 26 cycles a row (the cycle model's M4 timings:
+//! the four loads back to back 5, SMULL 1, the input term's MUL 1, the two
+//! roundings by ASRS and ADC 4, `|ũ|` 2, the range test 2, the table's
+//! index 2, the interpolation 6 (on the DSP cores one word of `INTERVALS`
+//! and SMULTB; 8 from `TABLE`'s two halfwords on the M3), the sign 2, the
+//! store 1; four rows a turn, whose end test is 4). [`logits`] takes 13
+//! cycles a logit (the three loads 4, SMULL 1, the rounding and the bias
+//! 2, the clamp 4, the store 1, a quarter of the end test 1), where Rust's
+//! loop took 20. The trace agrees (`charm-cycles --addresses` of the
+//! `mps2-an386` firmware with `--features fixed`, H 128): 3,486 cycles for
+//! the 128 hidden rows with the turns' entries and ends, 846 for the 65
+//! logits. SMULL, MUL, UBFX, SSAT, USAT, ADC and the shifted operands are
+//! Armv7-M's base, so the M3 runs them too (SMULL 4 cycles there, MUL 2 as
+//! the cycle model takes it).
 //!
 //! For shifts of 33 and more (`HIGH` in [`super::scaled`]), with
 //! `high = ⌊acc·M / 2³²⌋` and `s = K_h − 32 ≥ 1`:
