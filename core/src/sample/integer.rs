@@ -317,8 +317,9 @@ fn weight(t: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::{exponent, weight, Scale, EXP2_TABLE, LOG2_E, T_CUT};
+    use super::{exponent, pick, weigh, weight, Scale, EXP2_TABLE, LOG2_E, T_CUT, WEIGHTS_PER_SUM};
     use crate::{sample_fixed, Rng, SampleParams};
+    use proptest::prelude::*;
     use std::vec::Vec;
 
     #[test]
@@ -425,6 +426,75 @@ mod tests {
                     (p_draw - p).abs() <= bound,
                     "case {case}, j {j}: {p_draw} vs {p} (bound {bound})"
                 );
+            }
+        }
+    }
+
+    /// Running sums of `weights` restarting every `WEIGHTS_PER_SUM`, as
+    /// `weigh` leaves them.
+    fn running_sums(weights: &[u32]) -> std::vec::Vec<i32> {
+        let mut sums = std::vec::Vec::new();
+        for chunk in weights.chunks(WEIGHTS_PER_SUM) {
+            let mut sum = 0u32;
+            for &w in chunk {
+                sum += w;
+                sums.push(sum as i32);
+            }
+        }
+        sums
+    }
+
+    proptest! {
+        /// `weigh` leaves each chunk's running sums of `weight(t(d_j))`
+        /// and returns their total, over vocabularies of one to three
+        /// chunks.
+        #[test]
+        fn weigh_leaves_the_running_sums(
+            logits in proptest::collection::vec(-(1i32 << 23)..=(1 << 23), 1..700),
+            temperature in 0.05f32..20.0,
+        ) {
+            let q = (LOG2_E / temperature).to_bits();
+            let max = *logits.iter().max().unwrap();
+            let weights: std::vec::Vec<u32> =
+                logits.iter().map(|&y| weight(exponent(max.abs_diff(y), q))).collect();
+            let mut sums = logits.clone();
+            let total = weigh(&mut sums, max, |d| exponent(d, q));
+            prop_assert_eq!(total, weights.iter().map(|&w| u64::from(w)).sum::<u64>());
+            prop_assert_eq!(sums, running_sums(&weights));
+        }
+
+        /// `pick` finds in the running sums what a scan of the weights
+        /// finds, the first `j` with `w_0 + … + w_j > r` (nothing from the
+        /// total on), for a random `r` and every `r` at and just below a
+        /// prefix sum, zero and largest weights among them.
+        #[test]
+        fn pick_is_the_scan_of_the_weights(
+            weights in proptest::collection::vec(
+                prop_oneof![Just(0u32), Just(1u32 << 24), 0u32..=(1 << 24)],
+                1..700,
+            ),
+            draw in any::<u64>(),
+        ) {
+            let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+            prop_assume!(total > 0);
+            let scan = |target: u64| {
+                let mut seen = 0u64;
+                weights.iter().position(|&w| {
+                    seen += u64::from(w);
+                    seen > target
+                })
+            };
+            let sums = running_sums(&weights);
+            // a random r, and every r on a boundary: each prefix sum and
+            // the one below it
+            let mut targets = std::vec![draw % total];
+            let mut prefix = 0u64;
+            for &w in &weights {
+                prefix += u64::from(w);
+                targets.extend([prefix, prefix.saturating_sub(1)]);
+            }
+            for target in targets {
+                prop_assert_eq!(pick(&sums, target), scan(target), "r {}", target);
             }
         }
     }
