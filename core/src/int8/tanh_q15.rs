@@ -16,15 +16,21 @@ const ENTRIES: usize = 6 * (1 << STEP_BITS) + 1;
 pub(crate) static TABLE: [i16; ENTRIES] = table();
 
 /// [`TABLE`]'s intervals as words `y0 + (y1 − y0)·2¹⁶` (`y0 = TABLE[i]`, `y1
-/// = TABLE[i + 1]`, both halves below 2¹⁵), for the fixed step's Thumb-2
-/// rows on the DSP cores: one load and SMULTB for the two halfword loads
-/// and the subtraction. 3,072 bytes, in the builds that run the fixed layout there.
+/// = TABLE[i + 1]`, both halves below 2¹⁵), then 32767 with a step of 0 up
+/// to `2²³` (`i` = 768 … 1,023: `tanh_q15` of 6 and more), for the fixed
+/// step's Thumb-2 rows on the DSP cores: one load and SMULTB for the two
+/// halfword loads and the subtraction, and USAT for the range test. 4,096
+/// bytes, in the builds that run the fixed layout there.
 #[cfg(all(charm_thumb2, feature = "dsp"))]
-pub(crate) static INTERVALS: [u32; ENTRIES - 1] = intervals();
+pub(crate) static INTERVALS: [u32; INTERVALS_LEN] = intervals();
+
+/// Entries of [`INTERVALS`]: `2²³ >> 13`.
+#[cfg(all(charm_thumb2, feature = "dsp"))]
+const INTERVALS_LEN: usize = 1 << (23 - WEIGHT_BITS);
 
 #[cfg(all(charm_thumb2, feature = "dsp"))]
-const fn intervals() -> [u32; ENTRIES - 1] {
-    let mut t = [0u32; ENTRIES - 1];
+const fn intervals() -> [u32; INTERVALS_LEN] {
+    let mut t = [32767u32; INTERVALS_LEN];
     let mut i = 0;
     while i < ENTRIES - 1 {
         let (y0, y1) = (TABLE[i] as u32, TABLE[i + 1] as u32); // 0 ≤ y0 ≤ y1 ≤ 32767

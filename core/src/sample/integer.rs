@@ -74,6 +74,34 @@ static EXP2_TABLE: [u32; 65] = [
     9247455, 9147842, 9049301, 8951823, 8855394, 8760003, 8665641, 8572295, 8479954, 8388608,
 ];
 
+/// `EXP2_TABLE[i] − EXP2_TABLE[i + 1]` for `i = 0 … 63`, the
+/// interpolation's steps: the Thumb-2 weights loop reads one where it read
+/// the next entry and subtracted (computed at compile time; the test
+/// `exp2_steps_are_the_table_s_differences` checks them).
+#[cfg_attr(not(charm_thumb2), allow(dead_code))]
+static EXP2_STEPS: [u32; 64] = exp2_steps();
+
+const fn exp2_steps() -> [u32; 64] {
+    let mut steps = [0u32; 64];
+    let mut i = 0;
+    while i < 64 {
+        steps[i] = EXP2_TABLE[i] - EXP2_TABLE[i + 1]; // the table decreases
+        i += 1;
+    }
+    steps
+}
+
+/// The tables the weights loops read: [`EXP2_TABLE`], and on Thumb-2
+/// [`EXP2_STEPS`].
+#[cfg(any(charm_thumb1, charm_thumb2))]
+fn exp2_tables() -> super::weigh_asm::Exp2Tables {
+    super::weigh_asm::Exp2Tables {
+        table: &EXP2_TABLE,
+        #[cfg(charm_thumb2)]
+        steps: &EXP2_STEPS,
+    }
+}
+
 /// The most weights (each at most 2²⁴) whose sum is below 2³²: the loops
 /// sum this many at a time in 32 bits.
 pub(super) const WEIGHTS_PER_SUM: usize = 255;
@@ -88,7 +116,7 @@ const D_LIMIT: u32 = 2 * LOGIT_LIMIT as u32;
 /// probability `softmax(y / T)` restricted to the top k, in integer
 /// arithmetic (module docs: method and error). Overwrites `logits` with
 /// the running sums of the weights, `w_0 + … + w_j` (as u32 bits),
-/// restarting from 0 every [`WEIGHTS_PER_SUM`] logits. The layout's logits are within
+/// restarting from 0 every 255 logits (their sum stays within 32 bits). The layout's logits are within
 /// `±2²³` ([`crate::LOGIT_LIMIT`]), so that `d_j ≤ 2²⁴`; of other
 /// integers, one more than 2²⁴ below the largest is taken 2²⁴ below it,
 /// and `i32::MIN` (top-k's mark for the logits it drops) weighs 0.
@@ -202,7 +230,7 @@ fn weigh_high_word(logits: &mut [i32], max: i32, m: u32, shift: u32) -> u64 {
     return logits
         .chunks_mut(WEIGHTS_PER_SUM)
         .map(
-            |chunk| match weigh_asm(chunk, max, m, shift, D_LIMIT, &EXP2_TABLE) {
+            |chunk| match weigh_asm(chunk, max, m, shift, D_LIMIT, exp2_tables()) {
                 Some(sum) => u64::from(sum),
                 None => weigh(chunk, max, |d| scale.t(d)),
             },
@@ -321,6 +349,14 @@ mod tests {
     use crate::{sample_fixed, Rng, SampleParams};
     use proptest::prelude::*;
     use std::vec::Vec;
+
+    #[test]
+    fn exp2_steps_are_the_table_s_differences() {
+        for (i, &step) in super::EXP2_STEPS.iter().enumerate() {
+            assert_eq!(step, EXP2_TABLE[i] - EXP2_TABLE[i + 1], "{i}");
+        }
+        assert!(EXP2_TABLE.windows(2).all(|w| w[0] > w[1]));
+    }
 
     #[test]
     fn exp2_table_is_rounded_exactly() {

@@ -2,11 +2,11 @@
 //! Thumb-2 assembly, for the Cortex-M3, M4, M7, M33 and M55: UMULL gives the
 //! high word at once, UBFX the table index and the interpolation weight,
 //! and no value waits on the stack (Rust's loop keeps four there, about
-//! 61 cycles a logit on the M4; this one 25.5 with the M4's timings: the
+//! 61 cycles a logit on the M4; this one 24.5 with the M4's timings: the
 //! loads 2 + 2 + 1 (the second logit's first load 1, after the first's
-//! store), UMULL, MUL and the 17 other instructions 1 each, the store 1,
+//! store), UMULL, MUL and the 16 other instructions 1 each, the store 1,
 //! and every other logit the end test's compare and taken branch 4; the
-//! trace of the `mps2-an386` firmware at H 128: 1,654 cycles for 65).
+//! trace of the `mps2-an386` firmware at H 128: 1,589 cycles for 65).
 //!
 //! Per logit `y` (the integers of `weigh` with `Scale::t` and `weight`),
 //! with `max` at least every logit:
@@ -16,7 +16,7 @@
 //! d·2⁷ = max·2⁷ − y·2⁷              (mod 2³²: d ≤ 2²⁴, so the product ≤ 2³¹ is exact)
 //! t = high(d·2⁷ · m·2⁸) >> shift    UMULL
 //! t ≥ 25·2¹⁶                        → w = 0 (not taken: the carry flag is 0)
-//! v = y0 − ((y0 − y1)·b + 2⁹) >> 10 y0, y1 = EXP2_TABLE[i], [i + 1]; i, b the fraction's top 6 and low 10 bits
+//! v = y0 − ((y0 − y1)·b + 2⁹) >> 10 y0 = EXP2_TABLE[i], y0 − y1 = EXP2_STEPS[i]; i, b the fraction's top 6 and low 10 bits
 //! w = (v >> n) + bit n − 1 of v     n = t >> 16: LSRS sets the carry to the last bit out (n = 0: leaves it 0),
 //!                                   ADC adds it; = (v + 2^(n−1)) >> n
 //! ```
@@ -27,8 +27,8 @@ use super::weigh_asm::WeighFrame;
 use core::arch::asm;
 
 /// One logit (module docs): r0 the logit, r1 the running sum, r2 `max·2⁷`,
-/// r3 `max − d_limit`, r8 `m·2⁸`, r9 the shift, r10 and r12 the table from
-/// its first and second entry, lr `d_limit·2⁷`; r4–r7 scratch. `$far` is
+/// r3 `max − d_limit`, r8 `m·2⁸`, r9 the shift, r10 the table, r12 its
+/// steps, lr `d_limit·2⁷`; r4–r7 scratch. `$far` is
 /// the label of the path for `y < max − d_limit`, `$mul` the one after
 /// its `d`, `$zero` the label of the path for a weight of 0.
 macro_rules! weigh_logit {
@@ -50,9 +50,8 @@ macro_rules! weigh_logit {
             "f\n",                           // t ≥ 25·2¹⁶: weight 0; else the carry is 0
             "ubfx r6, r5, #10, #6\n",        // i
             "ldr.w r4, [r10, r6, lsl #2]\n", // y0
-            "ldr.w r6, [r12, r6, lsl #2]\n", // y1
-            "sub.w r6, r4, r6\n",
-            "ubfx r7, r5, #0, #10\n", // b
+            "ldr.w r6, [r12, r6, lsl #2]\n", // y0 − y1
+            "ubfx r7, r5, #0, #10\n",        // b
             "mul r7, r6, r7\n",
             "add.w r7, r7, #512\n",
             "sub.w r4, r4, r7, lsr #10\n", // v
@@ -107,10 +106,10 @@ pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
     unsafe {
         asm!(
             "push {{r6, r7}}",
-            "ldr lr, [r1, #40]", // d_limit·2⁷
+            "ldr lr, [r1, #40]",  // d_limit·2⁷
+            "ldr r12, [r1, #44]", // the steps y0 − y1
             "ldm r1, {{r2, r3, r8, r9, r10, r11}}",
             "movs r1, #0",
-            "add.w r12, r10, #4", // the table from its second entry: y1
             "sub.w r4, r11, r0",
             "tst r4, #4",
             "bne 12f", // an odd number of logits

@@ -25,19 +25,29 @@ pub(super) fn weigh(
     m: u32,
     shift: u32,
     d_limit: u32,
-    table: &[u32; 65],
+    tables: Exp2Tables,
 ) -> Option<u32> {
-    let frame = WeighFrame::new(logits, max, m, shift, d_limit, table)?;
+    let frame = WeighFrame::new(logits, max, m, shift, d_limit, tables)?;
     // SAFETY: the frame is that of `logits` (`WeighFrame::new`).
     Some(unsafe { weigh_loop(logits, &frame) })
 }
 
-/// The words a weights loop reads (`#[repr(C)]`, offsets 0 to 40): the
+/// The tables of `2^(−i/64)` a weights loop reads.
+#[derive(Clone, Copy)]
+pub(super) struct Exp2Tables {
+    /// `round(2²⁴·2^(−i/64))`, `i = 0 … 64`.
+    pub(super) table: &'static [u32; 65],
+    /// `table[i] − table[i + 1]`, `i = 0 … 63` (Thumb-2).
+    #[cfg(charm_thumb2)]
+    pub(super) steps: &'static [u32; 64],
+}
+
+/// The words a weights loop reads (`#[repr(C)]`, offsets 0 to 44): the
 /// largest logit times 2⁷ (mod 2³²), the lowest logit with a `d` below the
 /// cap (`max − d_limit`), `q`'s `m·2⁸`, its shift, the table and the end of
 /// the logits (Thumb-2 loads these six with one LDM); `m·2⁸` in halves
-/// (Thumb-1 multiplies 16 bits at a time), the largest logit, `d`'s cap
-/// and the cap times 2⁷.
+/// (Thumb-1 multiplies 16 bits at a time), the largest logit, `d`'s cap,
+/// the cap times 2⁷ and, on Thumb-2, the table of steps.
 #[repr(C)]
 pub(super) struct WeighFrame {
     max_128: i32,
@@ -51,6 +61,8 @@ pub(super) struct WeighFrame {
     max: i32,
     d_limit: u32,
     d_limit_128: u32,
+    #[cfg(charm_thumb2)]
+    steps: usize,
 }
 
 /// The largest cap of `d` the loops take: `d·2⁷` stays within 32 bits.
@@ -68,7 +80,7 @@ impl WeighFrame {
         m: u32,
         shift: u32,
         d_limit: u32,
-        table: &[u32; 65],
+        tables: Exp2Tables,
     ) -> Option<Self> {
         if logits.is_empty()
             || logits.len() > WEIGHTS_PER_SUM
@@ -85,13 +97,15 @@ impl WeighFrame {
             lowest,
             m,
             shift,
-            table: table.as_ptr() as usize,
+            table: tables.table.as_ptr() as usize,
             end: logits.as_ptr().wrapping_add(logits.len()) as usize,
             m_low: m & 0xffff,
             m_high: m >> 16,
             max,
             d_limit,
             d_limit_128: d_limit << 7,
+            #[cfg(charm_thumb2)]
+            steps: tables.steps.as_ptr() as usize,
         })
     }
 }

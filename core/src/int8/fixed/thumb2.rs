@@ -2,16 +2,17 @@
 //! Cortex-M3 to M55. For a hidden row Rust reloads the row's constants
 //! from the stack and calls an outlined piece of the interpolation, about
 //! 45 cycles on the M4; [`hidden`] holds the four constants and the five
-//! streams in registers: 26 cycles a row (the cycle model's M4 timings:
+//! streams in registers: 25 cycles a row (the cycle model's M4 timings:
 //! the four loads back to back 5, SMULL 1, the input term's MUL 1, the two
-//! roundings by ASRS and ADC 4, `|ũ|` 2, the range test 2, the table's
-//! index 2, the interpolation 6 (on the DSP cores one word of `INTERVALS`
-//! and SMULTB; 8 from `TABLE`'s two halfwords on the M3), the sign 2, the
-//! store 1; four rows a turn, whose end test is 4). [`logits`] takes 13
+//! roundings by ASRS and ADC 4, `|ũ|` 2, the range test 1 (USAT into
+//! `INTERVALS`' range on the DSP cores; a compare and branch, 2, on the
+//! M3), the table's index 2, the interpolation 6 (on the DSP cores one word
+//! of `INTERVALS` and SMULTB; 8 from `TABLE`'s two halfwords on the M3),
+//! the sign 2, the store 1; four rows a turn, whose end test is 4). [`logits`] takes 13
 //! cycles a logit (the three loads 4, SMULL 1, the rounding and the bias
 //! 2, the clamp 4, the store 1, a quarter of the end test 1), where Rust's
 //! loop took 20. The trace agrees (`charm-cycles --addresses` of the
-//! `mps2-an386` firmware with `--features fixed`, H 128): 3,486 cycles for
+//! `mps2-an386` firmware with `--features fixed`, H 128): 3,358 cycles for
 //! the 128 hidden rows with the turns' entries and ends, 846 for the 65
 //! logits. SMULL, MUL, UBFX, SSAT, USAT, ADC and the shifted operands are
 //! Armv7-M's base, so the M3 runs them too (SMULL 4 cycles there, MUL 2 as
@@ -87,6 +88,40 @@ macro_rules! interpolate {
     };
 }
 
+/// `|ũ|` (lr) where the table reads it: from `6·2²⁰` on `tanh_q15` is
+/// 32767, which `TABLE` (769 entries) leaves to a branch to label `$sat`
+/// ([`saturated!`]); `INTERVALS` holds 32767 up to `2²³` (1,024 entries),
+/// so that USAT to 23 bits takes every larger `|ũ|` there, one
+/// instruction for the compare and branch.
+#[cfg(not(feature = "dsp"))]
+macro_rules! in_range {
+    ($sat:literal) => {
+        concat!("cmp lr, #0x600000\n", "bhs ", $sat, "f\n")
+    };
+}
+#[cfg(feature = "dsp")]
+macro_rules! in_range {
+    ($sat:literal) => {
+        "usat lr, #23, lr\n"
+    };
+}
+
+/// The saturated path of a hidden row (`|ũ| ≥ 6·2²⁰`: 32767) at label
+/// `$sat`, back to its sign at `$sign`; none on the DSP cores
+/// ([`in_range!`]).
+#[cfg(not(feature = "dsp"))]
+macro_rules! saturated {
+    ($sat:literal, $sign:literal) => {
+        concat!($sat, ":\n", "movw r11, #32767\n", "b ", $sign, "b\n")
+    };
+}
+#[cfg(feature = "dsp")]
+macro_rules! saturated {
+    ($sat:literal, $sign:literal) => {
+        ""
+    };
+}
+
 /// One hidden row (module docs): its four loads, `ũ = p + B + t`,
 /// `tanh_q15_fixed(ũ)` and the store. r0–r4 the streams (sum, `M`, the
 /// column's byte, `B`, the output), r5–r9 the constants (`s = K_h − 32`, `X`,
@@ -107,10 +142,7 @@ macro_rules! hidden_row {
             "adc r10, r10, r12\n",        // ũ = B + p + t
             "eor lr, r10, r10, asr #31\n",
             "sub lr, lr, r10, asr #31\n", // |ũ|
-            "cmp lr, #0x600000\n",
-            "bhs ",
-            $sat,
-            "f\n", // |ũ| ≥ 6·2²⁰: 32767
+            in_range!($sat),
             "lsr r12, lr, #13\n",
             "ubfx lr, lr, #0, #13\n", // w = |ũ| mod 2¹³
             interpolate!(),
@@ -157,9 +189,10 @@ pub(super) fn hidden(
     };
     // SAFETY: reads the `n` (at least one) words of `acc`, of the
     // multipliers and of the biases, the `n` bytes of the column, and two
-    // neighbouring entries of the 769-entry `TABLE` (or entry `i` of the
-    // 768-entry `INTERVALS`) at `i = |ũ| >> 13 < 768` (every larger `|ũ|`
-    // takes the branch to the saturated path);
+    // neighbouring entries of the 769-entry `TABLE` at `i = |ũ| >> 13 <
+    // 768` (every larger `|ũ|` takes the branch to the saturated path), or
+    // on the DSP cores entry `i` of the 1,024-entry `INTERVALS` at `i =
+    // USAT(|ũ|, 23) >> 13 < 1,024`;
     // writes the `n` halfwords of `out`, up to `out_end`, and the two
     // words it pushes (restored by the pop, so sp is as it was); reads the
     // frame's words. r6 and r7 (reserved by LLVM, not usable as operands)
@@ -196,18 +229,10 @@ pub(super) fn hidden(
             "cmp r4, r7",
             "bne 2b",
             "b 5f",
-            "40:",
-            "movw r11, #32767",
-            "b 41b",
-            "42:",
-            "movw r11, #32767",
-            "b 43b",
-            "44:",
-            "movw r11, #32767",
-            "b 45b",
-            "46:",
-            "movw r11, #32767",
-            "b 47b",
+            saturated!("40", "41"),
+            saturated!("42", "43"),
+            saturated!("44", "45"),
+            saturated!("46", "47"),
             "5:",
             "pop {{r6, r7}}",
             inout("r0") core::ptr::addr_of!(frame) => _,
