@@ -287,10 +287,10 @@ macro_rules! logit {
 }
 
 /// [`super::rows::logits`] with `HIGH`: `ỹ_j = clamp(p_j + C_j, ±2²³)`,
-/// 15.5 cycles a logit on the M4 by the cycle model's timings (the three
+/// 13 cycles a logit on the M4 by the cycle model's timings (the three
 /// loads 4, or 3 after the store before them, SMULL 1, the rounding and
-/// the bias 3, the clamp 4, the store 2, and half the end test of a turn
-/// of two, 2). `false` (nothing done)
+/// the bias by ASRS and ADC 2, the clamp 4, the store 1, and a quarter of
+/// the end test of a turn of four, 1). `false` (nothing done)
 /// unless the four slices have the same positive length and `shift` is in
 /// 33..=62.
 pub(super) fn logits(acc: &[i32], mult: &[i32], bias: &[i32], shift: u32, y: &mut [i32]) -> bool {
