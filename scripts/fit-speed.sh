@@ -17,8 +17,11 @@
 # characters; fixed int8 on the Cortex-M4F with the firmware built with
 # `--features fixed`, as its default build leaves it out); the results go
 # to target/speed/measurements.tsv (lines CORE ELEMENT H V CYCLES; lines
-# already there are kept, so a second run measures only what the first did
-# not), and `charm-speed-fit` prints each core's
+# already there are kept, so that a run after an interrupted one measures
+# only what that one did not, as long as the code measured is the same:
+# measurements.stamp names the tree of core/, firmware/, tests/src/ and
+# scripts/ with any uncommitted change there, and a run on another tree
+# starts a new file), and `charm-speed-fit` prints each core's
 # CharCost and the largest difference between its fit and the measurements
 # (FIT_ERROR_PERCENT is that of all cores, rounded up). Paste the constants
 # into speed.rs after a change to the firmware's step, the compiler, or the
@@ -39,7 +42,9 @@
 # int8: every model, 2 and 12 characters); and `charm-speed-fit --cells` prints
 # each core's StackedCost of each element. Measurements already in
 # target/speed-cells/measurements.tsv (lines CORE ELEMENT CELL LAYERS H V
-# CYCLES) are kept, so a second run measures only what the first did not.
+# CYCLES) are kept while the code is the same (its measurements.stamp, as
+# above), so a run after an interrupted one measures only what that one did
+# not.
 set -euo pipefail
 
 cells=0
@@ -58,6 +63,33 @@ cd "$root"
 out="$root/target/speed"
 mkdir -p "$out"
 cargo build -q --release -p charm-trainer --bin charm -p charm-tests --bin charm-speed-fit
+
+# code_stamp: the code a measurement depends on (the trees of core/,
+# firmware/, tests/src/ and scripts/ at HEAD, and the diff of any change to
+# them not yet committed; outside a git checkout, a value no earlier run
+# wrote).
+code_stamp() {
+    if ! git rev-parse -q --verify HEAD >/dev/null 2>&1; then
+        date +%s%N # not a git checkout: nothing to compare, so never the same
+        return
+    fi
+    {
+        git rev-parse HEAD:core HEAD:firmware HEAD:tests/src HEAD:scripts
+        git diff HEAD -- core firmware tests/src scripts
+    } | sha256sum | cut -d ' ' -f 1
+}
+
+# fresh_measurements DIR: keeps DIR/measurements.tsv only if it was measured
+# on the code there is now (DIR/measurements.stamp); else starts it empty.
+fresh_measurements() {
+    local stamp
+    stamp="$(code_stamp)"
+    if [ "$(cat "$1/measurements.stamp" 2>/dev/null)" != "$stamp" ]; then
+        : >"$1/measurements.tsv"
+        printf '%s\n' "$stamp" >"$1/measurements.stamp"
+    fi
+    touch "$1/measurements.tsv"
+}
 bin="$root/target/release"
 
 # model NAME DATA H: trains NAME.charm and quantizes it to NAME-int8.charm (row
@@ -98,7 +130,7 @@ if [ "$cells" = 1 ]; then
         "m3 mps2-an385 soft" "riscv32 riscv32-virt soft" "riscv32imc riscv32imc-virt soft"
         "m0 microbit soft" "m0plus microbit soft")
     tsv="$out/measurements.tsv"
-    touch "$tsv"
+    fresh_measurements "$out"
     for entry in "${cores[@]}"; do
         read -r core board soft <<<"$entry"
         table="$core"
@@ -145,7 +177,7 @@ cores=("m0 microbit soft" "m0plus microbit soft" "m3 mps2-an385 soft" "m4 mps2-a
     "riscv32imc riscv32imc-virt soft")
 
 tsv="$out/measurements.tsv"
-touch "$tsv"
+fresh_measurements "$out"
 for entry in "${cores[@]}"; do
     read -r core board soft <<<"$entry"
     table="$core"
