@@ -75,10 +75,10 @@ static EXP2_TABLE: [u32; 65] = [
 ];
 
 /// `EXP2_TABLE[i] − EXP2_TABLE[i + 1]` for `i = 0 … 63`, the
-/// interpolation's steps: the Thumb-2 weights loop reads one where it read
-/// the next entry and subtracted (computed at compile time; the test
-/// `exp2_steps_are_the_table_s_differences` checks them).
-#[cfg_attr(not(charm_thumb2), allow(dead_code))]
+/// interpolation's steps, which [`weight`] and the Thumb-2 weights loop
+/// read where they would read the next entry and subtract (computed at
+/// compile time; the test `exp2_steps_are_the_table_s_differences` checks
+/// them).
 static EXP2_STEPS: [u32; 64] = exp2_steps();
 
 const fn exp2_steps() -> [u32; 64] {
@@ -91,13 +91,12 @@ const fn exp2_steps() -> [u32; 64] {
     steps
 }
 
-/// The tables the weights loops read: [`EXP2_TABLE`], and on Thumb-2
-/// [`EXP2_STEPS`].
+/// The tables the weights loops read: [`EXP2_TABLE`] and [`EXP2_STEPS`]
+/// (Thumb-1 reads the table alone).
 #[cfg(any(charm_thumb1, charm_thumb2))]
 fn exp2_tables() -> super::weigh_asm::Exp2Tables {
     super::weigh_asm::Exp2Tables {
         table: &EXP2_TABLE,
-        #[cfg(charm_thumb2)]
         steps: &EXP2_STEPS,
     }
 }
@@ -331,11 +330,11 @@ fn weight(t: u32) -> u32 {
     let low_bits = T_BITS - TABLE_BITS;
     let i = (fraction >> low_bits) as usize;
     let between = fraction & ((1 << low_bits) - 1);
-    let (Some(&y0), Some(&y1)) = (EXP2_TABLE.get(i), EXP2_TABLE.get(i + 1)) else {
+    let (Some(&y0), Some(&step)) = (EXP2_TABLE.get(i), EXP2_STEPS.get(i)) else {
         return 0; // i < 64 always
     };
     // y0 − (y0 − y1)·between / 2¹⁰: y0 − y1 < 2¹⁸, between < 2¹⁰
-    let v = y0 - (((y0 - y1) * between + (1 << (low_bits - 1))) >> low_bits);
+    let v = y0 - ((step * between + (1 << (low_bits - 1))) >> low_bits);
     match n {
         0 => v,
         n => (v + (1 << (n - 1))) >> n, // v ≤ 2²⁴, n ≤ 24: no overflow

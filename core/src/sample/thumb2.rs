@@ -92,15 +92,15 @@ macro_rules! weigh_far {
 /// # Safety
 ///
 /// `frame` is `WeighFrame::new`'s for `logits` (so that its end is
-/// `logits`' end, past at least one word, and its table is the 65-entry
-/// table).
+/// `logits`' end, past at least one word, its table the 65-entry table and
+/// its steps the 64-entry table).
 pub(super) unsafe fn weigh_loop(logits: &mut [i32], frame: &WeighFrame) -> u32 {
     let sum: u32;
     // SAFETY: reads and writes the `logits.len()` words of `logits` (at
     // least one; the turn's first logit only when at least two are left:
-    // an odd number enters at the second); reads entries `i` and `i + 1`
-    // of the 65-entry table with `i` = the top 6 bits of a 16-bit fraction
-    // (at most 63); the frame's words. r6 and r7 (reserved by LLVM, not
+    // an odd number enters at the second); reads entry `i` of the 65-entry
+    // table and of the 64-entry steps with `i` = the top 6 bits of a 16-bit
+    // fraction (at most 63); the frame's words. r6 and r7 (reserved by LLVM, not
     // usable as operands) are saved on the stack and restored; the others
     // are clobbers.
     unsafe {

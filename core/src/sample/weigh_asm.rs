@@ -37,8 +37,7 @@ pub(super) fn weigh(
 pub(super) struct Exp2Tables {
     /// `round(2²⁴·2^(−i/64))`, `i = 0 … 64`.
     pub(super) table: &'static [u32; 65],
-    /// `table[i] − table[i + 1]`, `i = 0 … 63` (Thumb-2).
-    #[cfg(charm_thumb2)]
+    /// `table[i] − table[i + 1]`, `i = 0 … 63` (read by Thumb-2).
     pub(super) steps: &'static [u32; 64],
 }
 
@@ -47,7 +46,7 @@ pub(super) struct Exp2Tables {
 /// cap (`max − d_limit`), `q`'s `m·2⁸`, its shift, the table and the end of
 /// the logits (Thumb-2 loads these six with one LDM); `m·2⁸` in halves
 /// (Thumb-1 multiplies 16 bits at a time), the largest logit, `d`'s cap,
-/// the cap times 2⁷ and, on Thumb-2, the table of steps.
+/// the cap times 2⁷ and the table of steps (read by Thumb-2).
 #[repr(C)]
 pub(super) struct WeighFrame {
     max_128: i32,
@@ -61,7 +60,6 @@ pub(super) struct WeighFrame {
     max: i32,
     d_limit: u32,
     d_limit_128: u32,
-    #[cfg(charm_thumb2)]
     steps: usize,
 }
 
@@ -104,7 +102,6 @@ impl WeighFrame {
             max,
             d_limit,
             d_limit_128: d_limit << 7,
-            #[cfg(charm_thumb2)]
             steps: tables.steps.as_ptr() as usize,
         })
     }

@@ -372,44 +372,6 @@ unsafe fn pair_run(w: &[i8], h: &[i16], pairs: usize, sum: i32, out: &mut [DotSl
     }
 }
 
-/// Eight entries of `Σh` into r12 (r0 the state, r1 `(1, 1)`).
-macro_rules! sum_eight {
-    () => {
-        concat!(
-            "ldm r0!, {{r3, r4, r5, r8}}\n",
-            "smlad r12, r3, r1, r12\n",
-            "smlad r12, r4, r1, r12\n",
-            "smlad r12, r5, r1, r12\n",
-            "smlad r12, r8, r1, r12\n",
-        )
-    };
-}
-
-/// The start and the turn of [`sum`]'s loop, r2 the steps of eight
-/// entries, made the end: eight entries a turn, or sixteen in a build with
-/// the fixed layout (no 16 KiB budget to keep; an odd number of steps
-/// enters at the second eight).
-#[cfg(not(feature = "fixed"))]
-macro_rules! sum_turn {
-    () => {
-        concat!("add r2, r0, r2, lsl #4\n", "3:\n", sum_eight!())
-    };
-}
-#[cfg(feature = "fixed")]
-macro_rules! sum_turn {
-    () => {
-        concat!(
-            "tst r2, #1\n",
-            "add r2, r0, r2, lsl #4\n",
-            "bne 4f\n",
-            "3:\n",
-            sum_eight!(),
-            "4:\n",
-            sum_eight!(),
-        )
-    };
-}
-
 /// `Σ h_i` by SMLAD with `(1, 1)`, eight entries per step (exact: at
 /// most 512 entries of ±32767); `None` unless `h` is 4-byte aligned with
 /// a positive multiple of 8 entries.
@@ -423,7 +385,13 @@ pub fn sum(h: &[i16]) -> Option<i32> {
     // SAFETY: reads 16·steps bytes of `h`, in bounds and word aligned.
     unsafe {
         asm!(
-            sum_turn!(),
+            "add r2, r0, r2, lsl #4",
+            "3:",
+            "ldm r0!, {{r3, r4, r5, r8}}",
+            "smlad r12, r3, r1, r12",
+            "smlad r12, r4, r1, r12",
+            "smlad r12, r5, r1, r12",
+            "smlad r12, r8, r1, r12",
             "cmp r0, r2",
             "bne 3b",
             inout("r0") h.as_ptr() => _,
