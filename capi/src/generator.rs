@@ -216,15 +216,24 @@ impl<M: Recurrent> Recurrent for Kept<M> {
     ) {
         self.0.step_to_draw(state, x, next, logits);
     }
-    fn step_to_draw_summed(
+    fn step_to_draw_noted(
         &self,
         state: &[M::State],
-        sum: Option<i32>,
+        notes: charm_core::StepNotes,
         x: usize,
         next: &mut [M::State],
         logits: &mut [f32],
-    ) -> Option<i32> {
-        self.0.step_to_draw_summed(state, sum, x, next, logits)
+    ) -> charm_core::StepNotes {
+        self.0.step_to_draw_noted(state, notes, x, next, logits)
+    }
+    fn draw_noted(
+        &self,
+        logits: &mut [f32],
+        notes: charm_core::StepNotes,
+        params: charm_core::SampleParams,
+        rng: &mut charm_core::Rng,
+    ) -> Result<usize, charm_core::SampleError> {
+        self.0.draw_noted(logits, notes, params, rng)
     }
 }
 

@@ -127,7 +127,7 @@ pub use model::{
 };
 pub use sample::{
     exp_shifted, log_softmax_at, sample, sample_fixed, softmax, Buffers, GenerateError, Generator,
-    Recurrent, Rng, SampleError, SampleParams, Slices, StateElement,
+    Recurrent, Rng, SampleError, SampleParams, Slices, StateElement, StepNotes,
 };
 pub use sentence::{display_sentence, Explain, SentenceOut};
 pub use utf8::str_from_utf8;

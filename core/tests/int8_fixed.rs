@@ -267,52 +267,66 @@ fn generator_runs_the_fixed_layout() {
     assert_eq!(text.chars().count(), 200);
 }
 
-/// The generator hands each state's `Σh` on to the next step
-/// (`Recurrent::step_to_draw_summed`), where the view's own `step` sums
-/// every state itself: the same characters, drawn by `sample_fixed` with
-/// the same seed, through a prime, 200 characters, a reset and another
-/// prime (the sum enters every dot product as `−128·Σh`, so a stale one
-/// changes the logits).
+/// The generator hands each step's notes on (`Recurrent::step_to_draw_noted`):
+/// the state's `Σh` to the next step and the largest logit to the draw,
+/// where the view's own `step` sums every state itself and `sample_fixed`
+/// finds the largest: the same characters with the same seed, through a
+/// prime, 200 characters, a reset and another prime, with plain
+/// temperature (the weights loop that skips the far logits' test), top-k
+/// and greedy (the sum enters every dot product as `−128·Σh`, so a stale
+/// one changes the logits; a wrong largest changes the weights).
 #[test]
-fn generator_hands_on_the_state_sum() {
+fn generator_hands_on_the_step_notes() {
     use charm_core::{sample_fixed, Buffers, Generator, Rng, SampleParams, Vocab};
     let (hidden, vocab_len) = (13, 6);
     let m = OwnedModel::random(hidden, vocab_len, 0.8, 5);
     let q = quantize_fixed(&m.view()).unwrap();
     let view = q.view();
     let text = "abcdef";
-    let params = SampleParams::default();
-    let mut buffers = Buffers::<32, 32, i16>::new();
-    let slices = buffers.slices_for(&view).unwrap();
-    let mut g = Generator::new(view, Vocab::new(text).unwrap(), params, 11, slices).unwrap();
-    let mut from_generator = String::new();
-    g.prime("fab").unwrap();
-    from_generator.extend((0..200).map(|_| g.next_char()));
-    g.reset();
-    g.prime("cc").unwrap();
-    from_generator.extend((0..50).map(|_| g.next_char()));
+    let all_params = [
+        SampleParams::default(),
+        SampleParams {
+            temperature: 0.7,
+            top_k: 3,
+        },
+        SampleParams {
+            temperature: 0.0,
+            top_k: 0,
+        },
+    ];
+    for params in all_params {
+        let mut buffers = Buffers::<32, 32, i16>::new();
+        let slices = buffers.slices_for(&view).unwrap();
+        let mut g = Generator::new(view, Vocab::new(text).unwrap(), params, 11, slices).unwrap();
+        let mut from_generator = String::new();
+        g.prime("fab").unwrap();
+        from_generator.extend((0..200).map(|_| g.next_char()));
+        g.reset();
+        g.prime("cc").unwrap();
+        from_generator.extend((0..50).map(|_| g.next_char()));
 
-    // the same protocol by hand: step (Σh summed each time), sample_fixed
-    let s = padded(hidden);
-    let index = |c: char| text.chars().position(|t| t == c).unwrap();
-    let mut rng = Rng::new(11);
-    let (mut h, mut h_next, mut y) = (vec![0i16; s], vec![0i16; s], vec![0i32; vocab_len]);
-    let mut by_hand = String::new();
-    for (prime, n) in [("fab", 200), ("cc", 50)] {
-        h.fill(0);
-        view.initial_logits(&mut y);
-        for c in prime.chars() {
-            view.step(&h, index(c), &mut h_next, &mut y);
-            std::mem::swap(&mut h, &mut h_next);
+        // the same protocol by hand: step (Σh summed each time), sample_fixed
+        let s = padded(hidden);
+        let index = |c: char| text.chars().position(|t| t == c).unwrap();
+        let mut rng = Rng::new(11);
+        let (mut h, mut h_next, mut y) = (vec![0i16; s], vec![0i16; s], vec![0i32; vocab_len]);
+        let mut by_hand = String::new();
+        for (prime, n) in [("fab", 200), ("cc", 50)] {
+            h.fill(0);
+            view.initial_logits(&mut y);
+            for c in prime.chars() {
+                view.step(&h, index(c), &mut h_next, &mut y);
+                std::mem::swap(&mut h, &mut h_next);
+            }
+            for _ in 0..n {
+                let x = sample_fixed(&mut y.clone(), params, &mut rng).unwrap();
+                by_hand.push(text.chars().nth(x).unwrap());
+                view.step(&h, x, &mut h_next, &mut y);
+                std::mem::swap(&mut h, &mut h_next);
+            }
         }
-        for _ in 0..n {
-            let x = sample_fixed(&mut y.clone(), params, &mut rng).unwrap();
-            by_hand.push(text.chars().nth(x).unwrap());
-            view.step(&h, x, &mut h_next, &mut y);
-            std::mem::swap(&mut h, &mut h_next);
-        }
+        assert_eq!(from_generator, by_hand, "{params:?}");
     }
-    assert_eq!(from_generator, by_hand);
 }
 
 /// Through `Recurrent`, the fixed layout's step gives readers of numbers

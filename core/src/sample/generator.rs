@@ -1,6 +1,6 @@
 //! Text generation: the state, priming, and one character at a time.
 
-use super::integer::sample_fixed;
+use super::integer::{sample_fixed, sample_fixed_noted};
 use super::sampler::{sample, SampleError, SampleParams};
 use crate::int8::fixed::{logit_value, FixedModelView};
 use crate::int8::row_pairs::QuantModelView;
@@ -74,26 +74,27 @@ pub trait Recurrent {
     ) {
         self.step_state(h_prev, x, h_next, logits);
     }
-    /// [`Recurrent::step_to_draw`] that hands on the sum of the state, for
-    /// a step that needs `Σ h` (the fixed int8 layout: `−128·Σh` starts
-    /// every dot product), so that it sums each state once: `sum_prev` is
-    /// what the call that wrote `h_prev` returned (`None`: not known), and
-    /// the result is the sum of `h_next` as the step computed it (`None`
-    /// where the model keeps none: this default). The [`Generator`] keeps
-    /// it from one step to the next; it holds the state's buffers, so that
-    /// nothing changes them in between. A wrong `sum_prev` makes wrong
-    /// logits, nothing worse.
-    fn step_to_draw_summed(
+    /// [`Recurrent::step_to_draw`] that hands on what the step learned of
+    /// its results ([`StepNotes`]), so that nothing computes them twice:
+    /// `notes` are what the call that wrote `h_prev` and `logits` returned
+    /// ([`StepNotes::default`]: nothing known), the result is what this
+    /// step knows of `h_next` and the logits it wrote (nothing: this
+    /// default). The [`Generator`] keeps them from one step to the next and
+    /// hands them to [`Recurrent::draw_noted`]; it holds the state's and
+    /// the logits' buffers, so that nothing changes them in between. Notes
+    /// that are not the step's make wrong logits or a wrong draw, nothing
+    /// worse.
+    fn step_to_draw_noted(
         &self,
         h_prev: &[Self::State],
-        sum_prev: Option<i32>,
+        notes: StepNotes,
         x: usize,
         h_next: &mut [Self::State],
         logits: &mut [f32],
-    ) -> Option<i32> {
-        let _ = sum_prev;
+    ) -> StepNotes {
+        let _ = notes;
         self.step_to_draw(h_prev, x, h_next, logits);
-        None
+        StepNotes::default()
     }
     /// Draws the next character's index from the logits of
     /// [`Recurrent::step_to_draw`] ([`sample`](fn@sample); the fixed int8
@@ -107,6 +108,33 @@ pub trait Recurrent {
     ) -> Result<usize, SampleError> {
         sample(logits, params, rng)
     }
+    /// [`Recurrent::draw`] given the notes of the step that wrote `logits`
+    /// ([`Recurrent::step_to_draw_noted`]): the same index, drawn with
+    /// less work where the notes say something (this default: `draw`).
+    fn draw_noted(
+        &self,
+        logits: &mut [f32],
+        notes: StepNotes,
+        params: SampleParams,
+        rng: &mut Rng,
+    ) -> Result<usize, SampleError> {
+        let _ = notes;
+        self.draw(logits, params, rng)
+    }
+}
+
+/// What a step learned of its results on the way, for the next step and
+/// the draw ([`Recurrent::step_to_draw_noted`]); the fixed int8 layout
+/// keeps both, every other model neither.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepNotes {
+    /// `Σ h` of the state the step wrote (wrapping i32), which every dot
+    /// product of the fixed layout's next step starts from (`−128·Σh`).
+    pub state_sum: Option<i32>,
+    /// The largest of the logits the step wrote, in the form
+    /// [`Recurrent::draw`] reads (the fixed layout's Q16 integers, which
+    /// its step keeps within `±2²³`): the sampler's first pass.
+    pub largest_logit: Option<i32>,
 }
 
 /// `logits = b_y`, element by element through black_box: LLVM would make
@@ -184,16 +212,16 @@ impl Recurrent for FixedModelView<'_> {
     fn step_to_draw(&self, h_prev: &[i16], x: usize, h_next: &mut [i16], logits: &mut [f32]) {
         self.step(h_prev, x, h_next, bytemuck::must_cast_slice_mut(logits));
     }
-    fn step_to_draw_summed(
+    fn step_to_draw_noted(
         &self,
         h_prev: &[i16],
-        sum_prev: Option<i32>,
+        notes: StepNotes,
         x: usize,
         h_next: &mut [i16],
         logits: &mut [f32],
-    ) -> Option<i32> {
+    ) -> StepNotes {
         let logits = bytemuck::must_cast_slice_mut(logits);
-        self.step_summed(h_prev, sum_prev, x, h_next, logits)
+        self.step_noted(h_prev, notes.state_sum, x, h_next, logits)
     }
     fn draw(
         &self,
@@ -202,6 +230,16 @@ impl Recurrent for FixedModelView<'_> {
         rng: &mut Rng,
     ) -> Result<usize, SampleError> {
         sample_fixed(bytemuck::must_cast_slice_mut(logits), params, rng)
+    }
+    fn draw_noted(
+        &self,
+        logits: &mut [f32],
+        notes: StepNotes,
+        params: SampleParams,
+        rng: &mut Rng,
+    ) -> Result<usize, SampleError> {
+        let logits = bytemuck::must_cast_slice_mut(logits);
+        sample_fixed_noted(logits, notes.largest_logit, params, rng)
     }
 }
 
@@ -381,9 +419,9 @@ pub struct Generator<'m, 's, M: Recurrent = ModelView<'m, f32>> {
     params: SampleParams,
     rng: Rng,
     state: Slices<'s, M::State>,
-    /// `Σ h` as the last step computed it ([`Recurrent::step_to_draw_summed`]),
-    /// `None` after a reset.
-    state_sum: Option<i32>,
+    /// What the last step learned ([`Recurrent::step_to_draw_noted`]),
+    /// nothing after a reset.
+    notes: StepNotes,
 }
 
 impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
@@ -424,7 +462,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
             params,
             rng: Rng::new(seed),
             state,
-            state_sum: None,
+            notes: StepNotes::default(),
         };
         g.reset();
         Ok(g)
@@ -433,7 +471,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
     /// Back to h_0 = 0, y_0 = b_y (the RNG is not reset).
     pub fn reset(&mut self) {
         self.state.h.fill(M::State::ZERO);
-        self.state_sum = None;
+        self.notes = StepNotes::default();
         self.model.initial_logits_to_draw(self.state.logits);
     }
 
@@ -449,8 +487,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
 
     fn feed_index(&mut self, x: usize) {
         let s = &mut self.state;
-        self.state_sum =
-            (self.model).step_to_draw_summed(s.h, self.state_sum, x, s.h_next, s.logits);
+        self.notes = (self.model).step_to_draw_noted(s.h, self.notes, x, s.h_next, s.logits);
         core::mem::swap(&mut s.h, &mut s.h_next);
     }
 
@@ -470,7 +507,7 @@ impl<'m, 's, M: Recurrent> Generator<'m, 's, M> {
         // Parameters and shapes were validated in `new`, so sampling cannot fail;
         // index 0 is a harmless fallback that is never taken.
         let i = (self.model)
-            .draw(self.state.logits, self.params, &mut self.rng)
+            .draw_noted(self.state.logits, self.notes, self.params, &mut self.rng)
             .unwrap_or(0);
         let c = self.vocab.char_at(i).unwrap_or('\u{FFFD}');
         self.feed_index(i);

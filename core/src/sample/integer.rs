@@ -131,6 +131,21 @@ pub fn sample_fixed(
     params: SampleParams,
     rng: &mut Rng,
 ) -> Result<usize, SampleError> {
+    sample_fixed_noted(logits, None, params, rng)
+}
+
+/// [`sample_fixed`] given the largest logit where the fixed step found it
+/// (`StepNotes::largest_logit`), which also says that the logits are the
+/// step's, within `±2²³`: no pass for the largest, and without top-k the
+/// weights loop's test for logits more than 2²⁴ below it skipped. The same
+/// index as [`sample_fixed`] for the step's logits and their largest; for
+/// other logits or another `largest`, an unspecified index (no panic).
+pub(crate) fn sample_fixed_noted(
+    logits: &mut [i32],
+    largest_known: Option<i32>,
+    params: SampleParams,
+    rng: &mut Rng,
+) -> Result<usize, SampleError> {
     params.validate()?;
     if logits.is_empty() {
         return Err(SampleError::Empty);
@@ -138,20 +153,23 @@ pub fn sample_fixed(
     let u = rng.next_u64() >> (64 - WEIGHT_BITS);
     // the largest logit alone; its first index only where the answer is
     // that index
-    let max = largest(logits);
+    let max = largest_known.unwrap_or_else(|| largest(logits));
     let first_largest = |logits: &[i32]| logits.iter().position(|&y| y == max).unwrap_or(0);
     if params.temperature == 0.0 {
         return Ok(first_largest(logits));
     }
     let k = params.top_k;
-    if k > 0 && k < logits.len() {
+    let top_k = k > 0 && k < logits.len();
+    if top_k {
         keep_top_k(logits, k, DROPPED);
     }
+    // every logit within D_LIMIT of the largest, none top-k's mark
+    let near = largest_known.is_some() && !top_k;
     let q = (LOG2_E / params.temperature).to_bits();
     // one loop for each form of q (the match in `Scale::t` resolved out of
     // the loop), its constants decoded once
     let total = match Scale::of(q) {
-        Scale::HighWord { m, shift } => weigh_high_word(logits, max, m, shift),
+        Scale::HighWord { m, shift } => weigh_high_word(logits, max, m, shift, near),
         s @ Scale::General(_) => weigh(logits, max, |d| s.t(d)),
     };
     let target = (u * total) >> WEIGHT_BITS; // r = ⌊u·W/2²⁴⌋ < W
@@ -221,22 +239,27 @@ fn weigh(logits: &mut [i32], max: i32, t: impl Fn(u32) -> u32) -> u64 {
 
 /// [`weigh`] with `t` of [`Scale::HighWord`] (every temperature above
 /// 0.0113); on the Cortex-M cores in assembly ([`super::weigh_asm`]),
-/// [`WEIGHTS_PER_SUM`] logits at a time (the same integers).
+/// [`WEIGHTS_PER_SUM`] logits at a time (the same integers; `near`: every
+/// `d_j` is at most [`D_LIMIT`] and no logit is top-k's mark, which the
+/// Thumb-2 loop need not then test).
 #[inline(always)]
-fn weigh_high_word(logits: &mut [i32], max: i32, m: u32, shift: u32) -> u64 {
+fn weigh_high_word(logits: &mut [i32], max: i32, m: u32, shift: u32, near: bool) -> u64 {
     let scale = Scale::HighWord { m, shift };
     #[cfg(any(charm_thumb1, charm_thumb2))]
     return logits
         .chunks_mut(WEIGHTS_PER_SUM)
         .map(
-            |chunk| match weigh_asm(chunk, max, m, shift, D_LIMIT, exp2_tables()) {
+            |chunk| match weigh_asm(chunk, max, m, shift, D_LIMIT, exp2_tables(), near) {
                 Some(sum) => u64::from(sum),
                 None => weigh(chunk, max, |d| scale.t(d)),
             },
         )
         .sum();
     #[allow(unreachable_code)]
-    weigh(logits, max, |d| scale.t(d))
+    {
+        let _ = near; // the Rust loop tests every logit
+        weigh(logits, max, |d| scale.t(d))
+    }
 }
 
 /// `q = log2(e)/T` decoded for [`weigh`]'s loop.
@@ -344,7 +367,10 @@ fn weight(t: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::{exponent, pick, weigh, weight, Scale, EXP2_TABLE, LOG2_E, T_CUT, WEIGHTS_PER_SUM};
+    use super::{
+        exponent, pick, sample_fixed_noted, weigh, weight, Scale, EXP2_TABLE, LOG2_E, T_CUT,
+        WEIGHTS_PER_SUM,
+    };
     use crate::{sample_fixed, Rng, SampleParams};
     use proptest::prelude::*;
     use std::vec::Vec;
@@ -531,6 +557,28 @@ mod tests {
             for target in targets {
                 prop_assert_eq!(pick(&sums, target), scan(target), "r {}", target);
             }
+        }
+    }
+
+    proptest! {
+        /// Given the largest logit (as the fixed step hands it on), the
+        /// sampler draws what it draws finding it itself, and leaves the
+        /// same running sums: greedy, top-k and plain temperature, the
+        /// logits anywhere in the step's range `±2²³`.
+        #[test]
+        fn the_noted_largest_draws_as_sample_fixed(
+            logits in proptest::collection::vec(-(1i32 << 23)..=(1 << 23), 1..300),
+            temperature in prop_oneof![Just(0.0f32), 0.05f32..20.0],
+            top_k in 0usize..8,
+            seed in any::<u64>(),
+        ) {
+            let params = SampleParams { temperature, top_k };
+            let max = *logits.iter().max().unwrap();
+            let (mut found, mut noted) = (logits.clone(), logits.clone());
+            let drawn = sample_fixed(&mut found, params, &mut Rng::new(seed));
+            let drawn_noted = sample_fixed_noted(&mut noted, Some(max), params, &mut Rng::new(seed));
+            prop_assert_eq!(drawn, drawn_noted);
+            prop_assert_eq!(found, noted);
         }
     }
 

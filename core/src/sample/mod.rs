@@ -23,7 +23,9 @@ mod thumb2;
 #[allow(unsafe_code)]
 mod weigh_asm;
 
-pub use generator::{Buffers, GenerateError, Generator, Recurrent, Slices, StateElement};
+pub use generator::{
+    Buffers, GenerateError, Generator, Recurrent, Slices, StateElement, StepNotes,
+};
 pub use integer::sample_fixed;
 pub use rng::Rng;
 pub use sampler::{sample, SampleError, SampleParams};

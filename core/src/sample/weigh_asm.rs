@@ -18,7 +18,10 @@ use super::thumb2::weigh_loop;
 /// `d_limit` of `i32::MIN` (where top-k's mark would not be told from a
 /// logit). `max` must be at least every logit (the sampler's largest);
 /// otherwise the sums are unspecified, and still no memory outside
-/// `logits` is touched.
+/// `logits` is touched. `near`: every logit is also at least `max −
+/// d_limit` (none is top-k's mark), which lets the Thumb-2 loop skip its
+/// test for the others (the same sums; unspecified sums otherwise, as for
+/// a wrong `max`).
 pub(super) fn weigh(
     logits: &mut [i32],
     max: i32,
@@ -26,10 +29,18 @@ pub(super) fn weigh(
     shift: u32,
     d_limit: u32,
     tables: Exp2Tables,
+    near: bool,
 ) -> Option<u32> {
     let frame = WeighFrame::new(logits, max, m, shift, d_limit, tables)?;
     // SAFETY: the frame is that of `logits` (`WeighFrame::new`).
-    Some(unsafe { weigh_loop(logits, &frame) })
+    #[cfg(charm_thumb2)]
+    return Some(unsafe { weigh_loop(logits, &frame, near) });
+    #[cfg(charm_thumb1)]
+    {
+        let _ = near; // one loop on Thumb-1
+                      // SAFETY: as above.
+        Some(unsafe { weigh_loop(logits, &frame) })
+    }
 }
 
 /// The tables of `2^(−i/64)` a weights loop reads.

@@ -56,6 +56,7 @@ use crate::int8::row_pairs::{dot_slots, pair_dots_summed, paired_len, run, State
 use crate::kernels::padded;
 use crate::math::wide::high_word;
 use crate::model::{check_lengths, ShapeError};
+use crate::StepNotes;
 use rows::{HiddenRun, HiddenScales};
 
 #[cfg(feature = "alloc")]
@@ -194,22 +195,25 @@ impl<'a> FixedModelView<'a> {
     /// `hq_prev` and `hq_next` need `S` entries and `logits` V, and `x < V`;
     /// otherwise nothing is written ([`crate::Generator`] always passes such buffers).
     pub fn step(&self, hq_prev: &[i16], x: usize, hq_next: &mut [i16], logits: &mut [i32]) {
-        self.step_summed(hq_prev, None, x, hq_next, logits);
+        self.step_noted(hq_prev, None, x, hq_next, logits);
     }
 
     /// [`FixedModelView::step`] given `Σ hq_prev` as the step that wrote
-    /// `hq_prev` returned it (`None`: summed here), returning `Σ hq_next`
-    /// for the next step (`None` where nothing was written or the sums'
-    /// kernel takes none): each state summed once
-    /// (`Recurrent::step_to_draw_summed`).
-    pub(crate) fn step_summed(
+    /// `hq_prev` returned it (`None`: summed here), returning what it
+    /// learned on the way ([`StepNotes`]): `Σ hq_next` for the next step
+    /// (`None` where nothing was written or the sums' kernel takes none)
+    /// and the largest logit for the sampler (`None` where the logits'
+    /// loop keeps none: the Cortex-M0's), so that each state is summed
+    /// once and the logits are not read again for their largest
+    /// (`Recurrent::step_to_draw_noted`).
+    pub(crate) fn step_noted(
         &self,
         hq_prev: &[i16],
         sum_prev: Option<i32>,
         x: usize,
         hq_next: &mut [i16],
         logits: &mut [i32],
-    ) -> Option<i32> {
+    ) -> StepNotes {
         // every trained model's shifts are 33 and more ([`scaled`]): the
         // rows' loops then take the high word alone, with no test of the
         // shift in them
@@ -229,12 +233,12 @@ impl<'a> FixedModelView<'a> {
         x: usize,
         hq_next: &mut [i16],
         logits: &mut [i32],
-    ) -> Option<i32> {
+    ) -> StepNotes {
         let (hidden, vocab, s) = (self.hidden, self.vocab, padded(self.hidden));
         let [wxh, whh, why] = self.t.int8;
         let [whh_mult, why_mult, wxh_mult, bh, by, _] = self.t.int32;
         if x >= vocab {
-            return None;
+            return StepNotes::default();
         }
         // column x of W_xh: x·S < V·S, the tensor's length (no overflow;
         // no division, as chunks_exact's remainder is on a Cortex-M0)
@@ -245,7 +249,7 @@ impl<'a> FixedModelView<'a> {
             hq_next.get_mut(..s),
             logits.get_mut(..vocab),
         ) else {
-            return None;
+            return StepNotes::default();
         };
         let out = &mut hq_next[..hidden];
         let scales = HiddenScales {
@@ -280,8 +284,9 @@ impl<'a> FixedModelView<'a> {
             rows::hidden::<HIGH>(acc, constants, scales, &mut out[r..end]);
             r = if n == 0 { hidden } else { end };
         }
-        // ỹ_j = clamp(p_j + C_j, ±2²³)
+        // ỹ_j = clamp(p_j + C_j, ±2²³), and the largest of them
         let sum = StateSum::of(hq_next);
+        let mut largest = Some(i32::MIN);
         let mut j = 0;
         while j < vocab {
             let dots =
@@ -290,10 +295,14 @@ impl<'a> FixedModelView<'a> {
             let end = vocab.min(j + 2 * n);
             let acc = &dots.as_flattened()[..end - j];
             let (mult, bias) = (&why_mult[j..end], &by[j..end]);
-            rows::logits::<HIGH>(acc, mult, bias, self.k_y, &mut logits[j..end]);
+            let run_largest = rows::logits::<HIGH>(acc, mult, bias, self.k_y, &mut logits[j..end]);
+            largest = largest.zip(run_largest).map(|(a, b)| a.max(b));
             j = if n == 0 { vocab } else { end };
         }
-        sum.0
+        StepNotes {
+            state_sum: sum.0,
+            largest_logit: largest,
+        }
     }
 }
 

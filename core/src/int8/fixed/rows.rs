@@ -61,7 +61,9 @@ pub(super) fn hidden<const HIGH: bool>(
 
 /// `ỹ_j = clamp(clamp((acc_j·N_j + 2^(K_y−1)) >> K_y, ±2²⁹) + C_j, ±2²³)`
 /// for the run of logits `y` from their sums `acc`, with
-/// `mult` the `N_j` and `bias` the `C_j`. `HIGH`: `K_y ≥ 33`.
+/// `mult` the `N_j` and `bias` the `C_j`. `HIGH`: `K_y ≥ 33`. Returns the
+/// largest `ỹ_j` written (`i32::MIN` for none), or `None` where the loop
+/// keeps none (the Cortex-M0's assembly).
 #[inline(always)]
 pub(super) fn logits<const HIGH: bool>(
     acc: &[i32],
@@ -69,16 +71,21 @@ pub(super) fn logits<const HIGH: bool>(
     bias: &[i32],
     k_y: u32,
     y: &mut [i32],
-) {
+) -> Option<i32> {
     #[cfg(charm_thumb1)]
     if HIGH && super::thumb::logits(acc, mult, bias, k_y, y) {
-        return;
+        return None;
     }
     #[cfg(charm_thumb2)]
-    if HIGH && super::thumb2::logits(acc, mult, bias, k_y, y) {
-        return;
+    if HIGH {
+        if let Some(largest) = super::thumb2::logits(acc, mult, bias, k_y, y) {
+            return Some(largest);
+        }
     }
+    let mut largest = i32::MIN;
     for (((y, &mult), &bias), &acc) in y.iter_mut().zip(mult).zip(bias).zip(acc) {
         *y = (scaled::<HIGH>(acc, mult, k_y) + bias).clamp(-LOGIT_LIMIT, LOGIT_LIMIT);
+        largest = largest.max(*y);
     }
+    Some(largest)
 }

@@ -8,13 +8,14 @@
 //! `INTERVALS`' range on the DSP cores; a compare and branch, 2, on the
 //! M3), the table's index 2, the interpolation 6 (on the DSP cores one word
 //! of `INTERVALS` and SMULTB; 8 from `TABLE`'s two halfwords on the M3),
-//! the sign 2, the store 1; four rows a turn, whose end test is 4). [`logits`] takes 13
+//! the sign 2, the store 1; four rows a turn, whose end test is 4). [`logits`] takes 15
 //! cycles a logit (the three loads 4, SMULL 1, the rounding and the bias
-//! 2, the clamp 4, the store 1, a quarter of the end test 1), where Rust's
-//! loop took 20. The trace agrees (`charm-cycles --addresses` of the
+//! 2, the clamp 4, the largest so far 2, the store 1, a quarter of the end
+//! test 1), where Rust's loop took 20 and the sampler's pass for the
+//! largest another 5. The trace agrees (`charm-cycles --addresses` of the
 //! `mps2-an386` firmware with `--features fixed`, H 128): 3,358 cycles for
-//! the 128 hidden rows with the turns' entries and ends, 846 for the 65
-//! logits. SMULL, MUL, UBFX, SSAT, USAT, ADC and the shifted operands are
+//! the 128 hidden rows with the turns' entries and ends, about 1,000 for
+//! the 65 logits and their largest. SMULL, MUL, UBFX, SSAT, USAT, ADC and the shifted operands are
 //! Armv7-M's base, so the M3 runs them too (SMULL 4 cycles there, MUL 2 as
 //! the cycle model takes it).
 //!
@@ -266,10 +267,13 @@ struct LogitFrame {
 /// One logit: its three loads, `p` as in [`hidden`], then `clamp(p + C,
 /// ±2²³)` with no branch: `s = SSAT(v, 24)` is `v` clamped to `[−2²³,
 /// 2²³ − 1]`, and `v − s` is positive exactly when `v ≥ 2²³`, so that
-/// `s + USAT(v − s, 1)` (0 or 1) is `v` clamped to `[−2²³, 2²³]`. r0–r3
-/// the streams (sum, `N`, `C`, `ỹ`), r5 `s = K_y − 32`, r8–r11 scratch.
+/// `s + USAT(v − s, 1)` (0 or 1) is `v` clamped to `[−2²³, 2²³]`; then the
+/// largest so far (r12) against it, a larger one moved at label `$larger`
+/// out of the loop (a branch not taken, 1 cycle, once the largest is
+/// found), back at label `$back`. r0–r3 the streams (sum, `N`, `C`, `ỹ`),
+/// r5 `s = K_y − 32`, r8–r11 scratch.
 macro_rules! logit {
-    () => {
+    ($larger:literal, $back:literal) => {
         concat!(
             "ldr r8, [r0], #4\n",  // acc
             "ldr r9, [r1], #4\n",  // N_j
@@ -281,22 +285,43 @@ macro_rules! logit {
             "sub r8, r8, r9\n",
             "usat r8, #1, r8\n",
             "add r8, r8, r9\n", // clamp(v, ±2²³)
+            "cmp r8, r12\n",
+            "bgt ",
+            $larger,
+            "f\n",
+            $back,
+            ":\n",
             "str r8, [r3], #4\n",
         )
     };
 }
 
+/// The out-of-line move of [`logit!`]: the logit in r8 is the largest so
+/// far.
+macro_rules! larger {
+    ($larger:literal, $back:literal) => {
+        concat!($larger, ":\n", "mov r12, r8\n", "b ", $back, "b\n")
+    };
+}
+
 /// [`super::rows::logits`] with `HIGH`: `ỹ_j = clamp(p_j + C_j, ±2²³)`,
-/// 13 cycles a logit on the M4 by the cycle model's timings (the three
+/// 15 cycles a logit on the M4 by the cycle model's timings (the three
 /// loads 4, or 3 after the store before them, SMULL 1, the rounding and
-/// the bias by ASRS and ADC 2, the clamp 4, the store 1, and a quarter of
-/// the end test of a turn of four, 1). `false` (nothing done)
-/// unless the four slices have the same positive length and `shift` is in
-/// 33..=62.
-pub(super) fn logits(acc: &[i32], mult: &[i32], bias: &[i32], shift: u32, y: &mut [i32]) -> bool {
+/// the bias by ASRS and ADC 2, the clamp 4, the compare with the largest
+/// and its branch not taken 2, the store 1, and a quarter of the end test
+/// of a turn of four, 1), returning the largest logit; `None` (nothing
+/// done) unless the four slices have the same positive length and
+/// `shift` is in 33..=62.
+pub(super) fn logits(
+    acc: &[i32],
+    mult: &[i32],
+    bias: &[i32],
+    shift: u32,
+    y: &mut [i32],
+) -> Option<i32> {
     let n = acc.len();
     if n == 0 || n != mult.len() || n != bias.len() || n != y.len() || !(33..=62).contains(&shift) {
-        return false;
+        return None;
     }
     let frame = LogitFrame {
         acc: acc.as_ptr() as usize,
@@ -306,6 +331,7 @@ pub(super) fn logits(acc: &[i32], mult: &[i32], bias: &[i32], shift: u32, y: &mu
         y_end: y.as_mut_ptr().wrapping_add(n) as usize,
         shift: shift - 32,
     };
+    let largest: i32;
     // SAFETY: reads the `n` (at least one) words of `acc`, `mult` and
     // `bias` and writes the `n` words of `y`, up to `y_end`; reads the
     // frame's words; no stack. All registers it writes are clobbers.
@@ -326,15 +352,21 @@ pub(super) fn logits(acc: &[i32], mult: &[i32], bias: &[i32], shift: u32, y: &mu
             "beq 32f",
             "b 31f",
             "2:",
-            logit!(),
+            logit!("40", "41"),
             "31:",
-            logit!(),
+            logit!("42", "43"),
             "32:",
-            logit!(),
+            logit!("44", "45"),
             "33:",
-            logit!(),
+            logit!("46", "47"),
             "cmp r3, r4",
             "bne 2b",
+            "b 5f",
+            larger!("40", "41"),
+            larger!("42", "43"),
+            larger!("44", "45"),
+            larger!("46", "47"),
+            "5:",
             inout("r0") core::ptr::addr_of!(frame) => _,
             out("r1") _,
             out("r2") _,
@@ -345,8 +377,9 @@ pub(super) fn logits(acc: &[i32], mult: &[i32], bias: &[i32], shift: u32, y: &mu
             out("r9") _,
             out("r10") _,
             inout("r11") n => _,
+            inout("r12") i32::MIN => largest,
             options(nostack),
         );
     }
-    true
+    Some(largest)
 }
