@@ -258,14 +258,14 @@ pub struct CellsSpeed {
 
 /// The largest difference, in percent, between an f32 fit of [`StackedCost`]
 /// and the cycle estimates it was fitted to, rounded up: the worst of every
-/// core is the RV32IMAC's, 1.11% (each constant below says its own). `charm
+/// core is the RV32IMAC's, 1.12% (each constant below says its own). `charm
 /// info`'s f32 characters per second of a model of other cells and depths
 /// are within this of the QEMU estimate, at the board's clock; the QEMU
 /// tests `qemu_*_cells_speed_estimate_*` check it.
 pub const CELLS_FIT_ERROR_PERCENT: u32 = 2;
 
 /// [`CELLS_FIT_ERROR_PERCENT`] of the int8 fits (row pairs): the worst of
-/// every core is the Cortex-M3's, 4.13%, rounded up. The QEMU tests
+/// every core is the Cortex-M3's, 4.09%, rounded up. The QEMU tests
 /// `qemu_*_cells_int8_speed_estimate_*` check `charm info`'s int8 figure
 /// within it.
 pub const CELLS_INT8_FIT_ERROR_PERCENT: u32 = 5;
@@ -279,152 +279,152 @@ pub const CELLS_INT8_FIT_ERROR_PERCENT: u32 = 5;
 /// lstm×1 of H 128 (384 Q15 values) is over its buffers of 256.
 pub(crate) const CELLS_CORTEX_M0: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 373_714,
-        row_cycles: 607,
-        sigmoid_cycles: 3_830,
-        tanh_cycles: 2_939,
-        output_mac_millicycles: 327_681,
-        vocab_cycles: 5_859,
-        fixed_cycles: 29_087,
+        mac_millicycles: 373_699,
+        row_cycles: 608,
+        sigmoid_cycles: 3_831,
+        tanh_cycles: 2_938,
+        output_mac_millicycles: 327_785,
+        vocab_cycles: 5_855,
+        fixed_cycles: 29_117,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_465,
+        mac_millicycles: 5_462,
         row_cycles: 323,
-        sigmoid_cycles: 1_495,
-        tanh_cycles: 514,
-        output_mac_millicycles: 11_999,
-        vocab_cycles: 4_074,
-        fixed_cycles: 43_614,
+        sigmoid_cycles: 1_494,
+        tanh_cycles: 515,
+        output_mac_millicycles: 11_997,
+        vocab_cycles: 4_075,
+        fixed_cycles: 43_555,
     }),
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
-/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.94% (13 models).
+/// Largest difference from the fitted estimates: f32 0.17% (9 models), int8 2.92% (13 models).
 /// The models of the M0.
 pub(crate) const CELLS_CORTEX_M0_PLUS: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 352_181,
-        row_cycles: 550,
-        sigmoid_cycles: 3_595,
-        tanh_cycles: 2_816,
-        output_mac_millicycles: 314_034,
-        vocab_cycles: 5_275,
-        fixed_cycles: 28_046,
+        mac_millicycles: 352_167,
+        row_cycles: 551,
+        sigmoid_cycles: 3_596,
+        tanh_cycles: 2_814,
+        output_mac_millicycles: 314_138,
+        vocab_cycles: 5_271,
+        fixed_cycles: 28_078,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 5_403,
+        mac_millicycles: 5_401,
         row_cycles: 307,
         sigmoid_cycles: 1_389,
-        tanh_cycles: 481,
-        output_mac_millicycles: 11_250,
+        tanh_cycles: 482,
+        output_mac_millicycles: 11_247,
         vocab_cycles: 3_799,
-        fixed_cycles: 42_224,
+        fixed_cycles: 42_166,
     }),
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.41% (12 models), int8 4.13% (14 models).
+/// Largest difference from the fitted estimates: f32 0.41% (12 models), int8 4.09% (14 models).
 pub(crate) const CELLS_CORTEX_M3: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 198_970,
-        row_cycles: 558,
+        mac_millicycles: 198_967,
+        row_cycles: 559,
         sigmoid_cycles: 2_678,
-        tanh_cycles: 1_908,
-        output_mac_millicycles: 200_120,
-        vocab_cycles: 3_116,
-        fixed_cycles: 9_928,
+        tanh_cycles: 1_907,
+        output_mac_millicycles: 200_139,
+        vocab_cycles: 3_115,
+        fixed_cycles: 9_959,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 4_462,
-        row_cycles: 234,
-        sigmoid_cycles: 915,
-        tanh_cycles: 307,
-        output_mac_millicycles: 9_736,
-        vocab_cycles: 2_682,
-        fixed_cycles: 24_598,
+        mac_millicycles: 4_448,
+        row_cycles: 236,
+        sigmoid_cycles: 913,
+        tanh_cycles: 306,
+        output_mac_millicycles: 9_631,
+        vocab_cycles: 2_693,
+        fixed_cycles: 24_018,
     }),
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.55% (14 models), int8 1.75% (14 models).
+/// Largest difference from the fitted estimates: f32 0.59% (14 models), int8 1.50% (14 models).
 pub(crate) const CELLS_CORTEX_M4F: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 4_000,
+        mac_millicycles: 3_999,
         row_cycles: 36,
         sigmoid_cycles: 101,
         tanh_cycles: 69,
-        output_mac_millicycles: 4_119,
+        output_mac_millicycles: 4_116,
         vocab_cycles: 115,
-        fixed_cycles: 2_269,
+        fixed_cycles: 2_262,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_366,
-        row_cycles: 77,
+        mac_millicycles: 1_368,
+        row_cycles: 78,
         sigmoid_cycles: 174,
-        tanh_cycles: 43,
-        output_mac_millicycles: 1_769,
-        vocab_cycles: 141,
-        fixed_cycles: 5_446,
+        tanh_cycles: 42,
+        output_mac_millicycles: 1_776,
+        vocab_cycles: 140,
+        fixed_cycles: 5_504,
     }),
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.53% (14 models), int8 1.58% (14 models).
+/// Largest difference from the fitted estimates: f32 0.56% (14 models), int8 1.89% (14 models).
 pub(crate) const CELLS_CORTEX_M7: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 3_933,
+        mac_millicycles: 3_935,
         row_cycles: 33,
         sigmoid_cycles: 98,
-        tanh_cycles: 65,
-        output_mac_millicycles: 4_047,
-        vocab_cycles: 109,
-        fixed_cycles: 2_166,
+        tanh_cycles: 64,
+        output_mac_millicycles: 4_059,
+        vocab_cycles: 108,
+        fixed_cycles: 2_239,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_276,
-        row_cycles: 78,
+        mac_millicycles: 1_231,
+        row_cycles: 80,
         sigmoid_cycles: 144,
-        tanh_cycles: 23,
-        output_mac_millicycles: 1_536,
-        vocab_cycles: 138,
-        fixed_cycles: 5_968,
+        tanh_cycles: 25,
+        output_mac_millicycles: 1_692,
+        vocab_cycles: 131,
+        fixed_cycles: 5_831,
     }),
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.69% (14 models), int8 2.03% (14 models).
+/// Largest difference from the fitted estimates: f32 0.75% (14 models), int8 2.28% (14 models).
 pub(crate) const CELLS_CORTEX_M33: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 3_998,
+        mac_millicycles: 4_001,
         row_cycles: 33,
         sigmoid_cycles: 101,
-        tanh_cycles: 67,
-        output_mac_millicycles: 4_114,
-        vocab_cycles: 99,
-        fixed_cycles: 2_171,
+        tanh_cycles: 66,
+        output_mac_millicycles: 4_126,
+        vocab_cycles: 98,
+        fixed_cycles: 2_250,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 1_377,
-        row_cycles: 88,
-        sigmoid_cycles: 156,
-        tanh_cycles: 22,
-        output_mac_millicycles: 1_685,
-        vocab_cycles: 128,
-        fixed_cycles: 7_062,
+        mac_millicycles: 1_321,
+        row_cycles: 91,
+        sigmoid_cycles: 157,
+        tanh_cycles: 23,
+        output_mac_millicycles: 1_867,
+        vocab_cycles: 120,
+        fixed_cycles: 6_925,
     }),
 };
 
 /// Cortex-M55: the `mps3-an547` trace.
-/// Largest difference from the fitted estimates: f32 0.82% (14 models), int8 1.60% (14 models).
+/// Largest difference from the fitted estimates: f32 0.83% (14 models), int8 1.60% (14 models).
 pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 1_993,
+        mac_millicycles: 1_992,
         row_cycles: 29,
         sigmoid_cycles: 92,
         tanh_cycles: 48,
-        output_mac_millicycles: 2_107,
+        output_mac_millicycles: 2_108,
         vocab_cycles: 53,
-        fixed_cycles: 2_162,
+        fixed_cycles: 2_163,
     },
     int8: Some(StackedCost {
         mac_millicycles: 734,
@@ -433,30 +433,30 @@ pub(crate) const CELLS_CORTEX_M55: CellsSpeed = CellsSpeed {
         tanh_cycles: 44,
         output_mac_millicycles: 979,
         vocab_cycles: 91,
-        fixed_cycles: 3_390,
+        fixed_cycles: 3_392,
     }),
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 1.11% (12 models), int8 2.74% (14 models).
+/// Largest difference from the fitted estimates: f32 1.12% (12 models), int8 2.77% (14 models).
 pub(crate) const CELLS_RV32IMAC: CellsSpeed = CellsSpeed {
     f32: StackedCost {
-        mac_millicycles: 154_170,
+        mac_millicycles: 154_171,
         row_cycles: 609,
         sigmoid_cycles: 2_143,
         tanh_cycles: 1_183,
-        output_mac_millicycles: 156_495,
+        output_mac_millicycles: 156_492,
         vocab_cycles: 2_658,
-        fixed_cycles: 15_994,
+        fixed_cycles: 15_945,
     },
     int8: Some(StackedCost {
-        mac_millicycles: 4_885,
+        mac_millicycles: 4_886,
         row_cycles: 235,
         sigmoid_cycles: 848,
-        tanh_cycles: 336,
-        output_mac_millicycles: 8_727,
-        vocab_cycles: 2_325,
-        fixed_cycles: 24_105,
+        tanh_cycles: 335,
+        output_mac_millicycles: 8_722,
+        vocab_cycles: 2_324,
+        fixed_cycles: 24_138,
     }),
 };
 

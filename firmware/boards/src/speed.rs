@@ -102,16 +102,16 @@ impl Speed {
 /// Cortex-M0: the micro:bit's trace, the M0 table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
 /// the micro:bit holds no f32 model of V 200: no check beyond the fit),
-/// int8 0.49%, fixed int8 0.11%.
+/// int8 0.49%, fixed int8 0.06%.
 pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 356_957,
-        hidden_cycles: 4_790,
+        mac_millicycles: 356_953,
+        hidden_cycles: 4_791,
         vocab_cycles: 3_451,
-        fixed_cycles: 61_607,
+        fixed_cycles: 61_546,
     },
     int8: CharCost {
-        mac_millicycles: 4_285,
+        mac_millicycles: 4_286,
         hidden_cycles: 1_038,
         vocab_cycles: 4_242,
         fixed_cycles: 0,
@@ -120,42 +120,42 @@ pub(crate) const SPEED_CORTEX_M0: Speed = Speed {
         mac_millicycles: 4_321,
         hidden_cycles: 91,
         vocab_cycles: 127,
-        fixed_cycles: 1_545,
+        fixed_cycles: 1_579,
     },
 };
 
 /// Cortex-M0+: the micro:bit's trace (the same Thumb-1 code), the M0+ table.
 /// Largest difference from the fitted estimates: f32 0.00% (four models, as
-/// for the M0), int8 0.34%, fixed int8 0.13%.
+/// for the M0), int8 0.34%, fixed int8 0.11%.
 pub(crate) const SPEED_CORTEX_M0_PLUS: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 338_192,
-        hidden_cycles: 4_434,
-        vocab_cycles: 3_247,
-        fixed_cycles: 53_081,
+        mac_millicycles: 338_188,
+        hidden_cycles: 4_435,
+        vocab_cycles: 3_248,
+        fixed_cycles: 53_022,
     },
     int8: CharCost {
-        mac_millicycles: 4_303,
+        mac_millicycles: 4_304,
         hidden_cycles: 964,
         vocab_cycles: 3_958,
-        fixed_cycles: 1_240,
+        fixed_cycles: 1_245,
     },
     int8_fixed: CharCost {
         mac_millicycles: 4_305,
         hidden_cycles: 89,
         vocab_cycles: 123,
-        fixed_cycles: 1_496,
+        fixed_cycles: 1_527,
     },
 };
 
 /// Cortex-M3: the `mps2-an385` trace.
-/// Largest difference from the fitted estimates: f32 0.05%, int8 2.39%, fixed int8 0.10%.
+/// Largest difference from the fitted estimates: f32 0.05%, int8 2.39%, fixed int8 0.12%.
 pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 198_663,
-        hidden_cycles: 2_610,
-        vocab_cycles: 3_026,
-        fixed_cycles: 4_834,
+        mac_millicycles: 198_654,
+        hidden_cycles: 2_611,
+        vocab_cycles: 3_027,
+        fixed_cycles: 4_769,
     },
     int8: CharCost {
         mac_millicycles: 3_881,
@@ -164,113 +164,113 @@ pub(crate) const SPEED_CORTEX_M3: Speed = Speed {
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 3_890,
-        hidden_cycles: 50,
-        vocab_cycles: 68,
-        fixed_cycles: 883,
+        mac_millicycles: 3_888,
+        hidden_cycles: 51,
+        vocab_cycles: 61,
+        fixed_cycles: 811,
     },
 };
 
 /// Cortex-M4F: the `mps2-an386` trace.
-/// Largest difference from the fitted estimates: f32 0.27%, int8 0.16%, fixed int8 0.82%.
+/// Largest difference from the fitted estimates: f32 0.28%, int8 0.10%, fixed int8 0.76%.
 pub(crate) const SPEED_CORTEX_M4F: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_942,
         hidden_cycles: 99,
         vocab_cycles: 122,
-        fixed_cycles: 539,
+        fixed_cycles: 538,
     },
     int8: CharCost {
-        mac_millicycles: 1_252,
+        mac_millicycles: 1_253,
         hidden_cycles: 74,
         vocab_cycles: 140,
-        fixed_cycles: 444,
+        fixed_cycles: 448,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_230,
-        hidden_cycles: 28,
-        vocab_cycles: 57,
-        fixed_cycles: 1_296,
+        mac_millicycles: 1_233,
+        hidden_cycles: 25,
+        vocab_cycles: 48,
+        fixed_cycles: 1_449,
     },
 };
 
 /// Cortex-M7: the `mps2-an500` trace, the M7 table.
-/// Largest difference from the fitted estimates: f32 0.25%, int8 0.47%, fixed int8 0.94%.
+/// Largest difference from the fitted estimates: f32 0.23%, int8 0.38%, fixed int8 0.68%.
 pub(crate) const SPEED_CORTEX_M7: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_881,
         hidden_cycles: 95,
         vocab_cycles: 116,
-        fixed_cycles: 563,
+        fixed_cycles: 541,
     },
     int8: CharCost {
-        mac_millicycles: 1_156,
-        hidden_cycles: 62,
-        vocab_cycles: 131,
-        fixed_cycles: 1_017,
+        mac_millicycles: 1_164,
+        hidden_cycles: 58,
+        vocab_cycles: 128,
+        fixed_cycles: 1_218,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_160,
-        hidden_cycles: 27,
-        vocab_cycles: 53,
-        fixed_cycles: 1_137,
+        mac_millicycles: 1_161,
+        hidden_cycles: 25,
+        vocab_cycles: 44,
+        fixed_cycles: 1_231,
     },
 };
 
 /// Cortex-M33: the `mps2-an505` trace (the Raspberry Pi Pico 2 runs the same code).
-/// Largest difference from the fitted estimates: f32 0.23%, int8 0.52%, fixed int8 0.97%.
+/// Largest difference from the fitted estimates: f32 0.10%, int8 0.73%, fixed int8 0.73%.
 pub(crate) const SPEED_CORTEX_M33: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 3_940,
-        hidden_cycles: 98,
+        hidden_cycles: 97,
         vocab_cycles: 106,
-        fixed_cycles: 428,
+        fixed_cycles: 435,
     },
     int8: CharCost {
-        mac_millicycles: 1_226,
-        hidden_cycles: 66,
-        vocab_cycles: 120,
-        fixed_cycles: 1_135,
+        mac_millicycles: 1_235,
+        hidden_cycles: 61,
+        vocab_cycles: 117,
+        fixed_cycles: 1_390,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 1_226,
-        hidden_cycles: 29,
-        vocab_cycles: 58,
-        fixed_cycles: 1_238,
+        mac_millicycles: 1_234,
+        hidden_cycles: 25,
+        vocab_cycles: 47,
+        fixed_cycles: 1_468,
     },
 };
 
 /// Cortex-M55: the `mps3-an547` trace (int8 row pairs; tiles are faster).
-/// Largest difference from the fitted estimates: f32 0.45%, int8 0.62%, fixed int8 0.81%.
+/// Largest difference from the fitted estimates: f32 0.45%, int8 0.72%, fixed int8 0.89%.
 pub(crate) const SPEED_CORTEX_M55: Speed = Speed {
     f32: CharCost {
         mac_millicycles: 1_943,
         hidden_cycles: 71,
         vocab_cycles: 59,
-        fixed_cycles: 476,
+        fixed_cycles: 471,
     },
     int8: CharCost {
         mac_millicycles: 657,
-        hidden_cycles: 45,
+        hidden_cycles: 46,
         vocab_cycles: 72,
-        fixed_cycles: 535,
+        fixed_cycles: 534,
     },
     int8_fixed: CharCost {
         mac_millicycles: 654,
-        hidden_cycles: 40,
-        vocab_cycles: 63,
-        fixed_cycles: 453,
+        hidden_cycles: 41,
+        vocab_cycles: 56,
+        fixed_cycles: 457,
     },
 };
 
 /// RV32IMAC: the `riscv32-virt` trace.
-/// Largest difference from the fitted estimates: f32 0.63%, int8 0.31%, fixed int8 0.40%.
+/// Largest difference from the fitted estimates: f32 0.63%, int8 0.31%, fixed int8 0.42%.
 pub(crate) const SPEED_RV32IMAC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 156_494,
-        hidden_cycles: 1_465,
-        vocab_cycles: 2_187,
-        fixed_cycles: 30_374,
+        mac_millicycles: 156_503,
+        hidden_cycles: 1_464,
+        vocab_cycles: 2_186,
+        fixed_cycles: 30_464,
     },
     int8: CharCost {
         mac_millicycles: 4_382,
@@ -279,21 +279,21 @@ pub(crate) const SPEED_RV32IMAC: Speed = Speed {
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_400,
+        mac_millicycles: 4_401,
         hidden_cycles: 64,
-        vocab_cycles: 98,
-        fixed_cycles: 982,
+        vocab_cycles: 91,
+        fixed_cycles: 997,
     },
 };
 
 /// RV32IMC: the `riscv32imc-virt` trace (the ESP32-C3's code), the RV32IMAC table.
-/// Largest difference from the fitted estimates: f32 0.63%, int8 0.31%, fixed int8 0.40%.
+/// Largest difference from the fitted estimates: f32 0.63%, int8 0.31%, fixed int8 0.42%.
 pub(crate) const SPEED_RV32IMC: Speed = Speed {
     f32: CharCost {
-        mac_millicycles: 156_494,
-        hidden_cycles: 1_465,
-        vocab_cycles: 2_187,
-        fixed_cycles: 30_374,
+        mac_millicycles: 156_503,
+        hidden_cycles: 1_464,
+        vocab_cycles: 2_186,
+        fixed_cycles: 30_464,
     },
     int8: CharCost {
         mac_millicycles: 4_382,
@@ -302,9 +302,9 @@ pub(crate) const SPEED_RV32IMC: Speed = Speed {
         fixed_cycles: 0,
     },
     int8_fixed: CharCost {
-        mac_millicycles: 4_400,
+        mac_millicycles: 4_401,
         hidden_cycles: 64,
-        vocab_cycles: 98,
-        fixed_cycles: 982,
+        vocab_cycles: 91,
+        fixed_cycles: 997,
     },
 };

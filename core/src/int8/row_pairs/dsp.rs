@@ -5,8 +5,10 @@ use core::arch::asm;
 /// blocks filling `w`, `sum = Σ h`; `false` (nothing done) unless `w`
 /// and `h` are 4-byte aligned and `h` has a positive multiple of 8
 /// entries (`padded(H)` always is). Two blocks at a time
-/// ([`two_blocks_run`], 1.25 or 1.20 cycles per MAC on a Cortex-M4), an odd last
-/// one alone ([`pair_run`], 1.5).
+/// ([`two_blocks_run`], 1.25 or 1.20 cycles per MAC on a Cortex-M4 in its
+/// turns; in builds with the fixed layout a state of at most 128 entries
+/// takes [`two_blocks_one_turn`], 1.23 with its passes' setup and stores
+/// at H 128), an odd last one alone ([`pair_run`], 1.5).
 #[inline]
 pub fn pair_dots(w: &[i8], h: &[i16], sum: i32, out: &mut [DotSlot]) -> bool {
     let aligned = (w.as_ptr() as usize | h.as_ptr() as usize) % 4 == 0;
