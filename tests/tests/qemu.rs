@@ -852,6 +852,55 @@ fn fixed_matches_core_generator_on_extreme_weights(m: &Machine) {
     }
 }
 
+/// Row-pair and fixed models of every padded state length up to 192
+/// entries (H = 8k − 3, so S = 8k, k = 1 … 24), so that the DSP two-block
+/// loop starts its passes after each step of its turn: in builds with the
+/// fixed layout (the M7's and M33's firmware) a state of at most 128
+/// entries takes one 128-column turn, entered after any of its sixteen
+/// steps, and a longer one 64-column turns, entered after any of their
+/// eight; the M4F's default build has 16-column turns (two entries), the
+/// M55 its Helium rows. V = 3 to 6 by turns, so that the fixed sampler's
+/// loop of four logits a turn is entered at each of them. The firmware
+/// prints the host's characters (the fixed models where it runs them).
+fn int8_matches_core_generator_at_every_turn_entry(m: &Machine) {
+    for k in 1..=24usize {
+        let (hidden, vocab) = (8 * k - 3, 3 + k % 4);
+        let f32_model = random_model(hidden, &alphabet(vocab), 900 + k as u64, 0.5);
+        let params = Params {
+            len: 12,
+            temperature: 1.0,
+            seed: 3 + k as u64,
+            top_k: 0,
+            prime: "",
+        };
+        let what = format!("H={hidden} V={vocab}");
+        let model = quantized(&f32_model);
+        let run = run_with(m, &model, &params);
+        assert_prints(&run, &core_sample(&model, &params), &format!("int8 {what}"));
+        fixed_matches_or_is_refused(m, &fixed(&f32_model), &params, &what);
+    }
+}
+
+#[test]
+fn qemu_m4_int8_matches_core_generator_at_every_turn_entry() {
+    int8_matches_core_generator_at_every_turn_entry(&qemu_support::M4);
+}
+
+#[test]
+fn qemu_m7_int8_matches_core_generator_at_every_turn_entry() {
+    int8_matches_core_generator_at_every_turn_entry(&qemu_support::M7);
+}
+
+#[test]
+fn qemu_m33_int8_matches_core_generator_at_every_turn_entry() {
+    int8_matches_core_generator_at_every_turn_entry(&qemu_support::M33);
+}
+
+#[test]
+fn qemu_m55_int8_matches_core_generator_at_every_turn_entry() {
+    int8_matches_core_generator_at_every_turn_entry(&qemu_support::M55);
+}
+
 /// `charm quantize --layout fixed` of the Shakespeare model: what `charm
 /// sample` prints, at three temperatures with and without a prime, greedy
 /// and top-k 5.
