@@ -608,8 +608,9 @@ fn cli_quantize_layout(f32_model: &Path, layout: &str) -> PathBuf {
 /// The random int8 models of the tests, made by `layout` from random f32
 /// models: H and V that are not multiples of 2, 4, 8 or 16 (the row pairs'
 /// odd last row, the tiles' padding, the tail-predicated Helium rows; H 1,
-/// 13, 21 and 100 pad to 1, 2, 3 and 13 steps of eight columns, every
-/// entry of the DSP loop's turn of four steps) and the machine's capacity,
+/// 13, 21 and 100 pad to 1, 2, 3 and 13 steps of eight columns; every
+/// entry of the DSP loop's turns: `int8_matches_core_generator_at_every_turn_entry`)
+/// and the machine's capacity,
 /// each fitted to its WEIGHTS region; with a name and the sampling
 /// parameters to run it with.
 fn int8_random_models(
