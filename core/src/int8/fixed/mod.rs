@@ -297,7 +297,14 @@ impl<'a> FixedModelView<'a> {
             let (mult, bias) = (&why_mult[j..end], &by[j..end]);
             let run_largest = rows::logits::<HIGH>(acc, mult, bias, self.k_y, &mut logits[j..end]);
             largest = largest.zip(run_largest).map(|(a, b)| a.max(b));
-            j = if n == 0 { vocab } else { end };
+            if n == 0 {
+                // nothing written (cannot happen for the view's lengths):
+                // no largest of logits not all written
+                largest = None;
+                j = vocab;
+            } else {
+                j = end;
+            }
         }
         StepNotes {
             state_sum: sum.0,
