@@ -297,14 +297,7 @@ impl<'a> FixedModelView<'a> {
             let (mult, bias) = (&why_mult[j..end], &by[j..end]);
             let run_largest = rows::logits::<HIGH>(acc, mult, bias, self.k_y, &mut logits[j..end]);
             largest = largest.zip(run_largest).map(|(a, b)| a.max(b));
-            if n == 0 {
-                // nothing written (cannot happen for the view's lengths):
-                // no largest of logits not all written
-                largest = None;
-                j = vocab;
-            } else {
-                j = end;
-            }
+            j = if n == 0 { vocab } else { end };
         }
         StepNotes {
             state_sum: sum.0,
